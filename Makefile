@@ -1,0 +1,70 @@
+# The two commands of the README: `make run` and `make test`. Everything else supports them.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION ?= 0.9.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+MANAGE := $(PY) manage.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test venv install messages compile-messages migrate demo serve lint typecheck pytest bench loadtest worker clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "uv>=0.5"
+
+$(VENV)/.installed: uv.lock pyproject.toml | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+install venv: $(VENV)/.installed
+
+compile-messages: install
+	$(MANAGE) compile_catalogues
+
+migrate: install
+	$(MANAGE) migrate --noinput
+
+demo: migrate compile-messages
+	$(MANAGE) seed_demo
+
+## make run: create the environment, migrate, load the demo data and serve HTTP and WebSocket.
+run: demo
+	$(MANAGE) collectstatic --noinput --verbosity 0
+	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) lms.asgi:application
+
+worker: install
+	$(VENV)/bin/celery -A lms worker --loglevel=INFO --concurrency=2
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check lms courses assessments certification accreditation community loadtests tests
+
+typecheck: install
+	$(VENV)/bin/mypy lms courses assessments certification accreditation community loadtests
+
+pytest: install compile-messages
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+## make test: ruff, mypy and pytest.
+test: lint typecheck pytest
+
+## make messages: extract translatable strings into every catalogue (es, pt, fr).
+messages: install
+	for dir in . courses assessments certification accreditation community lms/accounts lms/xapi lms/dashboards; do \
+		(cd $$dir && $(CURDIR)/$(VENV)/bin/django-admin makemessages --no-obsolete -l es -l pt -l fr --ignore '.venv/*' --ignore 'var/*' $$( [ $$dir = . ] && echo "--ignore courses/* --ignore assessments/* --ignore certification/* --ignore accreditation/* --ignore community/* --ignore lms/accounts/* --ignore lms/xapi/* --ignore lms/dashboards/* --ignore tests/* --ignore loadtests/*")) ; \
+	done
+
+## make bench: run the benchmarks and write docs/PERFORMANCE.md.
+bench: migrate compile-messages
+	$(MANAGE) run_benchmarks $(BENCH_ARGS)
+
+## make loadtest: a bounded headless Locust run against a local server; reports under docs/loadtest/.
+loadtest: migrate compile-messages
+	$(PY) -m loadtests.run $(LOADTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) $(TOOLS) var

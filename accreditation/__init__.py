@@ -1,0 +1,1 @@
+"""Accreditation of courses by partner universities."""

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AccreditationConfig(AppConfig):
+    name = "accreditation"
+    label = "accreditation"

@@ -1,0 +1,1 @@
+"""Question banks, quizzes and exams, grading with rubrics, practical evaluations."""

@@ -1,0 +1,1 @@
+"""PDF certificates that anyone can verify: issuance, signature, revocation, renewal."""

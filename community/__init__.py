@@ -1,0 +1,1 @@
+"""The network: forums, live cohort chat, knowledge library and institution directory."""

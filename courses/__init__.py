@@ -1,0 +1,1 @@
+"""Curricula, course runs, lessons, enrolment, attendance, progress and completion."""

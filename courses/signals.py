@@ -1,0 +1,18 @@
+"""Signals of the courses app: the documented contract with the apps above it.
+
+Receivers are connected in the listening app's AppConfig.ready(); they run after the
+transaction commits (courses.services sends them through transaction.on_commit).
+
+- enrollment_changed(sender, enrollment, from_status, to_status): an enrolment was created or
+  changed state.
+- lesson_completed(sender, enrollment, lesson): a learner completed a lesson.
+- course_completed(sender, enrollment): an enrolment met its completion rules; fired once.
+- attendance_recorded(sender, session, records): attendance was taken for a session.
+"""
+
+from django.dispatch import Signal
+
+enrollment_changed = Signal()
+lesson_completed = Signal()
+course_completed = Signal()
+attendance_recorded = Signal()

@@ -1,0 +1,1 @@
+"""People, roles, member states, police institutions, universities and donors."""

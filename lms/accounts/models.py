@@ -1,0 +1,373 @@
+"""People and organisations: member states, police institutions (a tree), universities, donors,
+users and their scoped roles."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+LANGUAGE_CHOICES = [
+    ("en", "English"),
+    ("es", "Español"),
+    ("pt", "Português"),
+    ("fr", "Français"),
+]
+
+
+class MemberState(models.Model):
+    """One of the 34 OAS member states, loaded by a data migration."""
+
+    code = models.CharField(_("ISO 3166 code"), max_length=2, unique=True)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    name_es = models.CharField(_("name (Spanish)"), max_length=100)
+    name_pt = models.CharField(_("name (Portuguese)"), max_length=100)
+    name_fr = models.CharField(_("name (French)"), max_length=100)
+    official_languages = models.JSONField(_("official languages"), default=list)
+
+    class Meta:
+        ordering = ["name_en"]
+        verbose_name = _("member state")
+        verbose_name_plural = _("member states")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        """The name in the active language."""
+        language = (get_language() or "en")[:2]
+        return str(getattr(self, f"name_{language}", None) or self.name_en)
+
+
+class Institution(models.Model):
+    """A police institution or one of its units; units form a tree under a top institution.
+
+    `path` is a materialised path ("12/45/") so that "an institution and all its units" is one
+    indexed prefix match, whatever the depth.
+    """
+
+    class Kind(models.TextChoices):
+        NATIONAL_POLICE = "national_police", _("National police")
+        ACADEMY = "academy", _("Police academy")
+        MINISTRY = "ministry", _("Ministry or secretariat")
+        UNIT = "unit", _("Unit")
+
+    member_state = models.ForeignKey(
+        MemberState,
+        on_delete=models.PROTECT,
+        related_name="institutions",
+        verbose_name=_("member state"),
+    )
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        verbose_name=_("parent institution"),
+    )
+    name = models.CharField(_("name"), max_length=200)
+    short_name = models.CharField(_("short name"), max_length=40, blank=True)
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=Kind.choices, default=Kind.NATIONAL_POLICE
+    )
+    path = models.CharField(max_length=255, editable=False, db_index=True, default="")
+    contact_email = models.EmailField(_("contact email"), blank=True)
+    website = models.URLField(_("website"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("institution")
+        verbose_name_plural = _("institutions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["parent", "name"], name="institution_unique_name_in_parent"
+            ),
+        ]
+        indexes = [models.Index(fields=["member_state", "parent"])]
+
+    def __str__(self) -> str:
+        return self.short_name or self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.parent_id and self.parent is not None:
+            self.member_state_id = self.parent.member_state_id
+        super().save(*args, **kwargs)
+        expected = f"{self.parent.path if self.parent else ''}{self.pk}/"
+        if self.path != expected:
+            self.path = expected
+            type(self).objects.filter(pk=self.pk).update(path=expected)
+
+    @property
+    def root(self) -> Institution:
+        """The top institution of this unit's tree."""
+        root_id = int(self.path.split("/")[0]) if self.path else self.pk
+        return self if root_id == self.pk else Institution.objects.get(pk=root_id)
+
+    def subtree(self) -> models.QuerySet[Institution]:
+        """This institution and every unit below it."""
+        return Institution.objects.filter(path__startswith=self.path)
+
+
+class University(models.Model):
+    """A partner university that accredits courses and validates certificates."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    short_name = models.CharField(_("short name"), max_length=40, blank=True)
+    member_state = models.ForeignKey(
+        MemberState,
+        on_delete=models.PROTECT,
+        related_name="universities",
+        verbose_name=_("member state"),
+    )
+    is_coordinating = models.BooleanField(
+        _("coordinating university"),
+        default=False,
+        help_text=_("The university that leads the network of partner universities."),
+    )
+    website = models.URLField(_("website"), blank=True)
+    logo = models.ImageField(_("logo"), upload_to="universities/", blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("university")
+        verbose_name_plural = _("universities")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_coordinating"],
+                condition=models.Q(is_coordinating=True),
+                name="one_coordinating_university",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.short_name or self.name
+
+
+class Donor(models.Model):
+    """An organisation that funds programs; its users see only the programs it funds."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    website = models.URLField(_("website"), blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("donor")
+        verbose_name_plural = _("donors")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        return self.get(email__iexact=username)
+
+    def create_user(self, email: str, password: str | None = None, **fields: Any) -> User:
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        if password:
+            user.set_password(password)
+            fields.setdefault("status", User.Status.ACTIVE)
+        else:
+            user.set_unusable_password()
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields: Any) -> User:
+        fields.update(is_staff=True, is_superuser=True, status=User.Status.ACTIVE)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person: an officer, instructor, coordinator, validator, donor or DPS staff member."""
+
+    class Status(models.TextChoices):
+        INVITED = "invited", _("Invited")
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+
+    email = models.EmailField(_("email address"), max_length=254, unique=True)
+    full_name = models.CharField(_("full name"), max_length=200)
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=2, choices=LANGUAGE_CHOICES, blank=True, default=""
+    )
+    institution = models.ForeignKey(
+        Institution,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
+        verbose_name=_("institution"),
+        help_text=_("The top police institution the person belongs to."),
+    )
+    unit = models.ForeignKey(
+        Institution,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="unit_members",
+        verbose_name=_("unit"),
+    )
+    member_state = models.ForeignKey(
+        MemberState,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="people",
+        verbose_name=_("member state"),
+    )
+    badge_number = models.CharField(
+        _("badge or staff number"), max_length=50, blank=True, default=""
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.INVITED
+    )
+    is_staff = models.BooleanField(_("staff status"), default=False)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
+    invited_at = models.DateTimeField(_("invited at"), null=True, blank=True)
+    failed_login_count = models.PositiveSmallIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_unique_ci"),
+            models.UniqueConstraint(
+                fields=["institution", "badge_number"],
+                condition=~models.Q(badge_number=""),
+                name="user_badge_unique_in_institution",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["institution", "status"]),
+            models.Index(fields=["member_state"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.email = self.email.strip().lower()
+        if self.institution_id and not self.member_state_id:
+            self.member_state_id = (
+                Institution.objects.filter(pk=self.institution_id)
+                .values_list("member_state_id", flat=True)
+                .first()
+            )
+        super().save(*args, **kwargs)
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        """Only suspended people are refused; invited people cannot sign in without a password."""
+        return self.status != self.Status.SUSPENDED
+
+    def get_full_name(self) -> str:
+        return self.full_name
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+    @property
+    def language(self) -> str:
+        return self.preferred_language or settings.LANGUAGE_CODE
+
+
+class Role(models.TextChoices):
+    """Roles a person can hold; each one but DPS administrator has a scope."""
+
+    LEARNER = "learner", _("Learner")
+    INSTRUCTOR = "instructor", _("Instructor")
+    COORDINATOR = "coordinator", _("Institution coordinator")
+    VALIDATOR = "validator", _("University validator")
+    DONOR = "donor", _("Donor representative")
+    DPS_ADMIN = "dps_admin", _("DPS administrator")
+
+
+class RoleAssignment(models.Model):
+    """A role held by a person within a scope (an institution, a university or a donor)."""
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="roles", verbose_name=_("user")
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    institution = models.ForeignKey(
+        Institution,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="role_assignments",
+        verbose_name=_("institution"),
+    )
+    university = models.ForeignKey(
+        University,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="role_assignments",
+        verbose_name=_("university"),
+    )
+    donor = models.ForeignKey(
+        Donor,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="role_assignments",
+        verbose_name=_("donor"),
+    )
+    granted_by = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("granted by"),
+    )
+    granted_at = models.DateTimeField(_("granted at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("role assignment")
+        verbose_name_plural = _("role assignments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "role", "institution", "university", "donor"],
+                name="role_assignment_unique",
+                nulls_distinct=False,
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(role="coordinator", institution__isnull=False)
+                    | models.Q(role="validator", university__isnull=False)
+                    | models.Q(role="donor", donor__isnull=False)
+                    | models.Q(role__in=["learner", "instructor", "dps_admin"])
+                ),
+                name="role_assignment_has_scope",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["role", "institution"]),
+            models.Index(fields=["role", "university"]),
+        ]
+
+    def __str__(self) -> str:
+        scope = self.institution or self.university or self.donor
+        return f"{self.user} · {self.get_role_display()}" + (f" · {scope}" if scope else "")

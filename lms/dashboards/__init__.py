@@ -1,0 +1,1 @@
+"""Completion dashboards for DPS, donors, coordinators, validators and instructors; reads everything."""

@@ -1,0 +1,22 @@
+"""Translatable content stored as {language: text} dictionaries, and how a reader sees it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.utils.translation import get_language
+
+
+def pick(
+    values: dict[str, Any] | None, language: str | None = None, default: str | None = None
+) -> Any:
+    """The value in `language`, else in `default`, else in any language that has one: never blank
+    when some language has text."""
+    if not values:
+        return ""
+    language = (language or get_language() or settings.LANGUAGE_CODE)[:2]
+    for code in (language, default, settings.LANGUAGE_CODE, *settings.LANGUAGE_CODES):
+        if code and values.get(code):
+            return values[code]
+    return next((value for value in values.values() if value), "")

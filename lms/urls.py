@@ -1,0 +1,47 @@
+"""Top-level URL map: each app is mounted under its own prefix; REST APIs under /api/v1/."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from lms import views
+
+api_patterns: list[Any] = []
+for _config in apps.get_app_configs():
+    try:
+        _module = import_module(f"{_config.name}.api_urls")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{_config.name}.api_urls":
+            raise
+        continue
+    api_patterns.extend(_module.urlpatterns)
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("lms.accounts.urls")),
+    path("xapi/", include("lms.xapi.urls")),
+    path("courses/", include("courses.urls")),
+    path("assessments/", include("assessments.urls")),
+    path("accreditation/", include("accreditation.urls")),
+    path("", include("certification.urls")),  # certificates/… and the public verify/<code>
+    path("community/", include("community.urls")),
+    path("dashboards/", include("lms.dashboards.urls")),
+    path("api/v1/", include((api_patterns, "api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

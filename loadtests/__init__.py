@@ -1,0 +1,1 @@
+"""Locust scenarios, the scale seeder and the benchmarks that write docs/PERFORMANCE.md."""

@@ -1,0 +1,57 @@
+"""Run the benchmarks in loadtests/bench/ and write docs/PERFORMANCE.md.
+
+Each module `loadtests/bench/bench_<area>.py` defines `run(options) -> str`, returning a Markdown
+section; the section is also kept in docs/performance/<area>.md, so that one area can be rerun
+(`--only <area>`) and the report still holds the others' last figures.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import time
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+import loadtests.bench
+
+
+class Command(BaseCommand):
+    help = "Run the benchmarks and write docs/PERFORMANCE.md."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--only", action="append", default=[], help="run only these areas")
+        parser.add_argument(
+            "--scale", type=float, default=1.0, help="fraction of the full data size"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        docs = Path(settings.BASE_DIR) / "docs"
+        sections_dir = docs / "performance"
+        sections_dir.mkdir(parents=True, exist_ok=True)
+        names = sorted(
+            name[len("bench_") :]
+            for _finder, name, _pkg in pkgutil.iter_modules(loadtests.bench.__path__)
+            if name.startswith("bench_")
+        )
+        for area in names:
+            if options["only"] and area not in options["only"]:
+                continue
+            module = importlib.import_module(f"loadtests.bench.bench_{area}")
+            self.stdout.write(f"benchmark {area} …")
+            started = time.perf_counter()
+            section = module.run({"scale": options["scale"], "stdout": self.stdout})
+            elapsed = time.perf_counter() - started
+            (sections_dir / f"{area}.md").write_text(section.rstrip() + "\n")
+            self.stdout.write(f"benchmark {area} done in {elapsed:.0f} s")
+        parts = [
+            "# Performance\n",
+            "Written by `make bench` (`manage.py run_benchmarks`). Each section says how it was measured;",
+            "rerun one area with `make bench BENCH_ARGS='--only <area>'`.\n",
+        ]
+        parts += [path.read_text() for path in sorted(sections_dir.glob("*.md"))]
+        (docs / "PERFORMANCE.md").write_text("\n".join(parts))
+        self.stdout.write(self.style.SUCCESS(f"wrote {docs / 'PERFORMANCE.md'}"))

@@ -1,0 +1,150 @@
+"""Shared fixtures: the real services, and people of each role.
+
+With LMS_REQUIRE_SERVICES=1 (CI) a test that needs PostgreSQL, Redis or a Celery worker fails when
+the service is missing instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from tests.factories import (
+    InstitutionFactory,
+    RoleAssignmentFactory,
+    UniversityFactory,
+    UserFactory,
+)
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+os.environ.setdefault("PLAYWRIGHT_BROWSERS_PATH", "0")
+
+
+def _missing(service: str, why: str) -> None:
+    message = f"{service} is not available: {why}"
+    if settings.LMS_REQUIRE_SERVICES:
+        pytest.fail(message + " (LMS_REQUIRE_SERVICES=1)")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def require_postgres() -> None:
+    if not settings.IS_POSTGRES:
+        _missing("PostgreSQL", "DATABASE_URL does not point at PostgreSQL")
+
+
+@pytest.fixture
+def require_redis() -> str:
+    if not settings.REDIS_URL:
+        _missing("Redis", "REDIS_URL is not set")
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        _missing("Redis", str(exc))
+    return settings.REDIS_URL
+
+
+@pytest.fixture
+def celery_worker(require_redis: str, transactional_db: None) -> Iterator[Any]:
+    """A real Celery worker (threads) consuming from Redis for the duration of the test."""
+    from celery.contrib.testing.worker import start_worker
+
+    from lms.celery import app
+
+    app.conf.task_always_eager = False
+    try:
+        with start_worker(
+            app, pool="threads", concurrency=2, perform_ping_check=False, loglevel="WARNING"
+        ) as worker:
+            yield worker
+    finally:
+        app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
+
+
+@pytest.fixture
+def chromium_path() -> str:
+    import shutil
+
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(path):
+        _missing("Chromium", "Debian's chromium package is not installed")
+    return path
+
+
+@pytest.fixture
+def browser(chromium_path: str) -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (no browser download)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=chromium_path,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture
+def institution(db: None) -> Any:
+    return InstitutionFactory()
+
+
+@pytest.fixture
+def other_institution(db: None) -> Any:
+    return InstitutionFactory()
+
+
+@pytest.fixture
+def university(db: None) -> Any:
+    return UniversityFactory()
+
+
+@pytest.fixture
+def learner(institution: Any) -> Any:
+    return UserFactory(institution=institution)
+
+
+@pytest.fixture
+def coordinator(institution: Any) -> Any:
+    user = UserFactory(institution=institution)
+    RoleAssignmentFactory(user=user, role="coordinator", institution=institution)
+    return user
+
+
+@pytest.fixture
+def instructor(institution: Any) -> Any:
+    user = UserFactory(institution=institution)
+    RoleAssignmentFactory(user=user, role="instructor", institution=institution)
+    return user
+
+
+@pytest.fixture
+def validator(university: Any) -> Any:
+    user = UserFactory()
+    RoleAssignmentFactory(user=user, role="validator", university=university)
+    return user
+
+
+@pytest.fixture
+def dps_admin(db: None) -> Any:
+    user = UserFactory(is_staff=True)
+    RoleAssignmentFactory(user=user, role="dps_admin")
+    return user
