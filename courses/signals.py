@@ -16,3 +16,8 @@ enrollment_changed = Signal()
 lesson_completed = Signal()
 course_completed = Signal()
 attendance_recorded = Signal()
+
+# course_version_created(sender, course, version, previous): a new version of a course was made
+# (for example because an accredited or started version was edited). Accreditation listens to
+# flag the course for re-review.
+course_version_created = Signal()
