@@ -24,6 +24,21 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 os.environ.setdefault("PLAYWRIGHT_BROWSERS_PATH", "0")
 
 
+@pytest.fixture(autouse=True)
+def _member_states(request: pytest.FixtureRequest) -> None:
+    """The 34 member states come from a data migration; a transactional test's flush removes
+    them, so every database test gets them back."""
+    uses_db = request.node.get_closest_marker("django_db") is not None or bool(
+        {"db", "transactional_db", "live_server", "django_db_reset_sequences"} & set(request.fixturenames)
+    )
+    if not uses_db:
+        return
+    request.getfixturevalue("_django_db_helper")
+    from lms.accounts.member_states import ensure_member_states
+
+    ensure_member_states()
+
+
 def _missing(service: str, why: str) -> None:
     message = f"{service} is not available: {why}"
     if settings.LMS_REQUIRE_SERVICES:

@@ -71,3 +71,18 @@ MEMBER_STATES: list[tuple[str, str, str, str, str, list[str]]] = [
     ("UY", "Uruguay", "Uruguay", "Uruguai", "Uruguay", ["es"]),
     ("VE", "Venezuela", "Venezuela", "Venezuela", "Venezuela", ["es"]),
 ]
+
+
+def ensure_member_states() -> int:
+    """Create any missing member state (the data migration does this; tests that flush the
+    database call it again). Returns how many were created."""
+    from lms.accounts.models import MemberState
+
+    existing = set(MemberState.objects.values_list("code", flat=True))
+    missing = [
+        MemberState(code=code, name_en=en, name_es=es, name_pt=pt, name_fr=fr, official_languages=languages)
+        for code, en, es, pt, fr, languages in MEMBER_STATES
+        if code not in existing
+    ]
+    MemberState.objects.bulk_create(missing, ignore_conflicts=True)
+    return len(missing)

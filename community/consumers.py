@@ -1,0 +1,152 @@
+"""The cohort chat over WebSocket: history on joining, presence, idempotent sends, moderation.
+
+A client that reconnects passes ?after=<last id it saw> and receives what it missed.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from community import selectors, services
+from community.models import ChatMessage, ChatPresence
+from courses.models import CourseRun
+
+PRESENCE_WINDOW = timedelta(minutes=2)
+
+
+def _serialise(message: ChatMessage) -> dict[str, Any]:
+    return {
+        "id": message.pk,
+        "author": message.author.full_name,
+        "author_id": message.author_id,
+        "body": message.body,
+        "created_at": message.created_at.isoformat(),
+        "client_id": message.client_id,
+    }
+
+
+class ChatConsumer(AsyncJsonWebsocketConsumer):
+    """ws/chat/<run_id>/: members of the run (enrolled learners, instructors, DPS) only."""
+
+    run_id: int
+    group: str
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        self.run_id = int(self.scope["url_route"]["kwargs"]["run_id"])
+        self.group = f"chat.run.{self.run_id}"
+        if user is None or not user.is_authenticated or not await self._may_join(user):
+            await self.close(code=4403)
+            return
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        after = query.get("after", [""])[0]
+        history = await self._history(int(after) if after.isdigit() else None)
+        await self.send_json({"type": "history", "messages": history})
+        await self._touch_presence(user)
+        await self._broadcast_presence()
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            await database_sync_to_async(
+                ChatPresence.objects.filter(channel_name=self.channel_name).delete
+            )()
+            await self._broadcast_presence()
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        user = self.scope["user"]
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "message":
+            try:
+                message, created = await self._post(
+                    user, str(content.get("body", "")), str(content.get("client_id", ""))
+                )
+            except (ValidationError, PermissionDenied) as exc:
+                await self.send_json(
+                    {"type": "error", "error": " ".join(getattr(exc, "messages", [str(exc)]))}
+                )
+                return
+            payload = _serialise(message)
+            if created:
+                await self.channel_layer.group_send(
+                    self.group, {"type": "chat.message", "message": payload}
+                )
+            else:
+                await self.send_json({"type": "message", "message": payload})
+        elif kind == "hide":
+            try:
+                await self._hide(user, int(content.get("id", 0)))
+            except (ValidationError, PermissionDenied, ChatMessage.DoesNotExist, ValueError):
+                await self.send_json({"type": "error", "error": "refused"})
+                return
+            await self.channel_layer.group_send(
+                self.group, {"type": "chat.hidden", "id": int(content["id"])}
+            )
+        elif kind == "ping":
+            await self._touch_presence(user)
+            await self.send_json({"type": "pong"})
+
+    async def chat_message(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "message", "message": event["message"]})
+
+    async def chat_hidden(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "hidden", "id": event["id"]})
+
+    async def chat_presence(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "presence", "online": event["online"]})
+
+    @database_sync_to_async
+    def _may_join(self, user: Any) -> bool:
+        run = CourseRun.objects.filter(pk=self.run_id).first()
+        return run is not None and services.can_chat(user, run)
+
+    @database_sync_to_async
+    def _history(self, after: int | None) -> list[dict[str, Any]]:
+        return [
+            _serialise(message)
+            for message in selectors.chat_history(run_id=self.run_id, after_id=after)
+        ]
+
+    @database_sync_to_async
+    def _post(self, user: Any, body: str, client_id: str) -> tuple[ChatMessage, bool]:
+        run = CourseRun.objects.get(pk=self.run_id)
+        message, created = services.post_chat_message(
+            run=run, author=user, body=body, client_id=client_id
+        )
+        message.author = user
+        return message, created
+
+    @database_sync_to_async
+    def _hide(self, user: Any, message_id: int) -> None:
+        message = ChatMessage.objects.select_related("run").get(pk=message_id, run_id=self.run_id)
+        services.hide_chat_message(message=message, moderator=user)
+
+    @database_sync_to_async
+    def _touch_presence(self, user: Any) -> None:
+        ChatPresence.objects.update_or_create(
+            channel_name=self.channel_name,
+            defaults={"run_id": self.run_id, "user_id": user.pk, "last_seen": timezone.now()},
+        )
+
+    @database_sync_to_async
+    def _online(self) -> list[str]:
+        since = timezone.now() - PRESENCE_WINDOW
+        names = (
+            ChatPresence.objects.filter(run_id=self.run_id, last_seen__gte=since)
+            .values_list("user__full_name", flat=True)
+            .distinct()
+        )
+        return sorted(set(names))[:200]
+
+    async def _broadcast_presence(self) -> None:
+        online = await self._online()
+        await self.channel_layer.group_send(self.group, {"type": "chat.presence", "online": online})

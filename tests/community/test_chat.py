@@ -1,0 +1,177 @@
+"""The cohort chat through the Redis channel layer: two clients, history, reconnects, refusals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.core.cache import cache
+
+from community.models import ChatMessage, ModerationAction
+from community.routing import websocket_urlpatterns
+from tests.community.factories import RunFactory, enrol, make_instructor
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
+
+application = URLRouter(websocket_urlpatterns)
+
+
+def _client(user: Any, run_id: int, after: int | None = None) -> WebsocketCommunicator:
+    path = f"/ws/chat/{run_id}/" + (f"?after={after}" if after is not None else "")
+    communicator = WebsocketCommunicator(application, path)
+    communicator.scope["user"] = user
+    return communicator
+
+
+async def _receive_type(communicator: WebsocketCommunicator, kind: str) -> dict[str, Any]:
+    """The next message of `kind`, skipping presence updates and the like."""
+    for _ in range(20):
+        message = await communicator.receive_json_from(timeout=5)
+        if message["type"] == kind:
+            return message
+    raise AssertionError(f"no {kind} message")
+
+
+@pytest.fixture(autouse=True)
+def _redis_layer(require_redis: str) -> None:
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    cache.clear()
+
+
+def test_two_officers_exchange_messages_and_history_is_kept() -> None:
+    run = RunFactory()
+    ana, luis = UserFactory(full_name="Ana Souza"), UserFactory(full_name="Luis Martínez")
+    enrol(ana, run)
+    enrol(luis, run)
+
+    async def scenario() -> None:
+        first, second = _client(ana, run.pk), _client(luis, run.pk)
+        assert (await first.connect())[0]
+        assert (await second.connect())[0]
+        assert (await _receive_type(first, "history"))["messages"] == []
+        await _receive_type(second, "history")
+        presence = await _receive_type(second, "presence")
+        while set(presence["online"]) != {"Ana Souza", "Luis Martínez"}:
+            presence = await _receive_type(
+                second, "presence"
+            )  # an earlier broadcast may come first
+        await first.send_json_to(
+            {"type": "message", "body": "¿Listos para la práctica?", "client_id": "a-1"}
+        )
+        received = await _receive_type(second, "message")
+        assert received["message"]["body"] == "¿Listos para la práctica?"
+        assert received["message"]["author"] == "Ana Souza"
+        assert (await _receive_type(first, "message"))["message"]["client_id"] == "a-1"
+        await first.disconnect()
+        await second.disconnect()
+        late = _client(luis, run.pk)
+        await late.connect()
+        history = await _receive_type(late, "history")
+        assert [m["body"] for m in history["messages"]] == ["¿Listos para la práctica?"]
+        await late.disconnect()
+
+    async_to_sync(scenario)()
+    assert ChatMessage.objects.filter(run=run).count() == 1
+
+
+def test_reconnecting_client_gets_only_what_it_missed_and_resend_is_not_doubled() -> None:
+    run = RunFactory()
+    ana, luis = UserFactory(), UserFactory()
+    enrol(ana, run)
+    enrol(luis, run)
+
+    async def scenario() -> None:
+        first = _client(ana, run.pk)
+        await first.connect()
+        await _receive_type(first, "history")
+        await first.send_json_to({"type": "message", "body": "one", "client_id": "c1"})
+        seen = (await _receive_type(first, "message"))["message"]["id"]
+        await first.disconnect()
+        other = _client(luis, run.pk)
+        await other.connect()
+        await _receive_type(other, "history")
+        await other.send_json_to({"type": "message", "body": "two", "client_id": "c2"})
+        await _receive_type(other, "message")
+        await other.disconnect()
+        again = _client(ana, run.pk, after=seen)
+        await again.connect()
+        missed = await _receive_type(again, "history")
+        assert [m["body"] for m in missed["messages"]] == ["two"]
+        await again.send_json_to({"type": "message", "body": "one", "client_id": "c1"})
+        echoed = await _receive_type(again, "message")
+        assert echoed["message"]["id"] == seen
+        await again.disconnect()
+
+    async_to_sync(scenario)()
+    assert ChatMessage.objects.filter(run=run).count() == 2
+
+
+def test_non_member_is_refused_the_chat() -> None:
+    run = RunFactory()
+    outsider = UserFactory()
+
+    async def scenario() -> None:
+        communicator = _client(outsider, run.pk)
+        connected, _code = await communicator.connect()
+        assert not connected
+
+    async_to_sync(scenario)()
+
+
+def test_rate_limit_refuses_a_flood() -> None:
+    run = RunFactory()
+    ana = UserFactory()
+    enrol(ana, run)
+
+    async def scenario() -> list[str]:
+        communicator = _client(ana, run.pk)
+        await communicator.connect()
+        await _receive_type(communicator, "history")
+        kinds = []
+        for index in range(8):
+            await communicator.send_json_to(
+                {"type": "message", "body": f"m{index}", "client_id": f"f{index}"}
+            )
+            while True:
+                message = await communicator.receive_json_from(timeout=5)
+                if message["type"] in {"message", "error"}:
+                    kinds.append(message["type"])
+                    break
+        await communicator.disconnect()
+        return kinds
+
+    kinds = async_to_sync(scenario)()
+    assert kinds.count("message") == 5
+    assert kinds.count("error") == 3
+    assert ChatMessage.objects.filter(run=run).count() == 5
+
+
+def test_instructor_hides_a_message_for_everyone_learner_cannot() -> None:
+    run = RunFactory()
+    ana = UserFactory()
+    enrol(ana, run)
+    instructor = make_instructor(run)
+
+    async def scenario() -> None:
+        learner_ws, teacher_ws = _client(ana, run.pk), _client(instructor, run.pk)
+        await learner_ws.connect()
+        await teacher_ws.connect()
+        await _receive_type(learner_ws, "history")
+        await _receive_type(teacher_ws, "history")
+        await learner_ws.send_json_to({"type": "message", "body": "off topic", "client_id": "x"})
+        message_id = (await _receive_type(teacher_ws, "message"))["message"]["id"]
+        await learner_ws.send_json_to({"type": "hide", "id": message_id})
+        assert (await _receive_type(learner_ws, "error"))["error"] == "refused"
+        await teacher_ws.send_json_to({"type": "hide", "id": message_id})
+        assert (await _receive_type(learner_ws, "hidden"))["id"] == message_id
+        await learner_ws.disconnect()
+        await teacher_ws.disconnect()
+
+    async_to_sync(scenario)()
+    assert ChatMessage.objects.get(run=run).is_hidden
+    assert ModerationAction.objects.filter(action="hide_chat", actor=instructor).count() == 1
