@@ -62,7 +62,9 @@ ITEMS = [
 
 def seed(context: dict[str, Any]) -> None:
     for slug, topic_title in TOPICS:
-        Forum.objects.get_or_create(slug=slug, defaults={"kind": Forum.Kind.TOPIC, "title": topic_title})
+        Forum.objects.get_or_create(
+            slug=slug, defaults={"kind": Forum.Kind.TOPIC, "title": topic_title}
+        )
         Theme.objects.get_or_create(slug=slug, defaults={"name": topic_title})
     dps = context["people"]["dps@demo.lms"]
     for language, title, summary, body, theme, state in ITEMS:

@@ -29,7 +29,8 @@ def _member_states(request: pytest.FixtureRequest) -> None:
     """The 34 member states come from a data migration; a transactional test's flush removes
     them, so every database test gets them back."""
     uses_db = request.node.get_closest_marker("django_db") is not None or bool(
-        {"db", "transactional_db", "live_server", "django_db_reset_sequences"} & set(request.fixturenames)
+        {"db", "transactional_db", "live_server", "django_db_reset_sequences"}
+        & set(request.fixturenames)
     )
     if not uses_db:
         return
@@ -115,6 +116,82 @@ def browser(chromium_path: str) -> Iterator[Any]:
             yield instance
         finally:
             instance.close()
+
+
+@pytest.fixture
+def asgi_live_server(
+    transactional_db: None, require_postgres: None, require_redis: str
+) -> Iterator[str]:
+    """Daphne serving the LMS (HTTP and WebSocket) on a free port, on the test database."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from django.db import connection
+
+    db = connection.settings_dict
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        REDIS_URL=settings.REDIS_URL,
+        DJANGO_DEBUG="1",
+        LMS_TESTING="1",
+    )
+    process = subprocess.Popen(  # noqa: S603 - our own server
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "lms.asgi:application",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2):  # noqa: S310 - loopback
+                break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(
+                    "Daphne did not start: "
+                    + (process.stderr.read() if process.stderr else b"").decode()[-2000:]
+                ) from None
+            time.sleep(0.2)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def login_cookie(user: Any, url: str) -> dict[str, Any]:
+    """A session cookie for `user`, to hand to a Playwright browser context."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return {
+        "name": settings.SESSION_COOKIE_NAME,
+        "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+        "url": url,
+    }
 
 
 @pytest.fixture
