@@ -80,7 +80,9 @@ def ensure_member_states() -> int:
 
     existing = set(MemberState.objects.values_list("code", flat=True))
     missing = [
-        MemberState(code=code, name_en=en, name_es=es, name_pt=pt, name_fr=fr, official_languages=languages)
+        MemberState(
+            code=code, name_en=en, name_es=es, name_pt=pt, name_fr=fr, official_languages=languages
+        )
         for code, en, es, pt, fr, languages in MEMBER_STATES
         if code not in existing
     ]
