@@ -300,3 +300,4 @@ LOGGING = {
 # Services required (CI): a test that needs PostgreSQL, Redis or a worker fails instead of skipping.
 LMS_REQUIRE_SERVICES = env_bool("LMS_REQUIRE_SERVICES", False)
 SILENCED_SYSTEM_CHECKS = ["models.W047"]  # SQLite laptops: PostgreSQL enforces NULLS NOT DISTINCT
+FORMS_URLFIELD_ASSUME_HTTPS = True
