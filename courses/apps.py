@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class CoursesConfig(AppConfig):
     name = "courses"
     label = "courses"
+
+    def ready(self) -> None:
+        from courses import permissions
+
+        permissions.register()

@@ -1,0 +1,75 @@
+"""Permission rules of the courses app, registered with lms.accounts.permissions.
+
+- courses.teach_run (obj=CourseRun): an instructor assigned to the run, the run's supervising
+  expert, a coordinator of the host institution, DPS.
+- courses.view_run (obj=CourseRun): those who teach it, and learners enrolled in it.
+- courses.manage_run (obj=CourseRun): a coordinator of the host institution, DPS.
+- courses.enrol_officers (obj=Institution, or None for "some institution"): a coordinator of the
+  institution (or a unit above it), DPS.
+- courses.author_course (obj=Course): a coordinator of the owner institution, DPS.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lms.accounts.permissions import get_scope, register_rule
+
+
+def _teaches(user: Any, run: Any) -> bool:
+    if run is None:
+        return False
+    scope = get_scope(user)
+    if scope.is_dps or run.supervisor_id == user.pk:
+        return True
+    if run.host_institution_id is not None and scope.coordinates(run.host_institution_id):
+        return True
+    from courses.models import RunInstructor
+
+    return RunInstructor.objects.filter(run_id=run.pk, user_id=user.pk).exists()
+
+
+def _views(user: Any, run: Any) -> bool:
+    if run is None:
+        return False
+    from courses.models import Enrollment
+
+    if Enrollment.objects.filter(run_id=run.pk, user_id=user.pk).exists():
+        return True
+    return _teaches(user, run)
+
+
+def _manages(user: Any, run: Any) -> bool:
+    if run is None:
+        return False
+    scope = get_scope(user)
+    return scope.is_dps or (
+        run.host_institution_id is not None and scope.coordinates(run.host_institution_id)
+    )
+
+
+def _enrols_officers(user: Any, institution: Any) -> bool:
+    scope = get_scope(user)
+    if institution is None:
+        return scope.is_dps or bool(scope.coordinated_paths)
+    return scope.coordinates(institution)
+
+
+def _authors(user: Any, course: Any) -> bool:
+    scope = get_scope(user)
+    if scope.is_dps:
+        return True
+    return (
+        course is not None
+        and course.owner_institution_id is not None
+        and scope.coordinates(course.owner_institution_id)
+    )
+
+
+def register() -> None:
+    """Register the rules (called from CoursesConfig.ready())."""
+    register_rule("courses.teach_run", _teaches)
+    register_rule("courses.view_run", _views)
+    register_rule("courses.manage_run", _manages)
+    register_rule("courses.enrol_officers", _enrols_officers)
+    register_rule("courses.author_course", _authors)

@@ -1,0 +1,755 @@
+"""Writes of the courses app: enrolment, progress, completion, attendance, versions, trainers.
+
+Each public function is one transaction. Rows whose counters change are locked with
+SELECT … FOR UPDATE (the run for seats, the enrolment for progress) so that two requests never
+give the same seat twice or complete a course twice. Every learning step is recorded as an xAPI
+statement in the same transaction, with a statement id derived from a stable event key so that
+repeating a step stores nothing new; signals go out after the commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, F, Max, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from courses import signals
+from courses.models import (
+    AttendanceRecord,
+    Course,
+    CourseRun,
+    CourseVersion,
+    Enrollment,
+    EnrollmentEvent,
+    Lesson,
+    LessonProgress,
+    Module,
+    RunInstructor,
+    Session,
+    SupervisionObservation,
+    TrainerQualification,
+)
+from lms.accounts.permissions import has_perm
+
+# Namespace of the deterministic xAPI statement ids this app emits.
+STATEMENT_NAMESPACE = uuid.UUID("6f0d3c2e-4c52-5d7e-9b0a-1d4e6a2c9f11")
+
+# Statuses that hold a seat in a run (CourseRun.active_count counts them).
+SEAT_HOLDING = (Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED)
+
+
+class EnrolmentError(ValidationError):
+    """An enrolment that the rules refuse; the message is in the reader's language."""
+
+
+def statement_id(*parts: object) -> uuid.UUID:
+    """The deterministic id of the statement for one event (the same event, the same id)."""
+    return uuid.uuid5(STATEMENT_NAMESPACE, ":".join(str(part) for part in parts))
+
+
+def course_activity_id(course: Course) -> str:
+    """The xAPI activity id of a course."""
+    from lms.xapi.emit import activity_iri
+
+    return activity_iri("course", course.code)
+
+
+def lesson_activity_id(lesson: Lesson) -> str:
+    """The xAPI activity id of a lesson: its own for external content, else derived from its key."""
+    if lesson.activity_id:
+        return lesson.activity_id
+    from lms.xapi.emit import activity_iri
+
+    return activity_iri("lesson", lesson.key)
+
+
+def _emit(
+    *,
+    actor: Any,
+    verb: str,
+    activity_id: str,
+    activity_name: dict[str, str] | None,
+    activity_type: str,
+    registration: uuid.UUID | None,
+    key: uuid.UUID,
+    result: dict[str, Any] | None = None,
+    parent_activity_id: str | None = None,
+) -> None:
+    from lms.xapi.emit import emit
+
+    emit(
+        actor=actor,
+        verb=verb,
+        activity_id=activity_id,
+        activity_name=activity_name or None,
+        activity_type=activity_type,
+        registration=registration,
+        result=result,
+        parent_activity_id=parent_activity_id,
+        statement_id=key,
+    )
+
+
+def _record_event(
+    enrollment: Enrollment, from_status: str, actor: Any, note: str = ""
+) -> EnrollmentEvent:
+    event = EnrollmentEvent.objects.create(
+        enrollment=enrollment,
+        from_status=from_status,
+        to_status=enrollment.status,
+        actor=actor if getattr(actor, "pk", None) else None,
+        note=note[:300],
+    )
+    to_status = enrollment.status
+    transaction.on_commit(
+        lambda: signals.enrollment_changed.send(
+            sender=Enrollment, enrollment=enrollment, from_status=from_status, to_status=to_status
+        )
+    )
+    return event
+
+
+def _lock_run(run_id: int) -> CourseRun:
+    return CourseRun.objects.select_for_update().select_related("course").get(pk=run_id)
+
+
+def _take_seat_or_queue(run: CourseRun, enrollment: Enrollment) -> None:
+    """Give the enrolment a seat, or the next place on the waiting list (run is locked)."""
+    if run.capacity is None or run.active_count < run.capacity:
+        enrollment.status = Enrollment.Status.ACTIVE
+        enrollment.waitlist_position = None
+        run.active_count += 1
+    else:
+        enrollment.status = Enrollment.Status.WAITLISTED
+        last = run.enrollments.aggregate(last=Max("waitlist_position"))["last"] or 0
+        enrollment.waitlist_position = last + 1
+        run.waitlist_count += 1
+
+
+def _check_open(run: CourseRun) -> None:
+    now = timezone.now()
+    if run.status != CourseRun.Status.OPEN:
+        raise EnrolmentError(_("This course run is not open for enrolment."), code="closed")
+    if run.enrolment_opens and now < run.enrolment_opens:
+        raise EnrolmentError(_("Enrolment in this course run has not opened yet."), code="early")
+    if run.enrolment_closes and now > run.enrolment_closes:
+        raise EnrolmentError(_("Enrolment in this course run has closed."), code="late")
+
+
+def enrol(*, user: Any, run: CourseRun, actor: Any, note: str = "") -> Enrollment:
+    """Enrol `user` in `run`, acting as `actor` (the learner themself or a coordinator).
+
+    Self-enrolment needs an open run that allows it; runs that need approval (on-site) put a
+    learner's own request on hold until a coordinator approves it. A coordinator's enrolment is
+    approved at once. With no seat left the enrolment joins the waiting list. Enrolling again
+    returns the existing enrolment unchanged (withdrawn or rejected ones are reopened).
+    """
+    by_self = actor.pk == user.pk
+    if not by_self and not has_perm(actor, "courses.enrol_officers", user.institution):
+        raise PermissionDenied(_("You may enrol only officers of your institution."))
+    with transaction.atomic():
+        run = _lock_run(run.pk)
+        if not has_perm(actor, "courses.manage_run", run) or by_self:
+            _check_open(run)
+            if by_self and not run.self_enrolment:
+                raise EnrolmentError(
+                    _("Officers cannot enrol themselves in this run; ask your coordinator."),
+                    code="no_self_enrolment",
+                )
+        enrollment = Enrollment.objects.filter(user_id=user.pk, run_id=run.pk).first()
+        reopening = enrollment is not None
+        if enrollment is not None and enrollment.status not in (
+            Enrollment.Status.WITHDRAWN,
+            Enrollment.Status.REJECTED,
+        ):
+            return enrollment
+        from_status = enrollment.status if enrollment is not None else ""
+        if enrollment is None:
+            enrollment = Enrollment(
+                user=user,
+                run=run,
+                version_id=run.version_id,
+                institution_id=user.institution_id,
+                member_state_id=user.member_state_id
+                or (user.institution.member_state_id if user.institution_id else None),
+            )
+        enrollment.enrolled_by = actor
+        enrollment.enrolled_at = timezone.now()
+        if run.requires_approval and by_self:
+            enrollment.status = Enrollment.Status.PENDING
+        else:
+            _take_seat_or_queue(run, enrollment)
+        enrollment.save()
+        run.save(update_fields=["active_count", "waitlist_count"])
+        CourseVersion.objects.filter(pk=run.version_id, is_frozen=False).update(is_frozen=True)
+        event = _record_event(enrollment, from_status, actor, note)
+        _emit(
+            actor=user,
+            verb="registered",
+            activity_id=course_activity_id(run.course),
+            activity_name=run.course.title,
+            activity_type="http://adlnet.gov/expapi/activities/course",
+            registration=enrollment.registration,
+            key=statement_id("registered", enrollment.registration, event.pk if reopening else 0),
+        )
+    return enrollment
+
+
+@dataclass
+class BulkEnrolment:
+    """What a bulk enrolment did."""
+
+    enrolled: list[Enrollment] = field(default_factory=list)
+    waitlisted: list[Enrollment] = field(default_factory=list)
+    already: int = 0
+
+
+def enrol_many(*, users: Iterable[Any], run: CourseRun, actor: Any) -> BulkEnrolment:
+    """Enrol many officers at once (a coordinator's bulk enrolment), all or nothing."""
+    outcome = BulkEnrolment()
+    with transaction.atomic():
+        for user in users:
+            existing = Enrollment.objects.filter(
+                user_id=user.pk, run_id=run.pk, status__in=[*SEAT_HOLDING, "waitlisted", "pending"]
+            ).exists()
+            if existing:
+                outcome.already += 1
+                continue
+            enrollment = enrol(user=user, run=run, actor=actor, note="bulk")
+            if enrollment.status == Enrollment.Status.WAITLISTED:
+                outcome.waitlisted.append(enrollment)
+            else:
+                outcome.enrolled.append(enrollment)
+    return outcome
+
+
+def approve_enrolment(*, enrollment: Enrollment, actor: Any) -> Enrollment:
+    """Approve a pending request: a seat, or the waiting list when the run is full."""
+    with transaction.atomic():
+        run = _lock_run(enrollment.run_id)
+        if not has_perm(actor, "courses.manage_run", run):
+            raise PermissionDenied(_("You may not approve enrolments in this run."))
+        enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+        if enrollment.status != Enrollment.Status.PENDING:
+            return enrollment
+        _take_seat_or_queue(run, enrollment)
+        enrollment.save(update_fields=["status", "waitlist_position"])
+        run.save(update_fields=["active_count", "waitlist_count"])
+        _record_event(enrollment, Enrollment.Status.PENDING, actor, "approved")
+    return enrollment
+
+
+def reject_enrolment(*, enrollment: Enrollment, actor: Any, reason: str = "") -> Enrollment:
+    """Refuse a pending request."""
+    with transaction.atomic():
+        run = _lock_run(enrollment.run_id)
+        if not has_perm(actor, "courses.manage_run", run):
+            raise PermissionDenied(_("You may not approve enrolments in this run."))
+        enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+        if enrollment.status != Enrollment.Status.PENDING:
+            return enrollment
+        enrollment.status = Enrollment.Status.REJECTED
+        enrollment.save(update_fields=["status"])
+        _record_event(enrollment, Enrollment.Status.PENDING, actor, reason or "rejected")
+    return enrollment
+
+
+def withdraw(*, enrollment: Enrollment, actor: Any, reason: str = "") -> Enrollment:
+    """Withdraw from a run; a freed seat goes to the first person on the waiting list."""
+    with transaction.atomic():
+        run = _lock_run(enrollment.run_id)
+        if actor.pk != enrollment.user_id and not has_perm(actor, "courses.manage_run", run):
+            raise PermissionDenied(_("You may not withdraw this enrolment."))
+        enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+        previous = enrollment.status
+        if previous in (
+            Enrollment.Status.WITHDRAWN,
+            Enrollment.Status.REJECTED,
+            Enrollment.Status.COMPLETED,
+        ):
+            return enrollment
+        enrollment.status = Enrollment.Status.WITHDRAWN
+        enrollment.waitlist_position = None
+        enrollment.save(update_fields=["status", "waitlist_position"])
+        _record_event(enrollment, previous, actor, reason)
+        if previous == Enrollment.Status.WAITLISTED:
+            run.waitlist_count = max(run.waitlist_count - 1, 0)
+        elif previous == Enrollment.Status.ACTIVE:
+            run.active_count = max(run.active_count - 1, 0)
+            _promote_waitlist(run, actor)
+        run.save(update_fields=["active_count", "waitlist_count"])
+    return enrollment
+
+
+def _promote_waitlist(run: CourseRun, actor: Any) -> None:
+    while run.capacity is None or run.active_count < run.capacity:
+        nxt = (
+            Enrollment.objects.select_for_update()
+            .filter(run_id=run.pk, status=Enrollment.Status.WAITLISTED)
+            .order_by("waitlist_position", "pk")
+            .first()
+        )
+        if nxt is None:
+            return
+        nxt.status = Enrollment.Status.ACTIVE
+        nxt.waitlist_position = None
+        nxt.save(update_fields=["status", "waitlist_position"])
+        run.active_count += 1
+        run.waitlist_count = max(run.waitlist_count - 1, 0)
+        _record_event(nxt, Enrollment.Status.WAITLISTED, actor, "promoted from the waiting list")
+
+
+# Progress and completion ----------------------------------------------------------------------
+
+
+def open_lesson(*, enrollment: Enrollment, lesson: Lesson) -> LessonProgress:
+    """The learner opened a lesson: remember it for resuming; text and documents count as
+    completed when viewed, other kinds record that they were launched."""
+    if lesson.version_id != enrollment.version_id:
+        raise ValidationError(_("This lesson is not part of your course version."))
+    now = timezone.now()
+    with transaction.atomic():
+        progress, created = LessonProgress.objects.get_or_create(
+            enrollment=enrollment, lesson=lesson
+        )
+        Enrollment.objects.filter(pk=enrollment.pk).update(last_lesson=lesson, last_activity_at=now)
+        if created:
+            verb = (
+                "experienced"
+                if lesson.kind in (Lesson.Kind.TEXT, Lesson.Kind.DOCUMENT)
+                else ("launched")
+            )
+            _emit(
+                actor=enrollment.user,
+                verb=verb,
+                activity_id=lesson_activity_id(lesson),
+                activity_name=lesson.title,
+                activity_type="http://adlnet.gov/expapi/activities/lesson",
+                registration=enrollment.registration,
+                key=statement_id(verb, enrollment.registration, lesson.key),
+                parent_activity_id=course_activity_id(enrollment.run.course),
+            )
+    if lesson.kind in (Lesson.Kind.TEXT, Lesson.Kind.DOCUMENT) and (
+        progress.status != LessonProgress.Status.COMPLETED
+    ):
+        progress = record_lesson_result(
+            enrollment=enrollment,
+            lesson=lesson,
+            completed=True,
+            passed=None,
+            score_pct=None,
+            actor=enrollment.user,
+        )
+    return progress
+
+
+def complete_lesson(*, enrollment: Enrollment, lesson: Lesson, actor: Any) -> LessonProgress:
+    """Mark a lesson completed (a video watched, a document read)."""
+    return record_lesson_result(
+        enrollment=enrollment,
+        lesson=lesson,
+        completed=True,
+        passed=None,
+        score_pct=None,
+        actor=actor,
+    )
+
+
+def save_video_position(*, enrollment: Enrollment, lesson: Lesson, seconds: int) -> None:
+    """Remember where the learner left a video, to resume there."""
+    LessonProgress.objects.update_or_create(
+        enrollment=enrollment, lesson=lesson, defaults={"position_seconds": max(seconds, 0)}
+    )
+
+
+def record_lesson_result(
+    *,
+    enrollment: Enrollment,
+    lesson: Lesson,
+    completed: bool,
+    passed: bool | None,
+    score_pct: Decimal | None,
+    actor: Any,
+) -> LessonProgress:
+    """Record a learner's result in a lesson (viewed, watched, an xAPI result, a graded quiz),
+    update the enrolment's progress and score, and evaluate the course's completion rules.
+
+    Called by assessments when an attempt is graded. Idempotent: the same result twice changes
+    nothing and emits one statement.
+    """
+    if lesson.version_id != enrollment.version_id:
+        raise ValidationError(_("This lesson is not part of your course version."))
+    now = timezone.now()
+    with transaction.atomic():
+        enrollment = (
+            Enrollment.objects.select_for_update()
+            .select_related("run__course", "version", "user")
+            .get(pk=enrollment.pk)
+        )
+        progress, _created = LessonProgress.objects.select_for_update().get_or_create(
+            enrollment=enrollment, lesson=lesson
+        )
+        newly_completed = completed and progress.status != LessonProgress.Status.COMPLETED
+        if newly_completed:
+            progress.status = LessonProgress.Status.COMPLETED
+            progress.completed_at = now
+        if passed is not None:
+            progress.passed = passed
+        if score_pct is not None:
+            progress.score_pct = score_pct
+        progress.save()
+        _refresh_progress(enrollment, now)
+        if newly_completed:
+            result: dict[str, Any] = {"completion": True}
+            if passed is not None:
+                result["success"] = passed
+            if score_pct is not None:
+                result["score_scaled"] = float(score_pct) / 100
+            _emit(
+                actor=enrollment.user,
+                verb="completed",
+                activity_id=lesson_activity_id(lesson),
+                activity_name=lesson.title,
+                activity_type="http://adlnet.gov/expapi/activities/lesson",
+                registration=enrollment.registration,
+                key=statement_id("completed", enrollment.registration, lesson.key),
+                result=result,
+                parent_activity_id=course_activity_id(enrollment.run.course),
+            )
+            transaction.on_commit(
+                lambda: signals.lesson_completed.send(
+                    sender=Lesson, enrollment=enrollment, lesson=lesson
+                )
+            )
+        evaluate_completion(enrollment=enrollment, actor=actor)
+    return progress
+
+
+def _refresh_progress(enrollment: Enrollment, now: Any) -> None:
+    """Progress %, score and pass of the enrolment from its lesson progress (enrolment locked)."""
+    required = Lesson.objects.filter(version_id=enrollment.version_id, is_required=True)
+    totals = required.aggregate(
+        total=Count("pk"),
+        done=Count(
+            "progress",
+            filter=Q(
+                progress__enrollment_id=enrollment.pk,
+                progress__status=LessonProgress.Status.COMPLETED,
+            ),
+        ),
+    )
+    total = totals["total"] or 0
+    enrollment.progress_pct = 100 if total == 0 else (100 * totals["done"]) // total
+    scored = LessonProgress.objects.filter(
+        enrollment_id=enrollment.pk, lesson__requires_pass=True, score_pct__isnull=False
+    ).values_list("score_pct", flat=True)
+    scores = [Decimal(score) for score in scored if score is not None]
+    if scores:
+        total_score = sum(scores, Decimal(0))
+        enrollment.score_pct = (total_score / len(scores)).quantize(Decimal("0.01"))
+    enrollment.last_activity_at = now
+    enrollment.save(update_fields=["progress_pct", "score_pct", "last_activity_at"])
+
+
+@dataclass(frozen=True)
+class CompletionCheck:
+    """Which completion rules an enrolment meets."""
+
+    lessons_done: bool
+    assessments_passed: bool
+    attendance_met: bool
+
+    @property
+    def met(self) -> bool:
+        return self.lessons_done and self.assessments_passed and self.attendance_met
+
+
+def check_completion(enrollment: Enrollment) -> CompletionCheck:
+    """Evaluate the completion rules of the enrolment's pinned version."""
+    lessons = Lesson.objects.filter(version_id=enrollment.version_id)
+    done = LessonProgress.objects.filter(
+        enrollment_id=enrollment.pk, status=LessonProgress.Status.COMPLETED
+    )
+    missing_required = (
+        lessons.filter(is_required=True).exclude(pk__in=done.values("lesson_id")).exists()
+    )
+    missing_pass = (
+        lessons.filter(requires_pass=True)
+        .exclude(pk__in=done.filter(passed=True).values("lesson_id"))
+        .exists()
+    )
+    version = enrollment.version
+    attendance_met = True
+    if enrollment.run.mode != CourseRun.Mode.VIRTUAL and version.min_attendance_pct:
+        attendance_met = (enrollment.attendance_pct or 0) >= version.min_attendance_pct
+    return CompletionCheck(
+        lessons_done=not missing_required,
+        assessments_passed=not missing_pass,
+        attendance_met=attendance_met,
+    )
+
+
+def evaluate_completion(*, enrollment: Enrollment, actor: Any) -> bool:
+    """Complete the enrolment if it meets every rule; fires course_completed exactly once."""
+    with transaction.atomic():
+        enrollment = (
+            Enrollment.objects.select_for_update()
+            .select_related("run__course", "version", "user")
+            .get(pk=enrollment.pk)
+        )
+        if enrollment.status != Enrollment.Status.ACTIVE:
+            return False
+        check = check_completion(enrollment)
+        if not check.met:
+            return False
+        now = timezone.now()
+        has_assessments = Lesson.objects.filter(
+            version_id=enrollment.version_id, requires_pass=True
+        ).exists()
+        enrollment.status = Enrollment.Status.COMPLETED
+        enrollment.completed_at = now
+        enrollment.progress_pct = 100
+        enrollment.passed = True if has_assessments else enrollment.passed
+        enrollment.save(update_fields=["status", "completed_at", "progress_pct", "passed"])
+        CourseRun.objects.filter(pk=enrollment.run_id).update(
+            completed_count=F("completed_count") + 1
+        )
+        _record_event(enrollment, Enrollment.Status.ACTIVE, actor, "completion rules met")
+        run = enrollment.run
+        result: dict[str, Any] = {"completion": True, "success": True}
+        if enrollment.score_pct is not None:
+            result["score_scaled"] = float(enrollment.score_pct) / 100
+        _emit(
+            actor=enrollment.user,
+            verb="completed",
+            activity_id=course_activity_id(run.course),
+            activity_name=run.course.title,
+            activity_type="http://adlnet.gov/expapi/activities/course",
+            registration=enrollment.registration,
+            key=statement_id("course-completed", enrollment.registration),
+            result=result,
+        )
+        if run.qualifies_trainers:
+            TrainerQualification.objects.get_or_create(
+                user_id=enrollment.user_id,
+                course_id=run.course_id,
+                defaults={"qualified_by_run": run, "qualified_at": now},
+            )
+        completed = enrollment
+        transaction.on_commit(
+            lambda: signals.course_completed.send(sender=Enrollment, enrollment=completed)
+        )
+    return True
+
+
+# Attendance -----------------------------------------------------------------------------------
+
+
+def record_attendance(
+    *, session: Session, marks: dict[int, str], actor: Any
+) -> list[AttendanceRecord]:
+    """Take attendance for a session: {enrollment id: status}. Recomputes each learner's
+    attendance rate and completion. Only those who teach the run may do it."""
+    run = session.run
+    if not has_perm(actor, "courses.teach_run", run):
+        raise PermissionDenied(_("You do not teach this course run."))
+    valid = {choice for choice, _label in AttendanceRecord.Status.choices}
+    for status in marks.values():
+        if status not in valid:
+            raise ValidationError({"status": _("Choose present, late, absent or excused.")})
+    now = timezone.now()
+    records: list[AttendanceRecord] = []
+    with transaction.atomic():
+        enrollments = {
+            e.pk: e
+            for e in Enrollment.objects.filter(
+                run_id=run.pk, pk__in=list(marks), status__in=SEAT_HOLDING
+            ).select_related("user")
+        }
+        unknown = set(marks) - set(enrollments)
+        if unknown:
+            raise ValidationError({"enrollment": _("Someone listed is not enrolled in this run.")})
+        for enrollment_id, status in marks.items():
+            record, _created = AttendanceRecord.objects.update_or_create(
+                session=session,
+                enrollment_id=enrollment_id,
+                defaults={"status": status, "recorded_by": actor, "recorded_at": now},
+            )
+            records.append(record)
+            if status in (AttendanceRecord.Status.PRESENT, AttendanceRecord.Status.LATE):
+                enrollment = enrollments[enrollment_id]
+                _emit(
+                    actor=enrollment.user,
+                    verb="attended",
+                    activity_id=_session_activity_id(session),
+                    activity_name=session.title or None,
+                    activity_type="http://adlnet.gov/expapi/activities/meeting",
+                    registration=enrollment.registration,
+                    key=statement_id("attended", enrollment.registration, session.pk, status),
+                    parent_activity_id=course_activity_id(run.course),
+                )
+        refresh_attendance(run=run, enrollment_ids=list(marks))
+        for enrollment_id in marks:
+            evaluate_completion(enrollment=enrollments[enrollment_id], actor=actor)
+        taken = list(records)
+        transaction.on_commit(
+            lambda: signals.attendance_recorded.send(sender=Session, session=session, records=taken)
+        )
+    return records
+
+
+def _session_activity_id(session: Session) -> str:
+    from lms.xapi.emit import activity_iri
+
+    return activity_iri("session", session.pk)
+
+
+def refresh_attendance(*, run: CourseRun, enrollment_ids: list[int]) -> None:
+    """Attendance % = sessions attended (present or late) / scheduled sessions not excused."""
+    sessions = Session.objects.filter(run_id=run.pk).count()
+    rows = (
+        AttendanceRecord.objects.filter(enrollment_id__in=enrollment_ids, session__run_id=run.pk)
+        .values("enrollment_id")
+        .annotate(
+            attended=Count("pk", filter=Q(status__in=["present", "late"])),
+            excused=Count("pk", filter=Q(status="excused")),
+        )
+    )
+    for row in rows:
+        expected = sessions - row["excused"]
+        pct = 100 if expected <= 0 else min(100, (100 * row["attended"]) // expected)
+        Enrollment.objects.filter(pk=row["enrollment_id"]).update(attendance_pct=pct)
+
+
+# Versions -------------------------------------------------------------------------------------
+
+
+def editable_version(*, course: Course, actor: Any) -> CourseVersion:
+    """The version of `course` that may be edited now: the current one while nobody started it
+    and no university accredited it, else a new version copied from it (modules and lessons,
+    keeping each lesson's key) that becomes current. Enrolments keep their pinned version."""
+    if not has_perm(actor, "courses.author_course", course):
+        raise PermissionDenied(_("You may not edit this course."))
+    with transaction.atomic():
+        course = Course.objects.select_for_update().get(pk=course.pk)
+        current = course.current_version
+        if current is None:
+            current = CourseVersion.objects.create(course=course, number=1, created_by=actor)
+            course.current_version = current
+            course.save(update_fields=["current_version"])
+            return current
+        if not current.is_frozen:
+            return current
+        new = copy_version(version=current, actor=actor)
+        course.current_version = new
+        course.save(update_fields=["current_version"])
+        previous = current
+        transaction.on_commit(
+            lambda: signals.course_version_created.send(
+                sender=Course, course=course, version=new, previous=previous
+            )
+        )
+    return new
+
+
+def copy_version(*, version: CourseVersion, actor: Any) -> CourseVersion:
+    """A new, unfrozen version of the course with the same rules, modules and lessons."""
+    with transaction.atomic():
+        number = (
+            CourseVersion.objects.filter(course_id=version.course_id).aggregate(n=Max("number"))[
+                "n"
+            ]
+            or 0
+        ) + 1
+        new = CourseVersion.objects.create(
+            course_id=version.course_id,
+            number=number,
+            created_by=actor if getattr(actor, "pk", None) else None,
+            min_attendance_pct=version.min_attendance_pct,
+            passing_score_pct=version.passing_score_pct,
+            contact_hours=version.contact_hours,
+            self_study_hours=version.self_study_hours,
+            notes="",
+        )
+        lessons = list(Lesson.objects.filter(version=version).order_by("module_id", "position"))
+        for module in Module.objects.filter(version=version).order_by("position"):
+            old_pk = module.pk
+            module.pk = None
+            module.version = new
+            module.save()
+            for lesson in lessons:
+                if lesson.module_id == old_pk:
+                    lesson.pk = None
+                    lesson.version = new
+                    lesson.module = module
+                    lesson.save()
+    return new
+
+
+def freeze_version(*, version: CourseVersion) -> None:
+    """Freeze a version (for example when a university accredits it): edits make a new one."""
+    CourseVersion.objects.filter(pk=version.pk).update(is_frozen=True)
+
+
+# Train-the-trainers ---------------------------------------------------------------------------
+
+
+def create_replicated_run(
+    *, source: CourseRun, trainer: Any, code: str, supervisor: Any | None, actor: Any, **fields: Any
+) -> CourseRun:
+    """A run delivered by a qualified trainer at their own institution, replicating `source`."""
+    if not TrainerQualification.objects.filter(user=trainer, course_id=source.course_id).exists():
+        raise ValidationError({"trainer": _("This person is not qualified to teach the course.")})
+    if trainer.institution_id is None or not has_perm(
+        actor, "courses.enrol_officers", trainer.institution
+    ):
+        raise PermissionDenied(_("You may not plan runs at this institution."))
+    with transaction.atomic():
+        run = CourseRun.objects.create(
+            course_id=source.course_id,
+            version_id=source.course.current_version_id or source.version_id,
+            code=code,
+            mode=fields.pop("mode", CourseRun.Mode.ONSITE),
+            language=fields.pop("language", source.language),
+            host_institution_id=trainer.institution_id,
+            member_state_id=trainer.institution.member_state_id,
+            replicated_from=source,
+            supervisor=supervisor,
+            **fields,
+        )
+        RunInstructor.objects.create(run=run, user=trainer, role=RunInstructor.Role.TRAINER)
+    return run
+
+
+def record_observation(
+    *,
+    run: CourseRun,
+    supervisor: Any,
+    trainer: Any,
+    feedback: str,
+    rating: int | None = None,
+    session: Session | None = None,
+) -> SupervisionObservation:
+    """The supervising expert's feedback on a replicating trainer's teaching."""
+    if run.supervisor_id != supervisor.pk and not has_perm(supervisor, "courses.manage_run", run):
+        raise PermissionDenied(_("Only the supervising expert may record observations."))
+    if not feedback.strip():
+        raise ValidationError({"feedback": _("Write your feedback on the teaching.")})
+    if rating is not None and not 1 <= rating <= 5:
+        raise ValidationError({"rating": _("The rating is a number from 1 to 5.")})
+    return SupervisionObservation.objects.create(
+        run=run,
+        trainer=trainer,
+        supervisor=supervisor,
+        session=session,
+        rating=rating,
+        feedback=feedback.strip(),
+    )
