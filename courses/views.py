@@ -2,26 +2,438 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import csv
+from typing import Any
 
-from courses.models import Course, Enrollment
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from courses import selectors, services
+from courses.content import clean_html, lesson_url
+from courses.models import AttendanceRecord, Course, CourseRun, Enrollment, Lesson, Program, Session
+from lms.accounts.models import MemberState
+from lms.accounts.permissions import get_scope, has_perm, require_perm
+from lms.i18n import pick
+
+PAGE_SIZE = 20
+
+
+def _query_string(request: HttpRequest, *keys: str) -> str:
+    return urlencode({k: request.GET[k] for k in keys if request.GET.get(k)})
 
 
 def catalogue(request: HttpRequest) -> HttpResponse:
-    courses = Course.objects.filter(is_published=True).order_by("code")
-    page = Paginator(courses, 20).get_page(request.GET.get("page"))
-    return render(request, "courses/catalogue.html", {"page_obj": page})
+    """Published courses with open runs; search and filters; paginated."""
+    filters = {
+        "query": request.GET.get("q", "").strip()[:100],
+        "language": request.GET.get("language", "")[:2],
+        "mode": request.GET.get("mode", "")[:10],
+        "member_state": request.GET.get("member_state", "")[:2],
+        "program": request.GET.get("program", "")[:40],
+    }
+    courses = selectors.catalogue_courses(**filters)
+    page = Paginator(courses, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "courses/catalogue.html",
+        {
+            "page_obj": page,
+            "filters": filters,
+            "languages": [
+                ("es", "Español"),
+                ("en", "English"),
+                ("pt", "Português"),
+                ("fr", "Français"),
+            ],
+            "modes": CourseRun.Mode.choices,
+            "member_states": [(m.code, m.name) for m in MemberState.objects.order_by("code")],
+            "programs": Program.objects.filter(is_active=True).values_list("code", "title"),
+            "query_string": _query_string(
+                request, "q", "language", "mode", "member_state", "program"
+            ),
+        },
+    )
+
+
+def course_detail(request: HttpRequest, code: str) -> HttpResponse:
+    """A course: description, outcomes, open runs, and the person's own enrolments."""
+    course = get_object_or_404(Course.objects.select_related("owner_institution"), code=code)
+    if not course.is_published and not has_perm(request.user, "courses.author_course", course):
+        raise Http404
+    runs = list(
+        course.runs.filter(status=CourseRun.Status.OPEN)
+        .select_related("member_state", "host_institution")
+        .order_by("starts_on", "code")
+    )
+    mine = {}
+    if request.user.is_authenticated:
+        mine = {
+            e.run_id: e
+            for e in Enrollment.objects.filter(user_id=request.user.pk, run__course=course)
+        }
+    for run in runs:
+        run.my_enrollment = mine.get(run.pk)  # type: ignore[attr-defined]
+    outcomes = pick(course.learning_outcomes, default=course.default_language) or []
+    return render(
+        request,
+        "courses/course_detail.html",
+        {"course": course, "runs": runs, "outcomes": outcomes, "mine": mine.values()},
+    )
+
+
+@login_required
+@require_POST
+def enrol(request: HttpRequest, run_code: str) -> HttpResponse:
+    """Self-enrolment in a run."""
+    run = get_object_or_404(CourseRun.objects.select_related("course"), code=run_code)
+    try:
+        enrollment = services.enrol(user=request.user, run=run, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("courses:course", code=run.course.code)
+    notes: dict[str, str] = {
+        Enrollment.Status.ACTIVE: _("You are enrolled."),
+        Enrollment.Status.PENDING: _("Your request awaits approval by the coordinator."),
+        Enrollment.Status.WAITLISTED: _("The run is full: you are on the waiting list."),
+    }
+    messages.success(request, notes.get(enrollment.status, enrollment.get_status_display()))
+    if enrollment.status == Enrollment.Status.ACTIVE:
+        return redirect("courses:resume", registration=enrollment.registration)
+    return redirect("courses:my_learning")
+
+
+@login_required
+@require_POST
+def withdraw(request: HttpRequest, registration: str) -> HttpResponse:
+    enrollment = get_object_or_404(Enrollment, registration=registration)
+    try:
+        services.withdraw(enrollment=enrollment, actor=request.user)
+    except PermissionDenied:
+        raise Http404 from None
+    messages.success(request, _("You have withdrawn from the course."))
+    return redirect("courses:my_learning")
 
 
 @login_required
 def my_learning(request: HttpRequest) -> HttpResponse:
-    enrollments = (
-        Enrollment.objects.filter(user_id=request.user.pk or 0)
-        .select_related("run__course")
-        .order_by("-enrolled_at")
+    """Every enrolment of the signed-in person with its progress."""
+    page = Paginator(selectors.my_enrollments(user=request.user), PAGE_SIZE).get_page(
+        request.GET.get("page")
     )
-    page = Paginator(enrollments, 20).get_page(request.GET.get("page"))
     return render(request, "courses/my_learning.html", {"page_obj": page})
+
+
+def _own_enrollment(request: HttpRequest, registration: str) -> Enrollment:
+    enrollment = get_object_or_404(
+        Enrollment.objects.select_related("run__course", "version", "user"),
+        registration=registration,
+    )
+    # Only the learner reads their own player; others get a 404 that reveals nothing.
+    if enrollment.user_id != request.user.pk:
+        raise Http404
+    if enrollment.status not in (Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED):
+        raise PermissionDenied(_("Your enrolment is not active."))
+    return enrollment
+
+
+@login_required
+def resume(request: HttpRequest, registration: str) -> HttpResponse:
+    """Back to where the learner stopped: the last lesson opened, else the first not completed."""
+    enrollment = _own_enrollment(request, registration)
+    lessons = selectors.version_lessons(version_id=enrollment.version_id)
+    if not lessons:
+        messages.info(request, _("This course has no lessons yet."))
+        return redirect("courses:my_learning")
+    target = enrollment.last_lesson_id
+    if target is None or not any(lesson.pk == target for lesson in lessons):
+        done = selectors.lesson_progress_map(enrollment=enrollment)
+        target = next(
+            (
+                lesson.pk
+                for lesson in lessons
+                if lesson.pk not in done or done[lesson.pk].status != "completed"
+            ),
+            lessons[0].pk,
+        )
+    return redirect("courses:lesson", registration=enrollment.registration, lesson_id=target)
+
+
+@login_required
+def lesson(request: HttpRequest, registration: str, lesson_id: int) -> HttpResponse:
+    """The lesson player: content, previous and next, progress bar."""
+    enrollment = _own_enrollment(request, registration)
+    lessons = selectors.version_lessons(version_id=enrollment.version_id)
+    index = next((i for i, item in enumerate(lessons) if item.pk == lesson_id), None)
+    if index is None:
+        raise Http404
+    current = lessons[index]
+    progress = services.open_lesson(enrollment=enrollment, lesson=current)
+    enrollment.refresh_from_db(fields=["progress_pct", "status"])
+    done = selectors.lesson_progress_map(enrollment=enrollment)
+    body = ""
+    if current.kind == Lesson.Kind.TEXT:
+        body = mark_safe(
+            clean_html(str(pick(current.body, default=enrollment.run.course.default_language)))
+        )  # noqa: S308 - sanitised by nh3
+    return render(
+        request,
+        "courses/lesson.html",
+        {
+            "enrollment": enrollment,
+            "course": enrollment.run.course,
+            "lesson": current,
+            "progress": progress,
+            "body": body,
+            "action_url": lesson_url(enrollment, current),
+            "transcript": pick(current.transcript, default=enrollment.run.course.default_language),
+            "outline": [(item, done.get(item.pk)) for item in lessons],
+            "previous": lessons[index - 1] if index > 0 else None,
+            "next": lessons[index + 1] if index + 1 < len(lessons) else None,
+            "position": index + 1,
+            "count": len(lessons),
+        },
+    )
+
+
+@login_required
+@require_POST
+def complete(request: HttpRequest, registration: str, lesson_id: int) -> HttpResponse:
+    """The learner marks a video watched (or any non-assessed lesson done)."""
+    enrollment = _own_enrollment(request, registration)
+    current = get_object_or_404(Lesson, pk=lesson_id, version_id=enrollment.version_id)
+    if current.kind in (Lesson.Kind.ASSESSMENT, Lesson.Kind.XAPI):
+        raise PermissionDenied(_("This lesson is completed by its own activity."))
+    services.complete_lesson(enrollment=enrollment, lesson=current, actor=request.user)
+    nxt = (
+        Lesson.objects.filter(version_id=enrollment.version_id)
+        .order_by("module__position", "module_id", "position", "pk")
+        .values_list("pk", flat=True)
+    )
+    ids = list(nxt)
+    position = ids.index(current.pk)
+    enrollment.refresh_from_db(fields=["status"])
+    if enrollment.status == Enrollment.Status.COMPLETED:
+        messages.success(request, _("Congratulations: you have completed the course."))
+        return redirect("courses:my_learning")
+    if position + 1 < len(ids):
+        return redirect("courses:lesson", registration=registration, lesson_id=ids[position + 1])
+    return redirect("courses:lesson", registration=registration, lesson_id=current.pk)
+
+
+@login_required
+def launch(request: HttpRequest, registration: str, lesson_id: int) -> HttpResponse:
+    """Launch external xAPI content with the standard launch parameters, reporting to our LRS."""
+    enrollment = _own_enrollment(request, registration)
+    current = get_object_or_404(
+        Lesson, pk=lesson_id, version_id=enrollment.version_id, kind=Lesson.Kind.XAPI
+    )
+    from lms.xapi.services import issue_launch_credential
+
+    params = issue_launch_credential(
+        user=request.user,
+        registration=enrollment.registration,
+        activity_id=services.lesson_activity_id(current),
+    )
+    separator = "&" if "?" in current.launch_url else "?"
+    return HttpResponseRedirect(current.launch_url + separator + urlencode(params))
+
+
+# Instructor pages ------------------------------------------------------------------------------
+
+
+def _run(request: HttpRequest, run_code: str) -> CourseRun:
+    return get_object_or_404(
+        CourseRun.objects.select_related("course", "host_institution"), code=run_code
+    )
+
+
+@login_required
+def teaching(request: HttpRequest) -> HttpResponse:
+    """The runs the person teaches, supervises or coordinates."""
+    page = Paginator(selectors.teaching_runs(user=request.user), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "courses/teaching.html", {"page_obj": page})
+
+
+@require_perm("courses.teach_run", _run)
+def roster(request: HttpRequest, run_code: str) -> HttpResponse:
+    """The people of a run with status, progress and attendance."""
+    run: CourseRun = request.permission_object  # type: ignore[attr-defined]
+    page = Paginator(selectors.run_roster(run=run), 50).get_page(request.GET.get("page"))
+    sessions = run.sessions.order_by("starts_at")
+    return render(
+        request,
+        "courses/roster.html",
+        {
+            "run": run,
+            "page_obj": page,
+            "sessions": sessions,
+            "can_manage": has_perm(request.user, "courses.manage_run", run),
+        },
+    )
+
+
+@require_perm("courses.teach_run", _run)
+def progress_csv(request: HttpRequest, run_code: str) -> HttpResponse:
+    """The progress table of a run as CSV, streamed (a run may hold 200,000 learners)."""
+    run: CourseRun = request.permission_object  # type: ignore[attr-defined]
+
+    class Echo:
+        def write(self, value: str) -> str:
+            return value
+
+    writer = csv.writer(Echo())
+
+    def rows() -> Any:
+        yield writer.writerow(
+            [_("Name"), _("Email"), _("Badge number"), _("Status"), _("Progress (%)"),
+             _("Attendance (%)"), _("Score (%)"), _("Completed at")]
+        )  # fmt: skip
+        for e in selectors.run_roster(run=run).iterator(chunk_size=2000):
+            yield writer.writerow(
+                [e.user.full_name, e.user.email, e.user.badge_number, e.get_status_display(),
+                 e.progress_pct, "" if e.attendance_pct is None else e.attendance_pct,
+                 "" if e.score_pct is None else e.score_pct,
+                 e.completed_at.isoformat() if e.completed_at else ""]
+            )  # fmt: skip
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{run.code}-progress.csv"'
+    return response  # type: ignore[return-value]
+
+
+def _session(request: HttpRequest, run_code: str, session_id: int) -> CourseRun:
+    session = get_object_or_404(
+        Session.objects.select_related("run__course"), pk=session_id, run__code=run_code
+    )
+    request.course_session = session  # type: ignore[attr-defined]
+    return session.run
+
+
+@require_perm("courses.teach_run", _session)
+def attendance(request: HttpRequest, run_code: str, session_id: int) -> HttpResponse:
+    """Take attendance for one session on a phone-sized page; all present in one tap."""
+    session: Session = request.course_session  # type: ignore[attr-defined]
+    roster_rows = list(selectors.seated_roster(run=session.run))
+    error = ""
+    if request.method == "POST":
+        default = request.POST.get("all", "")
+        marks: dict[int, str] = {}
+        for enrollment in roster_rows:
+            value = request.POST.get(f"e{enrollment.pk}", "") or default
+            if value:
+                marks[enrollment.pk] = value
+        try:
+            services.record_attendance(session=session, marks=marks, actor=request.user)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            messages.success(request, _("Attendance saved."))
+            return redirect("courses:attendance", run_code=run_code, session_id=session_id)
+    current = selectors.session_marks(session=session)
+    return render(
+        request,
+        "courses/attendance.html",
+        {
+            "session": session,
+            "run": session.run,
+            "rows": [(e, current.get(e.pk, "")) for e in roster_rows],
+            "statuses": AttendanceRecord.Status.choices,
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
+
+
+# Coordinator pages -----------------------------------------------------------------------------
+
+
+@login_required
+def institution_enrollments(request: HttpRequest) -> HttpResponse:
+    """Enrolments of the officers of the institutions the coordinator covers."""
+    scope = get_scope(request.user)
+    if not (scope.is_dps or scope.coordinated_paths):
+        raise PermissionDenied(_("Only coordinators see their institution's enrolments."))
+    status = request.GET.get("status", "")
+    rows = selectors.institution_enrollments(
+        user=request.user, status=status, run=request.GET.get("run", "")
+    )
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "courses/institution_enrollments.html",
+        {"page_obj": page, "statuses": Enrollment.Status.choices, "status": status,
+         "query_string": _query_string(request, "status", "run")},
+    )  # fmt: skip
+
+
+@require_perm("courses.manage_run", _run)
+def enrol_officers(request: HttpRequest, run_code: str) -> HttpResponse:
+    """A coordinator enrols officers: chosen ones, or all matching a filter."""
+    run: CourseRun = request.permission_object  # type: ignore[attr-defined]
+    query = request.GET.get("q", "").strip()[:100]
+    officers = selectors.officers_to_enrol(user=request.user, query=query)
+    if request.method == "POST":
+        if request.POST.get("everyone_matching"):
+            chosen = list(
+                selectors.officers_to_enrol(
+                    user=request.user, query=request.POST.get("q", "")[:100]
+                )
+            )
+        else:
+            ids = [int(v) for v in request.POST.getlist("officer") if v.isdigit()]
+            chosen = list(officers.filter(pk__in=ids))
+        if not chosen:
+            messages.error(request, _("Choose at least one officer."))
+        else:
+            try:
+                outcome = services.enrol_many(users=chosen, run=run, actor=request.user)
+            except (ValidationError, PermissionDenied) as exc:
+                messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+            else:
+                messages.success(
+                    request,
+                    _(
+                        "%(enrolled)d enrolled, %(waitlisted)d on the waiting list, %(already)d already there."
+                    )
+                    % {
+                        "enrolled": len(outcome.enrolled),
+                        "waitlisted": len(outcome.waitlisted),
+                        "already": outcome.already,
+                    },
+                )
+                return redirect("courses:roster", run_code=run.code)
+    page = Paginator(officers, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "courses/enrol_officers.html",
+        {"run": run, "page_obj": page, "q": query, "query_string": _query_string(request, "q")},
+    )
+
+
+@require_perm("courses.manage_run", _run)
+@require_POST
+def decide_enrolment(request: HttpRequest, run_code: str, enrollment_id: int) -> HttpResponse:
+    """Approve or reject a pending request (on-site runs)."""
+    run: CourseRun = request.permission_object  # type: ignore[attr-defined]
+    enrollment = get_object_or_404(Enrollment, pk=enrollment_id, run=run)
+    if request.POST.get("decision") == "approve":
+        services.approve_enrolment(enrollment=enrollment, actor=request.user)
+    else:
+        services.reject_enrolment(enrollment=enrollment, actor=request.user)
+    return redirect("courses:roster", run_code=run.code)

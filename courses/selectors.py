@@ -1,0 +1,156 @@
+"""Reads of the courses app: querysets for the pages and the API, each scoped and free of N+1."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+
+from courses.models import (
+    AttendanceRecord,
+    Course,
+    CourseRun,
+    Enrollment,
+    Lesson,
+    LessonProgress,
+    Session,
+)
+from lms.accounts.models import User
+from lms.accounts.permissions import get_scope
+
+
+def catalogue_courses(
+    *,
+    query: str = "",
+    language: str = "",
+    mode: str = "",
+    member_state: str = "",
+    program: str = "",
+) -> QuerySet[Course]:
+    """Published courses with an open run matching the filters, each with its open runs."""
+    runs = CourseRun.objects.filter(status=CourseRun.Status.OPEN)
+    if language:
+        runs = runs.filter(language=language)
+    if mode:
+        runs = runs.filter(mode=mode)
+    if member_state:
+        runs = runs.filter(Q(member_state__code=member_state) | Q(member_state__isnull=True))
+    courses = Course.objects.filter(is_published=True).filter(
+        Exists(runs.filter(course_id=OuterRef("pk")))
+    )
+    if program:
+        courses = courses.filter(programs__code=program)
+    if query:
+        # Titles and descriptions are small JSON objects: a case-insensitive match on their text
+        # finds a word in any language.
+        courses = courses.filter(
+            Q(code__icontains=query) | Q(title__icontains=query) | Q(description__icontains=query)
+        )
+    return courses.prefetch_related(
+        Prefetch(
+            "runs",
+            queryset=runs.select_related("member_state").order_by("starts_on", "code"),
+            to_attr="open_runs",
+        )
+    ).order_by("code")
+
+
+def my_enrollments(*, user: Any) -> QuerySet[Enrollment]:
+    """Every enrolment of the person, newest first, with what the page shows."""
+    return (
+        Enrollment.objects.filter(user_id=user.pk)
+        .select_related("run__course", "last_lesson")
+        .order_by("-enrolled_at", "-pk")
+    )
+
+
+def version_lessons(*, version_id: int) -> list[Lesson]:
+    """The lessons of a course version in reading order."""
+    return list(
+        Lesson.objects.filter(version_id=version_id)
+        .select_related("module")
+        .order_by("module__position", "module_id", "position", "pk")
+    )
+
+
+def lesson_progress_map(*, enrollment: Enrollment) -> dict[int, LessonProgress]:
+    return {p.lesson_id: p for p in LessonProgress.objects.filter(enrollment_id=enrollment.pk)}
+
+
+def run_roster(*, run: CourseRun) -> QuerySet[Enrollment]:
+    """The people of a run, by name."""
+    return (
+        Enrollment.objects.filter(run_id=run.pk)
+        .select_related("user", "institution")
+        .order_by("user__full_name", "pk")
+    )
+
+
+def seated_roster(*, run: CourseRun) -> QuerySet[Enrollment]:
+    return run_roster(run=run).filter(
+        status__in=[Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED]
+    )
+
+
+def session_marks(*, session: Session) -> dict[int, str]:
+    return dict(
+        AttendanceRecord.objects.filter(session_id=session.pk).values_list(
+            "enrollment_id", "status"
+        )
+    )
+
+
+def teaching_runs(*, user: Any) -> QuerySet[CourseRun]:
+    """The runs a person teaches or supervises (all runs of their institutions for a
+    coordinator, everything for DPS)."""
+    scope = get_scope(user)
+    runs = CourseRun.objects.select_related("course", "host_institution")
+    if scope.is_dps:
+        return runs.order_by("-starts_on", "code")
+    condition = Q(run_instructors__user_id=user.pk) | Q(supervisor_id=user.pk)
+    if scope.coordinated_paths:
+        condition |= scope.institution_filter("host_institution")
+    return runs.filter(condition).distinct().order_by("-starts_on", "code")
+
+
+def institution_enrollments(*, user: Any, status: str = "", run: str = "") -> QuerySet[Enrollment]:
+    """Enrolments of officers of the institutions the person coordinates."""
+    scope = get_scope(user)
+    rows = Enrollment.objects.filter(scope.institution_filter("institution"))
+    if status:
+        rows = rows.filter(status=status)
+    if run:
+        rows = rows.filter(run__code=run)
+    return rows.select_related("user", "run__course", "institution").order_by("-enrolled_at", "-pk")
+
+
+def officers_to_enrol(
+    *, user: Any, institution_id: int | None = None, unit_id: int | None = None, query: str = ""
+) -> QuerySet[User]:
+    """Active officers the coordinator may enrol, optionally narrowed (bulk enrolment)."""
+    scope = get_scope(user)
+    officers = User.objects.filter(status=User.Status.ACTIVE).filter(
+        scope.institution_filter("institution")
+    )
+    if institution_id:
+        officers = officers.filter(institution_id=institution_id)
+    if unit_id:
+        officers = officers.filter(unit_id=unit_id)
+    if query:
+        officers = officers.filter(Q(full_name__icontains=query) | Q(email__icontains=query))
+    return officers.select_related("institution").order_by("full_name", "pk")
+
+
+def api_enrollments(*, user: Any) -> QuerySet[Enrollment]:
+    """Enrolments the API shows: one's own, plus those of the institutions one coordinates."""
+    scope = get_scope(user)
+    condition = Q(user_id=user.pk)
+    if scope.is_dps:
+        condition = Q()
+    elif scope.coordinated_paths:
+        condition |= scope.institution_filter("institution")
+    return (
+        Enrollment.objects.filter(condition)
+        .select_related("user", "run__course")
+        .order_by("-enrolled_at", "-pk")
+    )
