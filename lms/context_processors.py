@@ -6,7 +6,21 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
 
 def platform(request: HttpRequest) -> dict[str, Any]:
-    return {"LANGUAGE_CHOICES": settings.LANGUAGES, "SITE_URL": settings.SITE_URL}
+    """Languages, the site address, and (read only when a page shows them) the signed-in
+    person's unread notification count and role flags for the navigation."""
+    context: dict[str, Any] = {
+        "LANGUAGE_CHOICES": settings.LANGUAGES,
+        "SITE_URL": settings.SITE_URL,
+    }
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        from lms.accounts.notifications import unread_count
+        from lms.accounts.permissions import get_scope
+
+        context["unread_notifications"] = SimpleLazyObject(lambda: unread_count(user))
+        context["nav_scope"] = SimpleLazyObject(lambda: get_scope(user))
+    return context

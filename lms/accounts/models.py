@@ -371,3 +371,28 @@ class RoleAssignment(models.Model):
     def __str__(self) -> str:
         scope = self.institution or self.university or self.donor
         return f"{self.user} · {self.get_role_display()}" + (f" · {scope}" if scope else "")
+
+
+class Notification(models.Model):
+    """A message to one person, shown on the site and sent by email, in their language."""
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("user")
+    )
+    subject = models.CharField(_("subject"), max_length=255)
+    body = models.TextField(_("body"), blank=True)
+    url = models.CharField(_("link"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [
+            models.Index(fields=["user", "read_at"]),
+            models.Index(fields=["user", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject

@@ -177,10 +177,23 @@ class ScopedPermissionBackend:
         return None
 
     def has_perm(self, user_obj: AnyUser, perm: str, obj: Any = None) -> bool:
-        return perm in _rules and has_perm(user_obj, perm, obj)
+        if perm in _rules:
+            return has_perm(user_obj, perm, obj)
+        # Django's model permissions ("app.change_model"): the admin is DPS staff's tool.
+        return _is_dps_staff(user_obj)
 
     def has_module_perms(self, user_obj: AnyUser, app_label: str) -> bool:
-        return False
+        return _is_dps_staff(user_obj)
+
+
+def _is_dps_staff(user: AnyUser) -> bool:
+    """DPS administrators flagged as staff may use the whole Django admin."""
+    return bool(
+        user.is_authenticated
+        and user.is_active
+        and getattr(user, "is_staff", False)
+        and get_scope(user).is_dps
+    )
 
 
 F = TypeVar("F", bound=Callable[..., HttpResponse])

@@ -1,25 +1,105 @@
-"""Sign-in, sign-out and the language switcher."""
+"""Sign-in and sign-out, activation, password reset, the account page, notifications, the
+language switcher and bulk onboarding of officers."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
+from django.utils import timezone, translation
+from django.utils.encoding import force_str
+from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from lms.accounts.models import User
+from lms.accounts import selectors, services
+from lms.accounts.forms import (
+    AccountForm,
+    ActivationForm,
+    OfficerImportForm,
+    PasswordResetForm,
+    SignInForm,
+)
+from lms.accounts.models import Notification, User
+from lms.accounts.permissions import has_perm
+
+ERRORS_SHOWN = 500
 
 
 class SignInView(auth_views.LoginView):
     template_name = "accounts/login.html"
+    authentication_form = SignInForm
     redirect_authenticated_user = True
 
 
 class SignOutView(auth_views.LogoutView):
     pass
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/email/password_reset.txt"
+    subject_template_name = "accounts/email/password_reset_subject.txt"
+    form_class = PasswordResetForm
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:account")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        messages.success(self.request, _("Your password has been changed."))
+        return response
+
+
+def activate(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    """The one-time invitation link: choose a password, become active, and be signed in."""
+    try:
+        user: User | None = User.objects.get(pk=int(force_str(urlsafe_base64_decode(uidb64))))
+    except (ValueError, TypeError, OverflowError, User.DoesNotExist):
+        user = None
+    if (
+        user is None
+        or user.status == User.Status.SUSPENDED
+        or not default_token_generator.check_token(user, token)
+    ):
+        return render(request, "accounts/activation_invalid.html", status=400)
+    if user.preferred_language:
+        # The invitation was written in the person's language; the page continues in it.
+        translation.activate(user.preferred_language)
+        request.LANGUAGE_CODE = user.preferred_language
+    form = ActivationForm(user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.activate_account(
+            request=request, user=user, password=form.cleaned_data["new_password1"]
+        )
+        messages.success(request, _("Welcome! Your account is active."))
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    return render(request, "accounts/activate.html", {"form": form, "person": user})
 
 
 @require_POST
@@ -41,5 +121,101 @@ def set_language(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def account(request: HttpRequest) -> HttpResponse:
-    """The person's account page."""
-    return render(request, "accounts/account.html")
+    """The person's account page: name and language; a link to change the password."""
+    user = request.user
+    assert isinstance(user, User)
+    form = AccountForm(request.POST or None, instance=user)
+    if request.method == "POST" and form.is_valid():
+        services.update_account(
+            user=user,
+            full_name=form.cleaned_data["full_name"],
+            preferred_language=form.cleaned_data["preferred_language"],
+        )
+        translation.activate(user.preferred_language)
+        messages.success(request, _("Your account has been saved."))
+        response = redirect("accounts:account")
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            user.preferred_language,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+        )
+        return response
+    return render(request, "accounts/account.html", {"form": form})
+
+
+@login_required
+def notifications(request: HttpRequest) -> HttpResponse:
+    """The person's notifications, newest first, 20 a page."""
+    user = request.user
+    assert isinstance(user, User)
+    page = Paginator(selectors.notifications_for(user), 20).get_page(request.GET.get("page"))
+    return render(request, "accounts/notifications.html", {"page_obj": page})
+
+
+@login_required
+@require_POST
+def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark one notification read and follow its link when asked to."""
+    notification = get_object_or_404(Notification, pk=pk, user_id=request.user.pk)
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    if request.POST.get("follow") and notification.url.startswith("/"):
+        return redirect(notification.url)
+    return redirect("accounts:notifications")
+
+
+@login_required
+@require_POST
+def notifications_read_all(request: HttpRequest) -> HttpResponse:
+    """Mark every unread notification of the person read."""
+    Notification.objects.filter(user_id=request.user.pk, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+    return redirect("accounts:notifications")
+
+
+@login_required
+def import_officers(request: HttpRequest) -> HttpResponse:
+    """Bulk onboarding: a coordinator uploads a CSV or XLSX of officers for their institution."""
+    user = request.user
+    assert isinstance(user, User)
+    if not has_perm(user, "accounts.import_officers"):
+        raise PermissionDenied("accounts.import_officers")
+    institutions = selectors.importable_institutions(user)
+    form = OfficerImportForm(request.POST or None, request.FILES or None, institutions=institutions)
+    context: dict[str, Any] = {"form": form}
+    if request.method == "POST" and form.is_valid():
+        institution = form.cleaned_data["institution"]
+        if not has_perm(user, "accounts.import_officers", institution):
+            raise PermissionDenied("accounts.import_officers")
+        upload = form.cleaned_data["file"]
+        try:
+            rows = services.read_officer_file(upload, upload.name)
+            result = services.import_officers(institution=institution, rows=rows)
+        except services.ImportFileError as exc:
+            form.add_error("file", str(exc.message))
+        else:
+            context.update(
+                result=result,
+                institution=institution,
+                errors_shown=result.errors[:ERRORS_SHOWN],
+            )
+            if result.ok:
+                messages.success(
+                    request,
+                    _(
+                        "%(created)s officers created and invited, %(updated)s updated, "
+                        "%(unchanged)s unchanged."
+                    )
+                    % {
+                        "created": result.created,
+                        "updated": result.updated,
+                        "unchanged": result.unchanged,
+                    },
+                )
+                return redirect("accounts:import_officers")
+            return render(request, "accounts/import_officers.html", context, status=400)
+        return render(request, "accounts/import_officers.html", context, status=400)
+    return render(request, "accounts/import_officers.html", context)

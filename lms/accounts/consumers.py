@@ -1,0 +1,31 @@
+"""WebSocket consumer of a person's live notifications (ws/notifications/)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from lms.accounts.notifications import user_group
+
+
+class NotificationConsumer(AsyncJsonWebsocketConsumer):
+    """Joins the signed-in person's group and forwards each new notification as JSON."""
+
+    group: str = ""
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=4401)
+            return
+        self.group = user_group(user.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def notification_message(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "notification", "notification": event["notification"]})

@@ -1,0 +1,134 @@
+"""Forms of the accounts app: sign-in with lock-out, account, password reset and bulk import."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator
+from typing import Any
+
+from django import forms
+from django.contrib.auth import forms as auth_forms
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from lms.accounts.models import LANGUAGE_CHOICES, Institution, User
+
+
+class SignInForm(auth_forms.AuthenticationForm):
+    """Email and password; says clearly when the account is locked and until when."""
+
+    error_messages = {
+        **auth_forms.AuthenticationForm.error_messages,
+        "invalid_login": _("The email address or the password is not right."),
+        "locked": _(
+            "This account is locked after too many failed sign-ins. "
+            "Try again after %(time)s (UTC), or reset your password."
+        ),
+        "not_activated": _(
+            "This account is not activated yet: use the link in your invitation email, "
+            "or ask for a new one with “Forgot your password?”."
+        ),
+    }
+
+    def __init__(self, request: Any = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(request, *args, **kwargs)
+        self.fields["username"].label = _("Email address")
+        self.fields["username"].widget.attrs.update({"autocomplete": "email", "type": "email"})
+
+    def clean(self) -> dict[str, Any]:
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            locked_until = getattr(self.request, "lms_locked_until", None)
+            if locked_until is not None:
+                when = formats.date_format(
+                    timezone.localtime(locked_until, datetime.UTC), "DATETIME_FORMAT"
+                )
+                raise forms.ValidationError(
+                    self.error_messages["locked"], code="locked", params={"time": when}
+                ) from None
+            email = (self.cleaned_data.get("username") or "").strip().lower()
+            if (
+                email
+                and User.objects.filter(
+                    email=email,
+                    status=User.Status.INVITED,
+                    password__startswith=UNUSABLE_PASSWORD_PREFIX,
+                ).exists()
+            ):
+                raise forms.ValidationError(
+                    self.error_messages["not_activated"], code="not_activated"
+                ) from None
+            raise
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Finds people by email whatever the case; invited people get a new invitation instead."""
+
+    def get_users(self, email: str) -> Iterator[User]:  # type: ignore[override]
+        return iter(
+            User.objects.filter(email=email.strip().lower(), status=User.Status.ACTIVE).exclude(
+                password__startswith=UNUSABLE_PASSWORD_PREFIX
+            )
+        )
+
+    def send_mail(self, *args: Any, **kwargs: Any) -> None:
+        """Write the email in the person's language, not the requester's browser's."""
+        context = args[2] if len(args) > 2 else kwargs["context"]
+        with translation.override(context["user"].language):
+            super().send_mail(*args, **kwargs)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        from lms.accounts.services import queue_invitations
+
+        email = self.cleaned_data["email"].strip().lower()
+        queue_invitations(
+            User.objects.filter(email=email, status=User.Status.INVITED).values_list(
+                "pk", flat=True
+            )
+        )
+        super().save(*args, **kwargs)
+
+
+class AccountForm(forms.ModelForm):
+    """The name and language a person may change themselves."""
+
+    preferred_language = forms.ChoiceField(
+        label=_("Preferred language"), choices=LANGUAGE_CHOICES, required=True
+    )
+
+    class Meta:
+        model = User
+        fields = ["full_name", "preferred_language"]
+
+
+class ActivationForm(auth_forms.SetPasswordForm):
+    """Choose a password to activate an invited account."""
+
+
+class OfficerImportForm(forms.Form):
+    """A CSV or XLSX file of officers for one institution the coordinator coordinates."""
+
+    institution = forms.ModelChoiceField(
+        label=_("Institution or unit"), queryset=Institution.objects.none()
+    )
+    file = forms.FileField(
+        label=_("File"),
+        help_text=_(
+            "CSV (UTF-8) or XLSX with the columns full_name, email, badge_number, unit, "
+            "language on the first line."
+        ),
+    )
+
+    def __init__(self, *args: Any, institutions: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["institution"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = institutions
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith((".csv", ".xlsx", ".txt")):
+            raise forms.ValidationError(_("Upload a CSV or XLSX file."))
+        return upload

@@ -1,0 +1,510 @@
+"""Writes of the accounts app: invitations, activation, account changes and bulk onboarding.
+
+Bulk onboarding is all or nothing: every row of the file is validated first, the errors are
+reported by line and field, and nothing is written unless every row is right. Re-importing the
+same file matches people by email (and by badge number within the institution), updates what
+changed and creates no duplicates. New people get an unusable password (no hashing on import)
+and an invitation email from a Celery task once the import has committed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from django.conf import settings
+from django.contrib.auth import login
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import connection, transaction
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.encoding import force_bytes
+from django.utils.functional import Promise
+from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext_lazy as _
+
+from lms.accounts.models import LANGUAGE_CHOICES, Institution, User
+
+COLUMNS = ("full_name", "email", "badge_number", "unit", "language")
+REQUIRED_COLUMNS = ("full_name", "email")
+LANGUAGES = {code for code, _name in LANGUAGE_CHOICES}
+INVITATION_BATCH = 1000
+Progress = Callable[[int], None]
+
+
+# --- Invitation and activation -------------------------------------------------------------
+
+
+def activation_url(user: User) -> str:
+    """The one-time activation link of an invited person (valid PASSWORD_RESET_TIMEOUT)."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return settings.SITE_URL + reverse("accounts:activate", args=[uid, token])
+
+
+def send_invitation_email(*, user: User) -> None:
+    """Email the person their activation link, in their language."""
+    with translation.override(user.language):
+        context = {"user": user, "url": activation_url(user), "site_url": settings.SITE_URL}
+        subject = str(_("Your invitation to the Police Training Network"))
+        body = render_to_string("accounts/email/invitation.txt", context)
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
+
+
+def queue_invitations(user_ids: Iterable[int]) -> None:
+    """Send invitations through Celery after the current transaction commits."""
+    from lms.accounts.tasks import send_invitations
+
+    ids = list(user_ids)
+
+    def enqueue() -> None:
+        for start in range(0, len(ids), INVITATION_BATCH):
+            send_invitations.delay(ids[start : start + INVITATION_BATCH])
+
+    if ids:
+        transaction.on_commit(enqueue)
+
+
+@transaction.atomic
+def invite_person(
+    *,
+    email: str,
+    full_name: str,
+    institution: Institution | None,
+    preferred_language: str = "",
+    badge_number: str = "",
+) -> User:
+    """Create an invited person without a password and email them their activation link."""
+    user = User.objects.create_user(
+        email=email,
+        full_name=full_name,
+        institution=institution,
+        preferred_language=preferred_language,
+        badge_number=badge_number,
+        status=User.Status.INVITED,
+        invited_at=timezone.now(),
+    )
+    queue_invitations([user.pk])
+    return user
+
+
+@transaction.atomic
+def activate_account(*, request: HttpRequest, user: User, password: str) -> User:
+    """Set the person's password, make them active and sign them in.
+
+    Changing the password invalidates the token, so the link works once.
+    """
+    user.set_password(password)
+    user.status = User.Status.ACTIVE
+    user.activated_at = timezone.now()
+    user.failed_login_count = 0
+    user.locked_until = None
+    user.save(
+        update_fields=["password", "status", "activated_at", "failed_login_count", "locked_until"]
+    )
+    login(request, user, backend="lms.accounts.backends.EmailBackend")
+    return user
+
+
+def update_account(*, user: User, full_name: str, preferred_language: str) -> User:
+    """Change the person's name and language."""
+    user.full_name = full_name
+    user.preferred_language = preferred_language
+    user.save(update_fields=["full_name", "preferred_language"])
+    return user
+
+
+# --- Bulk onboarding -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in the file: its line (the header is line 1), the column and what is wrong."""
+
+    line: int
+    field: str
+    message: Promise | str
+
+
+@dataclass
+class OfficerRow:
+    line: int
+    full_name: str
+    email: str
+    badge_number: str
+    unit_id: int | None
+    language: str
+    user_id: int | None = None
+
+
+@dataclass
+class ImportResult:
+    """What an import did, or why it did nothing."""
+
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    created_ids: list[int] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class ImportFileError(Exception):
+    """The file itself cannot be read (format, encoding, missing columns)."""
+
+    def __init__(self, message: Promise | str) -> None:
+        super().__init__(str(message))
+        self.message = message
+
+
+def _normalise_header(value: object) -> str:
+    return str(value or "").strip().lower().replace(" ", "_").replace("-", "_")
+
+
+def read_officer_file(stream: IO[bytes], filename: str) -> Iterator[dict[str, str]]:
+    """Rows of a CSV (UTF-8, comma or semicolon) or XLSX file as dicts keyed by column name."""
+    name = filename.lower()
+    if name.endswith(".xlsx"):
+        rows = _read_xlsx(stream)
+    elif name.endswith(".csv") or name.endswith(".txt"):
+        rows = _read_csv(stream)
+    else:
+        raise ImportFileError(_("Upload a CSV or XLSX file."))
+    try:
+        header = next(rows)
+    except StopIteration:
+        raise ImportFileError(_("The file is empty.")) from None
+    columns = [_normalise_header(value) for value in header]
+    missing = [column for column in REQUIRED_COLUMNS if column not in columns]
+    if missing:
+        raise ImportFileError(
+            _("The first line must name the columns; missing: %(columns)s.")
+            % {"columns": ", ".join(missing)}
+        )
+    for values in rows:
+        yield {
+            column: str(value if value is not None else "").strip()
+            for column, value in zip(columns, values, strict=False)
+            if column in COLUMNS
+        }
+
+
+def _read_csv(stream: IO[bytes]) -> Iterator[list[str]]:
+    try:
+        text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+        sample = text.read(4096)
+    except UnicodeDecodeError:
+        raise ImportFileError(_("The CSV file must be encoded in UTF-8.")) from None
+    text.seek(0)
+    delimiter = ";" if sample.count(";") > sample.count(",") else ","
+    try:
+        yield from csv.reader(text, delimiter=delimiter)
+    except UnicodeDecodeError:
+        raise ImportFileError(_("The CSV file must be encoded in UTF-8.")) from None
+
+
+def _read_xlsx(stream: IO[bytes]) -> Iterator[list[Any]]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(stream, read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a damaged file
+        raise ImportFileError(_("The XLSX file cannot be read.")) from None
+    try:
+        for values in workbook.active.iter_rows(values_only=True):  # type: ignore[union-attr]
+            if any(value not in (None, "") for value in values):
+                yield list(values)
+    finally:
+        workbook.close()
+
+
+def _unit_lookup(institution: Institution) -> dict[str, int]:
+    """Units of the institution's tree by lower-cased name and short name."""
+    lookup: dict[str, int] = {}
+    for pk, name, short in institution.subtree().values_list("pk", "name", "short_name"):
+        lookup[name.strip().lower()] = pk
+        if short:
+            lookup.setdefault(short.strip().lower(), pk)
+    return lookup
+
+
+def validate_officer_rows(
+    *,
+    rows: Iterable[dict[str, str]],
+    institution: Institution,
+    progress: Progress | None = None,
+) -> tuple[list[OfficerRow], list[RowError]]:
+    """Check every row and match it to an existing person; return the rows and every error."""
+    root = institution.root
+    units = _unit_lookup(institution)
+    default_unit = None if institution.pk == root.pk else institution.pk
+    parsed: list[OfficerRow] = []
+    errors: list[RowError] = []
+    seen_emails: dict[str, int] = {}
+    seen_badges: dict[str, int] = {}
+    for index, raw in enumerate(rows):
+        line = index + 2
+        full_name = raw.get("full_name", "")
+        email = raw.get("email", "").lower()
+        badge = raw.get("badge_number", "")
+        unit_name = raw.get("unit", "")
+        language = raw.get("language", "").lower()[:2] if raw.get("language") else ""
+        row_ok = True
+        if not full_name:
+            errors.append(RowError(line, "full_name", _("A full name is required.")))
+            row_ok = False
+        elif len(full_name) > 200:
+            errors.append(RowError(line, "full_name", _("At most 200 characters.")))
+            row_ok = False
+        if not email:
+            errors.append(RowError(line, "email", _("An email address is required.")))
+            row_ok = False
+        else:
+            try:
+                validate_email(email)
+            except ValidationError:
+                errors.append(RowError(line, "email", _("This is not a valid email address.")))
+                row_ok = False
+            else:
+                if email in seen_emails:
+                    errors.append(
+                        RowError(
+                            line,
+                            "email",
+                            _("The same email address is on line %(line)s.")
+                            % {"line": seen_emails[email]},
+                        )
+                    )
+                    row_ok = False
+                else:
+                    seen_emails[email] = line
+        if len(badge) > 50:
+            errors.append(RowError(line, "badge_number", _("At most 50 characters.")))
+            row_ok = False
+        elif badge:
+            if badge in seen_badges:
+                errors.append(
+                    RowError(
+                        line,
+                        "badge_number",
+                        _("The same badge number is on line %(line)s.")
+                        % {"line": seen_badges[badge]},
+                    )
+                )
+                row_ok = False
+            else:
+                seen_badges[badge] = line
+        unit_id = default_unit
+        if unit_name:
+            unit_id = units.get(unit_name.lower())
+            if unit_id is None:
+                errors.append(
+                    RowError(
+                        line,
+                        "unit",
+                        _("No unit named “%(unit)s” in %(institution)s.")
+                        % {"unit": unit_name, "institution": institution},
+                    )
+                )
+                row_ok = False
+        if language and language not in LANGUAGES:
+            errors.append(RowError(line, "language", _("Use one of: en, es, pt, fr.")))
+            row_ok = False
+        if row_ok:
+            parsed.append(OfficerRow(line, full_name, email, badge, unit_id, language))
+        if progress is not None:
+            progress(1)
+    if errors:
+        return parsed, errors
+    errors.extend(_match_existing(parsed, root))
+    return parsed, errors
+
+
+def _match_existing(rows: list[OfficerRow], root: Institution) -> list[RowError]:
+    """Attach existing people to rows (by email, else by badge in the institution)."""
+    errors: list[RowError] = []
+    by_email: dict[str, tuple[int, int | None, str]] = {}
+    emails = [row.email for row in rows]
+    for start in range(0, len(emails), 5000):
+        for pk, email, institution_id, badge in User.objects.filter(
+            email__in=emails[start : start + 5000]
+        ).values_list("pk", "email", "institution_id", "badge_number"):
+            by_email[email] = (pk, institution_id, badge)
+    by_badge: dict[str, tuple[int, str]] = {
+        badge: (pk, email)
+        for pk, email, badge in User.objects.filter(institution=root)
+        .exclude(badge_number="")
+        .values_list("pk", "email", "badge_number")
+    }
+    for row in rows:
+        existing = by_email.get(row.email)
+        if existing is not None:
+            if existing[1] != root.pk:
+                errors.append(
+                    RowError(
+                        row.line,
+                        "email",
+                        _("This email address belongs to a person of another institution."),
+                    )
+                )
+                continue
+            row.user_id = existing[0]
+        if row.badge_number:
+            holder = by_badge.get(row.badge_number)
+            if holder is not None:
+                if row.user_id is None:
+                    row.user_id = holder[0]  # same officer, new email address
+                elif holder[0] != row.user_id:
+                    errors.append(
+                        RowError(
+                            row.line,
+                            "badge_number",
+                            _("This badge number belongs to %(email)s.") % {"email": holder[1]},
+                        )
+                    )
+    return errors
+
+
+def import_officers(
+    *,
+    institution: Institution,
+    rows: Iterable[dict[str, str]],
+    invite: bool = True,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Validate every row, then create or update the officers in one transaction.
+
+    Nothing is written if any row is wrong. Returns counts, or the errors by line and field.
+    """
+    parsed, errors = validate_officer_rows(rows=rows, institution=institution, progress=progress)
+    result = ImportResult(rows=len(parsed) + len({error.line for error in errors}))
+    if errors:
+        result.errors = sorted(errors, key=lambda error: (error.line, COLUMNS.index(error.field)))
+        return result
+    root = institution.root
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            created_ids, updated = _write_postgresql(parsed, root)
+        else:
+            created_ids, updated = _write_orm(parsed, root)
+        if invite:
+            queue_invitations(created_ids)
+    result.created = len(created_ids)
+    result.created_ids = created_ids
+    result.updated = updated
+    result.unchanged = len(parsed) - result.created - updated
+    return result
+
+
+def _write_postgresql(rows: list[OfficerRow], root: Institution) -> tuple[list[int], int]:
+    """COPY the rows into a temporary table, then one UPDATE and one INSERT … ON CONFLICT."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE officer_import ("
+            " user_id bigint, email varchar(254), full_name varchar(200),"
+            " badge_number varchar(50), unit_id bigint, language varchar(2)"
+            ") ON COMMIT DROP"
+        )
+        with cursor.copy(  # type: ignore[attr-defined]
+            "COPY officer_import (user_id, email, full_name, badge_number, unit_id, language)"
+            " FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row(
+                    (
+                        row.user_id,
+                        row.email,
+                        row.full_name,
+                        row.badge_number,
+                        row.unit_id,
+                        row.language,
+                    )
+                )
+        cursor.execute(
+            "UPDATE accounts_user AS u SET email = t.email, full_name = t.full_name,"
+            " badge_number = t.badge_number, unit_id = t.unit_id,"
+            " preferred_language = CASE WHEN t.language = '' THEN u.preferred_language"
+            " ELSE t.language END"
+            " FROM officer_import AS t WHERE u.id = t.user_id AND"
+            " (u.email, u.full_name, u.badge_number, u.unit_id) IS DISTINCT FROM"
+            " (t.email, t.full_name, t.badge_number, t.unit_id)"
+            " OR (u.id = t.user_id AND t.language <> '' AND u.preferred_language <> t.language)"
+        )
+        updated = cursor.rowcount
+        # '!' marks an unusable password (activation sets the real one); the random suffix
+        # makes each person's activation token different.
+        cursor.execute(
+            "INSERT INTO accounts_user (password, is_superuser, email, full_name,"
+            " preferred_language, institution_id, unit_id, member_state_id, badge_number, status,"
+            " is_staff, date_joined, invited_at, failed_login_count)"
+            " SELECT '!' || md5(random()::text || t.email), false, t.email, t.full_name,"
+            " t.language, %s, t.unit_id, %s, t.badge_number, %s, false, %s, %s, 0"
+            " FROM officer_import AS t WHERE t.user_id IS NULL"
+            " ON CONFLICT DO NOTHING RETURNING id",
+            [root.pk, root.member_state_id, User.Status.INVITED, now, now],
+        )
+        created_ids = [pk for (pk,) in cursor.fetchall()]
+    return created_ids, updated
+
+
+def _write_orm(rows: list[OfficerRow], root: Institution) -> tuple[list[int], int]:
+    """The portable path (SQLite laptops): bulk_create and bulk_update."""
+    now = timezone.now()
+    existing = User.objects.in_bulk([row.user_id for row in rows if row.user_id])
+    changed: list[User] = []
+    for row in rows:
+        if row.user_id is None:
+            continue
+        user = existing[row.user_id]
+        language = row.language or user.preferred_language
+        new = (row.email, row.full_name, row.badge_number, row.unit_id, language)
+        old = (user.email, user.full_name, user.badge_number, user.unit_id, user.preferred_language)
+        if new != old:
+            user.email, user.full_name, user.badge_number, user.unit_id = new[:4]
+            user.preferred_language = language
+            changed.append(user)
+    if changed:
+        User.objects.bulk_update(
+            changed,
+            ["email", "full_name", "badge_number", "unit_id", "preferred_language"],
+            batch_size=1000,
+        )
+    new_users = [
+        User(
+            password="!" + secrets.token_hex(20),
+            email=row.email,
+            full_name=row.full_name,
+            preferred_language=row.language,
+            institution_id=root.pk,
+            unit_id=row.unit_id,
+            member_state_id=root.member_state_id,
+            badge_number=row.badge_number,
+            status=User.Status.INVITED,
+            date_joined=now,
+            invited_at=now,
+        )
+        for row in rows
+        if row.user_id is None
+    ]
+    User.objects.bulk_create(new_users, batch_size=1000)
+    emails = [user.email for user in new_users]
+    created_ids: list[int] = []
+    for start in range(0, len(emails), 5000):
+        created_ids.extend(
+            User.objects.filter(email__in=emails[start : start + 5000]).values_list("pk", flat=True)
+        )
+    return created_ids, len(changed)

@@ -1,0 +1,99 @@
+"""The notification service: stored, emailed and listed in each recipient's language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from lms.accounts.models import Notification
+from lms.accounts.notifications import notify
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+# A string of Django's own catalogue, so the test does not depend on ours.
+SUBJECT = _("This field is required.")
+
+
+def test_notify_stores_and_emails_in_each_recipients_language(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    spanish = UserFactory(preferred_language="es")
+    english = UserFactory(preferred_language="en")
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(
+            recipients=[spanish, english],
+            subject=SUBJECT,
+            body=_("Welcome, %(name)s."),
+            params={"name": "Ana"},
+            url="/accounts/account/",
+        )
+    by_user = {n.user_id: n for n in Notification.objects.all()}
+    assert by_user[english.pk].subject == "This field is required."
+    assert by_user[spanish.pk].subject == "Este campo es requerido."
+    assert by_user[english.pk].read_at is None
+    assert len(mail.outbox) == 2
+    sent = {message.to[0]: message for message in mail.outbox}
+    assert sent[spanish.email].subject == "Este campo es requerido."
+    assert "/accounts/account/" in sent[english.email].body
+
+
+def test_notify_sends_nothing_when_the_transaction_rolls_back(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    user = UserFactory()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        notify(recipients=[user], subject=SUBJECT, body="")
+    assert len(callbacks) == 1
+    assert mail.outbox == []
+
+
+def test_notifications_page_lists_only_own_and_marks_read(
+    client: Any, django_assert_max_num_queries: Any
+) -> None:
+    user = UserFactory()
+    other = UserFactory()
+    notify(recipients=[user], subject="Mine %(n)s", body="b", params={"n": 1})
+    notify(recipients=[other], subject="Someone else's", body="b")
+    for number in range(25):
+        notify(recipients=[user], subject=f"Batch {number}", body="")
+    client.force_login(user)
+    with django_assert_max_num_queries(10):
+        response = client.get(reverse("accounts:notifications"))
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "Someone else" not in content
+    assert "Page 1 of 2" in content
+    mine = Notification.objects.get(subject="Mine 1")
+    response = client.post(reverse("accounts:notification_read", args=[mine.pk]))
+    assert response.status_code == 302
+    mine.refresh_from_db()
+    assert mine.read_at is not None
+    theirs = Notification.objects.get(user=other)
+    response = client.post(reverse("accounts:notification_read", args=[theirs.pk]))
+    assert response.status_code == 404
+    client.post(reverse("accounts:notifications_read_all"))
+    assert not Notification.objects.filter(user=user, read_at__isnull=True).exists()
+    assert Notification.objects.filter(user=other, read_at__isnull=True).exists()
+
+
+def test_header_shows_unread_count(client: Any) -> None:
+    user = UserFactory()
+    notify(recipients=[user], subject="One", body="")
+    notify(recipients=[user], subject="Two", body="")
+    client.force_login(user)
+    content = client.get(reverse("accounts:account")).content.decode()
+    assert 'id="notification-count"' in content
+    assert ">2<" in content.replace('<span class="visually-hidden">: </span>', ">").split(
+        'id="notification-count"'
+    )[1][:200].replace(" ", "")
+
+
+def test_anonymous_is_sent_to_sign_in(client: Any) -> None:
+    response = client.get(reverse("accounts:notifications"))
+    assert response.status_code == 302
+    assert reverse("accounts:login") in response["Location"]
