@@ -53,7 +53,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         {
             "page_obj": page,
             "filters": filters,
-            "languages": [
+            "language_options": [
                 ("es", "Español"),
                 ("en", "English"),
                 ("pt", "Português"),
