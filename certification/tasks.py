@@ -1,0 +1,46 @@
+"""Celery tasks of the certification app: late acknowledgement and retries everywhere, because
+every task is idempotent (issuing twice returns the certificate issued first)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+from certification import services
+
+RETRY = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (Exception,),
+    "retry_backoff": 2,
+    "retry_backoff_max": 300,
+    "max_retries": 8,
+}
+
+
+@shared_task(name="certification.issue_course_certificate", **RETRY)
+def issue_course_certificate_task(enrollment_id: int) -> str | None:
+    """Issue the certificate of a completed enrolment (exactly once)."""
+    certificate = services.issue_course_certificate(enrollment_id=enrollment_id)
+    return str(certificate.pk) if certificate else None
+
+
+@shared_task(name="certification.issue_program_certificates", **RETRY)
+def issue_program_certificates_task(user_id: int, program_id: int) -> str | None:
+    """Issue a program certificate if the learner has now completed the whole program."""
+    certificate = services.issue_program_certificate(user_id=user_id, program_id=program_id)
+    return str(certificate.pk) if certificate else None
+
+
+@shared_task(name="certification.bulk_issue", **RETRY)
+def bulk_issue_task(job_id: str) -> dict[str, Any]:
+    """Issue a whole run's certificates; a retry resumes where the failure stopped."""
+    job = services.run_bulk_issuance(job_id=job_id)
+    return services.job_message(job)
+
+
+@shared_task(name="certification.send_expiry_reminders", acks_late=True)
+def send_expiry_reminders_task() -> int:
+    """Daily: remind holders whose certificates lapse soon."""
+    return services.send_expiry_reminders()
