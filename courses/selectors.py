@@ -154,3 +154,20 @@ def api_enrollments(*, user: Any) -> QuerySet[Enrollment]:
         .select_related("user", "run__course")
         .order_by("-enrolled_at", "-pk")
     )
+
+
+def officers_reached_by_replication(*, run: CourseRun) -> int:
+    """Officers enrolled in runs replicated from this one (and their replications in turn)."""
+    total = 0
+    frontier = [run.pk]
+    seen: set[int] = set()
+    while frontier:
+        children = list(
+            CourseRun.objects.filter(replicated_from_id__in=frontier)
+            .exclude(pk__in=seen)
+            .values_list("pk", "active_count")
+        )
+        seen.update(frontier)
+        total += sum(count for _pk, count in children)
+        frontier = [pk for pk, _count in children]
+    return total

@@ -12,6 +12,7 @@ urlpatterns = [
     path("c/<slug:code>/", views.course_detail, name="course"),
     path("runs/<slug:run_code>/enrol/", views.enrol, name="enrol"),
     path("runs/<slug:run_code>/roster/", views.roster, name="roster"),
+    path("runs/<slug:run_code>/observations/", views.observe, name="observe"),
     path("runs/<slug:run_code>/progress.csv", views.progress_csv, name="progress_csv"),
     path("runs/<slug:run_code>/officers/", views.enrol_officers, name="enrol_officers"),
     path(

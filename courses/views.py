@@ -134,7 +134,13 @@ def my_learning(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.my_enrollments(user=request.user), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    return render(request, "courses/my_learning.html", {"page_obj": page})
+    scope = get_scope(request.user)
+    teaches = scope.is_dps or scope.is_instructor or scope.is_coordinator
+    return render(
+        request,
+        "courses/my_learning.html",
+        {"page_obj": page, "teaches": teaches, "coordinates": bool(scope.coordinated_paths)},
+    )
 
 
 def _own_enrollment(request: HttpRequest, registration: str) -> Enrollment:
@@ -280,12 +286,42 @@ def roster(request: HttpRequest, run_code: str) -> HttpResponse:
         request,
         "courses/roster.html",
         {
+            "reached": selectors.officers_reached_by_replication(run=run),
+            "observations": run.observations.select_related("trainer").order_by("-observed_at")[
+                :20
+            ],
+            "is_supervisor": run.supervisor_id == request.user.pk,
+            "trainers": run.run_instructors.filter(role="trainer").select_related("user"),
             "run": run,
             "page_obj": page,
             "sessions": sessions,
             "can_manage": has_perm(request.user, "courses.manage_run", run),
         },
     )
+
+
+@require_perm("courses.teach_run", _run)
+@require_POST
+def observe(request: HttpRequest, run_code: str) -> HttpResponse:
+    """The supervising expert records feedback on a replicating trainer's teaching."""
+    run: CourseRun = request.permission_object  # type: ignore[attr-defined]
+    trainer = get_object_or_404(
+        run.run_instructors.select_related("user"), user_id=request.POST.get("trainer") or 0
+    ).user
+    rating = request.POST.get("rating", "")
+    try:
+        services.record_observation(
+            run=run,
+            supervisor=request.user,
+            trainer=trainer,
+            feedback=request.POST.get("feedback", ""),
+            rating=int(rating) if rating.isdigit() else None,
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Observation saved."))
+    return redirect("courses:roster", run_code=run.code)
 
 
 @require_perm("courses.teach_run", _run)
