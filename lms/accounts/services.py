@@ -458,6 +458,8 @@ def _write_postgresql(rows: list[OfficerRow], root: Institution) -> tuple[list[i
             [root.pk, root.member_state_id, User.Status.INVITED, now, now],
         )
         created_ids = [pk for (pk,) in cursor.fetchall()]
+        # Dropped now rather than at commit: the caller's transaction may hold on longer.
+        cursor.execute("DROP TABLE officer_import")
     return created_ids, updated
 
 

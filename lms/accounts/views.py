@@ -170,9 +170,9 @@ def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def notifications_read_all(request: HttpRequest) -> HttpResponse:
     """Mark every unread notification of the person read."""
-    Notification.objects.filter(user_id=request.user.pk, read_at__isnull=True).update(
-        read_at=timezone.now()
-    )
+    user = request.user
+    assert isinstance(user, User)
+    Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())
     return redirect("accounts:notifications")
 
 
@@ -218,4 +218,5 @@ def import_officers(request: HttpRequest) -> HttpResponse:
                 return redirect("accounts:import_officers")
             return render(request, "accounts/import_officers.html", context, status=400)
         return render(request, "accounts/import_officers.html", context, status=400)
-    return render(request, "accounts/import_officers.html", context)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/import_officers.html", context, status=status)
