@@ -296,6 +296,10 @@ class Transition(models.Model):
     def __str__(self) -> str:
         return f"{self.from_status or '∅'} → {self.to_status}"
 
+    @property
+    def to_label(self) -> str:
+        return str(AccreditationRequest.Status(self.to_status).label)
+
 
 class Condition(models.Model):
     """A condition attached to an approval, due by a date."""
