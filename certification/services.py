@@ -264,7 +264,7 @@ def issue_program_certificate(*, user_id: int, program_id: int) -> Certificate |
     the program (exactly once, like course certificates). None while courses are missing."""
     with transaction.atomic():
         program = (
-            Program.objects.select_for_update()
+            Program.objects.select_for_update(of=("self",))
             .select_related("owner_institution__member_state")
             .get(pk=program_id)
         )

@@ -1,0 +1,82 @@
+"""The signed PDF: valid for pyHanko's validator and for poppler's pdfsig, any change detected,
+and the renderer never fetches anything."""
+
+from __future__ import annotations
+
+import subprocess
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
+
+from certification.models import Certificate
+from certification.rendering import LocalOnlyFetcher
+from certification.signing import signing_certificate
+
+pytestmark = pytest.mark.django_db
+
+
+def _pyhanko_status(pdf: bytes) -> Any:
+    reader = PdfFileReader(BytesIO(pdf))
+    (signature,) = reader.embedded_signatures
+    context = ValidationContext(trust_roots=[signing_certificate()])
+    return validate_pdf_signature(signature, context)
+
+
+def _pdfsig(pdf: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "certificate.pdf"
+    path.write_bytes(pdf)
+    result = subprocess.run(  # noqa: S603 - poppler's pdfsig on our own file
+        ["/usr/bin/pdfsig", str(path)], capture_output=True, text=True, timeout=30, check=False
+    )
+    return result.stdout + result.stderr
+
+
+def test_signature_is_valid_for_pyhanko(certificate: Certificate) -> None:
+    status = _pyhanko_status(certificate.pdf.read())
+    assert status.intact
+    assert status.valid
+    assert status.trusted
+    assert status.coverage.name == "ENTIRE_FILE"
+
+
+def test_signature_is_valid_for_pdfsig(certificate: Certificate, tmp_path: Path) -> None:
+    output = _pdfsig(certificate.pdf.read(), tmp_path)
+    assert "Signature is Valid" in output
+    assert "Total document signed" in output
+
+
+def test_tampered_pdf_is_detected(certificate: Certificate, tmp_path: Path) -> None:
+    pdf = bytearray(certificate.pdf.read())
+    position = pdf.index(b"/MediaBox")
+    pdf[position + 1 : position + 9] = b"Mediabox"  # one changed letter inside the signed bytes
+    tampered = bytes(pdf)
+    assert not _pyhanko_status(tampered).intact
+    output = _pdfsig(tampered, tmp_path)
+    assert "Signature is Valid" not in output
+
+
+def test_pdf_shows_the_holder_and_code(certificate: Certificate, tmp_path: Path) -> None:
+    path = tmp_path / "c.pdf"
+    path.write_bytes(certificate.pdf.read())
+    text = subprocess.run(  # noqa: S603
+        ["/usr/bin/pdftotext", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert certificate.holder_name in text
+    assert certificate.code[:4] in text
+    assert "Strategic police management" in text
+
+
+def test_renderer_refuses_the_network() -> None:
+    fetcher = LocalOnlyFetcher()
+    for url in (
+        "http://example.org/logo.png",
+        "https://example.org/font.ttf",
+        "file:///etc/passwd",
+    ):
+        with pytest.raises(ValueError, match="does not fetch|may not read"):
+            fetcher.fetch(url)

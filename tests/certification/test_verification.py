@@ -1,0 +1,81 @@
+"""Public verification: valid, expired and revoked certificates, in the visitor's language, with
+nothing private shown, and rate limited."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from certification import services
+from certification.codes import display_code
+from certification.models import Certificate
+
+pytestmark = pytest.mark.django_db
+
+
+def test_valid_certificate_page_and_json(certificate: Certificate) -> None:
+    client = Client()
+    page = client.get(f"/verify/{certificate.code}", HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "This certificate is valid." in body
+    assert certificate.holder_name in body
+    assert certificate.user.email not in body
+    data = client.get(f"/verify/{certificate.code}.json").json()
+    assert data["status"] == "valid"
+    assert data["holder"] == certificate.holder_name
+    assert data["hours"] == "40.0"
+    assert "email" not in str(data).lower()
+
+
+def test_typed_code_with_dashes_and_lowercase_is_found(certificate: Certificate) -> None:
+    typed = display_code(certificate.code).lower()
+    response = Client().get("/verify/", {"code": typed})
+    assert response.status_code == 302
+    assert response["Location"].endswith(f"/verify/{certificate.code}")
+
+
+def test_expired_certificate(certificate: Certificate) -> None:
+    Certificate.objects.filter(pk=certificate.pk).update(
+        expires_on=timezone.localdate() - timedelta(days=1)
+    )
+    data = Client().get(f"/verify/{certificate.code}.json").json()
+    assert data["status"] == "expired"
+    page = Client().get(f"/verify/{certificate.code}", HTTP_ACCEPT_LANGUAGE="en")
+    assert "This certificate has expired." in page.content.decode()
+
+
+def test_revoked_certificate_shows_the_reason(certificate: Certificate, dps_admin: Any) -> None:
+    services.revoke_certificate(certificate=certificate, actor=dps_admin, reason="Exam fraud")
+    data = Client().get(f"/verify/{certificate.code}.json").json()
+    assert data["status"] == "revoked"
+    assert data["revocation_reason"] == "Exam fraud"
+    page = Client().get(f"/verify/{certificate.code}", HTTP_ACCEPT_LANGUAGE="en")
+    assert "This certificate has been revoked." in page.content.decode()
+
+
+def test_page_in_the_visitors_language(certificate: Certificate) -> None:
+    page = Client().get(f"/verify/{certificate.code}", HTTP_ACCEPT_LANGUAGE="fr")
+    body = page.content.decode()
+    assert "Gestion policière stratégique" in body
+    data = Client().get(f"/verify/{certificate.code}.json", HTTP_ACCEPT_LANGUAGE="es").json()
+    assert data["title"] == "Gestión policial estratégica"
+
+
+def test_unknown_code_is_404() -> None:
+    assert Client().get("/verify/ZZZZZZZZZZZZ").status_code == 404
+    assert Client().get("/verify/not-a-code.json").status_code == 404
+
+
+def test_verification_is_rate_limited_per_ip(settings: Any, certificate: Certificate) -> None:
+    settings.CERTIFICATION_VERIFY_RATE = (5, 60)
+    client = Client(REMOTE_ADDR="203.0.113.9")
+    statuses = [client.get("/verify/ZZZZZZZZZZZZ").status_code for _ in range(6)]
+    assert statuses == [404] * 5 + [429]
+    assert client.get(f"/verify/{certificate.code}.json").status_code == 429
+    other = Client(REMOTE_ADDR="203.0.113.10")
+    assert other.get(f"/verify/{certificate.code}.json").status_code == 200
