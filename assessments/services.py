@@ -1,0 +1,753 @@
+"""Writes of the assessments app: attempts (start, autosave, submit), grading, release, regrade,
+practical evaluations, and the question pools that make starting cheap.
+
+Each public function is one transaction. The attempt row is locked (SELECT … FOR UPDATE) by
+every write to it, so that an autosave and a submit, or two submits, never interleave: a second
+submit finds the attempt submitted and returns it unchanged. xAPI statements are stored in the
+same transaction with ids derived from the event (uuid5), so a repeated event stores nothing.
+
+Late submissions: the server refuses answers received after the attempt's deadline plus a
+grace of `ASSESSMENTS_GRACE_SECONDS` (default 30 s, for the latency of a slow line between the
+learner pressing "Submit" at 00:00 and the request reaching us). The answers autosaved before
+then are graded: the attempt is closed as "expired" and the learner is told so.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from assessments import grading
+from assessments.models import (
+    Answer,
+    Assessment,
+    AssessmentSection,
+    Attempt,
+    GradeChange,
+    Question,
+    RubricLevel,
+)
+from courses.models import CourseRun, Enrollment
+from lms.accounts.permissions import has_perm
+
+STATEMENT_NAMESPACE = uuid.UUID("0b8f3a52-7d1e-5c4b-a9e6-3f2d1c0b9a87")
+TAKING_STATUSES = (Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED)
+HUNDRED = Decimal(100)
+
+
+class AttemptRefused(ValidationError):
+    """A start, save or submit that the rules refuse; the message is in the learner's language."""
+
+
+class LateSubmission(AttemptRefused):
+    """An answer that arrived after the deadline and its grace."""
+
+
+def grace() -> timedelta:
+    """The latency allowance after a deadline (documented in the module docstring)."""
+    return timedelta(seconds=getattr(settings, "ASSESSMENTS_GRACE_SECONDS", 30))
+
+
+def statement_id(*parts: object) -> uuid.UUID:
+    """The deterministic id of the statement for one event."""
+    return uuid.uuid5(STATEMENT_NAMESPACE, ":".join(str(part) for part in parts))
+
+
+def assessment_activity_id(assessment: Assessment) -> str:
+    from lms.xapi.emit import activity_iri
+
+    return activity_iri("assessment", assessment.lesson.key)
+
+
+def question_activity_id(question_id: int) -> str:
+    from lms.xapi.emit import activity_iri
+
+    return activity_iri("question", question_id)
+
+
+# --- Question pools -------------------------------------------------------------------------
+
+
+def rebuild_pool(*, section: AssessmentSection) -> None:
+    """Cache the section's eligible questions and their option ids on the section row."""
+    questions = Question.objects.filter(category_id=section.category_id, is_active=True)
+    if section.tag:
+        questions = questions.filter(tags__contains=[section.tag])
+    pool = [
+        [pk, _option_ids(kind, data)]
+        for pk, kind, data in questions.order_by("pk").values_list("pk", "kind", "data")
+    ]
+    AssessmentSection.objects.filter(pk=section.pk).update(pool=pool)
+    section.pool = pool
+
+
+def rebuild_pools_for_category(*, category_id: int) -> None:
+    """Rebuild every section drawing from a category (after a question of it changed)."""
+    for section in AssessmentSection.objects.filter(category_id=category_id):
+        rebuild_pool(section=section)
+
+
+def _option_ids(kind: str, data: dict[str, Any]) -> list[str]:
+    if kind in (Question.Kind.SINGLE, Question.Kind.MULTIPLE):
+        return [str(option["id"]) for option in data.get("options", [])]
+    if kind == Question.Kind.MATCHING:
+        return [str(choice["id"]) for choice in data.get("choices", [])]
+    if kind == Question.Kind.ORDERING:
+        return [str(item["id"]) for item in data.get("items", [])]
+    return []
+
+
+def draw_questions(
+    *, assessment: Assessment, rng: random.Random
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """A random draw from the sections' pools: [{"question", "options"}] and the question ids.
+
+    Reads only the section rows (their pools), never the question bank.
+    """
+    drawn: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    for section in assessment.sections.all():
+        candidates = [entry for entry in section.pool if entry[0] not in seen]
+        for question_id, options in rng.sample(candidates, min(section.count, len(candidates))):
+            seen.add(question_id)
+            order = list(options)
+            if assessment.shuffle_options:
+                rng.shuffle(order)
+            drawn.append({"question": question_id, "options": order})
+    if assessment.shuffle_questions:
+        rng.shuffle(drawn)
+    return drawn, [entry["question"] for entry in drawn]
+
+
+# --- Attempts -------------------------------------------------------------------------------
+
+
+def _format(moment: datetime) -> str:
+    return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+
+
+def check_can_start(*, assessment: Assessment, enrollment: Enrollment, now: datetime) -> None:
+    """Raise AttemptRefused when the window, the enrolment or the attempt limit forbids a start."""
+    if enrollment.status not in TAKING_STATUSES:
+        raise AttemptRefused(_("You are not enrolled in this course run."))
+    if assessment.lesson.version_id != enrollment.version_id:
+        raise AttemptRefused(_("This assessment is not part of your course version."))
+    if assessment.opens_at and now < assessment.opens_at:
+        raise AttemptRefused(
+            _("This assessment opens on %(when)s.") % {"when": _format(assessment.opens_at)}
+        )
+    if assessment.closes_at and now >= assessment.closes_at:
+        raise AttemptRefused(
+            _("This assessment closed on %(when)s.") % {"when": _format(assessment.closes_at)}
+        )
+    if assessment.max_attempts is not None:
+        used = Attempt.objects.filter(assessment=assessment, enrollment=enrollment).count()
+        if used >= assessment.max_attempts:
+            raise AttemptRefused(
+                _("You have used all %(count)d attempts allowed.")
+                % {"count": assessment.max_attempts}
+            )
+
+
+def start_attempt(
+    *, assessment: Assessment, enrollment: Enrollment, actor: Any, now: datetime | None = None
+) -> Attempt:
+    """Start an attempt, or resume the one in progress (with the time it has left).
+
+    Two simultaneous starts make one attempt: the partial unique constraint allows one attempt
+    in progress, and the loser of the race resumes the winner's.
+    """
+    now = now or timezone.now()
+    if enrollment.user_id != actor.pk:
+        raise PermissionDenied(_("You may only take assessments yourself."))
+    current = (
+        Attempt.objects.filter(
+            assessment=assessment, enrollment=enrollment, status=Attempt.Status.IN_PROGRESS
+        )
+        .order_by("-number")
+        .first()
+    )
+    if current is not None:
+        if close_if_expired(attempt=current, now=now):
+            current.refresh_from_db()
+        else:
+            return current
+    check_can_start(assessment=assessment, enrollment=enrollment, now=now)
+    rng = random.Random()  # noqa: S311 - a shuffle, not a secret
+    drawn, question_ids = draw_questions(assessment=assessment, rng=rng)
+    points = dict(Question.objects.filter(pk__in=question_ids).values_list("pk", "points"))
+    manual = set(
+        Question.objects.filter(pk__in=question_ids, kind__in=Question.MANUAL_KINDS).values_list(
+            "pk", flat=True
+        )
+    )
+    deadline = None
+    if assessment.time_limit_minutes:
+        deadline = now + timedelta(minutes=assessment.time_limit_minutes)
+        # The time limit never runs past the closing time.
+        if assessment.closes_at and deadline > assessment.closes_at:
+            deadline = assessment.closes_at
+    elif assessment.closes_at:
+        deadline = assessment.closes_at
+    try:
+        with transaction.atomic():
+            number = (
+                Attempt.objects.filter(assessment=assessment, enrollment=enrollment).aggregate(
+                    top=Max("number")
+                )["top"]
+                or 0
+            ) + 1
+            attempt = Attempt.objects.create(
+                assessment=assessment,
+                enrollment=enrollment,
+                run_id=enrollment.run_id,
+                user_id=enrollment.user_id,
+                number=number,
+                started_at=now,
+                deadline=deadline,
+                draw=drawn,
+                max_score=sum((points[pk] for pk in question_ids), Decimal(0)),
+            )
+            Answer.objects.bulk_create(
+                Answer(
+                    attempt=attempt,
+                    question_id=pk,
+                    position=position,
+                    max_score=points[pk],
+                    is_manual=pk in manual,
+                )
+                for position, pk in enumerate(question_ids, start=1)
+            )
+    except IntegrityError:
+        # Another request started it first: resume that one.
+        attempt = Attempt.objects.get(
+            assessment=assessment, enrollment=enrollment, status=Attempt.Status.IN_PROGRESS
+        )
+    return attempt
+
+
+def time_left(attempt: Attempt, now: datetime | None = None) -> int | None:
+    """Seconds left before the deadline (None when there is no limit)."""
+    if attempt.deadline is None:
+        return None
+    return max(0, int((attempt.deadline - (now or timezone.now())).total_seconds()))
+
+
+def _lock(attempt: Attempt) -> Attempt:
+    return (
+        Attempt.objects.select_for_update(of=("self",))
+        .select_related("assessment__lesson", "enrollment", "user")
+        .get(pk=attempt.pk)
+    )
+
+
+def _store_responses(
+    attempt: Attempt,
+    responses: dict[int, Any],
+    files: dict[int, UploadedFile] | None,
+    now: datetime,
+) -> None:
+    drawn = {entry["question"] for entry in attempt.draw}
+    for question_id in set(responses) | set(files or {}):
+        if question_id not in drawn:
+            raise AttemptRefused(_("That question is not part of your attempt."))
+    answers = {
+        answer.question_id: answer
+        for answer in Answer.objects.filter(
+            attempt=attempt, question_id__in=set(responses) | set(files or {})
+        )
+    }
+    changed = []
+    for question_id, response in responses.items():
+        answer = answers[question_id]
+        answer.response = response
+        answer.saved_at = now
+        changed.append(answer)
+    if changed:
+        Answer.objects.bulk_update(changed, ["response", "saved_at"])
+    for question_id, upload in (files or {}).items():
+        answer = answers[question_id]
+        answer.file.save(upload.name or "upload", upload, save=False)
+        answer.saved_at = now
+        answer.save(update_fields=["file", "saved_at"])
+
+
+def save_answers(
+    *,
+    attempt: Attempt,
+    actor: Any,
+    responses: dict[int, Any],
+    files: dict[int, UploadedFile] | None = None,
+    now: datetime | None = None,
+) -> Attempt:
+    """Autosave: store responses of an attempt in progress (refused after submit or time out)."""
+    now = now or timezone.now()
+    expired = False
+    with transaction.atomic():
+        attempt = _lock(attempt)
+        _check_owner(attempt, actor)
+        if attempt.status != Attempt.Status.IN_PROGRESS:
+            raise AttemptRefused(_("This attempt has been submitted and can no longer change."))
+        if attempt.deadline and now > attempt.deadline + grace():
+            _finalize(attempt, now=now, expired=True)
+            expired = True
+        else:
+            _store_responses(attempt, responses, files, now)
+    if expired:
+        raise _late(attempt)
+    return attempt
+
+
+def _late(attempt: Attempt) -> LateSubmission:
+    return LateSubmission(
+        _(
+            "Time ran out at %(when)s. Answers received after that are not accepted; the answers "
+            "saved before then have been submitted."
+        )
+        % {"when": _format(attempt.deadline or timezone.now())}
+    )
+
+
+def _check_owner(attempt: Attempt, actor: Any) -> None:
+    if attempt.user_id != actor.pk:
+        raise PermissionDenied(_("This is not your attempt."))
+
+
+@dataclass(frozen=True)
+class Submission:
+    attempt: Attempt
+    created: bool  # False when the attempt had already been submitted
+
+
+def submit_attempt(
+    *,
+    attempt: Attempt,
+    actor: Any,
+    responses: dict[int, Any] | None = None,
+    files: dict[int, UploadedFile] | None = None,
+    now: datetime | None = None,
+) -> Submission:
+    """Submit an attempt with its last responses and grade what can be graded automatically.
+
+    Idempotent: submitting an attempt already submitted returns it unchanged (created=False),
+    also when two submits race (the second waits for the row lock, then sees it submitted).
+    A submit after the deadline and grace stores nothing new, closes the attempt with what was
+    autosaved and raises LateSubmission.
+    """
+    now = now or timezone.now()
+    late = False
+    with transaction.atomic():
+        attempt = _lock(attempt)
+        _check_owner(attempt, actor)
+        if attempt.status != Attempt.Status.IN_PROGRESS:
+            if attempt.expired:
+                late = True
+            else:
+                return Submission(attempt=attempt, created=False)
+        elif attempt.deadline and now > attempt.deadline + grace():
+            _finalize(attempt, now=now, expired=True)
+            late = True
+        else:
+            _store_responses(attempt, responses or {}, files, now)
+            _finalize(attempt, now=now, expired=False)
+    if late:
+        raise _late(attempt)
+    return Submission(attempt=attempt, created=True)
+
+
+def close_if_expired(*, attempt: Attempt, now: datetime | None = None) -> bool:
+    """Close an attempt in progress whose time (and grace) ran out; True if it was closed."""
+    now = now or timezone.now()
+    if (
+        attempt.status != Attempt.Status.IN_PROGRESS
+        or attempt.deadline is None
+        or now <= attempt.deadline + grace()
+    ):
+        return False
+    with transaction.atomic():
+        locked = _lock(attempt)
+        if locked.status != Attempt.Status.IN_PROGRESS:
+            return False
+        _finalize(locked, now=now, expired=True)
+    return True
+
+
+def _finalize(attempt: Attempt, *, now: datetime, expired: bool) -> None:
+    """Grade the objective answers of a locked attempt and close it."""
+    answers = list(Answer.objects.filter(attempt=attempt).select_related("question"))
+    changed = []
+    for answer in answers:
+        if not answer.is_manual:
+            question = answer.question
+            answer.score = grading.points(
+                grading.fraction(question.kind, question.key, answer.response), answer.max_score
+            )
+            answer.graded_at = now
+            changed.append(answer)
+    if changed:
+        Answer.objects.bulk_update(changed, ["score", "graded_at"])
+    attempt.submitted_at = now
+    attempt.expired = expired
+    attempt.needs_grading = sum(1 for answer in answers if answer.score is None)
+    _total(attempt, answers)
+    attempt.status = Attempt.Status.SUBMITTED if attempt.needs_grading else Attempt.Status.GRADED
+    attempt.save(
+        update_fields=[
+            "submitted_at",
+            "expired",
+            "needs_grading",
+            "score",
+            "score_pct",
+            "passed",
+            "status",
+        ]
+    )
+    _emit_answers(attempt, answers)
+    if attempt.status == Attempt.Status.GRADED and attempt.assessment.auto_release:
+        _release(attempt, now=now)
+
+
+def _total(attempt: Attempt, answers: list[Answer]) -> None:
+    attempt.score = sum((answer.score or Decimal(0) for answer in answers), Decimal(0))
+    if attempt.max_score:
+        attempt.score_pct = (attempt.score * HUNDRED / attempt.max_score).quantize(
+            grading.TWO_PLACES, ROUND_HALF_UP
+        )
+    else:
+        attempt.score_pct = Decimal(0)
+    attempt.passed = (
+        None if attempt.needs_grading else attempt.score_pct >= attempt.assessment.passing_score_pct
+    )
+
+
+def _emit_answers(attempt: Attempt, answers: list[Answer]) -> None:
+    from lms.xapi.emit import emit
+
+    registration = attempt.enrollment.registration if attempt.enrollment_id else None
+    parent = assessment_activity_id(attempt.assessment)
+    for answer in answers:
+        result: dict[str, Any] = {}
+        if answer.response is not None:
+            result["response"] = str(answer.response)[:500]
+        if answer.score is not None:
+            result["score_raw"] = float(answer.score)
+            result["score_min"] = 0.0
+            result["score_max"] = float(answer.max_score)
+            result["success"] = answer.score >= answer.max_score
+        emit(
+            actor=attempt.user,
+            verb="answered",
+            activity_id=question_activity_id(answer.question_id),
+            activity_type="http://adlnet.gov/expapi/activities/cmi.interaction",
+            registration=registration,
+            result=result or None,
+            parent_activity_id=parent,
+            statement_id=statement_id("answered", attempt.pk, answer.question_id),
+        )
+
+
+def _release(attempt: Attempt, *, now: datetime, revision: int = 0) -> None:
+    """Show the grade to the learner, emit scored and passed/failed, feed course completion."""
+    from lms.xapi.emit import emit
+
+    attempt.status = Attempt.Status.RELEASED
+    attempt.released_at = attempt.released_at or now
+    attempt.save(update_fields=["status", "released_at"])
+    assessment = attempt.assessment
+    activity = assessment_activity_id(assessment)
+    result = {
+        "score_scaled": float(attempt.score_pct or 0) / 100,
+        "score_raw": float(attempt.score or 0),
+        "score_min": 0.0,
+        "score_max": float(attempt.max_score),
+        "success": bool(attempt.passed),
+        "completion": True,
+    }
+    registration = attempt.enrollment.registration
+    for verb in ("scored", "passed" if attempt.passed else "failed"):
+        emit(
+            actor=attempt.user,
+            verb=verb,
+            activity_id=activity,
+            activity_name=assessment.lesson.title or None,
+            activity_type="http://adlnet.gov/expapi/activities/assessment",
+            registration=registration,
+            result=result,
+            statement_id=statement_id(verb, attempt.pk, revision),
+        )
+    _record_result(attempt)
+
+
+def counted_result(*, assessment: Assessment, enrollment: Enrollment) -> Decimal | None:
+    """The score (%) that counts, by the assessment's method, over released attempts."""
+    scores = list(
+        Attempt.objects.filter(
+            assessment=assessment, enrollment=enrollment, status=Attempt.Status.RELEASED
+        )
+        .order_by("number")
+        .values_list("score_pct", flat=True)
+    )
+    values = [score for score in scores if score is not None]
+    if not values:
+        return None
+    if assessment.grading_method == Assessment.GradingMethod.LAST:
+        return values[-1]
+    if assessment.grading_method == Assessment.GradingMethod.AVERAGE:
+        return (sum(values, Decimal(0)) / len(values)).quantize(grading.TWO_PLACES, ROUND_HALF_UP)
+    return max(values)
+
+
+def _record_result(attempt: Attempt) -> None:
+    from courses.services import record_lesson_result
+
+    assessment = attempt.assessment
+    enrollment = attempt.enrollment
+    score = counted_result(assessment=assessment, enrollment=enrollment)
+    if score is None:
+        return
+    record_lesson_result(
+        enrollment=enrollment,
+        lesson=assessment.lesson,
+        completed=True,
+        passed=score >= assessment.passing_score_pct,
+        score_pct=score,
+        actor=attempt.user,
+    )
+
+
+# --- Grading by instructors -----------------------------------------------------------------
+
+
+def _check_grader(attempt: Attempt, actor: Any) -> None:
+    if not has_perm(actor, "courses.teach_run", attempt.run):
+        raise PermissionDenied(_("You may only grade attempts in the runs you teach."))
+
+
+def rubric_score(*, answer: Answer, levels: dict[int, int]) -> Decimal:
+    """Points from a rubric: one level per criterion, capped at the question's points."""
+    rubric = answer.question.rubric
+    if rubric is None:
+        raise ValidationError({"rubric": _("This question has no rubric.")})
+    criteria = list(rubric.criteria.values_list("pk", flat=True))
+    missing = [pk for pk in criteria if pk not in levels]
+    if missing:
+        raise ValidationError({"rubric": _("Choose a level for every criterion.")})
+    chosen = RubricLevel.objects.filter(
+        pk__in=[levels[pk] for pk in criteria], criterion_id__in=criteria
+    )
+    by_criterion = {level.criterion_id: level for level in chosen}
+    if len(by_criterion) != len(criteria) or any(
+        by_criterion[pk].pk != levels[pk] for pk in criteria
+    ):
+        raise ValidationError({"rubric": _("A chosen level does not belong to its criterion.")})
+    total = sum((level.points for level in chosen), Decimal(0))
+    return min(total, answer.max_score)
+
+
+def checklist_score(*, answer: Answer, ticked: set[str]) -> Decimal:
+    """Points of a practical evaluation: the sum of the checklist items observed."""
+    items = answer.question.data.get("checklist", [])
+    total = sum(
+        (Decimal(str(item.get("points", 1))) for item in items if str(item["id"]) in ticked),
+        Decimal(0),
+    )
+    return min(total, answer.max_score)
+
+
+def grade_answer(
+    *,
+    answer: Answer,
+    actor: Any,
+    score: Decimal | None = None,
+    rubric_levels: dict[int, int] | None = None,
+    checklist: set[str] | None = None,
+    comment: str = "",
+    reason: str = "",
+    now: datetime | None = None,
+) -> Answer:
+    """Grade (or regrade) one answer by points, a rubric or a checklist, keeping the history.
+
+    A grade already given changes only with a reason (a regrade), and every change is recorded
+    with who, when, the old and new score and why. Regrading a released attempt re-releases it:
+    the learner's result and the course completion are re-evaluated.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        attempt = _lock(answer.attempt)
+        _check_grader(attempt, actor)
+        if attempt.status == Attempt.Status.IN_PROGRESS:
+            raise ValidationError(_("This attempt has not been submitted yet."))
+        answer = (
+            Answer.objects.select_for_update().select_related("question__rubric").get(pk=answer.pk)
+        )
+        stored_levels: dict[str, Any] = {}
+        if rubric_levels is not None:
+            score = rubric_score(answer=answer, levels=rubric_levels)
+            stored_levels = {str(k): v for k, v in rubric_levels.items()}
+        elif checklist is not None:
+            score = checklist_score(answer=answer, ticked=checklist)
+            stored_levels = {item: True for item in sorted(checklist)}
+        if score is None:
+            raise ValidationError({"score": _("Give a score.")})
+        if score < 0 or score > answer.max_score:
+            raise ValidationError(
+                {"score": _("The score must be between 0 and %(max)s.") % {"max": answer.max_score}}
+            )
+        is_regrade = answer.graded_by_id is not None or (
+            answer.score is not None and not answer.is_manual
+        )
+        if is_regrade and not reason.strip():
+            raise ValidationError({"reason": _("Say why the grade changes.")})
+        old_score = answer.score
+        first_grade = old_score is None
+        answer.score = score
+        answer.rubric_levels = stored_levels
+        answer.comment = comment
+        answer.graded_by = actor
+        answer.graded_at = now
+        answer.save(update_fields=["score", "rubric_levels", "comment", "graded_by", "graded_at"])
+        GradeChange.objects.create(
+            answer=answer,
+            attempt=attempt,
+            changed_by=actor,
+            changed_at=now,
+            old_score=old_score,
+            new_score=score,
+            reason=reason.strip(),
+            is_regrade=is_regrade,
+        )
+        if first_grade:
+            attempt.needs_grading = max(0, attempt.needs_grading - 1)
+        answers = list(Answer.objects.filter(attempt=attempt))
+        _total(attempt, answers)
+        if attempt.status == Attempt.Status.SUBMITTED and not attempt.needs_grading:
+            attempt.status = Attempt.Status.GRADED
+        attempt.save(update_fields=["needs_grading", "score", "score_pct", "passed", "status"])
+        if attempt.status == Attempt.Status.RELEASED:
+            revision = GradeChange.objects.filter(attempt=attempt).count()
+            _release(attempt, now=now, revision=revision)
+    return answer
+
+
+def release_grades(
+    *, assessment: Assessment, run: CourseRun, actor: Any, now: datetime | None = None
+) -> int:
+    """Release every fully graded attempt of an assessment in a run; returns how many."""
+    now = now or timezone.now()
+    if not has_perm(actor, "courses.teach_run", run):
+        raise PermissionDenied(_("You may only release grades in the runs you teach."))
+    released = 0
+    with transaction.atomic():
+        attempts = (
+            Attempt.objects.select_for_update()
+            .filter(assessment=assessment, run=run, status=Attempt.Status.GRADED)
+            .select_related("assessment__lesson", "enrollment", "user")
+        )
+        for attempt in attempts:
+            _release(attempt, now=now)
+            released += 1
+    return released
+
+
+def record_practical(
+    *,
+    assessment: Assessment,
+    run: CourseRun,
+    actor: Any,
+    marks: dict[int, dict[int, set[str]]],
+    comments: dict[int, str] | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+) -> int:
+    """Record a practical evaluation for many officers of a run at once.
+
+    `marks` is {enrollment id: {question id: checklist item ids observed}}. Each officer gets one
+    attempt (created on the first recording, submitted by the instructor); later recordings of
+    the same officer are regrades and need a reason. Returns the number of officers recorded.
+    """
+    now = now or timezone.now()
+    if not has_perm(actor, "courses.teach_run", run):
+        raise PermissionDenied(_("You may only evaluate officers in the runs you teach."))
+    if assessment.lesson.version_id != run.version_id:
+        raise ValidationError(_("This evaluation is not part of the run's course version."))
+    enrollments = {
+        enrollment.pk: enrollment
+        for enrollment in Enrollment.objects.filter(
+            run=run, pk__in=list(marks), status__in=TAKING_STATUSES
+        ).select_related("user")
+    }
+    question_ids = [entry[0] for section in assessment.sections.all() for entry in section.pool]
+    questions = {q.pk: q for q in Question.objects.filter(pk__in=question_ids)}
+    recorded = 0
+    for enrollment_id, per_question in marks.items():
+        enrollment = enrollments.get(enrollment_id)
+        if enrollment is None:
+            raise ValidationError(_("An officer listed is not enrolled in this run."))
+        with transaction.atomic():
+            attempt = (
+                Attempt.objects.select_for_update()
+                .filter(assessment=assessment, enrollment=enrollment)
+                .order_by("-number")
+                .first()
+            )
+            if attempt is None:
+                attempt = Attempt.objects.create(
+                    assessment=assessment,
+                    enrollment=enrollment,
+                    run=run,
+                    user=enrollment.user,
+                    number=1,
+                    started_at=now,
+                    submitted_at=now,
+                    status=Attempt.Status.SUBMITTED,
+                    draw=[{"question": pk, "options": []} for pk in questions],
+                    max_score=sum((q.points for q in questions.values()), Decimal(0)),
+                    needs_grading=len(questions),
+                )
+                Answer.objects.bulk_create(
+                    Answer(
+                        attempt=attempt,
+                        question_id=pk,
+                        position=position,
+                        max_score=question.points,
+                        is_manual=True,
+                    )
+                    for position, (pk, question) in enumerate(questions.items(), start=1)
+                )
+            answers = {
+                answer.question_id: answer
+                for answer in Answer.objects.filter(attempt=attempt).select_related("question")
+            }
+            for question_id, ticked in per_question.items():
+                answer = answers.get(question_id)
+                if answer is None:
+                    raise ValidationError(_("That question is not part of this evaluation."))
+                new_levels = {item: True for item in sorted(ticked)}
+                if answer.score is not None and answer.rubric_levels == new_levels:
+                    continue  # unchanged: no history entry, no regrade
+                grade_answer(
+                    answer=answer,
+                    actor=actor,
+                    checklist=ticked,
+                    comment=(comments or {}).get(enrollment_id, answer.comment),
+                    reason=reason
+                    or (
+                        _("Practical evaluation recorded again") if answer.score is not None else ""
+                    ),
+                    now=now,
+                )
+        recorded += 1
+    return recorded

@@ -1,0 +1,513 @@
+"""Pages of the assessments app; thin: parse, call a service or selector, render.
+
+Every page works without JavaScript; assessments/static/assessments/attempt.js only adds the
+autosave every few seconds and a countdown.
+"""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from assessments import selectors, services
+from assessments.models import Answer, Assessment, Attempt, Question
+from courses.models import CourseRun, Enrollment
+from lms.accounts.permissions import has_perm
+
+PAGE_SIZE = 25
+
+
+def _error_text(error: ValidationError) -> str:
+    return " ".join(str(message) for message in error.messages)
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _enrollment_for(user: Any, assessment: Assessment) -> Enrollment:
+    enrollment = (
+        Enrollment.objects.filter(
+            user_id=user.pk,
+            version_id=assessment.lesson.version_id,
+            status__in=services.TAKING_STATUSES,
+        )
+        .select_related("run")
+        .order_by("-enrolled_at")
+        .first()
+    )
+    if enrollment is None:
+        raise PermissionDenied(_("You are not enrolled in a course run with this assessment."))
+    return enrollment
+
+
+def _own_attempt(request: HttpRequest, pk: int) -> Attempt:
+    attempt = get_object_or_404(Attempt.objects.select_related("assessment__lesson", "run"), pk=pk)
+    if attempt.user_id != request.user.pk:
+        # Another learner's attempt does not exist, as far as this person can tell.
+        raise Http404
+    return attempt
+
+
+def parse_responses(request: HttpRequest, attempt: Attempt) -> dict[int, Any]:
+    """Responses from the attempt form: field `q-<id>` (or `q-<id>-<part>` for matching and
+    ordering). Only the fields present are returned, so an autosave of part of a page keeps the
+    rest."""
+    kinds = dict(
+        Question.objects.filter(pk__in=[e["question"] for e in attempt.draw]).values_list(
+            "pk", "kind"
+        )
+    )
+    post = request.POST
+    responses: dict[int, Any] = {}
+    for entry in attempt.draw:
+        pk = entry["question"]
+        name = f"q-{pk}"
+        kind = kinds.get(pk)
+        if kind == Question.Kind.MULTIPLE:
+            if name in post or f"{name}-present" in post:
+                responses[pk] = sorted(post.getlist(name))
+        elif kind == Question.Kind.MATCHING:
+            parts = {key[len(name) + 1 :]: post[key] for key in post if key.startswith(f"{name}-")}
+            if parts:
+                responses[pk] = {part: value for part, value in parts.items() if value}
+        elif kind == Question.Kind.ORDERING:
+            ranks: list[tuple[int, str]] = []
+            for item in entry["options"]:
+                value = post.get(f"{name}-{item}", "")
+                if value.strip().isdigit():
+                    ranks.append((int(value), item))
+            if ranks:
+                responses[pk] = [item for _rank, item in sorted(ranks)]
+        elif kind in (Question.Kind.FILE_UPLOAD, Question.Kind.PRACTICAL):
+            continue
+        elif name in post:
+            responses[pk] = post[name].strip()[:20000]
+    return responses
+
+
+def _files(request: HttpRequest, attempt: Attempt) -> dict[int, Any]:
+    drawn = {e["question"] for e in attempt.draw}
+    files = {}
+    for key, upload in request.FILES.items():
+        if key.startswith("q-") and key[2:].isdigit() and int(key[2:]) in drawn:
+            files[int(key[2:])] = upload
+    return files
+
+
+@login_required
+def overview(request: HttpRequest, pk: int) -> HttpResponse:
+    """The learner's page of an assessment: rules, their attempts, start or resume."""
+    assessment = get_object_or_404(Assessment.objects.select_related("lesson"), pk=pk)
+    enrollment = _enrollment_for(request.user, assessment)
+    attempts = list(selectors.learner_attempts(assessment=assessment, enrollment=enrollment))
+    in_progress = next((a for a in attempts if a.status == Attempt.Status.IN_PROGRESS), None)
+    refusal = ""
+    if in_progress is None:
+        try:
+            services.check_can_start(
+                assessment=assessment, enrollment=enrollment, now=services.timezone.now()
+            )
+        except ValidationError as error:
+            refusal = _error_text(error)
+    return render(
+        request,
+        "assessments/overview.html",
+        {
+            "assessment": assessment,
+            "enrollment": enrollment,
+            "attempts": attempts,
+            "in_progress": in_progress,
+            "refusal": refusal,
+            "counted": services.counted_result(assessment=assessment, enrollment=enrollment),
+        },
+    )
+
+
+@login_required
+@require_POST
+def start(request: HttpRequest, pk: int) -> HttpResponse:
+    """Start an attempt (or resume the one in progress)."""
+    assessment = get_object_or_404(Assessment.objects.select_related("lesson"), pk=pk)
+    enrollment = _enrollment_for(request.user, assessment)
+    try:
+        attempt = services.start_attempt(
+            assessment=assessment, enrollment=enrollment, actor=request.user
+        )
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+        return redirect("assessments:overview", pk=assessment.pk)
+    return redirect("assessments:take", pk=attempt.pk)
+
+
+@login_required
+def take(request: HttpRequest, pk: int) -> HttpResponse:
+    """The attempt form, with the time left (the server's, not the browser's)."""
+    attempt = _own_attempt(request, pk)
+    if services.close_if_expired(attempt=attempt):
+        messages.error(request, _("Time ran out: the answers you saved have been submitted."))
+        return redirect("assessments:review", pk=attempt.pk)
+    if attempt.status != Attempt.Status.IN_PROGRESS:
+        return redirect("assessments:review", pk=attempt.pk)
+    return render(
+        request,
+        "assessments/take.html",
+        {
+            "attempt": attempt,
+            "assessment": attempt.assessment,
+            "rows": selectors.attempt_questions(attempt=attempt),
+            "time_left": services.time_left(attempt),
+        },
+    )
+
+
+@login_required
+@require_POST
+def save(request: HttpRequest, pk: int) -> HttpResponse:
+    """Autosave (also the "Save" button without JavaScript)."""
+    attempt = _own_attempt(request, pk)
+    try:
+        services.save_answers(
+            attempt=attempt,
+            actor=request.user,
+            responses=parse_responses(request, attempt),
+            files=_files(request, attempt),
+        )
+    except ValidationError as error:
+        if _wants_json(request):
+            return JsonResponse({"saved": False, "error": _error_text(error)}, status=409)
+        messages.error(request, _error_text(error))
+        return redirect("assessments:review", pk=attempt.pk)
+    if _wants_json(request):
+        return JsonResponse({"saved": True, "time_left": services.time_left(attempt)})
+    messages.success(request, _("Your answers are saved."))
+    return redirect("assessments:take", pk=attempt.pk)
+
+
+@login_required
+@require_POST
+def submit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Submit the attempt (twice is once)."""
+    attempt = _own_attempt(request, pk)
+    try:
+        services.submit_attempt(
+            attempt=attempt,
+            actor=request.user,
+            responses=parse_responses(request, attempt)
+            if attempt.status == Attempt.Status.IN_PROGRESS
+            else {},
+            files=_files(request, attempt),
+        )
+    except services.LateSubmission as error:
+        messages.error(request, _error_text(error))
+        return redirect("assessments:review", pk=attempt.pk)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+        return redirect("assessments:take", pk=attempt.pk)
+    messages.success(request, _("Your attempt is submitted."))
+    return redirect("assessments:review", pk=attempt.pk)
+
+
+@login_required
+def review(request: HttpRequest, pk: int) -> HttpResponse:
+    """A submitted attempt as the review policy allows the learner to see it."""
+    attempt = _own_attempt(request, pk)
+    if attempt.status == Attempt.Status.IN_PROGRESS and not services.close_if_expired(
+        attempt=attempt
+    ):
+        return redirect("assessments:take", pk=attempt.pk)
+    attempt.refresh_from_db()
+    rights = selectors.review_rights(attempt=attempt)
+    rows = []
+    if rights.responses:
+        from assessments.grading import is_right
+
+        for answer, question, options in selectors.attempt_questions(attempt=attempt):
+            right = (
+                None
+                if question.is_manual
+                else is_right(question.kind, question.key, answer.response)
+            )
+            rows.append(
+                {"answer": answer, "question": question, "options": options, "right": right}
+            )
+    return render(
+        request,
+        "assessments/review.html",
+        {"attempt": attempt, "assessment": attempt.assessment, "rights": rights, "rows": rows},
+    )
+
+
+# --- Instructors ----------------------------------------------------------------------------
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+@login_required
+def grading_queue(request: HttpRequest) -> HttpResponse:
+    """Attempts waiting for grading (or graded, or released) in the runs the person teaches."""
+    run_id = _int(request.GET.get("run"))
+    assessment_id = _int(request.GET.get("assessment"))
+    status = request.GET.get("status", "")
+    attempts = selectors.grading_queue(
+        user=request.user, run_id=run_id, assessment_id=assessment_id, status=status
+    )
+    page = Paginator(attempts, PAGE_SIZE).get_page(request.GET.get("page"))
+    runs, assessments = selectors.queue_filters(user=request.user)
+    return render(
+        request,
+        "assessments/queue.html",
+        {
+            "page_obj": page,
+            "runs": runs[:200],
+            "assessments": assessments[:200],
+            "run_id": run_id,
+            "assessment_id": assessment_id,
+            "status": status,
+            "query_string": urlencode(
+                {k: request.GET[k] for k in ("run", "assessment", "status") if request.GET.get(k)}
+            ),
+        },
+    )
+
+
+def _graded_attempt(request: HttpRequest, pk: int) -> Attempt:
+    attempt = get_object_or_404(
+        Attempt.objects.select_related("assessment__lesson", "run", "user", "enrollment"), pk=pk
+    )
+    if not has_perm(request.user, "courses.teach_run", attempt.run):
+        raise PermissionDenied(_("You may only grade attempts in the runs you teach."))
+    return attempt
+
+
+@login_required
+def grade(request: HttpRequest, pk: int) -> HttpResponse:
+    """Grade an attempt's answers with points or a rubric; regrade with a reason."""
+    attempt = _graded_attempt(request, pk)
+    if request.method == "POST":
+        answer = get_object_or_404(
+            Answer.objects.select_related("question__rubric", "attempt"),
+            pk=_int(request.POST.get("answer")) or 0,
+            attempt=attempt,
+        )
+        try:
+            score, levels = _parse_grade(request, answer)
+            services.grade_answer(
+                answer=answer,
+                actor=request.user,
+                score=score,
+                rubric_levels=levels,
+                comment=request.POST.get("comment", "").strip(),
+                reason=request.POST.get("reason", ""),
+            )
+        except ValidationError as error:
+            messages.error(request, _error_text(error))
+        else:
+            messages.success(request, _("The grade is saved."))
+        return redirect("assessments:grade", pk=attempt.pk)
+    rows = selectors.attempt_questions(attempt=attempt)
+    rubric_ids = {q.rubric_id for _a, q, _o in rows if q.rubric_id}
+    from assessments.models import Rubric
+
+    rubrics = {
+        rubric.pk: rubric
+        for rubric in Rubric.objects.filter(pk__in=rubric_ids).prefetch_related("criteria__levels")
+    }
+    return render(
+        request,
+        "assessments/grade.html",
+        {
+            "attempt": attempt,
+            "rows": [
+                {
+                    "answer": answer,
+                    "question": question,
+                    "options": options,
+                    "rubric": rubrics.get(question.rubric_id or 0),
+                    "chosen": {int(k): v for k, v in answer.rubric_levels.items() if k.isdigit()},
+                }
+                for answer, question, options in rows
+            ],
+            "history": attempt.grade_history.select_related("changed_by", "answer").order_by(
+                "-changed_at", "-pk"
+            ),
+        },
+    )
+
+
+def _parse_grade(
+    request: HttpRequest, answer: Answer
+) -> tuple[Decimal | None, dict[int, int] | None]:
+    rubric = answer.question.rubric
+    if rubric is not None and request.POST.get("use_rubric", "1") == "1":
+        levels: dict[int, int] = {}
+        for criterion in rubric.criteria.all():
+            chosen = _int(request.POST.get(f"criterion-{criterion.pk}"))
+            if chosen is not None:
+                levels[criterion.pk] = chosen
+        return None, levels
+    raw = request.POST.get("score", "").strip().replace(",", ".")
+    try:
+        return Decimal(raw), None
+    except InvalidOperation:
+        raise ValidationError({"score": _("Score: enter a number.")}) from None
+
+
+def _run_and_assessment(run_code: str, pk: int, user: Any) -> tuple[CourseRun, Assessment]:
+    run = get_object_or_404(CourseRun, code=run_code)
+    if not has_perm(user, "courses.teach_run", run):
+        raise PermissionDenied(_("You may only see the runs you teach."))
+    assessment = get_object_or_404(
+        Assessment.objects.select_related("lesson"), pk=pk, lesson__version_id=run.version_id
+    )
+    return run, assessment
+
+
+@login_required
+@require_POST
+def release(request: HttpRequest, run_code: str, pk: int) -> HttpResponse:
+    """Release the graded attempts of an assessment in a run to the learners."""
+    run, assessment = _run_and_assessment(run_code, pk, request.user)
+    count = services.release_grades(assessment=assessment, run=run, actor=request.user)
+    messages.success(request, _("%(count)d grades released.") % {"count": count})
+    return redirect(
+        f"{_reverse('assessments:queue')}?{urlencode({'run': run.pk, 'assessment': assessment.pk})}"
+    )
+
+
+def _reverse(name: str, *args: Any) -> str:
+    from django.urls import reverse
+
+    return reverse(name, args=args)
+
+
+@login_required
+def practical(request: HttpRequest, run_code: str, pk: int) -> HttpResponse:
+    """Record a practical evaluation for all the officers of a run on one page."""
+    run, assessment = _run_and_assessment(run_code, pk, request.user)
+    question_ids = [entry[0] for section in assessment.sections.all() for entry in section.pool]
+    questions = list(Question.objects.filter(pk__in=question_ids, kind=Question.Kind.PRACTICAL))
+    enrollments = Paginator(
+        Enrollment.objects.filter(run=run, status__in=services.TAKING_STATUSES)
+        .select_related("user")
+        .order_by("user__full_name", "pk"),
+        50,
+    ).get_page(request.GET.get("page"))
+    if request.method == "POST":
+        marks: dict[int, dict[int, set[str]]] = {}
+        comments: dict[int, str] = {}
+        for enrollment_id in request.POST.getlist("officer"):
+            if not enrollment_id.isdigit():
+                continue
+            eid = int(enrollment_id)
+            marks[eid] = {q.pk: set(request.POST.getlist(f"m-{eid}-{q.pk}")) for q in questions}
+            comments[eid] = request.POST.get(f"c-{eid}", "").strip()
+        try:
+            count = services.record_practical(
+                assessment=assessment,
+                run=run,
+                actor=request.user,
+                marks=marks,
+                comments=comments,
+                reason=request.POST.get("reason", ""),
+            )
+        except ValidationError as error:
+            messages.error(request, _error_text(error))
+        else:
+            messages.success(request, _("%(count)d officers recorded.") % {"count": count})
+        return redirect(request.get_full_path())
+    answers = {
+        (answer.attempt.enrollment_id, answer.question_id): answer
+        for answer in Answer.objects.filter(
+            attempt__assessment=assessment,
+            attempt__enrollment__in=[e.pk for e in enrollments],
+        ).select_related("attempt")
+    }
+    rows = [
+        {
+            "enrollment": enrollment,
+            "cells": [
+                (question, answers.get((enrollment.pk, question.pk))) for question in questions
+            ],
+        }
+        for enrollment in enrollments
+    ]
+    return render(
+        request,
+        "assessments/practical.html",
+        {
+            "run": run,
+            "assessment": assessment,
+            "questions": questions,
+            "rows": rows,
+            "page_obj": enrollments,
+        },
+    )
+
+
+@login_required
+def statistics(request: HttpRequest, run_code: str, pk: int) -> HttpResponse:
+    """Facility and discrimination of each question, to find bad questions."""
+    run, assessment = _run_and_assessment(run_code, pk, request.user)
+    scope = request.GET.get("scope", "run")
+    stats = selectors.item_statistics(
+        assessment=assessment,
+        run=None if scope == "all" and has_perm(request.user, "courses.manage_run", run) else run,
+    )
+    return render(
+        request,
+        "assessments/statistics.html",
+        {"run": run, "assessment": assessment, "stats": stats},
+    )
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@login_required
+def grades_csv(request: HttpRequest, run_code: str) -> StreamingHttpResponse:
+    """Every enrolment's counted grade per assessment of the run, as CSV (streamed)."""
+    run = get_object_or_404(CourseRun, code=run_code)
+    if not has_perm(request.user, "courses.teach_run", run):
+        raise PermissionDenied(_("You may only see the runs you teach."))
+    writer = csv.writer(_Echo())
+    header = [
+        _("Name"),
+        _("Email"),
+        _("Badge number"),
+        _("Assessment"),
+        _("Attempts"),
+        _("Score (%)"),
+        _("Passed"),
+        _("Awaiting grading"),
+    ]
+
+    def rows() -> Any:
+        yield writer.writerow(header)
+        for row in selectors.run_grade_rows(run=run):
+            yield writer.writerow(row)
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="grades-{run.code}.csv"'
+    return response
