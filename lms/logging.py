@@ -16,7 +16,10 @@ class RequestIdFilter(logging.Filter):
     """Adds the current request's id to each record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = _request_id.get()
+        # Django logs a request's 4xx/5xx after the middleware returned, with the request
+        # attached to the record: take the id from there when the context has none.
+        request = getattr(record, "request", None)
+        record.request_id = getattr(request, "request_id", None) or _request_id.get()
         return True
 
 
@@ -28,6 +31,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
         token = _request_id.set(request_id)
         try:
             response = self.get_response(request)

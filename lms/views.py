@@ -32,11 +32,14 @@ def _check_cache() -> str:
 
 
 def _check_broker() -> str:
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        return "eager"
+    broker_url = str(settings.CELERY_BROKER_URL)
+    if broker_url.startswith("memory://"):
+        return "in-memory"
     from lms.celery import app
 
-    with app.connection_for_write() as conn:
+    # The URL is read from settings at each check (not from the app's configuration), so that
+    # what is probed is what the settings say now.
+    with app.connection_for_write(broker_url) as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
     return "ok"
 

@@ -1,0 +1,81 @@
+"""Settings from the environment: production refusals, and structured JSON logs."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from lms.logging import RequestIdFilter
+
+SETUP = "from django.conf import settings; settings.INSTALLED_APPS; print('started')"
+
+
+def start(**env: str) -> subprocess.CompletedProcess[str]:
+    """Load the settings in a fresh interpreter with the given environment."""
+    clean = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "LMS_")) and key not in {"DATABASE_URL", "REDIS_URL"}
+    }
+    clean.update(DJANGO_SETTINGS_MODULE="lms.settings", LMS_VAR_DIR=str(settings.VAR_DIR), **env)
+    return subprocess.run(  # noqa: S603 - our own interpreter and settings
+        [sys.executable, "-c", SETUP],
+        env=clean,
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_production_refuses_the_default_secret_key() -> None:
+    result = start(DJANGO_DEBUG="0", DJANGO_ALLOWED_HOSTS="lms.example.org")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "set DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_missing_allowed_hosts() -> None:
+    result = start(DJANGO_DEBUG="0", DJANGO_SECRET_KEY="k" * 50)
+    assert result.returncode != 0
+    assert "set DJANGO_ALLOWED_HOSTS" in result.stderr
+
+
+def test_production_starts_with_a_secret_and_hosts() -> None:
+    result = start(
+        DJANGO_DEBUG="0", DJANGO_SECRET_KEY="k" * 50, DJANGO_ALLOWED_HOSTS="lms.example.org"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "started" in result.stdout
+
+
+@pytest.mark.django_db
+def test_logs_are_json_lines_with_the_request_id(client: Any) -> None:
+    options = dict(settings.LOGGING["formatters"]["json"])
+    formatter_class = import_string(options.pop("()"))
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter_class(**options))
+    handler.addFilter(RequestIdFilter())
+    logger = logging.getLogger("django.request")
+    logger.addHandler(handler)
+    try:
+        client.get("/no-such-page/", HTTP_X_REQUEST_ID="req-42")
+    finally:
+        logger.removeHandler(handler)
+    line = json.loads(stream.getvalue().strip().splitlines()[-1])
+    assert line["request_id"] == "req-42"
+    assert line["level"] == "WARNING"
+    assert line["logger"] == "django.request"
+    assert "/no-such-page/" in line["message"]
+    assert "time" in line
