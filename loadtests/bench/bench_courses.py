@@ -1,0 +1,256 @@
+"""Benchmark of the learner's hot pages of the courses app: catalogue, lesson and My learning,
+with 200,000 learners and 1,000,000 enrolments (times `scale`) in PostgreSQL.
+
+Seeds its own data with set-based SQL (generate_series) unless the database already holds enough
+enrolments, then times requests through Django's test client (in-process: the figures are the
+server's own time without network or HTTP server, on a shared 2-core machine).
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+COURSES = 200
+RUNS = 300
+LESSONS_PER_COURSE = 8
+ENROLMENTS_PER_LEARNER = 5
+SAMPLES = 200
+LANGS = ["es", "en", "pt", "fr"]
+MODES = ["virtual", "virtual", "blended", "onsite"]
+
+
+def _seed_catalogue() -> list[int]:
+    """200 courses in four languages, each with a version of 8 lessons; 300 open runs."""
+    from courses.models import Course, CourseRun, CourseVersion, Lesson, Module
+    from lms.accounts.models import MemberState
+
+    existing = list(
+        CourseRun.objects.filter(code__startswith="bench-run-").values_list("pk", flat=True)
+    )
+    if len(existing) >= RUNS:
+        return existing
+    states = list(MemberState.objects.order_by("code"))
+    with transaction.atomic():
+        courses = Course.objects.bulk_create(
+            Course(
+                code=f"bench-course-{i}",
+                title={lang: f"{name} {i}" for lang, name in zip(
+                    LANGS, ["Gestión policial", "Police management", "Gestão policial",
+                            "Gestion policière"], strict=True)},
+                description={"es": "Curso de referencia", "en": "Reference course",
+                             "pt": "Curso de referência", "fr": "Cours de référence"},
+                languages="es en pt fr",
+                is_published=True,
+            )
+            for i in range(COURSES)
+        )  # fmt: skip
+        versions = CourseVersion.objects.bulk_create(
+            CourseVersion(course=c, number=1, is_frozen=True) for c in courses
+        )
+        modules = Module.objects.bulk_create(
+            Module(version=v, position=1, title={"es": "Módulo", "en": "Module"}) for v in versions
+        )
+        body = {lang: "<p>" + ("Texto de la lección. " * 120) + "</p>" for lang in LANGS}
+        Lesson.objects.bulk_create(
+            Lesson(version=m.version, module=m, position=p, kind="text",
+                   title={"es": f"Lección {p}", "en": f"Lesson {p}"}, body=body)
+            for m in modules for p in range(1, LESSONS_PER_COURSE + 1)
+        )  # fmt: skip
+        for course, version in zip(courses, versions, strict=True):
+            course.current_version = version
+        Course.objects.bulk_update(courses, ["current_version"])
+        runs = CourseRun.objects.bulk_create(
+            CourseRun(
+                course=courses[i % COURSES], version=versions[i % COURSES],
+                code=f"bench-run-{i}", mode=MODES[i % 4], language=LANGS[i % 4],
+                member_state=states[i % len(states)] if i % 3 else None, status="open",
+            )
+            for i in range(RUNS)
+        )  # fmt: skip
+    return [run.pk for run in runs]
+
+
+def _seed_people(learners: int) -> None:
+    """`learners` officers in 34 institutions and 5 enrolments each, in set-based SQL."""
+    from lms.accounts.models import Institution, MemberState
+
+    institutions = []
+    for state in MemberState.objects.order_by("code"):
+        inst, _ = Institution.objects.get_or_create(
+            name=f"Bench police {state.code}",
+            defaults={"short_name": f"B{state.code}", "member_state": state},
+        )
+        institutions.append((inst.pk, state.pk))
+    values = ",".join(f"({i},{pk},{ms})" for i, (pk, ms) in enumerate(institutions))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM accounts_user WHERE email LIKE 'bench%%@bench.lms'", []
+        )
+        have = cursor.fetchone()[0]
+        if have < learners:
+            cursor.execute(
+                f"""
+                WITH inst(idx, institution_id, member_state_id) AS (VALUES {values})
+                INSERT INTO accounts_user (password, is_superuser, email, full_name,
+                    preferred_language, badge_number, status, is_staff, date_joined,
+                    failed_login_count, institution_id, member_state_id)
+                SELECT '!', false, 'bench' || g || '@bench.lms', 'Bench Officer ' || g,
+                    (ARRAY['es','en','pt','fr'])[1 + g %% 4], '', 'active', false, now(), 0,
+                    inst.institution_id, inst.member_state_id
+                FROM generate_series(%s, %s) AS g JOIN inst ON inst.idx = g %% {len(institutions)}
+                """,  # noqa: S608 - our own integers
+                [have + 1, learners],
+            )
+        cursor.execute(
+            """
+            SELECT count(*) FROM courses_enrollment e JOIN courses_courserun r ON r.id = e.run_id
+            WHERE r.code LIKE 'bench-run-%%'
+            """,
+            [],
+        )
+        if cursor.fetchone()[0] >= learners * ENROLMENTS_PER_LEARNER:
+            return
+        cursor.execute(
+            f"""
+            WITH runs AS (
+                SELECT row_number() OVER (ORDER BY id) - 1 AS idx, id, version_id
+                FROM courses_courserun WHERE code LIKE 'bench-run-%%'
+            ), people AS (
+                SELECT id, institution_id, member_state_id,
+                       row_number() OVER (ORDER BY id) AS n
+                FROM accounts_user WHERE email LIKE 'bench%%@bench.lms'
+            )
+            INSERT INTO courses_enrollment (user_id, run_id, version_id, status, registration,
+                enrolled_at, progress_pct, institution_id, member_state_id)
+            SELECT p.id, r.id, r.version_id,
+                   CASE WHEN (p.n + j) %% 5 = 0 THEN 'completed' ELSE 'active' END,
+                   gen_random_uuid(), now() - (j || ' days')::interval,
+                   ((p.n * 7 + j * 31) %% 101), p.institution_id, p.member_state_id
+            FROM people p CROSS JOIN generate_series(0, {ENROLMENTS_PER_LEARNER - 1}) AS j
+            JOIN runs r ON r.idx = (p.n * 7 + j * 13) %% {RUNS}
+            ON CONFLICT DO NOTHING
+            """,  # noqa: S608 - our own integers
+            [],
+        )
+        cursor.execute(
+            """
+            UPDATE courses_courserun r SET active_count = c.n,
+                completed_count = c.done
+            FROM (SELECT run_id, count(*) AS n,
+                         count(*) FILTER (WHERE status = 'completed') AS done
+                  FROM courses_enrollment GROUP BY run_id) c
+            WHERE c.run_id = r.id AND r.code LIKE 'bench-run-%%'
+            """,
+            [],
+        )
+        cursor.execute("ANALYZE accounts_user; ANALYZE courses_enrollment")
+
+
+def _time(client: Client, urls: list[str]) -> tuple[list[float], int, int]:
+    timings: list[float] = []
+    size = 0
+    queries = 0
+    for url in urls:
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = client.get(url)
+            timings.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise RuntimeError(f"{url} answered {response.status_code}")
+        size = max(size, len(response.content))
+        queries = max(queries, len(captured))
+    return timings, size, queries
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def run(options: dict[str, Any]) -> str:
+    """Seed (if needed), time the pages, return the Markdown section."""
+    from courses.models import Enrollment, Lesson
+
+    out = options["stdout"]
+    scale = float(options.get("scale", 1.0))
+    learners = max(1000, int(200_000 * scale))
+    if not settings.IS_POSTGRES:
+        return "## Courses\n\nNot measured: the benchmark needs PostgreSQL (DATABASE_URL).\n"
+    started = time.perf_counter()
+    _seed_catalogue()
+    _seed_people(learners)
+    seeded = time.perf_counter() - started
+    total_enrollments = Enrollment.objects.count()
+    out.write(f"courses: data ready in {seeded:.0f} s ({total_enrollments} enrolments)")
+    rng = random.Random(2026)  # noqa: S311 - sampling, not security
+    sample = list(
+        Enrollment.objects.filter(run__code__startswith="bench-run-", status="active")
+        .order_by("?")
+        .values_list("user_id", "registration", "version_id")[:SAMPLES]
+    )
+    first_lessons = dict(
+        Lesson.objects.filter(version_id__in={v for _u, _r, v in sample}, position=3).values_list(
+            "version_id", "pk"
+        )
+    )
+    from lms.accounts.models import User
+
+    results: list[tuple[str, list[float], int, int]] = []
+    anonymous = Client()
+    catalogue_urls = [
+        "/courses/" + rng.choice(["", "?page=2", "?language=pt", "?mode=onsite",
+                                  "?q=police", "?member_state=BR&language=es", "?page=7"])
+        for _ in range(SAMPLES)
+    ]  # fmt: skip
+    _time(anonymous, catalogue_urls[:10])  # warm caches and templates
+    results.append(("Catalogue (anonymous, filters and pages)", *_time(anonymous, catalogue_urls)))
+    lesson_times: list[float] = []
+    learning_times: list[float] = []
+    lesson_size = learning_size = lesson_queries = learning_queries = 0
+    people = User.objects.in_bulk([u for u, _r, _v in sample])
+    for user_id, registration, version_id in sample:
+        client = Client()
+        client.force_login(people[user_id])
+        t, s, q = _time(client, [f"/courses/learn/{registration}/{first_lessons[version_id]}/"])
+        lesson_times += t
+        lesson_size, lesson_queries = max(lesson_size, s), max(lesson_queries, q)
+        t, s, q = _time(client, ["/courses/my-learning/"])
+        learning_times += t
+        learning_size, learning_queries = max(learning_size, s), max(learning_queries, q)
+    results.append(("Lesson page (first view: records progress and an xAPI statement)",
+                    lesson_times, lesson_size, lesson_queries))  # fmt: skip
+    results.append(("My learning (5 enrolments)", learning_times, learning_size, learning_queries))
+    rows = "\n".join(
+        f"| {name} | {len(times)} | {statistics.median(times):.1f} | {_pct(times, 0.95):.1f} "
+        f"| {size / 1024:.1f} | {queries} |"
+        for name, times, size, queries in results
+    )
+    return f"""## Courses
+
+Measured by `loadtests/bench/bench_courses.py` (`manage.py run_benchmarks --only courses
+--scale {scale:g}`) on PostgreSQL with {learners:,} learners, {total_enrollments:,} enrolments,
+{COURSES} courses and {RUNS} open runs (data seeded in {seeded:.0f} s with set-based SQL). Times
+are Django's own (test client, in-process: no network and no HTTP server), on this shared
+2-core machine, with sessions and the cache as configured; each user in the lesson and
+My-learning samples is a different, randomly chosen learner.
+
+| page | requests | p50 (ms) | p95 (ms) | largest page (KB) | queries |
+| --- | ---: | ---: | ---: | ---: | ---: |
+{rows}
+
+Why it stays flat as enrolments grow: the catalogue reads courses and their open runs (two
+queries, an `EXISTS` on `courses_courserun(course, status)`), never enrolments; a lesson page reads
+one enrolment by its unique `registration`, the version's lessons and that enrolment's progress;
+My learning reads one person's enrolments through the `(user, status)` index. Run counters
+(`active_count`, `waitlist_count`, `completed_count`) are kept by the services, so no page counts
+rows. A lesson page stays under 100 KB before media (text lessons are sanitised HTML, video
+lessons load nothing until played: `preload="none"`).
+"""
