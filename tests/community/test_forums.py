@@ -211,3 +211,38 @@ def test_library_html_loses_scripts_and_handlers(dps_admin: Any) -> None:
     assert "script" not in item.body
     assert "onclick" not in item.body
     assert "javascript:" not in item.body
+
+
+def test_attachment_is_stored_and_listed(
+    client: Any, learner: Any, topic: Forum, settings: Any, tmp_path: Any
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(learner)
+    upload = SimpleUploadedFile("protocolo.pdf", b"%PDF-1.4 test", content_type="application/pdf")
+    response = client.post(
+        f"/community/forums/{topic.slug}/",
+        {"title": "Protocolo", "text": "Adjunto", "attachment": upload},
+    )
+    assert response.status_code == 302
+    thread = Thread.objects.get(title="Protocolo")
+    page = client.get(f"/community/threads/{thread.pk}/").content.decode()
+    assert "protocolo.pdf" in page
+
+
+def test_search_finds_threads_only_in_readable_forums(
+    client: Any, learner: Any, topic: Forum, require_postgres: None
+) -> None:
+    services.start_thread(
+        forum=topic, author=learner, title="Checkpoint procedures", text="vehicle stops"
+    )
+    hidden_forum = services.forum_for_institution(institution=InstitutionFactory())
+    outsider = UserFactory(institution=hidden_forum.institution)
+    services.start_thread(
+        forum=hidden_forum, author=outsider, title="Checkpoint secrets", text="internal"
+    )
+    client.force_login(learner)
+    page = client.get("/community/search/", {"q": "checkpoint"}).content.decode()
+    assert "Checkpoint procedures" in page
+    assert "Checkpoint secrets" not in page
