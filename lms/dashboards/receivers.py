@@ -1,0 +1,92 @@
+"""Receivers of the courses and certification signals: keep the aggregates current and push
+live updates. Connected in DashboardsConfig.ready(); the signals are sent after commit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+
+from courses.models import Enrollment
+from lms.dashboards import live, services
+
+
+def _institution_path(institution_id: int | None) -> str:
+    from lms.accounts.models import Institution
+
+    if not institution_id:
+        return ""
+    return (
+        Institution.objects.filter(pk=institution_id).values_list("path", flat=True).first() or ""
+    )
+
+
+def on_enrollment_changed(
+    sender: Any, enrollment: Enrollment, from_status: str, to_status: str, **kwargs: Any
+) -> None:
+    services.record_enrolment_change(
+        enrollment=enrollment, from_status=from_status or "", to_status=to_status
+    )
+    if to_status != from_status and Enrollment.Status.ACTIVE in (to_status, from_status):
+        live.publish(
+            live.groups_for(
+                institution_path=_institution_path(enrollment.institution_id),
+                run_id=enrollment.run_id,
+                course_id=None,
+            ),
+            {
+                "event": "enrolment",
+                "counters": {"enrolled": 1 if to_status == Enrollment.Status.ACTIVE else 0},
+            },
+        )
+
+
+def on_lesson_completed(sender: Any, enrollment: Enrollment, lesson: Any, **kwargs: Any) -> None:
+    services.record_activity(
+        enrollment=enrollment, at=enrollment.last_activity_at or timezone.now()
+    )
+
+
+def on_course_completed(sender: Any, enrollment: Enrollment, **kwargs: Any) -> None:
+    """The counters moved with enrollment_changed; here the completion is announced live."""
+    run = enrollment.run
+    live.publish(
+        live.groups_for(
+            institution_path=_institution_path(enrollment.institution_id),
+            run_id=enrollment.run_id,
+            course_id=run.course_id,
+        ),
+        {
+            "event": "completion",
+            "key": f"completion-{enrollment.pk}",
+            "counters": {"completed": 1},
+            "name": enrollment.user.full_name,
+            "course": run.course.title,
+            "run": run.code,
+            "at": (enrollment.completed_at or timezone.now()).isoformat(),
+        },
+    )
+
+
+def on_attendance_recorded(sender: Any, session: Any, records: list[Any], **kwargs: Any) -> None:
+    services.record_attendance(record_ids=[record.pk for record in records])
+
+
+def on_certificate_issued(sender: Any, certificate: Any, **kwargs: Any) -> None:
+    services.record_certificate(certificate=certificate, revoked=False)
+    live.publish(
+        live.groups_for(
+            institution_path=_institution_path(certificate.institution_id),
+            run_id=certificate.run_id,
+            course_id=certificate.course_id,
+        ),
+        {
+            "event": "certificate",
+            "key": f"certificate-{certificate.pk}",
+            "counters": {"certificates": 1},
+        },
+    )
+
+
+def on_certificate_revoked(sender: Any, certificate: Any, **kwargs: Any) -> None:
+    services.record_certificate(certificate=certificate, revoked=True)

@@ -1,0 +1,504 @@
+"""Reads of the dashboards app. Pages read the aggregates only (MonthlyTally, LearnerActivity);
+the lists of one run's learners and one officer's record read enrolments through their indexes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from courses.models import Course, CourseRun, Enrollment, Program, ProgramCourse, RunInstructor
+from lms.accounts.models import Institution, MemberState
+from lms.accounts.permissions import get_scope
+from lms.dashboards.models import LearnerActivity, MonthlyTally
+from lms.dashboards.services import COUNTERS
+from lms.i18n import pick
+
+# The dimensions a view can be broken down by, and the tally column each reads.
+DIMENSIONS: dict[str, tuple[str, Any]] = {
+    "member_state": ("member_state_id", _("Member state")),
+    "institution": ("institution_id", _("Institution")),
+    "program": ("program", _("Program")),
+    "course": ("course_id", _("Course")),
+    "run": ("run_id", _("Course run")),
+    "mode": ("mode", _("Delivery mode")),
+    "language": ("language", _("Language")),
+    "month": ("month", _("Month")),
+}
+
+
+@dataclass(frozen=True)
+class Lens:
+    """What one person may see on the dashboards, as filters on the aggregate tables.
+
+    `None` for a set means "no limit" (DPS). A person with several roles sees the union.
+    """
+
+    is_dps: bool
+    institution_ids: frozenset[int] | None = None
+    run_ids: frozenset[int] | None = None
+    course_ids: frozenset[int] | None = None
+    program_ids: frozenset[int] | None = None
+    labels: tuple[str, ...] = field(default=())
+
+    def tally_filter(self, *, course: str = "course_id", programs: bool = True) -> Q:
+        """Rows of MonthlyTally in the lens; with `programs=False` LearnerActivity, and with
+        `course="run__course_id"` Enrollment."""
+        if self.is_dps:
+            return Q()
+        condition = Q(pk__in=[])
+        if self.institution_ids:
+            condition |= Q(institution_id__in=self.institution_ids)
+        if self.run_ids:
+            condition |= Q(run_id__in=self.run_ids)
+        if self.course_ids:
+            condition |= Q(**{f"{course}__in": self.course_ids})
+        if self.program_ids and programs:
+            condition |= Q(program_id__in=self.program_ids)
+        return condition
+
+    def activity_filter(self) -> Q:
+        """Rows of LearnerActivity in the lens."""
+        return self.tally_filter(programs=False)
+
+    def enrollment_filter(self) -> Q:
+        """Enrolments in the lens."""
+        return self.tally_filter(course="run__course_id", programs=False)
+
+
+def lens_for(user: Any) -> Lens:
+    """The lens of `user`; PermissionDenied for a person with no dashboard role."""
+    scope = get_scope(user)
+    if not scope.is_authenticated:
+        raise PermissionDenied
+    if scope.is_dps:
+        return Lens(is_dps=True, labels=(str(_("the whole network")),))
+    institution_ids: set[int] = set()
+    run_ids: set[int] = set()
+    course_ids: set[int] = set()
+    program_ids: set[int] = set()
+    labels: list[str] = []
+    if scope.coordinated_paths:
+        condition = Q(pk__in=[])
+        for prefix in scope.coordinated_paths:
+            condition |= Q(path__startswith=prefix)
+        institutions = list(Institution.objects.filter(condition).values_list("pk", "name"))
+        institution_ids.update(pk for pk, _name in institutions)
+        labels += [name for pk, name in institutions if pk in scope.coordinated_institution_ids]
+    if scope.is_instructor:
+        runs = set(RunInstructor.objects.filter(user_id=user.pk).values_list("run_id", flat=True))
+        runs |= set(CourseRun.objects.filter(supervisor_id=user.pk).values_list("pk", flat=True))
+        run_ids |= runs
+        if runs:
+            labels.append(str(_("your course runs")))
+    if scope.university_ids:
+        from accreditation.selectors import accredited_for_university
+
+        accredited = set(
+            accredited_for_university(scope.university_ids).values_list(
+                "course_version__course_id", flat=True
+            )
+        )
+        course_ids |= accredited
+        labels.append(str(_("courses your university accredits")))
+    if scope.donor_ids:
+        programs = set(
+            Program.objects.filter(donors__in=scope.donor_ids).values_list("pk", flat=True)
+        )
+        program_ids |= programs
+        course_ids |= set(
+            ProgramCourse.objects.filter(program_id__in=programs).values_list(
+                "course_id", flat=True
+            )
+        )
+        labels.append(str(_("programs you fund")))
+    if not labels:
+        raise PermissionDenied(
+            _("The dashboards are for DPS, coordinators, validators, donors and instructors.")
+        )
+    return Lens(
+        is_dps=False,
+        institution_ids=frozenset(institution_ids),
+        run_ids=frozenset(run_ids),
+        course_ids=frozenset(course_ids),
+        program_ids=frozenset(program_ids),
+        labels=tuple(labels),
+    )
+
+
+def _subtree(institution_id: int) -> list[int]:
+    """The institution and its units."""
+    path = Institution.objects.filter(pk=institution_id).values_list("path", flat=True).first()
+    if not path:
+        return []
+    return list(Institution.objects.filter(path__startswith=path).values_list("pk", flat=True))
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The drill-down and breakdown chosen on the page (all optional)."""
+
+    member_state: int | None = None
+    institution: int | None = None
+    program: int | None = None
+    course: int | None = None
+    run: int | None = None
+    mode: str = ""
+    language: str = ""
+    since: date | None = None
+    until: date | None = None
+
+    def tally_filter(self) -> Q:
+        condition = Q()
+        if self.member_state:
+            condition &= Q(member_state_id=self.member_state)
+        if self.institution:
+            condition &= Q(institution_id__in=_subtree(self.institution))
+        if self.program:
+            courses = ProgramCourse.objects.filter(program_id=self.program).values_list(
+                "course_id", flat=True
+            )
+            condition &= Q(course_id__in=list(courses)) | Q(program_id=self.program)
+        if self.course:
+            condition &= Q(course_id=self.course)
+        if self.run:
+            condition &= Q(run_id=self.run)
+        if self.mode:
+            condition &= Q(mode=self.mode)
+        if self.language:
+            condition &= Q(language=self.language)
+        if self.since:
+            condition &= Q(month__gte=self.since.replace(day=1))
+        if self.until:
+            condition &= Q(month__lte=self.until)
+        return condition
+
+    def activity_filter(self) -> Q:
+        """The same filters on LearnerActivity (which has no month, mode or language)."""
+        condition = Q()
+        for name in ("member_state", "run", "course"):
+            value = getattr(self, name)
+            if value:
+                condition &= Q(**{f"{name}_id": value})
+        if self.institution:
+            condition &= Q(institution_id__in=_subtree(self.institution))
+        if self.program:
+            condition &= Q(
+                course_id__in=list(
+                    ProgramCourse.objects.filter(program_id=self.program).values_list(
+                        "course_id", flat=True
+                    )
+                )
+            )
+        return condition
+
+    def as_query(self) -> dict[str, str]:
+        """The filters as GET parameters (for links and exports)."""
+        query: dict[str, str] = {}
+        for name in ("member_state", "institution", "program", "course", "run", "mode", "language"):
+            value = getattr(self, name)
+            if value:
+                query[name] = str(value)
+        if self.since:
+            query["since"] = self.since.strftime("%Y-%m")
+        if self.until:
+            query["until"] = self.until.strftime("%Y-%m")
+        return query
+
+
+@dataclass
+class Figures:
+    """The headline figures of a view."""
+
+    enrolled: int = 0
+    completed: int = 0
+    passed: int = 0
+    assessed: int = 0
+    certificates: int = 0
+    revoked: int = 0
+    attended: int = 0
+    expected: int = 0
+    reached: int = 0
+    active_7: int = 0
+    active_30: int = 0
+
+    @property
+    def completion_rate(self) -> Decimal | None:
+        return _rate(self.completed, self.enrolled)
+
+    @property
+    def pass_rate(self) -> Decimal | None:
+        return _rate(self.passed, self.assessed)
+
+    @property
+    def attendance_rate(self) -> Decimal | None:
+        return _rate(self.attended, self.expected)
+
+    @property
+    def valid_certificates(self) -> int:
+        return self.certificates - self.revoked
+
+
+def _rate(part: int, whole: int) -> Decimal | None:
+    if not whole:
+        return None
+    return (Decimal(100) * part / whole).quantize(Decimal("0.1"))
+
+
+def tallies(lens: Lens, filters: Filters) -> QuerySet[MonthlyTally]:
+    """The tally rows in the lens and the filters."""
+    return MonthlyTally.objects.filter(lens.tally_filter()).filter(filters.tally_filter())
+
+
+def _sums() -> dict[str, Sum]:
+    return {name: Sum(name) for name in COUNTERS}
+
+
+def figures(lens: Lens, filters: Filters, *, today: date | None = None) -> Figures:
+    """Headline figures: totals of the tallies plus active learners in the last 7 and 30 days."""
+    rows = tallies(lens, filters)
+    totals = rows.aggregate(
+        **_sums(),
+        reached=Sum("enrolled", filter=Q(replication=True)),
+    )
+    result = Figures(**{name: totals[name] or 0 for name in (*COUNTERS, "reached")})
+    result.active_7, result.active_30 = active_learners(lens, filters, today=today)
+    return result
+
+
+def active_learners(lens: Lens, filters: Filters, *, today: date | None = None) -> tuple[int, int]:
+    """Distinct learners active in the last 7 and in the last 30 days."""
+    today = today or timezone.now().date()
+    rows = (
+        LearnerActivity.objects.filter(lens.activity_filter())
+        .filter(filters.activity_filter())
+        .filter(last_active_on__gt=today - timedelta(days=30))
+    )
+    counts = rows.aggregate(
+        week=Count(
+            "user_id", distinct=True, filter=Q(last_active_on__gt=today - timedelta(days=7))
+        ),
+        month=Count("user_id", distinct=True),
+    )
+    return counts["week"] or 0, counts["month"] or 0
+
+
+@dataclass
+class Row:
+    """One line of a breakdown: a dimension value, its label, link and figures."""
+
+    key: Any
+    label: str
+    figures: Figures
+    link: dict[str, str] = field(default_factory=dict)
+    code: str = ""
+    url: str = ""
+
+
+def breakdown(lens: Lens, filters: Filters, by: str) -> list[Row]:
+    """The figures grouped by one dimension (see DIMENSIONS), largest enrolment first."""
+    column = DIMENSIONS[by][0]
+    rows = tallies(lens, filters)
+    if by == "program":
+        return _program_breakdown(lens, filters)
+    grouped = rows.values(column).annotate(
+        **_sums(), reached=Sum("enrolled", filter=Q(replication=True))
+    )
+    result = [
+        Row(
+            key=row[column],
+            label="",
+            figures=Figures(**{name: row[name] or 0 for name in (*COUNTERS, "reached")}),
+        )
+        for row in grouped
+    ]
+    _label(by, result)
+    if by == "month":
+        result.sort(key=lambda row: row.key)
+    else:
+        result.sort(key=lambda row: (-row.figures.enrolled, -row.figures.completed, str(row.label)))
+    return result
+
+
+def _program_breakdown(lens: Lens, filters: Filters) -> list[Row]:
+    """Programs group courses; a course may belong to several programs, so each program sums
+    its own courses (and its program certificates)."""
+    memberships: dict[int, set[int]] = {}
+    for program_id, course_id in ProgramCourse.objects.values_list("program_id", "course_id"):
+        memberships.setdefault(program_id, set()).add(course_id)
+    by_course = {
+        row["course_id"]: row
+        for row in tallies(lens, filters)
+        .values("course_id")
+        .annotate(**_sums(), reached=Sum("enrolled", filter=Q(replication=True)))
+    }
+    by_program = {
+        row["program_id"]: row
+        for row in tallies(lens, filters)
+        .filter(program_id__gt=0)
+        .values("program_id")
+        .annotate(**_sums())
+    }
+    result = []
+    for program in Program.objects.filter(pk__in=set(memberships) | set(by_program)):
+        figures_ = Figures()
+        for course_id in memberships.get(program.pk, ()):
+            row = by_course.get(course_id)
+            if row:
+                for name in (*COUNTERS, "reached"):
+                    setattr(figures_, name, getattr(figures_, name) + (row[name] or 0))
+        extra = by_program.get(program.pk)
+        if extra:
+            figures_.certificates += extra["certificates"] or 0
+            figures_.revoked += extra["revoked"] or 0
+        if figures_.enrolled or figures_.certificates:
+            result.append(Row(program.pk, str(pick(program.title) or program.code), figures_))
+    result.sort(key=lambda line: -line.figures.enrolled)
+    for line in result:
+        line.link = {"program": str(line.key)}
+    return result
+
+
+def _label(by: str, rows: list[Row]) -> None:
+    """Names (and drill-down links) of the keys, one query per breakdown."""
+    keys = [row.key for row in rows]
+    names: dict[Any, str] = {}
+    if by == "member_state":
+        names = {state.pk: state.name for state in MemberState.objects.filter(pk__in=keys)}
+    elif by == "institution":
+        names = dict(Institution.objects.filter(pk__in=keys).values_list("pk", "name"))
+    elif by == "course":
+        names = {
+            c.pk: str(pick(c.title) or c.code)
+            for c in Course.objects.filter(pk__in=keys).only("pk", "title", "code")
+        }
+    elif by == "run":
+        names = dict(CourseRun.objects.filter(pk__in=keys).values_list("pk", "code"))
+    elif by == "mode":
+        names = {value: str(label) for value, label in CourseRun.Mode.choices}
+    elif by == "language":
+        from django.conf import settings
+
+        names = {code: str(name) for code, name in settings.LANGUAGES}
+    for row in rows:
+        if by == "month":
+            row.label = row.key.strftime("%Y-%m")
+        else:
+            row.label = names.get(row.key) or str(_("Not recorded"))
+        if by in ("member_state", "institution", "course", "run", "mode", "language") and row.key:
+            row.link = {by: str(row.key)}
+
+
+# What a drill-down shows next: hemisphere -> country -> institution -> run.
+NEXT_LEVEL = {None: "member_state", "member_state": "institution", "institution": "run"}
+
+
+def next_breakdown(filters: Filters) -> str:
+    """The natural breakdown after the current drill-down."""
+    if filters.run:
+        return "month"
+    if filters.institution:
+        return "run"
+    if filters.member_state:
+        return "institution"
+    if filters.course or filters.program:
+        return "run"
+    return "member_state"
+
+
+def member_state_rows(lens: Lens, filters: Filters) -> list[Row]:
+    """Every member state (also those with nothing yet), for the table and the map."""
+    found = {row.key: row for row in breakdown(lens, filters, "member_state")}
+    rows = []
+    for state in MemberState.objects.all():
+        row = found.get(state.pk) or Row(
+            state.pk, state.name, Figures(), {"member_state": str(state.pk)}
+        )
+        row.label = state.name
+        row.link = {"member_state": str(state.pk)}
+        row.code = state.code
+        rows.append(row)
+    rows.sort(key=lambda row: str(row.label))
+    return rows
+
+
+def recent_completions(lens: Lens, filters: Filters, *, limit: int = 10) -> list[Enrollment]:
+    """The latest completions in the lens (the completed_at index, newest first)."""
+    condition = lens.enrollment_filter()
+    if filters.member_state:
+        condition &= Q(member_state_id=filters.member_state)
+    if filters.run:
+        condition &= Q(run_id=filters.run)
+    if filters.course:
+        condition &= Q(run__course_id=filters.course)
+    return list(
+        Enrollment.objects.filter(condition, status=Enrollment.Status.COMPLETED)
+        .select_related("user", "run__course")
+        .only(
+            "pk",
+            "completed_at",
+            "user__full_name",
+            "run__code",
+            "run__course__title",
+            "run__course__code",
+        )
+        .order_by("-completed_at")[:limit]
+    )
+
+
+def run_visible(lens: Lens, run: CourseRun) -> bool:
+    """Whether the lens reaches the run: DPS, its instructors, validators and donors of its
+    course, or a coordinator with learners in it."""
+    if lens.is_dps:
+        return True
+    if (lens.run_ids and run.pk in lens.run_ids) or (
+        lens.course_ids and run.course_id in lens.course_ids
+    ):
+        return True
+    return (
+        bool(lens.institution_ids)
+        and MonthlyTally.objects.filter(
+            run_id=run.pk, institution_id__in=lens.institution_ids
+        ).exists()
+    )
+
+
+def run_learners(lens: Lens, run: CourseRun) -> QuerySet[Enrollment]:
+    """The enrolments of one run the lens reaches, for the run page (paginated by the view)."""
+    rows = Enrollment.objects.filter(run_id=run.pk)
+    if not (
+        lens.is_dps
+        or (lens.run_ids and run.pk in lens.run_ids)
+        or (lens.course_ids and run.course_id in lens.course_ids)
+    ):
+        rows = rows.filter(institution_id__in=lens.institution_ids or [])
+    return rows.select_related("user", "institution", "member_state").order_by(
+        "user__full_name", "pk"
+    )
+
+
+def officer_record(lens: Lens, officer: Any) -> list[Enrollment]:
+    """One officer's enrolments that the lens reaches (empty: the officer is out of reach)."""
+    return list(
+        Enrollment.objects.filter(lens.enrollment_filter(), user_id=officer.pk)
+        .select_related("run__course")
+        .order_by("-enrolled_at")
+    )
+
+
+def officer_certificates(officer: Any, enrollment_ids: list[int]) -> list[Any]:
+    """The officer's certificates for the enrolments shown."""
+    from certification.models import Certificate
+
+    return list(
+        Certificate.objects.filter(user_id=officer.pk, enrollment_id__in=enrollment_ids).order_by(
+            "-issued_at"
+        )
+    )
