@@ -1,0 +1,162 @@
+"""Writing statements: completing them (id, stored, timestamp, authority), extracting the indexed
+columns, and inserting many in one round trip."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from lms.xapi.models import Statement, agent_key
+from lms.xapi.verbs import VOIDED_IRI
+
+XAPI_VERSION = "1.0.3"
+
+
+@dataclass
+class Caller:
+    """Who is writing or reading: a client, a launch credential or a platform user."""
+
+    institution_id: int | None
+    client_id: int | None = None
+    user_id: int | None = None
+    # Reading scope: "institution", "own" (client), "learner" (launch/session: one learner).
+    scope: str = "own"
+    registration: uuid.UUID | None = None
+    authority: dict[str, Any] | None = None
+    actor_key: str = ""
+
+
+def _activities(statement: dict[str, Any]) -> list[str]:
+    found: list[str] = []
+    obj = statement.get("object") or {}
+    kind = obj.get("objectType", "Activity")
+    if kind == "Activity" and obj.get("id"):
+        found.append(obj["id"])
+    elif kind == "SubStatement":
+        found.extend(_activities(obj))
+    context_activities = (statement.get("context") or {}).get("contextActivities") or {}
+    for item in context_activities.values():
+        for activity in item if isinstance(item, list) else [item]:
+            if isinstance(activity, dict) and activity.get("id"):
+                found.append(activity["id"])
+    return list(dict.fromkeys(found))
+
+
+def _agents_of(agent: dict[str, Any] | None) -> list[str]:
+    if not agent:
+        return []
+    keys = [agent_key(agent)]
+    for member in agent.get("member") or []:
+        keys.append(agent_key(member))
+    return [key for key in keys if key]
+
+
+def _agents(statement: dict[str, Any]) -> list[str]:
+    found = _agents_of(statement.get("actor"))
+    obj = statement.get("object") or {}
+    if obj.get("objectType") in {"Agent", "Group"}:
+        found += _agents_of(obj)
+    elif obj.get("objectType") == "SubStatement":
+        found += _agents(obj)
+    context = statement.get("context") or {}
+    found += _agents_of(context.get("instructor")) + _agents_of(context.get("team"))
+    found += _agents_of(statement.get("authority"))
+    return list(dict.fromkeys(found))
+
+
+def _normalise_activities(statement: dict[str, Any]) -> None:
+    """contextActivities values are always arrays once stored."""
+    context_activities = (statement.get("context") or {}).get("contextActivities")
+    if isinstance(context_activities, dict):
+        for key, value in list(context_activities.items()):
+            if isinstance(value, dict):
+                context_activities[key] = [value]
+    obj = statement.get("object") or {}
+    if obj.get("objectType") == "SubStatement":
+        _normalise_activities(obj)
+
+
+def prepare(statement: dict[str, Any], caller: Caller, now: datetime) -> Statement:
+    """Complete a valid statement the way the LRS stores it and extract its columns."""
+    statement = dict(statement)
+    statement.setdefault("id", str(uuid.uuid4()))
+    statement["id"] = statement["id"].lower()
+    stamp = now.isoformat().replace("+00:00", "Z")
+    statement["stored"] = stamp
+    statement.setdefault("timestamp", stamp)
+    statement.setdefault("version", XAPI_VERSION)
+    if caller.authority:
+        statement["authority"] = caller.authority
+    obj = statement["object"]
+    if "objectType" not in obj:
+        obj = statement["object"] = {**obj, "objectType": "Activity"}
+    actor = statement["actor"]
+    if "objectType" not in actor:
+        statement["actor"] = {**actor, "objectType": "Agent"}
+    _normalise_activities(statement)
+    registration = (statement.get("context") or {}).get("registration")
+    timestamp = parse_datetime(statement["timestamp"]) or now
+    if timezone.is_naive(timestamp):
+        timestamp = timezone.make_aware(timestamp, UTC)
+    voids = None
+    if statement["verb"]["id"] == VOIDED_IRI and obj.get("objectType") == "StatementRef":
+        voids = uuid.UUID(obj["id"])
+    return Statement(
+        statement_id=uuid.UUID(statement["id"]),
+        data=statement,
+        actor_key=agent_key(statement["actor"])[:512],
+        verb_id=statement["verb"]["id"][:512],
+        activity_id=obj.get("id", "") if obj.get("objectType") == "Activity" else "",
+        registration=uuid.UUID(registration) if registration else None,
+        related_activities=_activities(statement),
+        related_agents=_agents(statement),
+        timestamp=timestamp,
+        stored=now,
+        voids=voids,
+        institution_id=caller.institution_id,
+        client_id=caller.client_id,
+        user_id=caller.user_id,
+        has_attachments=bool(statement.get("attachments")),
+    )
+
+
+def insert(rows: list[Statement], *, ignore_conflicts: bool = False) -> None:
+    """Insert prepared statements in one multi-row INSERT and mark what they void."""
+    Statement.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=ignore_conflicts)
+    targets = [row.voids for row in rows if row.voids is not None]
+    if targets:
+        Statement.objects.filter(statement_id__in=targets).update(voided=True)
+    forward_on_commit(rows)
+
+
+def forward_on_commit(rows: Iterable[Statement]) -> None:
+    """Queue the copy to each institution's external LRS once the statements are committed."""
+    by_institution: dict[int, list[str]] = {}
+    for row in rows:
+        if row.institution_id:
+            by_institution.setdefault(row.institution_id, []).append(str(row.statement_id))
+    if not by_institution or not getattr(settings, "XAPI_FORWARDING", True):
+        return
+    from lms.xapi.models import ForwardingTarget
+
+    targets = dict(
+        ForwardingTarget.objects.filter(
+            institution_id__in=list(by_institution), is_active=True
+        ).values_list("institution_id", "pk")
+    )
+    if not targets:
+        return
+    from lms.xapi.tasks import forward_statements
+
+    for institution_id, target_id in targets.items():
+        ids = by_institution[institution_id]
+        transaction.on_commit(partial(forward_statements.delay, target_id, ids))

@@ -1,0 +1,114 @@
+"""The emitter contract: statements built with tincan, stored in the caller's transaction, once."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.conf import settings
+from django.db import transaction
+
+from lms.xapi.emit import activity_iri, emit
+from lms.xapi.models import Statement
+from lms.xapi.services import issue_launch_credential
+from lms.xapi.verbs import VERBS
+
+pytestmark = pytest.mark.django_db
+
+
+def test_activity_iri_is_under_the_site_url() -> None:
+    assert (
+        activity_iri("course", "POL-101") == f"{settings.SITE_URL}/xapi/activities/course/POL-101"
+    )
+
+
+def test_every_verb_has_an_iri_and_four_languages() -> None:
+    for key in (
+        "registered",
+        "launched",
+        "experienced",
+        "completed",
+        "answered",
+        "passed",
+        "failed",
+        "scored",
+        "attended",
+        "earned",
+    ):
+        assert VERBS[key]["id"].startswith("http")
+        assert {"en-US", "es", "pt", "fr"} <= set(VERBS[key]["display"])
+
+
+def test_emit_stores_a_complete_statement(learner) -> None:
+    registration = uuid.uuid4()
+    statement_id = emit(
+        actor=learner,
+        verb="passed",
+        activity_id=activity_iri("assessment", 7),
+        activity_name={"en": "Final quiz", "es": "Examen final"},
+        activity_type="http://adlnet.gov/expapi/activities/assessment",
+        registration=registration,
+        result={
+            "score_scaled": 0.9,
+            "score_raw": 9,
+            "score_min": 0,
+            "score_max": 10,
+            "success": True,
+            "completion": True,
+            "duration": "PT12M",
+        },
+        parent_activity_id=activity_iri("course", "POL-101"),
+        context_extensions={"https://example.org/ext/run": "R1"},
+    )
+    row = Statement.objects.get(statement_id=statement_id)
+    data = row.data
+    assert data["verb"]["id"] == VERBS["passed"]["id"]
+    assert data["actor"]["account"] == {"homePage": settings.SITE_URL, "name": str(learner.pk)}
+    assert data["result"]["score"]["scaled"] == 0.9
+    assert data["result"]["duration"] == "PT12M"
+    assert data["context"]["registration"] == str(registration)
+    assert data["context"]["contextActivities"]["parent"][0]["id"].endswith("/course/POL-101")
+    assert data["stored"]
+    assert data["authority"]["account"]["name"] == "lms"
+    assert row.registration == registration
+    assert row.institution_id == learner.institution_id
+    assert row.actor_key == f"account:{settings.SITE_URL}|{learner.pk}"
+
+
+def test_emitting_the_same_event_twice_stores_once(learner) -> None:
+    key = uuid.uuid5(uuid.NAMESPACE_URL, "test-event")
+    for _ in range(2):
+        emit(
+            actor=learner, verb="completed", activity_id=activity_iri("lesson", 1), statement_id=key
+        )
+    assert Statement.objects.filter(statement_id=key).count() == 1
+
+
+def test_emit_rolls_back_with_the_callers_transaction(learner) -> None:
+    key = uuid.uuid4()
+
+    def failing_event() -> None:
+        with transaction.atomic():
+            emit(
+                actor=learner,
+                verb="registered",
+                activity_id=activity_iri("course", "X"),
+                statement_id=key,
+            )
+            raise RuntimeError("the event failed")
+
+    with pytest.raises(RuntimeError):
+        failing_event()
+    assert not Statement.objects.filter(statement_id=key).exists()
+
+
+def test_launch_credential_names_the_learner_and_registration(learner) -> None:
+    registration = uuid.uuid4()
+    params = issue_launch_credential(
+        user=learner, registration=registration, activity_id="https://content.example.org/a"
+    )
+    assert params["endpoint"] == f"{settings.SITE_URL}/xapi/"
+    assert params["auth"].startswith("Basic ")
+    assert params["registration"] == str(registration)
+    assert params["actor"]["account"]["name"] == str(learner.pk)
+    assert params["activity_id"] == "https://content.example.org/a"
