@@ -6,6 +6,7 @@ class CoursesConfig(AppConfig):
     label = "courses"
 
     def ready(self) -> None:
-        from courses import permissions
+        from courses import permissions, receivers
 
         permissions.register()
+        receivers.connect()

@@ -20,6 +20,14 @@ def _outcome(statement: dict[str, Any]) -> tuple[str, bool | None] | None:
     return word, _OUTCOME_VERBS[word]
 
 
+def _is_learner(actor: dict[str, Any], user: Any) -> bool:
+    """Only the learner's own statements count: a registration is not a credential."""
+    account = actor.get("account") or {}
+    if account:
+        return str(account.get("name")) == str(user.pk)
+    return str(actor.get("mbox", "")).lower() == f"mailto:{user.email}".lower()
+
+
 def on_statements_stored(sender: Any, statements: list[dict[str, Any]], **kwargs: Any) -> None:
     """A completed/passed/failed statement about a lesson's activity, in a learner's
     registration, updates that learner's lesson progress."""
@@ -41,7 +49,7 @@ def on_statements_stored(sender: Any, statements: list[dict[str, Any]], **kwargs
         enrollment = (
             Enrollment.objects.select_related("user").filter(registration=registration_uuid).first()
         )
-        if enrollment is None:
+        if enrollment is None or not _is_learner(statement.get("actor") or {}, enrollment.user):
             continue
         lesson = Lesson.objects.filter(
             version_id=enrollment.version_id, activity_id=activity_id

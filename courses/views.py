@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from typing import Any
 
 from django.contrib import messages
@@ -254,6 +255,8 @@ def launch(request: HttpRequest, registration: str, lesson_id: int) -> HttpRespo
         registration=enrollment.registration,
         activity_id=services.lesson_activity_id(current),
     )
+    # The launch convention passes the actor as JSON text.
+    params = {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
     separator = "&" if "?" in current.launch_url else "?"
     return HttpResponseRedirect(current.launch_url + separator + urlencode(params))
 
