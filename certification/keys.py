@@ -91,8 +91,10 @@ def pdf_signing_material() -> tuple[bytes, bytes]:
             serialization.NoEncryption(),
         ),
     )
-    key = serialization.load_pem_private_key(key_pem, None)  # the winner's key
-    assert isinstance(key, ec.EllipticCurvePrivateKey)  # noqa: S101 - we wrote it
+    loaded = serialization.load_pem_private_key(key_pem, None)  # the winner's key
+    if not isinstance(loaded, ec.EllipticCurvePrivateKey):
+        raise ImproperlyConfigured(f"{pdf_key_path()} is not an EC key.")
+    key = loaded
     name = x509.Name(
         [
             x509.NameAttribute(NameOID.COMMON_NAME, "Police Training Network certificates"),

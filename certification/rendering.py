@@ -122,7 +122,7 @@ class Holder:
 
 def qr_data_uri(url: str) -> str:
     """The QR code of `url` as an SVG data URI (vector, tiny, no file written)."""
-    svg = segno.make(url, error="m").svg_inline(scale=4, border=0)
+    svg = segno.make(url, error="m", mask=0).svg_inline(scale=4, border=0)
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
 
 

@@ -26,8 +26,13 @@ def verify_url(code: str) -> str:
 
 def template_for(*, course_id: int | None = None, program_id: int | None = None) -> Any:
     """The certificate template of a course or program, or an unsaved default one."""
-    lookup = {"course_id": course_id} if course_id else {"program_id": program_id}
-    return CertificateTemplate.objects.filter(**lookup).first() or CertificateTemplate(**lookup)
+    if course_id:
+        return CertificateTemplate.objects.filter(course_id=course_id).first() or (
+            CertificateTemplate(course_id=course_id)
+        )
+    return CertificateTemplate.objects.filter(program_id=program_id or 0).first() or (
+        CertificateTemplate(program_id=program_id)
+    )
 
 
 def certificate_languages(template: CertificateTemplate, language: str) -> list[str]:

@@ -7,7 +7,7 @@ import hashlib
 import logging
 import secrets
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -106,9 +106,7 @@ def build_credential(certificate: Certificate) -> dict[str, Any]:
         criteria=criteria,
         issued_at=certificate.issued_at,
         expires_on=(
-            timezone.make_aware(
-                timezone.datetime.combine(certificate.expires_on, timezone.datetime.max.time())
-            )
+            datetime.combine(certificate.expires_on, time.max, tzinfo=UTC)
             if certificate.expires_on
             else None
         ),

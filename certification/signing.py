@@ -16,6 +16,8 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from certification.keys import pdf_signing_material
 
+SIGNATURE_BYTES = 6144  # an ECDSA CMS with our certificate takes about 1.5 kB
+
 
 def _der(pem_or_der: bytes) -> bytes:
     if asn1_pem.detect(pem_or_der):
@@ -55,12 +57,14 @@ def sign_pdf(pdf: bytes) -> bytes:
     """The PDF with an invisible PAdES signature over the whole file appended."""
     writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
     output = BytesIO()
-    _pdf_signer().sign_pdf(writer, output=output)
+    # Reserving the space up front spares pyHanko a dummy signature to estimate it.
+    _pdf_signer().sign_pdf(writer, output=output, bytes_reserved=SIGNATURE_BYTES)
     return output.getvalue()
 
 
 def sign_writer(writer: IncrementalPdfFileWriter) -> bytes:
     """Write the pending changes of `writer` and the signature as one incremental update."""
     output = BytesIO()
-    _pdf_signer().sign_pdf(writer, output=output)
+    # Reserving the space up front spares pyHanko a dummy signature to estimate it.
+    _pdf_signer().sign_pdf(writer, output=output, bytes_reserved=SIGNATURE_BYTES)
     return output.getvalue()

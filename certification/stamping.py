@@ -190,7 +190,8 @@ class Background:
         text(FONT_TEXT, 7, self.labels["verify_at"], right, qr_y + 32, "right")
 
         ops.append(b"0 0 0 rg")
-        matrix = segno.make(verify_url, error="m").matrix
+        # A fixed mask spares segno scoring all eight (any mask gives a valid, readable code).
+        matrix = segno.make(verify_url, error="m", mask=0).matrix
         module = qr_size / len(matrix)
         for row_index, row in enumerate(matrix):
             y = qr_y + qr_size - (row_index + 1) * module

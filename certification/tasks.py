@@ -9,31 +9,46 @@ from celery import shared_task
 
 from certification import services
 
-RETRY = {
-    "acks_late": True,
-    "reject_on_worker_lost": True,
-    "autoretry_for": (Exception,),
-    "retry_backoff": 2,
-    "retry_backoff_max": 300,
-    "max_retries": 8,
-}
 
-
-@shared_task(name="certification.issue_course_certificate", **RETRY)
+@shared_task(
+    name="certification.issue_course_certificate",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(Exception,),
+    retry_backoff=2,
+    retry_backoff_max=300,
+    max_retries=8,
+)
 def issue_course_certificate_task(enrollment_id: int) -> str | None:
     """Issue the certificate of a completed enrolment (exactly once)."""
     certificate = services.issue_course_certificate(enrollment_id=enrollment_id)
     return str(certificate.pk) if certificate else None
 
 
-@shared_task(name="certification.issue_program_certificates", **RETRY)
+@shared_task(
+    name="certification.issue_program_certificates",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(Exception,),
+    retry_backoff=2,
+    retry_backoff_max=300,
+    max_retries=8,
+)
 def issue_program_certificates_task(user_id: int, program_id: int) -> str | None:
     """Issue a program certificate if the learner has now completed the whole program."""
     certificate = services.issue_program_certificate(user_id=user_id, program_id=program_id)
     return str(certificate.pk) if certificate else None
 
 
-@shared_task(name="certification.bulk_issue", **RETRY)
+@shared_task(
+    name="certification.bulk_issue",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(Exception,),
+    retry_backoff=2,
+    retry_backoff_max=300,
+    max_retries=8,
+)
 def bulk_issue_task(job_id: str) -> dict[str, Any]:
     """Issue a whole run's certificates; a retry resumes where the failure stopped."""
     job = services.run_bulk_issuance(job_id=job_id)

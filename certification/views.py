@@ -102,7 +102,7 @@ def _certificate_for(request: HttpRequest, certificate_id: uuid.UUID) -> Certifi
 
 
 @login_required
-def download_pdf(request: HttpRequest, certificate_id: uuid.UUID) -> HttpResponse:
+def download_pdf(request: HttpRequest, certificate_id: uuid.UUID) -> FileResponse:
     """The signed PDF: for the holder and those who may see the certificate."""
     certificate = _certificate_for(request, certificate_id)
     if not certificate.pdf:
