@@ -66,10 +66,16 @@ def create_client(
     *, name: str, institution: Any, scope: str, created_by: Any | None
 ) -> tuple[LRSClient, str]:
     """A new LRS client; returns it with its secret, shown once and stored only as a hash."""
-    secret = secrets.token_urlsafe(24)
+    secret, secret_hash = new_secret_hash()
     client = LRSClient(
         name=name, key=new_key(), institution=institution, scope=scope, created_by=created_by
     )
-    client.secret_hash = _hash(secret)
+    client.secret_hash = secret_hash
     client.save()
     return client, secret
+
+
+def new_secret_hash() -> tuple[str, str]:
+    """A new random secret and the hash to store."""
+    secret = secrets.token_urlsafe(24)
+    return secret, _hash(secret)

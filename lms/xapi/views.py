@@ -1,0 +1,690 @@
+"""The xAPI 1.0.3 resources: Statements, State, Activity Profile, Agent Profile, Activities,
+Agents and About. Thin HTTP handling; storage rules live in store.py and documents.py."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from email import message_from_bytes
+from email.message import Message
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.http import http_date
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+
+from lms.accounts.models import Institution
+from lms.xapi import documents, store
+from lms.xapi.auth import authenticate
+from lms.xapi.errors import XAPIError, bad
+from lms.xapi.models import Attachment, Statement, agent_key
+from lms.xapi.signals import statements_stored
+from lms.xapi.store import XAPI_VERSION, Caller
+from lms.xapi.validation import StatementError, check_agent, check_iri, check_statement
+from lms.xapi.verbs import VOIDED_IRI
+
+VERSION_RE = re.compile(r"^1\.0(\.\d+)?$")
+SIGNATURE_USAGE = "http://adlnet.gov/expapi/attachments/signature"
+MAX_LIMIT = 500
+QUERY_PARAMS = {
+    "agent",
+    "verb",
+    "activity",
+    "registration",
+    "related_activities",
+    "related_agents",
+    "since",
+    "until",
+    "limit",
+    "format",
+    "attachments",
+    "ascending",
+    "cursor",
+}
+
+
+def error_response(status: int, field: str, rule: str) -> HttpResponse:
+    message = _("%(field)s: %(rule)s") % {"field": field, "rule": rule}
+    return JsonResponse(
+        {"error": {"field": field, "rule": rule}, "message": message}, status=status
+    )
+
+
+class XRequest:
+    """A request with the alternate request syntax already unwrapped."""
+
+    def __init__(self, request: HttpRequest) -> None:
+        self.django = request
+        self.method = request.method or "GET"
+        self.params: dict[str, str] = {k: str(v) for k, v in request.GET.items()}
+        self.headers: dict[str, str] = {k.lower(): v for k, v in request.headers.items()}
+        self.body = request.body
+        self.content_type = request.content_type or ""
+        if self.method == "POST" and "method" in request.GET:
+            self._unwrap_alternate(request)
+
+    def _unwrap_alternate(self, request: HttpRequest) -> None:
+        if set(request.GET) != {"method"}:
+            raise bad("method", "the alternate request syntax allows no other query parameter")
+        method = request.GET["method"].upper()
+        if method not in {"GET", "PUT", "POST", "DELETE"}:
+            raise bad("method", "must be GET, PUT, POST or DELETE")
+        if not self.content_type.startswith("application/x-www-form-urlencoded"):
+            raise bad("Content-Type", "the alternate request syntax needs a form body")
+        form = QueryDict(request.body, encoding="utf-8")
+        self.method = method
+        self.params = {}
+        header_names = {
+            "authorization",
+            "x-experience-api-version",
+            "content-type",
+            "if-match",
+            "if-none-match",
+            "content-length",
+        }
+        content = ""
+        for key, raw in form.items():
+            value = str(raw)
+            if key.lower() in header_names:
+                self.headers[key.lower()] = value
+            elif key == "content":
+                content = value
+            else:
+                self.params[key] = value
+        self.body = content.encode()
+        self.content_type = self.headers.get("content-type", "application/json").split(";")[0]
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+def _finish(response: HttpResponse) -> HttpResponse:
+    response["X-Experience-API-Version"] = XAPI_VERSION
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Access-Control-Expose-Headers"] = (
+        "ETag, Last-Modified, X-Experience-API-Version, X-Experience-API-Consistent-Through"
+    )
+    return response
+
+
+def xapi_view(
+    handler: Callable[[XRequest, Caller], HttpResponse], *, needs_auth: bool = True
+) -> Callable[[HttpRequest], HttpResponse]:
+    """Wrap a resource: CORS, the alternate syntax, the version header, authentication, errors."""
+
+    @csrf_exempt
+    def view(request: HttpRequest) -> HttpResponse:
+        if request.method == "OPTIONS":
+            response = HttpResponse(status=200)
+            response["Access-Control-Allow-Methods"] = "GET, PUT, POST, DELETE, HEAD, OPTIONS"
+            response["Access-Control-Allow-Headers"] = (
+                "Authorization, Content-Type, X-Experience-API-Version, If-Match, If-None-Match"
+            )
+            return _finish(response)
+        try:
+            xrequest = XRequest(request)
+            version = xrequest.header("X-Experience-API-Version")
+            if needs_auth:
+                if not version:
+                    raise bad("X-Experience-API-Version", "header is required")
+                if not VERSION_RE.match(version):
+                    raise bad("X-Experience-API-Version", "must be 1.0.x")
+            caller = authenticate(request, xrequest.header("Authorization"))
+            if caller is None and needs_auth:
+                response = error_response(401, "Authorization", "valid credentials are required")
+                response["WWW-Authenticate"] = 'Basic realm="xAPI"'
+                return _finish(response)
+            response = handler(xrequest, caller or Caller(institution_id=None))
+        except XAPIError as exc:
+            response = error_response(exc.status, exc.field, exc.rule)
+        except StatementError as exc:
+            response = error_response(400, exc.field, exc.rule)
+        if request.method == "HEAD":
+            response.content = b""
+        return _finish(response)
+
+    return view
+
+
+# Statements --------------------------------------------------------------------------------
+
+
+def _json(body: bytes, field: str) -> Any:
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise bad(field, "is not valid JSON") from exc
+
+
+def _parts(xrequest: XRequest) -> tuple[Any, dict[str, tuple[str, bytes]]]:
+    """The statements and the attachment parts (sha2 -> (content type, bytes)) of a request."""
+    if not xrequest.content_type.startswith("multipart/mixed"):
+        if not xrequest.content_type.startswith("application/json"):
+            raise bad("Content-Type", "must be application/json or multipart/mixed")
+        return _json(xrequest.body, "body"), {}
+    raw_type = xrequest.header("Content-Type") or xrequest.content_type
+    message = message_from_bytes(
+        b"Content-Type: " + raw_type.encode() + b"\r\n\r\n" + xrequest.body
+    )
+    if not message.is_multipart():
+        raise bad("Content-Type", "multipart/mixed needs a boundary and parts")
+    parts: list[Message] = list(message.get_payload())  # type: ignore[arg-type]
+    if not parts or parts[0].get_content_type() != "application/json":
+        raise bad("multipart", "the first part must be the statements as application/json")
+    first = parts[0].get_payload(decode=True)
+    statements = _json(first if isinstance(first, bytes) else b"", "multipart[0]")
+    attachments: dict[str, tuple[str, bytes]] = {}
+    for index, part in enumerate(parts[1:], start=1):
+        sha2 = part.get("X-Experience-API-Hash")
+        if not sha2:
+            raise bad(f"multipart[{index}]", "needs an X-Experience-API-Hash header")
+        if (part.get("Content-Transfer-Encoding") or "binary").lower() != "binary":
+            raise bad(f"multipart[{index}]", "Content-Transfer-Encoding must be binary")
+        content = part.get_payload(decode=True)
+        content = content if isinstance(content, bytes) else b""
+        attachments[sha2] = (part.get_content_type(), content)
+    return statements, attachments
+
+
+def _b64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _check_signature(statement: dict[str, Any], jws: bytes, field: str) -> None:
+    """A signature attachment is a JWS (RS256/384/512) whose payload is this statement."""
+    try:
+        header_b64, payload_b64, signature_b64 = jws.decode().strip().split(".")
+        header = json.loads(_b64url(header_b64))
+        payload = json.loads(_b64url(payload_b64))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise bad(field, "a signature must be a JWS in compact serialisation") from exc
+    if header.get("alg") not in {"RS256", "RS384", "RS512"}:
+        raise bad(field, "the JWS algorithm must be RS256, RS384 or RS512")
+    for key in ("actor", "verb", "object", "result", "context"):
+        if _comparable(payload.get(key)) != _comparable(statement.get(key)):
+            raise bad(field, f"the signed payload differs from the statement in '{key}'")
+    if header.get("x5c"):
+        _verify_jws(header, f"{header_b64}.{payload_b64}".encode(), _b64url(signature_b64), field)
+
+
+def _verify_jws(header: dict[str, Any], signed: bytes, signature: bytes, field: str) -> None:
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    try:
+        certificate = x509.load_der_x509_certificate(base64.b64decode(header["x5c"][0]))
+        key = certificate.public_key()
+        digest = {"RS256": hashes.SHA256(), "RS384": hashes.SHA384(), "RS512": hashes.SHA512()}
+        if not isinstance(key, rsa.RSAPublicKey):
+            raise bad(field, "the x5c certificate must hold an RSA key")
+        key.verify(signature, signed, padding.PKCS1v15(), digest[header["alg"]])
+    except (InvalidSignature, ValueError, KeyError, IndexError) as exc:
+        raise bad(field, "the JWS signature does not verify with its x5c certificate") from exc
+
+
+def _comparable(value: Any) -> Any:
+    """A statement part with the defaults the LRS fills in, for equality checks."""
+    if isinstance(value, dict):
+        result = {k: _comparable(v) for k, v in value.items()}
+        if "objectType" in result and result["objectType"] in {"Activity", "Agent"}:
+            result.pop("objectType")
+        if isinstance(result.get("mbox"), str):
+            result["mbox"] = result["mbox"].lower()
+        for key in ("parent", "grouping", "category", "other"):
+            if isinstance(result.get(key), dict):
+                result[key] = [result[key]]
+        return result
+    if isinstance(value, list):
+        return [_comparable(item) for item in value]
+    return value
+
+
+def _same_statement(existing: dict[str, Any], incoming: dict[str, Any]) -> bool:
+    ignored = {"stored", "authority", "version", "id"}
+    if "timestamp" not in incoming:
+        ignored.add("timestamp")
+    left = {k: v for k, v in existing.items() if k not in ignored}
+    right = {k: v for k, v in incoming.items() if k not in ignored}
+    if "timestamp" in left and "timestamp" in right:
+        a, b = parse_datetime(left.pop("timestamp")), parse_datetime(right.pop("timestamp"))
+        if a != b:
+            return False
+    return bool(_comparable(left) == _comparable(right))
+
+
+def _enforce_learner(statement: dict[str, Any], caller: Caller, field: str) -> None:
+    """A launch credential or a session writes only as its learner, in its registration."""
+    if caller.scope != "learner":
+        return
+    if agent_key(statement["actor"]) != caller.actor_key:
+        raise XAPIError(403, f"{field}actor", "this credential may only write its own learner")
+    if caller.registration is not None:
+        context = statement.setdefault("context", {})
+        registration = context.get("registration")
+        if registration is None:
+            context["registration"] = str(caller.registration)
+        elif uuid.UUID(registration) != caller.registration:
+            raise XAPIError(403, f"{field}context.registration", "must be the launch registration")
+
+
+def _store_statements(
+    statements: list[dict[str, Any]],
+    attachments: dict[str, tuple[str, bytes]],
+    caller: Caller,
+    *,
+    put_id: str | None = None,
+) -> list[str]:
+    """Validate and store a batch, all or nothing; returns the ids in order."""
+    seen: set[str] = set()
+    for index, statement in enumerate(statements):
+        prefix = f"[{index}]." if len(statements) > 1 else ""
+        try:
+            check_statement(statement)
+        except StatementError as exc:
+            raise bad(prefix + exc.field, exc.rule) from exc
+        if put_id is not None:
+            if "id" in statement and statement["id"].lower() != put_id.lower():
+                raise bad("id", "must equal the statementId parameter")
+            statement["id"] = put_id.lower()
+        if "id" in statement:
+            if statement["id"].lower() in seen:
+                raise bad(prefix + "id", "appears twice in the batch")
+            seen.add(statement["id"].lower())
+        _enforce_learner(statement, caller, prefix)
+        for position, declared in enumerate(statement.get("attachments") or []):
+            name = f"{prefix}attachments[{position}]"
+            if declared.get("fileUrl") and declared["sha2"] not in attachments:
+                continue
+            if declared["sha2"] not in attachments:
+                raise bad(name + ".sha2", "no multipart part carries this hash")
+            if declared["usageType"] == SIGNATURE_USAGE:
+                if declared["contentType"] != "application/octet-stream":
+                    raise bad(name + ".contentType", "a signature is application/octet-stream")
+                _check_signature(statement, attachments[declared["sha2"]][1], name)
+    declared_hashes = {
+        declared["sha2"]
+        for statement in statements
+        for declared in statement.get("attachments") or []
+    }
+    for sha2 in attachments:
+        if sha2 not in declared_hashes:
+            raise bad("multipart", f"the part {sha2} is not declared by any statement")
+
+    now = timezone.now()
+    ids = [str(statement.get("id") or uuid.uuid4()).lower() for statement in statements]
+    for statement, statement_id in zip(statements, ids, strict=True):
+        statement["id"] = statement_id
+    existing = {
+        str(row.statement_id): row
+        for row in Statement.objects.filter(statement_id__in=[uuid.UUID(i) for i in ids])
+    }
+    targets = {
+        str(s["object"]["id"]).lower()
+        for s in statements
+        if s["verb"]["id"] == VOIDED_IRI and s["object"].get("objectType") == "StatementRef"
+    }
+    if targets:
+        voiding = Statement.objects.filter(
+            statement_id__in=[uuid.UUID(t) for t in targets], verb_id=VOIDED_IRI
+        ).exists()
+        if voiding:
+            raise bad("object.id", "a voiding statement cannot be voided")
+    rows: list[Statement] = []
+    for statement in statements:
+        found = existing.get(statement["id"])
+        if found is not None:
+            if not _same_statement(found.data, statement):
+                raise XAPIError(409, "id", "a different statement with this id is already stored")
+            continue
+        rows.append(store.prepare(statement, caller, now))
+    try:
+        with transaction.atomic():
+            store.insert(rows)
+            for sha2, (content_type, content) in attachments.items():
+                Attachment.objects.get_or_create(
+                    sha2=sha2, defaults={"content_type": content_type, "content": content}
+                )
+            stored = [row.data for row in rows]
+            if stored:
+                transaction.on_commit(
+                    lambda: statements_stored.send(sender=Statement, statements=stored)
+                )
+    except IntegrityError as exc:
+        raise XAPIError(409, "id", "a statement with this id was stored at the same time") from exc
+    return ids
+
+
+def _visible(caller: Caller) -> QuerySet[Statement]:
+    """The statements the caller may read: never another institution's."""
+    queryset = Statement.objects.all()
+    if caller.scope == "learner":
+        queryset = queryset.filter(actor_key=caller.actor_key)
+        if caller.registration is not None:
+            queryset = queryset.filter(registration=caller.registration)
+        return queryset
+    if caller.client_id is None:
+        return queryset.none()
+    if caller.scope == "institution":
+        institution = Institution.objects.filter(pk=caller.institution_id or 0).first()
+        if institution is None:
+            return queryset.none()
+        subtree = list(institution.subtree().values_list("pk", flat=True))
+        return queryset.filter(institution_id__in=subtree)
+    return queryset.filter(client_id=caller.client_id)
+
+
+def _parse_agent(text: str, field: str) -> dict[str, Any]:
+    agent = _json(text.encode(), field)
+    try:
+        check_agent(agent, field)
+    except StatementError as exc:
+        raise bad(exc.field, exc.rule) from exc
+    return agent  # type: ignore[no-any-return]
+
+
+def _parse_time(text: str, field: str) -> datetime:
+    value = parse_datetime(text)
+    if value is None:
+        raise bad(field, "must be an ISO 8601 timestamp")
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, timezone.get_fixed_timezone(0))
+    return value
+
+
+def _language_pick(value: dict[str, str], languages: list[str]) -> dict[str, str]:
+    for language in languages:
+        for tag in value:
+            if tag.lower() == language or tag.lower().split("-")[0] == language.split("-")[0]:
+                return {tag: value[tag]}
+    first = next(iter(value), None)
+    return {first: value[first]} if first else {}
+
+
+def _format(data: dict[str, Any], fmt: str, languages: list[str]) -> dict[str, Any]:
+    if fmt == "exact":
+        return data
+    if fmt == "canonical":
+
+        def canonical(value: Any, key: str = "") -> Any:
+            if isinstance(value, dict):
+                if key in {"display", "name", "description"} and all(
+                    isinstance(v, str) for v in value.values()
+                ):
+                    return _language_pick(value, languages)
+                return {k: canonical(v, k) for k, v in value.items()}
+            if isinstance(value, list):
+                return [canonical(item, key if key in {"choices"} else "") for item in value]
+            return value
+
+        return canonical(data)  # type: ignore[no-any-return]
+
+    def ids_of_agent(agent: dict[str, Any]) -> dict[str, Any]:
+        result = {
+            k: v
+            for k, v in agent.items()
+            if k in {"objectType", "mbox", "mbox_sha1sum", "openid", "account"}
+        }
+        if agent.get("member"):
+            result["member"] = [ids_of_agent(m) for m in agent["member"]]
+        return result
+
+    def ids(statement: dict[str, Any]) -> dict[str, Any]:
+        out = dict(statement)
+        out["actor"] = ids_of_agent(statement["actor"])
+        out["verb"] = {"id": statement["verb"]["id"]}
+        obj = statement["object"]
+        if obj.get("objectType", "Activity") == "Activity":
+            out["object"] = {"objectType": "Activity", "id": obj["id"]}
+        elif obj.get("objectType") in {"Agent", "Group"}:
+            out["object"] = ids_of_agent(obj)
+        elif obj.get("objectType") == "SubStatement":
+            out["object"] = {**ids(obj), "objectType": "SubStatement"}
+        if "authority" in statement:
+            out["authority"] = ids_of_agent(statement["authority"])
+        return out
+
+    return ids(data)
+
+
+def _languages(xrequest: XRequest) -> list[str]:
+    header = xrequest.header("Accept-Language") or ""
+    return [part.split(";")[0].strip().lower() for part in header.split(",") if part.strip()]
+
+
+def _bool_param(params: dict[str, str], name: str) -> bool:
+    value = params.get(name, "false").lower()
+    if value not in {"true", "false"}:
+        raise bad(name, "must be true or false")
+    return value == "true"
+
+
+def _statements_response(
+    xrequest: XRequest, statements: list[dict[str, Any]], body: Any, *, attachments: bool
+) -> HttpResponse:
+    response: HttpResponse
+    if not attachments:
+        response = JsonResponse(body, safe=False)
+    else:
+        hashes = {
+            declared["sha2"]
+            for statement in statements
+            for declared in statement.get("attachments") or []
+        }
+        boundary = uuid.uuid4().hex
+        chunks = [
+            f"--{boundary}\r\nContent-Type: application/json\r\n\r\n".encode()
+            + json.dumps(body).encode()
+            + b"\r\n"
+        ]
+        for attachment in Attachment.objects.filter(sha2__in=hashes):
+            chunks.append(
+                f"--{boundary}\r\nContent-Type: {attachment.content_type}\r\n"
+                f"Content-Transfer-Encoding: binary\r\nX-Experience-API-Hash: {attachment.sha2}"
+                "\r\n\r\n".encode()
+                + bytes(attachment.content)
+                + b"\r\n"
+            )
+        chunks.append(f"--{boundary}--".encode())
+        response = HttpResponse(
+            b"".join(chunks), content_type=f"multipart/mixed; boundary={boundary}"
+        )
+    response["X-Experience-API-Consistent-Through"] = timezone.now().isoformat()
+    return response
+
+
+def _get_statements(xrequest: XRequest, caller: Caller) -> HttpResponse:
+    params = xrequest.params
+    unknown = set(params) - QUERY_PARAMS - {"statementId", "voidedStatementId"}
+    if unknown:
+        raise bad(sorted(unknown)[0], "is not a Statements resource parameter")
+    fmt = params.get("format", "exact")
+    if fmt not in {"exact", "ids", "canonical"}:
+        raise bad("format", "must be ids, exact or canonical")
+    with_attachments = _bool_param(params, "attachments")
+    languages = _languages(xrequest)
+    single = params.get("statementId") or params.get("voidedStatementId")
+    if single is not None:
+        name = "statementId" if "statementId" in params else "voidedStatementId"
+        if "statementId" in params and "voidedStatementId" in params:
+            raise bad(name, "statementId and voidedStatementId cannot be combined")
+        extra = set(params) - {name, "format", "attachments"}
+        if extra:
+            raise bad(sorted(extra)[0], f"cannot be combined with {name}")
+        try:
+            statement_uuid = uuid.UUID(single)
+        except ValueError as exc:
+            raise bad(name, "must be a UUID") from exc
+        row = (
+            _visible(caller)
+            .filter(statement_id=statement_uuid, voided=(name == "voidedStatementId"))
+            .first()
+        )
+        if row is None:
+            return error_response(404, name, "no such statement")
+        data = _format(row.data, fmt, languages)
+        response = _statements_response(xrequest, [row.data], data, attachments=with_attachments)
+        response["Last-Modified"] = http_date(row.stored.timestamp())
+        return response
+
+    queryset = _visible(caller).filter(voided=False)
+    if "agent" in params:
+        agent = _parse_agent(params["agent"], "agent")
+        key = agent_key(agent)
+        if _bool_param(params, "related_agents"):
+            queryset = queryset.filter(related_agents__contains=[key])
+        else:
+            queryset = queryset.filter(actor_key=key)
+    else:
+        _bool_param(params, "related_agents")
+    if "verb" in params:
+        check_iri(params["verb"], "verb")
+        queryset = queryset.filter(verb_id=params["verb"])
+    if "activity" in params:
+        check_iri(params["activity"], "activity")
+        if _bool_param(params, "related_activities"):
+            queryset = queryset.filter(related_activities__contains=[params["activity"]])
+        else:
+            queryset = queryset.filter(activity_id=params["activity"])
+    else:
+        _bool_param(params, "related_activities")
+    if "registration" in params:
+        try:
+            queryset = queryset.filter(registration=uuid.UUID(params["registration"]))
+        except ValueError as exc:
+            raise bad("registration", "must be a UUID") from exc
+    if "since" in params:
+        queryset = queryset.filter(stored__gt=_parse_time(params["since"], "since"))
+    if "until" in params:
+        queryset = queryset.filter(stored__lte=_parse_time(params["until"], "until"))
+    try:
+        limit = int(params.get("limit", "0"))
+    except ValueError as exc:
+        raise bad("limit", "must be a non-negative integer") from exc
+    if limit < 0:
+        raise bad("limit", "must be a non-negative integer")
+    limit = MAX_LIMIT if limit == 0 else min(limit, MAX_LIMIT)
+    ascending = _bool_param(params, "ascending")
+    if "cursor" in params:
+        try:
+            stored_text, last_id = params["cursor"].split("|")
+            cursor_stored, cursor_id = _parse_time(stored_text, "cursor"), int(last_id)
+        except ValueError as exc:
+            raise bad("cursor", "is not a cursor this LRS gave") from exc
+        if ascending:
+            queryset = queryset.filter(
+                Q(stored__gt=cursor_stored) | Q(stored=cursor_stored, id__gt=cursor_id)
+            )
+        else:
+            queryset = queryset.filter(
+                Q(stored__lt=cursor_stored) | Q(stored=cursor_stored, id__lt=cursor_id)
+            )
+    order = ["stored", "id"] if ascending else ["-stored", "-id"]
+    rows = list(queryset.order_by(*order).values_list("id", "stored", "data")[: limit + 1])
+    more = ""
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last_id_value, last_stored, _data = rows[-1]
+        next_params = {k: v for k, v in params.items() if k != "cursor"}
+        next_params["cursor"] = f"{last_stored.isoformat()}|{last_id_value}"
+        more = "/xapi/statements?" + urlencode(next_params)
+    statements = [row[2] for row in rows]
+    body = {"statements": [_format(s, fmt, languages) for s in statements], "more": more}
+    return _statements_response(xrequest, statements, body, attachments=with_attachments)
+
+
+def statements_handler(xrequest: XRequest, caller: Caller) -> HttpResponse:
+    """The Statements resource."""
+    method = xrequest.method
+    if method in {"GET", "HEAD"}:
+        return _get_statements(xrequest, caller)
+    if method == "PUT":
+        statement_id = xrequest.params.get("statementId")
+        if not statement_id:
+            raise bad("statementId", "is required to PUT a statement")
+        if set(xrequest.params) - {"statementId"}:
+            raise bad(sorted(set(xrequest.params) - {"statementId"})[0], "is not allowed on PUT")
+        try:
+            uuid.UUID(statement_id)
+        except ValueError as exc:
+            raise bad("statementId", "must be a UUID") from exc
+        body, attachments = _parts(xrequest)
+        if not isinstance(body, dict):
+            raise bad("body", "PUT takes a single statement object")
+        _store_statements([body], attachments, caller, put_id=statement_id)
+        return HttpResponse(status=204)
+    if method == "POST":
+        if xrequest.params:
+            raise bad(sorted(xrequest.params)[0], "is not allowed on POST")
+        body, attachments = _parts(xrequest)
+        statements = body if isinstance(body, list) else [body]
+        if not statements:
+            raise bad("body", "must hold at least one statement")
+        ids = _store_statements(statements, attachments, caller)
+        return JsonResponse(ids, safe=False)
+    raise XAPIError(405, "method", "the Statements resource takes GET, PUT and POST")
+
+
+# Activities, Agents, About ---------------------------------------------------------------
+
+
+def activities_handler(xrequest: XRequest, caller: Caller) -> HttpResponse:
+    """The Activity object the LRS knows for an id (the latest definition it stored)."""
+    if xrequest.method not in {"GET", "HEAD"}:
+        raise XAPIError(405, "method", "the Activities resource takes GET")
+    activity_id = xrequest.params.get("activityId")
+    if not activity_id:
+        raise bad("activityId", "is required")
+    check_iri(activity_id, "activityId")
+    data = (
+        _visible(caller)
+        .filter(activity_id=activity_id)
+        .order_by("-stored")
+        .values_list("data", flat=True)
+        .first()
+    )
+    activity: dict[str, Any] = {"objectType": "Activity", "id": activity_id}
+    if data and data["object"].get("definition"):
+        activity["definition"] = data["object"]["definition"]
+    return JsonResponse(activity)
+
+
+def agents_handler(xrequest: XRequest, caller: Caller) -> HttpResponse:
+    """The Person object for an agent."""
+    if xrequest.method not in {"GET", "HEAD"}:
+        raise XAPIError(405, "method", "the Agents resource takes GET")
+    if "agent" not in xrequest.params:
+        raise bad("agent", "is required")
+    agent = _parse_agent(xrequest.params["agent"], "agent")
+    person: dict[str, Any] = {"objectType": "Person"}
+    for key in ("name", "mbox", "mbox_sha1sum", "openid", "account"):
+        if key in agent:
+            person[key] = [agent[key]]
+    return JsonResponse(person)
+
+
+def about_handler(xrequest: XRequest, caller: Caller) -> HttpResponse:
+    """The versions this LRS speaks."""
+    if xrequest.method not in {"GET", "HEAD"}:
+        raise XAPIError(405, "method", "the About resource takes GET")
+    return JsonResponse({"version": ["1.0.3", "1.0.2", "1.0.1", "1.0.0"], "extensions": {}})
+
+
+statements = xapi_view(statements_handler)
+activities = xapi_view(activities_handler)
+agents = xapi_view(agents_handler)
+about = xapi_view(about_handler, needs_auth=False)
+state = xapi_view(documents.state_handler)
+activity_profile = xapi_view(documents.activity_profile_handler)
+agent_profile = xapi_view(documents.agent_profile_handler)
