@@ -62,6 +62,7 @@ def test_page_in_the_visitors_language(certificate: Certificate) -> None:
     page = Client().get(f"/verify/{certificate.code}", HTTP_ACCEPT_LANGUAGE="fr")
     body = page.content.decode()
     assert "Gestion policière stratégique" in body
+    assert "Ce certificat est valide." in body
     data = Client().get(f"/verify/{certificate.code}.json", HTTP_ACCEPT_LANGUAGE="es").json()
     assert data["title"] == "Gestión policial estratégica"
 
