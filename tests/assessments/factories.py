@@ -94,8 +94,10 @@ def make_assessment(
     """A course with a version whose first lesson is an assessment drawing from one category
     that holds one question of each of `kinds` (all drawn unless `count`), and an open run."""
     course = CourseFactory(languages="es en pt fr")
-    version = make_version(course, lessons=1)
-    lesson = version.lessons.get()
+    # Two lessons, so that passing the quiz alone does not complete the course (completion
+    # starts certification's work, which is not what these tests are about).
+    version = make_version(course, lessons=2)
+    lesson = version.lessons.get(position=1)
     lesson.kind = Lesson.Kind.ASSESSMENT
     lesson.title = {"en": "Final quiz", "pt": "Questionário final", "es": "Cuestionario final"}
     lesson.requires_pass = True

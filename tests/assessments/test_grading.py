@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assessments.grading import fraction, points
@@ -34,6 +34,7 @@ def test_multiple_choice_partial_credit_subtracts_wrong_choices() -> None:
     assert fraction(K.MULTIPLE, key, ["a", "b", "c", "d"]) == 0.0
 
 
+@settings(deadline=None)
 @given(
     correct=st.sets(st.sampled_from("abcdefgh"), min_size=1),
     chosen=st.sets(st.sampled_from("abcdefgh")),
@@ -52,6 +53,7 @@ def test_multiple_choice_credit_is_bounded_and_full_only_when_exact(
         )
 
 
+@settings(deadline=None)
 @given(
     value=st.decimals(min_value=-10000, max_value=10000, places=2),
     tolerance=st.decimals(min_value=0, max_value=100, places=2),
@@ -95,6 +97,7 @@ def test_ordering_earns_the_share_of_items_in_place() -> None:
     assert fraction(K.ORDERING, key, ["i1"]) == pytest.approx(1 / 3)
 
 
+@settings(deadline=None)
 @given(
     order=st.permutations(["a", "b", "c", "d", "e"]),
     response=st.permutations(["a", "b", "c", "d", "e"]),
