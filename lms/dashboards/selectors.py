@@ -258,17 +258,20 @@ def tallies(lens: Lens, filters: Filters) -> QuerySet[MonthlyTally]:
 
 
 def _sums() -> dict[str, Sum]:
-    return {name: Sum(name) for name in COUNTERS}
+    # Aliases differ from the column names: Django refuses an aggregate named like its field.
+    return {f"sum_{name}": Sum(name) for name in COUNTERS} | {
+        "sum_reached": Sum("enrolled", filter=Q(replication=True))
+    }
+
+
+def _figures(row: dict[str, Any]) -> Figures:
+    return Figures(**{name: row.get(f"sum_{name}") or 0 for name in (*COUNTERS, "reached")})
 
 
 def figures(lens: Lens, filters: Filters, *, today: date | None = None) -> Figures:
     """Headline figures: totals of the tallies plus active learners in the last 7 and 30 days."""
     rows = tallies(lens, filters)
-    totals = rows.aggregate(
-        **_sums(),
-        reached=Sum("enrolled", filter=Q(replication=True)),
-    )
-    result = Figures(**{name: totals[name] or 0 for name in (*COUNTERS, "reached")})
+    result = _figures(rows.aggregate(**_sums()))
     result.active_7, result.active_30 = active_learners(lens, filters, today=today)
     return result
 
@@ -308,14 +311,12 @@ def breakdown(lens: Lens, filters: Filters, by: str) -> list[Row]:
     rows = tallies(lens, filters)
     if by == "program":
         return _program_breakdown(lens, filters)
-    grouped = rows.values(column).annotate(
-        **_sums(), reached=Sum("enrolled", filter=Q(replication=True))
-    )
+    grouped = rows.values(column).annotate(**_sums())
     result = [
         Row(
             key=row[column],
             label="",
-            figures=Figures(**{name: row[name] or 0 for name in (*COUNTERS, "reached")}),
+            figures=_figures(row),
         )
         for row in grouped
     ]
@@ -335,9 +336,7 @@ def _program_breakdown(lens: Lens, filters: Filters) -> list[Row]:
         memberships.setdefault(program_id, set()).add(course_id)
     by_course = {
         row["course_id"]: row
-        for row in tallies(lens, filters)
-        .values("course_id")
-        .annotate(**_sums(), reached=Sum("enrolled", filter=Q(replication=True)))
+        for row in tallies(lens, filters).values("course_id").annotate(**_sums())
     }
     by_program = {
         row["program_id"]: row
@@ -353,11 +352,11 @@ def _program_breakdown(lens: Lens, filters: Filters) -> list[Row]:
             row = by_course.get(course_id)
             if row:
                 for name in (*COUNTERS, "reached"):
-                    setattr(figures_, name, getattr(figures_, name) + (row[name] or 0))
+                    setattr(figures_, name, getattr(figures_, name) + (row[f"sum_{name}"] or 0))
         extra = by_program.get(program.pk)
         if extra:
-            figures_.certificates += extra["certificates"] or 0
-            figures_.revoked += extra["revoked"] or 0
+            figures_.certificates += extra["sum_certificates"] or 0
+            figures_.revoked += extra["sum_revoked"] or 0
         if figures_.enrolled or figures_.certificates:
             result.append(Row(program.pk, str(pick(program.title) or program.code), figures_))
     result.sort(key=lambda line: -line.figures.enrolled)

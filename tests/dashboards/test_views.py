@@ -1,0 +1,205 @@
+"""The dashboard pages: what each role sees, every refusal, exports and query counts."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import pytest
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from lms.dashboards import services
+from tests.dashboards.conftest import enrol, finish
+from tests.factories import RoleAssignmentFactory, UniversityFactory, UserFactory
+
+pytestmark = pytest.mark.usefixtures("require_postgres", "without_certificate_issuance")
+HOME = "/dashboards/"
+
+
+@pytest.fixture
+def activity(network: dict[str, Any], officers: list[Any], committed: Any) -> dict[str, Any]:
+    """One completion in the virtual run (institution) and one enrolment on site (other)."""
+    done = committed(lambda: enrol(officers[0], network["virtual"]))
+    committed(lambda: finish(done))
+    onsite = committed(lambda: enrol(officers[2], network["onsite"]))
+    return {"done": done, "onsite": onsite}
+
+
+def test_dps_sees_the_whole_network(client: Any, dps_admin: Any, activity: Any) -> None:
+    client.force_login(dps_admin)
+    response = client.get(HOME)
+    assert response.status_code == 200
+    figures = response.context["figures"]
+    assert (figures.enrolled, figures.completed) == (2, 1)
+    assert figures.reached == 1  # the on-site run replicates the virtual one
+    assert figures.active_30 == 1
+    assert b"<svg" in response.content
+    assert b"tile-map" in response.content
+    assert response.context["recent"][0].pk == activity["done"].pk
+
+
+def test_drill_down_from_a_member_state_to_institutions(
+    client: Any, dps_admin: Any, activity: Any, institution: Any
+) -> None:
+    client.force_login(dps_admin)
+    response = client.get(HOME, {"member_state": institution.member_state_id})
+    assert response.context["by"] == "institution"
+    assert institution.pk in [row.key for row in response.context["rows"]]
+    response = client.get(HOME, {"institution": institution.pk})
+    assert response.context["by"] == "run"
+    assert client.get(reverse("dashboards:run", args=[activity["done"].run_id])).status_code == 200
+    officer = client.get(reverse("dashboards:officer", args=[activity["done"].user_id]))
+    assert officer.status_code == 200
+    assert activity["done"].run.code.encode() in officer.content
+
+
+def test_coordinator_sees_only_their_institution(
+    client: Any, coordinator: Any, activity: Any
+) -> None:
+    client.force_login(coordinator)
+    figures = client.get(HOME).context["figures"]
+    assert (figures.enrolled, figures.completed) == (1, 1)
+
+
+def test_coordinator_cannot_open_an_officer_of_another_institution(
+    client: Any, coordinator: Any, activity: Any
+) -> None:
+    client.force_login(coordinator)
+    url = reverse("dashboards:officer", args=[activity["onsite"].user_id])
+    assert client.get(url).status_code == 403
+
+
+def test_coordinator_cannot_open_a_run_without_their_officers(
+    client: Any, coordinator: Any, activity: Any
+) -> None:
+    client.force_login(coordinator)
+    assert (
+        client.get(reverse("dashboards:run", args=[activity["onsite"].run_id])).status_code == 403
+    )
+
+
+def test_instructor_sees_their_run_and_not_another(
+    client: Any, run_instructor: Any, activity: Any
+) -> None:
+    client.force_login(run_instructor)
+    assert client.get(reverse("dashboards:run", args=[activity["done"].run_id])).status_code == 200
+    assert (
+        client.get(reverse("dashboards:run", args=[activity["onsite"].run_id])).status_code == 403
+    )
+
+
+def test_donor_sees_only_the_programs_it_funds(
+    client: Any, donor_user: Any, activity: Any, network: Any
+) -> None:
+    client.force_login(donor_user)
+    figures = client.get(HOME).context["figures"]
+    assert (figures.enrolled, figures.completed) == (1, 1)
+    assert client.get(reverse("dashboards:run", args=[network["onsite"].pk])).status_code == 403
+
+
+def test_donor_of_another_program_sees_nothing_of_it(client: Any, activity: Any) -> None:
+    from tests.factories import DonorFactory
+
+    user = UserFactory()
+    RoleAssignmentFactory(user=user, role="donor", donor=DonorFactory())
+    client.force_login(user)
+    assert client.get(HOME).context["figures"].enrolled == 0
+    assert (
+        client.get(reverse("dashboards:officer", args=[activity["done"].user_id])).status_code
+        == 403
+    )
+
+
+def test_validator_sees_courses_their_university_accredits(
+    client: Any, activity: Any, network: Any
+) -> None:
+    from accreditation.models import AccreditationRequest
+
+    university = UniversityFactory()
+    validator = UserFactory()
+    RoleAssignmentFactory(user=validator, role="validator", university=university)
+    client.force_login(validator)
+    assert client.get(HOME).context["figures"].enrolled == 0
+    assert client.get(reverse("dashboards:run", args=[network["virtual"].pk])).status_code == 403
+    AccreditationRequest.objects.create(
+        course_version=network["virtual"].version,
+        university=university,
+        owner_institution=network["virtual"].host_institution,
+        status=AccreditationRequest.APPROVED_STATUSES[0],
+    )
+    client.force_login(validator)
+    assert client.get(HOME).context["figures"].enrolled == 1
+    assert client.get(reverse("dashboards:run", args=[network["virtual"].pk])).status_code == 200
+
+
+def test_learner_is_refused(client: Any, learner: Any) -> None:
+    client.force_login(learner)
+    assert client.get(HOME).status_code == 403
+
+
+def test_anonymous_is_sent_to_sign_in(client: Any) -> None:
+    response = client.get(HOME)
+    assert response.status_code == 302
+    assert "login" in response["Location"]
+
+
+def test_monthly_reports_are_for_dps_only(client: Any, coordinator: Any) -> None:
+    client.force_login(coordinator)
+    assert client.get(reverse("dashboards:reports")).status_code == 403
+
+
+def test_a_bad_filter_is_refused_naming_the_field(client: Any, dps_admin: Any) -> None:
+    client.force_login(dps_admin)
+    response = client.get(HOME, {"since": "last year"}, HTTP_ACCEPT_LANGUAGE="es")
+    assert response.status_code == 400
+    response = client.get(HOME, {"mode": "teleport"})
+    assert response.status_code == 400
+    assert b"Delivery mode" in response.content
+
+
+def test_csv_export_has_the_breakdown(
+    client: Any, dps_admin: Any, activity: Any, institution: Any
+) -> None:
+    client.force_login(dps_admin)
+    response = client.get(HOME, {"by": "institution", "format": "csv"})
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert rows[0][:3] == ["Institution", "Enrolments", "Completions"]
+    mine = next(row for row in rows if row[0] == institution.name)
+    assert mine[1:3] == ["1", "1"]
+
+
+def test_xlsx_export_has_summary_breakdown_trend_and_states(
+    client: Any, dps_admin: Any, activity: Any
+) -> None:
+    client.force_login(dps_admin)
+    response = client.get(HOME, {"format": "xlsx"})
+    book = load_workbook(io.BytesIO(response.content), read_only=True)
+    assert len(book.sheetnames) == 4
+    summary = list(book[book.sheetnames[0]].iter_rows(values_only=True))
+    assert summary[1][2:4] == (2, 1)  # enrolments, completions after the active-learner columns
+    states = list(book[book.sheetnames[3]].iter_rows(values_only=True))
+    assert len(states) == 35  # header and the 34 member states
+
+
+def test_run_export_lists_its_learners(client: Any, dps_admin: Any, activity: Any) -> None:
+    client.force_login(dps_admin)
+    url = reverse("dashboards:run", args=[activity["done"].run_id])
+    body = b"".join(client.get(url, {"format": "csv"}).streaming_content).decode("utf-8-sig")
+    assert activity["done"].user.full_name in body
+    book = load_workbook(io.BytesIO(client.get(url, {"format": "xlsx"}).content), read_only=True)
+    assert len(list(book.active.iter_rows())) == 2
+
+
+def test_home_reads_aggregates_in_a_fixed_number_of_queries(
+    client: Any, dps_admin: Any, activity: Any, django_assert_max_num_queries: Any
+) -> None:
+    client.force_login(dps_admin)
+    client.get(HOME)
+    with django_assert_max_num_queries(14):
+        client.get(HOME, {"by": "run"})
+    services.rebuild()
+    with django_assert_max_num_queries(14):
+        client.get(HOME, {"by": "course"})
