@@ -591,7 +591,9 @@ def grade_answer(
         if attempt.status == Attempt.Status.IN_PROGRESS:
             raise ValidationError(_("This attempt has not been submitted yet."))
         answer = (
-            Answer.objects.select_for_update().select_related("question__rubric").get(pk=answer.pk)
+            Answer.objects.select_for_update(of=("self",))
+            .select_related("question__rubric")
+            .get(pk=answer.pk)
         )
         stored_levels: dict[str, Any] = {}
         if rubric_levels is not None:
@@ -652,7 +654,7 @@ def release_grades(
     released = 0
     with transaction.atomic():
         attempts = (
-            Attempt.objects.select_for_update()
+            Attempt.objects.select_for_update(of=("self",))
             .filter(assessment=assessment, run=run, status=Attempt.Status.GRADED)
             .select_related("assessment__lesson", "enrollment", "user")
         )
