@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -231,6 +232,25 @@ def _read_xlsx(stream: IO[bytes]) -> Iterator[list[Any]]:
         workbook.close()
 
 
+# The common shape of an address, a strict subset of what Django's validator accepts: checking it
+# first spares the full validator on almost every row of a 200,000-row file.
+_PLAIN_EMAIL = re.compile(
+    r"[a-z0-9_%+-]+(?:\.[a-z0-9_%+-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
+)
+
+
+def _is_valid_email(email: str) -> bool:
+    if len(email) > 254:
+        return False
+    if _PLAIN_EMAIL.fullmatch(email):
+        return True
+    try:
+        validate_email(email)
+    except ValidationError:
+        return False
+    return True
+
+
 def _unit_lookup(institution: Institution) -> dict[str, int]:
     """Units of the institution's tree by lower-cased name and short name."""
     lookup: dict[str, int] = {}
@@ -273,9 +293,7 @@ def validate_officer_rows(
             errors.append(RowError(line, "email", _("An email address is required.")))
             row_ok = False
         else:
-            try:
-                validate_email(email)
-            except ValidationError:
+            if not _is_valid_email(email):
                 errors.append(RowError(line, "email", _("This is not a valid email address.")))
                 row_ok = False
             else:
@@ -434,15 +452,16 @@ def _write_postgresql(rows: list[OfficerRow], root: Institution) -> tuple[list[i
                         row.language,
                     )
                 )
+        cursor.execute("ANALYZE officer_import")  # a temporary table has no statistics
         cursor.execute(
             "UPDATE accounts_user AS u SET email = t.email, full_name = t.full_name,"
             " badge_number = t.badge_number, unit_id = t.unit_id,"
             " preferred_language = CASE WHEN t.language = '' THEN u.preferred_language"
             " ELSE t.language END"
-            " FROM officer_import AS t WHERE u.id = t.user_id AND"
-            " (u.email, u.full_name, u.badge_number, u.unit_id) IS DISTINCT FROM"
+            " FROM officer_import AS t WHERE u.id = t.user_id AND ("
+            "(u.email, u.full_name, u.badge_number, u.unit_id) IS DISTINCT FROM"
             " (t.email, t.full_name, t.badge_number, t.unit_id)"
-            " OR (u.id = t.user_id AND t.language <> '' AND u.preferred_language <> t.language)"
+            " OR (t.language <> '' AND u.preferred_language <> t.language))"
         )
         updated = cursor.rowcount
         # '!' marks an unusable password (activation sets the real one); the random suffix
