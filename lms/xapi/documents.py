@@ -87,8 +87,10 @@ def _check_preconditions(
         tags = {tag.strip().strip('"') for tag in if_none_match.split(",")}
         if "*" in tags or document.etag in tags:
             raise XAPIError(412, "If-None-Match", "the document already exists")
-    if require_header and document is not None and if_match is None and if_none_match is None:
-        raise XAPIError(409, "If-Match", "a document exists: send If-Match or If-None-Match")
+    if require_header and if_match is None and if_none_match is None:
+        if document is not None:
+            raise XAPIError(409, "If-Match", "a document exists: send If-Match or If-None-Match")
+        raise bad("If-None-Match", "a PUT of a profile needs If-Match or If-None-Match")
 
 
 def _document_response(document: Document) -> HttpResponse:

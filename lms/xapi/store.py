@@ -82,6 +82,10 @@ def _normalise_activities(statement: dict[str, Any]) -> None:
                 context_activities[key] = [value]
     obj = statement.get("object") or {}
     if obj.get("objectType") == "SubStatement":
+        if isinstance(obj.get("object"), dict) and "objectType" not in obj["object"]:
+            obj["object"] = {**obj["object"], "objectType": "Activity"}
+        if isinstance(obj.get("actor"), dict) and "objectType" not in obj["actor"]:
+            obj["actor"] = {**obj["actor"], "objectType": "Agent"}
         _normalise_activities(obj)
 
 

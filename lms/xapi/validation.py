@@ -105,6 +105,8 @@ def check_agent(
     if not isinstance(value, dict):
         raise StatementError(field, "must be an Agent or Group object")
     kind = value.get("objectType", "Agent")
+    if not isinstance(kind, str):
+        raise StatementError(f"{field}.objectType", "must be a string")
     if kind == "Group":
         if not allow_group:
             raise StatementError(f"{field}.objectType", "must be Agent here")
@@ -194,9 +196,14 @@ def check_definition(value: Any, field: str) -> None:
             check_iri(definition[key], f"{field}.{key}")
     if "extensions" in definition:
         check_extensions(definition["extensions"], f"{field}.extensions")
-    if "interactionType" in definition and definition["interactionType"] not in INTERACTION_TYPES:
+    if "interactionType" in definition and (
+        not isinstance(definition["interactionType"], str)
+        or definition["interactionType"] not in INTERACTION_TYPES
+    ):
         raise StatementError(f"{field}.interactionType", "is not an xAPI interaction type")
     if "correctResponsesPattern" in definition:
+        if "interactionType" not in definition:
+            raise StatementError(f"{field}.correctResponsesPattern", "needs an interactionType")
         pattern = definition["correctResponsesPattern"]
         if not isinstance(pattern, list) or not all(isinstance(p, str) for p in pattern):
             raise StatementError(f"{field}.correctResponsesPattern", "must be an array of strings")
@@ -226,6 +233,8 @@ def check_object(value: Any, field: str, *, sub: bool = False) -> None:
     if not isinstance(value, dict):
         raise StatementError(field, "must be an object")
     kind = value.get("objectType", "Activity")
+    if not isinstance(kind, str):
+        raise StatementError(f"{field}.objectType", "must be a string")
     if kind == "Activity":
         check_activity(value, field)
     elif kind in {"Agent", "Group"}:
@@ -278,7 +287,9 @@ def check_result(value: Any, field: str) -> None:
     if "response" in result and not isinstance(result["response"], str):
         raise StatementError(f"{field}.response", "must be a string")
     if "duration" in result and (
-        not isinstance(result["duration"], str) or not DURATION_RE.match(result["duration"])
+        not isinstance(result["duration"], str)
+        or not DURATION_RE.match(result["duration"])
+        or ("W" in result["duration"] and not re.match(r"^P\d+(\.\d+)?W$", result["duration"]))
     ):
         raise StatementError(f"{field}.duration", "must be an ISO 8601 duration")
     if "extensions" in result:
@@ -424,8 +435,13 @@ def check_statement(statement: Any) -> None:
     if "authority" in statement:
         check_agent(statement["authority"], "authority")
         authority = statement["authority"]
-        if authority.get("objectType") == "Group" and len(authority.get("member", [])) != 2:
-            raise StatementError("authority.member", "an OAuth authority Group has two members")
+        if authority.get("objectType") == "Group" and (
+            len(authority.get("member", [])) != 2
+            or any(key in authority for key in ("mbox", "mbox_sha1sum", "openid", "account"))
+        ):
+            raise StatementError(
+                "authority", "a Group authority is an anonymous OAuth Group of two Agents"
+            )
     if "version" in statement and (
         not isinstance(statement["version"], str)
         or not re.match(r"^1\.0(\.\d+)?$", statement["version"])

@@ -83,6 +83,8 @@ class XRequest:
             raise bad("Content-Type", "the alternate request syntax needs a form body")
         form = QueryDict(request.body, encoding="utf-8")
         self.method = method
+        self.headers.pop("content-type", None)
+        self.headers.pop("content-length", None)
         self.params = {}
         header_names = {
             "authorization",
@@ -108,8 +110,14 @@ class XRequest:
         return self.headers.get(name.lower())
 
 
+def consistent_through() -> str:
+    """Every committed statement is visible to queries at once: the present moment."""
+    return timezone.now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
 def _finish(response: HttpResponse) -> HttpResponse:
     response["X-Experience-API-Version"] = XAPI_VERSION
+    response["Date"] = http_date()
     response["Access-Control-Allow-Origin"] = "*"
     response["Access-Control-Expose-Headers"] = (
         "ETag, Last-Modified, X-Experience-API-Version, X-Experience-API-Consistent-Through"
@@ -446,7 +454,7 @@ def _format(data: dict[str, Any], fmt: str, languages: list[str]) -> dict[str, A
         out["verb"] = {"id": statement["verb"]["id"]}
         obj = statement["object"]
         if obj.get("objectType", "Activity") == "Activity":
-            out["object"] = {"objectType": "Activity", "id": obj["id"]}
+            out["object"] = {"id": obj["id"]}
         elif obj.get("objectType") in {"Agent", "Group"}:
             out["object"] = ids_of_agent(obj)
         elif obj.get("objectType") == "SubStatement":
@@ -500,7 +508,6 @@ def _statements_response(
         response = HttpResponse(
             b"".join(chunks), content_type=f"multipart/mixed; boundary={boundary}"
         )
-    response["X-Experience-API-Consistent-Through"] = timezone.now().isoformat()
     return response
 
 
@@ -606,6 +613,17 @@ def _get_statements(xrequest: XRequest, caller: Caller) -> HttpResponse:
 
 def statements_handler(xrequest: XRequest, caller: Caller) -> HttpResponse:
     """The Statements resource."""
+    try:
+        response = _statements(xrequest, caller)
+    except XAPIError as exc:
+        response = error_response(exc.status, exc.field, exc.rule)
+    except StatementError as exc:
+        response = error_response(400, exc.field, exc.rule)
+    response["X-Experience-API-Consistent-Through"] = consistent_through()
+    return response
+
+
+def _statements(xrequest: XRequest, caller: Caller) -> HttpResponse:
     method = xrequest.method
     if method in {"GET", "HEAD"}:
         return _get_statements(xrequest, caller)
@@ -647,16 +665,24 @@ def activities_handler(xrequest: XRequest, caller: Caller) -> HttpResponse:
     if not activity_id:
         raise bad("activityId", "is required")
     check_iri(activity_id, "activityId")
-    data = (
+    # The definition is the union of the latest definitions stored, newest winning, so that
+    # names given in different languages by different statements are all returned.
+    recent = list(
         _visible(caller)
         .filter(activity_id=activity_id)
         .order_by("-stored")
-        .values_list("data", flat=True)
-        .first()
+        .values_list("data", flat=True)[:50]
     )
+    definition: dict[str, Any] = {}
+    for data in reversed(recent):
+        for key, value in (data["object"].get("definition") or {}).items():
+            if isinstance(value, dict) and isinstance(definition.get(key), dict):
+                definition[key] = {**definition[key], **value}
+            else:
+                definition[key] = value
     activity: dict[str, Any] = {"objectType": "Activity", "id": activity_id}
-    if data and data["object"].get("definition"):
-        activity["definition"] = data["object"]["definition"]
+    if definition:
+        activity["definition"] = definition
     return JsonResponse(activity)
 
 

@@ -1,0 +1,81 @@
+"""Fixtures of the LRS tests: clients of two institutions and a helper to call /xapi/."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from lms.xapi.models import LRSClient
+from lms.xapi.services import create_client
+
+VERSION = {"HTTP_X_EXPERIENCE_API_VERSION": "1.0.3"}
+
+
+def basic(key: str, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode()
+
+
+class LRS:
+    """A thin caller of /xapi/ with one credential."""
+
+    def __init__(self, auth: str | None) -> None:
+        self.client = Client()
+        self.auth = auth
+
+    def headers(self, extra: dict[str, str] | None = None, version: bool = True) -> dict[str, str]:
+        headers = dict(VERSION) if version else {}
+        if self.auth:
+            headers["HTTP_AUTHORIZATION"] = self.auth
+        headers.update(extra or {})
+        return headers
+
+    def post(self, path: str, body: Any, **kwargs: Any) -> Any:
+        data = body if isinstance(body, str | bytes) else json.dumps(body)
+        content_type = kwargs.pop("content_type", "application/json")
+        version = kwargs.pop("version", True)
+        return self.client.post(
+            "/xapi/" + path, data, content_type=content_type, **self.headers(kwargs, version)
+        )
+
+    def put(self, path: str, body: Any, **kwargs: Any) -> Any:
+        data = body if isinstance(body, str | bytes) else json.dumps(body)
+        content_type = kwargs.pop("content_type", "application/json")
+        return self.client.put(
+            "/xapi/" + path, data, content_type=content_type, **self.headers(kwargs)
+        )
+
+    def get(self, path: str, params: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        return self.client.get("/xapi/" + path, params or {}, **self.headers(kwargs))
+
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        return self.client.delete("/xapi/" + path, **self.headers(kwargs))
+
+
+def make_client(institution: Any, scope: str = "institution") -> tuple[LRSClient, str]:
+    return create_client(name=f"client {scope}", institution=institution, scope=scope, created_by=None)
+
+
+@pytest.fixture
+def lrs(institution: Any) -> LRS:
+    client, secret = make_client(institution)
+    return LRS(basic(client.key, secret))
+
+
+@pytest.fixture
+def other_lrs(other_institution: Any) -> LRS:
+    client, secret = make_client(other_institution)
+    return LRS(basic(client.key, secret))
+
+
+def statement(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "actor": {"objectType": "Agent", "mbox": "mailto:officer@example.org", "name": "Officer"},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/completed", "display": {"en-US": "completed"}},
+        "object": {"objectType": "Activity", "id": "http://example.org/activities/patrol"},
+    }
+    body.update(overrides)
+    return body
