@@ -337,17 +337,17 @@ def open_lesson(*, enrollment: Enrollment, lesson: Lesson) -> LessonProgress:
                 key=statement_id(verb, enrollment.registration, lesson.key),
                 parent_activity_id=course_activity_id(enrollment.run.course),
             )
-    if lesson.kind in (Lesson.Kind.TEXT, Lesson.Kind.DOCUMENT) and (
-        progress.status != LessonProgress.Status.COMPLETED
-    ):
-        progress = record_lesson_result(
-            enrollment=enrollment,
-            lesson=lesson,
-            completed=True,
-            passed=None,
-            score_pct=None,
-            actor=enrollment.user,
-        )
+        if lesson.kind in (Lesson.Kind.TEXT, Lesson.Kind.DOCUMENT) and (
+            progress.status != LessonProgress.Status.COMPLETED
+        ):
+            progress = record_lesson_result(
+                enrollment=enrollment,
+                lesson=lesson,
+                completed=True,
+                passed=None,
+                score_pct=None,
+                actor=enrollment.user,
+            )
     return progress
 
 
@@ -406,7 +406,7 @@ def record_lesson_result(
         if score_pct is not None:
             progress.score_pct = score_pct
         progress.save()
-        _refresh_progress(enrollment, now)
+        _refresh_progress(enrollment, now, scored=lesson.requires_pass)
         if newly_completed:
             result: dict[str, Any] = {"completion": True}
             if passed is not None:
@@ -429,11 +429,11 @@ def record_lesson_result(
                     sender=Lesson, enrollment=enrollment, lesson=lesson
                 )
             )
-        evaluate_completion(enrollment=enrollment, actor=actor)
+        _complete_if_met(enrollment, actor)
     return progress
 
 
-def _refresh_progress(enrollment: Enrollment, now: Any) -> None:
+def _refresh_progress(enrollment: Enrollment, now: Any, *, scored: bool) -> None:
     """Progress %, score and pass of the enrolment from its lesson progress (enrolment locked)."""
     required = Lesson.objects.filter(version_id=enrollment.version_id, is_required=True)
     totals = required.aggregate(
@@ -448,10 +448,18 @@ def _refresh_progress(enrollment: Enrollment, now: Any) -> None:
     )
     total = totals["total"] or 0
     enrollment.progress_pct = 100 if total == 0 else (100 * totals["done"]) // total
-    scored = LessonProgress.objects.filter(
-        enrollment_id=enrollment.pk, lesson__requires_pass=True, score_pct__isnull=False
-    ).values_list("score_pct", flat=True)
-    scores = [Decimal(score) for score in scored if score is not None]
+    # Only lessons that must be passed carry the scores the final score averages.
+    scores = (
+        [
+            Decimal(score)
+            for score in LessonProgress.objects.filter(
+                enrollment_id=enrollment.pk, lesson__requires_pass=True, score_pct__isnull=False
+            ).values_list("score_pct", flat=True)
+            if score is not None
+        ]
+        if scored
+        else []
+    )
     if scores:
         total_score = sum(scores, Decimal(0))
         enrollment.score_pct = (total_score / len(scores)).quantize(Decimal("0.01"))
@@ -505,48 +513,54 @@ def evaluate_completion(*, enrollment: Enrollment, actor: Any) -> bool:
             .select_related("run__course", "version", "user")
             .get(pk=enrollment.pk)
         )
-        if enrollment.status != Enrollment.Status.ACTIVE:
-            return False
-        check = check_completion(enrollment)
-        if not check.met:
-            return False
-        now = timezone.now()
-        has_assessments = Lesson.objects.filter(
-            version_id=enrollment.version_id, requires_pass=True
-        ).exists()
-        enrollment.status = Enrollment.Status.COMPLETED
-        enrollment.completed_at = now
-        enrollment.progress_pct = 100
-        enrollment.passed = True if has_assessments else enrollment.passed
-        enrollment.save(update_fields=["status", "completed_at", "progress_pct", "passed"])
-        CourseRun.objects.filter(pk=enrollment.run_id).update(
-            completed_count=F("completed_count") + 1
+        return _complete_if_met(enrollment, actor)
+
+
+def _complete_if_met(enrollment: Enrollment, actor: Any) -> bool:
+    """Complete the enrolment (locked by the caller, in its transaction) if it meets the rules."""
+    if enrollment.status != Enrollment.Status.ACTIVE:
+        return False
+    # progress_pct counts the required lessons done: below 100 no rule can be met yet.
+    if enrollment.progress_pct < 100:
+        return False
+    check = check_completion(enrollment)
+    if not check.met:
+        return False
+    now = timezone.now()
+    has_assessments = Lesson.objects.filter(
+        version_id=enrollment.version_id, requires_pass=True
+    ).exists()
+    enrollment.status = Enrollment.Status.COMPLETED
+    enrollment.completed_at = now
+    enrollment.progress_pct = 100
+    enrollment.passed = True if has_assessments else enrollment.passed
+    enrollment.save(update_fields=["status", "completed_at", "progress_pct", "passed"])
+    CourseRun.objects.filter(pk=enrollment.run_id).update(completed_count=F("completed_count") + 1)
+    _record_event(enrollment, Enrollment.Status.ACTIVE, actor, "completion rules met")
+    run = enrollment.run
+    result: dict[str, Any] = {"completion": True, "success": True}
+    if enrollment.score_pct is not None:
+        result["score_scaled"] = float(enrollment.score_pct) / 100
+    _emit(
+        actor=enrollment.user,
+        verb="completed",
+        activity_id=course_activity_id(run.course),
+        activity_name=run.course.title,
+        activity_type="http://adlnet.gov/expapi/activities/course",
+        registration=enrollment.registration,
+        key=statement_id("course-completed", enrollment.registration),
+        result=result,
+    )
+    if run.qualifies_trainers:
+        TrainerQualification.objects.get_or_create(
+            user_id=enrollment.user_id,
+            course_id=run.course_id,
+            defaults={"qualified_by_run": run, "qualified_at": now},
         )
-        _record_event(enrollment, Enrollment.Status.ACTIVE, actor, "completion rules met")
-        run = enrollment.run
-        result: dict[str, Any] = {"completion": True, "success": True}
-        if enrollment.score_pct is not None:
-            result["score_scaled"] = float(enrollment.score_pct) / 100
-        _emit(
-            actor=enrollment.user,
-            verb="completed",
-            activity_id=course_activity_id(run.course),
-            activity_name=run.course.title,
-            activity_type="http://adlnet.gov/expapi/activities/course",
-            registration=enrollment.registration,
-            key=statement_id("course-completed", enrollment.registration),
-            result=result,
-        )
-        if run.qualifies_trainers:
-            TrainerQualification.objects.get_or_create(
-                user_id=enrollment.user_id,
-                course_id=run.course_id,
-                defaults={"qualified_by_run": run, "qualified_at": now},
-            )
-        completed = enrollment
-        transaction.on_commit(
-            lambda: signals.course_completed.send(sender=Enrollment, enrollment=completed)
-        )
+    completed = enrollment
+    transaction.on_commit(
+        lambda: signals.course_completed.send(sender=Enrollment, enrollment=completed)
+    )
     return True
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import (
@@ -18,8 +19,10 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -31,6 +34,9 @@ from lms.accounts.permissions import get_scope, has_perm, require_perm
 from lms.i18n import pick
 
 PAGE_SIZE = 20
+# The catalogue is the busiest page and changes rarely: its results are cached this long.
+CATALOGUE_CACHE_SECONDS = 60
+LANGUAGE_OPTIONS = [("es", "Español"), ("en", "English"), ("pt", "Português"), ("fr", "Français")]
 
 
 def _query_string(request: HttpRequest, *keys: str) -> str:
@@ -46,28 +52,46 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         "member_state": request.GET.get("member_state", "")[:2],
         "program": request.GET.get("program", "")[:40],
     }
-    courses = selectors.catalogue_courses(**filters)
-    page = Paginator(courses, PAGE_SIZE).get_page(request.GET.get("page"))
+    # The page object is lazy: on a cache hit of the results fragment no query runs at all.
+    page = SimpleLazyObject(
+        lambda: Paginator(selectors.catalogue_courses(**filters), PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
+    )
     return render(
         request,
         "courses/catalogue.html",
         {
             "page_obj": page,
             "filters": filters,
-            "language_options": [
-                ("es", "Español"),
-                ("en", "English"),
-                ("pt", "Português"),
-                ("fr", "Français"),
-            ],
+            "language_options": LANGUAGE_OPTIONS,
             "modes": CourseRun.Mode.choices,
-            "member_states": [(m.code, m.name) for m in MemberState.objects.order_by("code")],
-            "programs": Program.objects.filter(is_active=True).values_list("code", "title"),
+            **_catalogue_options(),
             "query_string": _query_string(
                 request, "q", "language", "mode", "member_state", "program"
             ),
+            "cache_key": request.get_full_path(),
+            "cache_seconds": CATALOGUE_CACHE_SECONDS,
         },
     )
+
+
+def _catalogue_options() -> dict[str, Any]:
+    """Member states and programs for the filters, in the reader's language, cached."""
+    key = f"courses:catalogue-options:{get_language()}"
+    options = cache.get(key)
+    if options is None:
+        options = {
+            "member_states": [(m.code, m.name) for m in MemberState.objects.order_by("code")],
+            "programs": [
+                (code, str(pick(title)))
+                for code, title in Program.objects.filter(is_active=True).values_list(
+                    "code", "title"
+                )
+            ],
+        }
+        cache.set(key, options, CATALOGUE_CACHE_SECONDS * 5)
+    return options
 
 
 def course_detail(request: HttpRequest, code: str) -> HttpResponse:
