@@ -209,7 +209,11 @@ def test_reject_with_reasons(
 ) -> None:
     with pytest.raises(ValidationError):
         services.reject(request=submitted, actor=validator, reason=" ")
-    services.reject(request=submitted, actor=validator, reason="Outcomes are not assessed")
+    with _commit():
+        services.reject(request=submitted, actor=validator, reason="Outcomes are not assessed")
+    assert Notification.objects.filter(
+        user=coordinator, body__contains="Outcomes are not assessed"
+    ).exists()
     submitted.refresh_from_db()
     assert submitted.status == Status.REJECTED
     assert submitted.decision_reason == "Outcomes are not assessed"

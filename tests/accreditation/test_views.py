@@ -237,3 +237,48 @@ def test_network_page_shows_the_coordinating_university(db: None) -> None:
     response = Client().get(reverse("accreditation:universities"))
     assert response.status_code == 200
     assert "Coordinating university" in response.content.decode()
+
+
+def test_validator_and_coordinator_see_the_accreditation_link(
+    validator: Any, coordinator: Any, learner: Any
+) -> None:
+    link = 'href="/accreditation/"'
+    assert link in client_for(validator).get("/accreditation/portal/").content.decode()
+    assert link in client_for(coordinator).get("/accreditation/").content.decode()
+    assert link not in client_for(learner).get("/accreditation/universities/").content.decode()
+
+
+def test_owner_attaches_a_file_to_a_draft_but_not_after_submitting(
+    draft: AccreditationRequest, coordinator: Any, tmp_path: Any, settings: Any
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    client = client_for(coordinator)
+    upload = SimpleUploadedFile("syllabus.pdf", b"%PDF-1.4 syllabus", "application/pdf")
+    assert client.post(act(draft, "attach"), {"file": upload}).status_code == 302
+    assert draft.attachments.get().name == "syllabus.pdf"
+    services.submit_request(request=draft, actor=coordinator)
+    assert draft.submissions.get().snapshot["attachments"][0]["name"] == "syllabus.pdf"
+    late = SimpleUploadedFile("late.pdf", b"%PDF-1.4 late", "application/pdf")
+    assert client.post(act(draft, "attach"), {"file": late}).status_code == 409
+    assert draft.attachments.count() == 1
+
+
+def test_request_page_renders_for_both_sides(
+    submitted: AccreditationRequest,
+    coordinator: Any,
+    validator: Any,
+    django_assert_max_num_queries: Any,
+) -> None:
+    services.add_comment(request=submitted, actor=validator, body="Which textbook?")
+    for user in (coordinator, validator):
+        client = client_for(user)
+        with django_assert_max_num_queries(20):
+            response = client.get(detail(submitted))
+        assert response.status_code == 200
+        assert "Which textbook?" in response.content.decode()
+    assert 'id="approve-form"' in client_for(validator).get(detail(submitted)).content.decode()
+    assert (
+        'id="approve-form"' not in client_for(coordinator).get(detail(submitted)).content.decode()
+    )
