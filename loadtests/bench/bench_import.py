@@ -8,6 +8,7 @@ database (PostgreSQL: COPY into a temporary table and INSERT … ON CONFLICT).
 from __future__ import annotations
 
 import csv
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,7 @@ def run(options: dict[str, Any]) -> str:
     first.unlink()
     changed.unlink()
 
+    load = os.getloadavg()[0]
     database = connection.vendor
     scale = float(options.get("scale", 1.0))
     lines = [
@@ -119,7 +121,9 @@ def run(options: dict[str, Any]) -> str:
         "Each figure is the whole service as the upload page and `manage.py import_officers` "
         "run it: read the file, validate every row, match existing people by email and badge, "
         "write in one transaction. Invitation emails are queued to Celery in the real import "
-        "and were switched off here (`invite=False`), so no time of email sending is included.",
+        "and were switched off here (`invite=False`), so no time of email sending is included. "
+        f"The machine's load average was {load:.1f} at the end of the run (2 cores, shared with "
+        "other work at the time; an idle machine gives shorter times).",
         "",
         "| run | created | updated | unchanged | seconds | rows per second |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
