@@ -167,3 +167,26 @@ def test_reminder_sent_once_before_expiry(certificate: Certificate, mailoutbox: 
     assert services.send_expiry_reminders() == 0
     assert len(mailoutbox) == 1
     assert certificate.user.email in mailoutbox[0].to
+
+
+@pytest.mark.django_db
+def test_issuing_records_one_earned_statement(enrollment: Any) -> None:
+    from lms.xapi.models import Statement
+
+    services.issue_course_certificate(enrollment_id=enrollment.pk)
+    services.issue_course_certificate(enrollment_id=enrollment.pk)
+    certificate = Certificate.objects.get()
+    statements = Statement.objects.filter(verb_id__endswith="earned")
+    assert statements.count() == 1
+    assert str(certificate.pk) in statements.get().activity_id
+
+
+def test_missing_harfbuzz_subset_is_warned(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ctypes.util
+
+    from certification.apps import check_harfbuzz_subset
+
+    assert check_harfbuzz_subset() == []  # installed on this machine and in CI
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
+    (warning,) = check_harfbuzz_subset()
+    assert warning.id == "certification.W001"
