@@ -32,6 +32,7 @@ from courses.models import (
     Lesson,
     LessonProgress,
     Module,
+    ProgramCourse,
     RunInstructor,
     Session,
     SupervisionObservation,
@@ -144,6 +145,28 @@ def _check_open(run: CourseRun) -> None:
         raise EnrolmentError(_("Enrolment in this course run has closed."), code="late")
 
 
+def _check_program_order(user: Any, run: CourseRun) -> None:
+    """In a program taken in order, the courses before this one must be completed first."""
+    earlier = ProgramCourse.objects.filter(
+        program__ordered=True,
+        program__program_courses__course_id=run.course_id,
+        position__lt=F("program__program_courses__position"),
+        required=True,
+    ).exclude(course_id=run.course_id)
+    missing = earlier.exclude(
+        course_id__in=Enrollment.objects.filter(
+            user_id=user.pk, status=Enrollment.Status.COMPLETED
+        ).values("run__course_id")
+    ).select_related("course")
+    first = missing.order_by("position").first()
+    if first is not None:
+        raise EnrolmentError(
+            _("Complete the course “%(course)s” first: the program is taken in order.")
+            % {"course": first.course.localized_title()},
+            code="program_order",
+        )
+
+
 def enrol(*, user: Any, run: CourseRun, actor: Any, note: str = "") -> Enrollment:
     """Enrol `user` in `run`, acting as `actor` (the learner themself or a coordinator).
 
@@ -164,6 +187,7 @@ def enrol(*, user: Any, run: CourseRun, actor: Any, note: str = "") -> Enrollmen
                     _("Officers cannot enrol themselves in this run; ask your coordinator."),
                     code="no_self_enrolment",
                 )
+        _check_program_order(user, run)
         enrollment = Enrollment.objects.filter(user_id=user.pk, run_id=run.pk).first()
         reopening = enrollment is not None
         if enrollment is not None and enrollment.status not in (

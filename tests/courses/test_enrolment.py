@@ -165,3 +165,18 @@ def test_concurrent_withdrawals_promote_each_waiting_person_once(require_postgre
     assert (
         Enrollment.objects.filter(run=run, status="waitlisted").count() == 2 == run.waitlist_count
     )
+
+
+@pytest.mark.django_db
+def test_a_program_taken_in_order_needs_the_earlier_course_completed(learner: Any) -> None:
+    from courses.models import Program, ProgramCourse
+
+    first, second = RunFactory(), RunFactory()
+    program = Program.objects.create(code="police-management", ordered=True)
+    ProgramCourse.objects.create(program=program, course=first.course, position=1)
+    ProgramCourse.objects.create(program=program, course=second.course, position=2)
+    with pytest.raises(services.EnrolmentError, match="first"):
+        services.enrol(user=learner, run=second, actor=learner)
+    done = services.enrol(user=learner, run=first, actor=learner)
+    Enrollment.objects.filter(pk=done.pk).update(status=Enrollment.Status.COMPLETED)
+    assert services.enrol(user=learner, run=second, actor=learner).status == "active"
