@@ -546,6 +546,9 @@ def _decide(
     )
     # Learners enrolled in this version keep it: any later edit makes a new version.
     freeze_version(version=request.course_version)
+    if request.rereview_of_id:
+        # The changed course is accredited again: the earlier approval no longer waits on it.
+        AccreditationRequest.objects.filter(pk=request.rereview_of_id).update(rereview_needed=False)
     _notify(
         _owner_side(request),
         request,

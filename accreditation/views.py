@@ -185,6 +185,7 @@ ACTIONS: dict[str, str] = {
     "approve": "accreditation.review",
     "reject": "accreditation.review",
     "comment": "accreditation.view_request",
+    "fulfil": "accreditation.review",
 }
 
 
@@ -245,6 +246,13 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             return services.add_comment(request=obj, actor=user, body=form.cleaned_data["body"])
 
         success = _("Comment posted.")
+    elif action == "fulfil":
+        condition = get_object_or_404(obj.conditions, pk=request.POST.get("condition") or 0)
+
+        def done() -> Any:
+            return services.fulfil_condition(condition=condition, actor=user)
+
+        success = _("The condition is recorded as fulfilled.")
     elif action in ("request-changes", "reject"):
         form, form_name = ReasonForm(request.POST), "reason_form"
         step = services.request_changes if action == "request-changes" else services.reject

@@ -97,6 +97,23 @@ def test_rereview_is_flagged_once(accredited: AccreditationRequest, coordinator:
     assert services.flag_for_rereview(course=version.course, version=newer, previous=version) == []
 
 
+def test_approving_the_rereview_clears_the_flag(
+    accredited: AccreditationRequest,
+    coordinator: Any,
+    validator: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        new_version = editable_version(course=accredited.course_version.course, actor=coordinator)
+    draft = AccreditationRequest.objects.get(course_version=new_version)
+    draft = services.submit_request(request=draft, actor=coordinator)
+    services.approve(request=draft, actor=validator, credit_hours=Decimal("75"))
+    accredited.refresh_from_db()
+    assert not accredited.rereview_needed
+    today = timezone.localdate()
+    assert accreditation_in_force(course_version_id=new_version.pk, on=today) is not None
+
+
 def test_expired_accreditation_stops_being_in_force(accredited: AccreditationRequest) -> None:
     assert accredited.valid_until is not None
     after = accredited.valid_until + timedelta(days=1)

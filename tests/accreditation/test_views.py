@@ -282,3 +282,24 @@ def test_request_page_renders_for_both_sides(
     assert (
         'id="approve-form"' not in client_for(coordinator).get(detail(submitted)).content.decode()
     )
+
+
+def test_validator_marks_a_condition_fulfilled(
+    submitted: AccreditationRequest, validator: Any, other_validator: Any
+) -> None:
+    from datetime import date
+
+    services.approve_with_conditions(
+        request=submitted,
+        actor=validator,
+        credit_hours=Decimal("75"),
+        valid_from=date(2026, 1, 1),
+        conditions=[services.ConditionInput(text="Add a module", due_on=date(2026, 6, 30))],
+    )
+    condition = submitted.conditions.get()
+    other = client_for(other_validator).post(act(submitted, "fulfil"), {"condition": condition.pk})
+    assert other.status_code == 403
+    response = client_for(validator).post(act(submitted, "fulfil"), {"condition": condition.pk})
+    assert response.status_code == 302
+    condition.refresh_from_db()
+    assert condition.fulfilled_by == validator
