@@ -1,0 +1,162 @@
+"""Benchmark of the dashboard pages with the aggregates of 200,000 learners and 1,000,000
+enrolments (times `scale`) in PostgreSQL.
+
+The pages read only the aggregate tables, so the benchmark seeds those directly with set-based
+SQL at the shape the receivers produce for that volume (one tally cell per run, learner's
+institution and month of activity; one activity row per enrolment), then times requests through
+Django's test client (in-process: the server's own time, no network, on a shared 2-core machine).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.test import Client
+
+RUNS = 300
+INSTITUTIONS = 340
+MONTHS_PER_RUN = 2
+SAMPLES = 60
+
+
+def _seed(enrolments: int) -> tuple[int, int]:
+    """Tally cells and activity rows for `enrolments`; returns their counts."""
+    from lms.accounts.models import Institution, MemberState
+    from lms.dashboards.models import LearnerActivity, MonthlyTally
+
+    states = list(MemberState.objects.values_list("pk", flat=True))
+    with transaction.atomic():
+        have = Institution.objects.filter(name__startswith="Bench police ").count()
+        Institution.objects.bulk_create(
+            Institution(name=f"Bench police {i}", member_state_id=states[i % len(states)])
+            for i in range(have, INSTITUTIONS)
+        )
+        institutions = list(
+            Institution.objects.filter(name__startswith="Bench police ").values_list(
+                "pk", "member_state_id"
+            )
+        )
+        for pk, _state in institutions:
+            Institution.objects.filter(pk=pk, path="").update(path=f"{pk}/")
+    MonthlyTally.objects.all().delete()
+    LearnerActivity.objects.all().delete()
+    per_cell = max(1, enrolments // (RUNS * len(institutions) * MONTHS_PER_RUN))
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE bench_inst (idx int, pk int, ms int)")
+        cursor.executemany(
+            "INSERT INTO bench_inst VALUES (%s, %s, %s)",
+            [(idx, pk, state) for idx, (pk, state) in enumerate(institutions)],
+        )
+        cursor.execute(
+            """
+            INSERT INTO dashboards_monthlytally
+                (month, member_state_id, institution_id, run_id, program_id, course_id, mode,
+                 language, replication, enrolled, completed, passed, assessed, certificates,
+                 revoked, attended, expected)
+            SELECT date_trunc('month', now() - ((r %% 24) + m) * interval '1 month')::date,
+                   i.ms, i.pk, 100000 + r, 0, 100000 + r %% 200,
+                   (ARRAY['virtual','virtual','blended','onsite'])[1 + r %% 4],
+                   (ARRAY['es','en','pt','fr'])[1 + r %% 4], r %% 10 = 0,
+                   %s, %s * 6 / 10, %s / 2, %s * 6 / 10, %s / 2, (r %% 50 = 0)::int,
+                   CASE WHEN r %% 4 = 3 THEN %s * 8 ELSE 0 END,
+                   CASE WHEN r %% 4 = 3 THEN %s * 10 ELSE 0 END
+            FROM generate_series(0, %s - 1) r, bench_inst i, generate_series(0, %s - 1) m
+            """,
+            [per_cell] * 7 + [RUNS, MONTHS_PER_RUN],
+        )
+        cursor.execute(
+            """
+            INSERT INTO dashboards_learneractivity
+                (enrollment_id, user_id, run_id, course_id, institution_id, member_state_id,
+                 last_active_on)
+            SELECT n, n %% %s, 100000 + n %% %s, 100000 + (n %% %s) %% 200, i.pk, i.ms,
+                   current_date - (hashint4(n) & 2147483647) %% 120
+            FROM generate_series(1, %s) n
+            JOIN bench_inst i ON i.idx = n %% %s
+            """,
+            [enrolments // 5, RUNS, RUNS, enrolments, len(institutions)],
+        )
+        cursor.execute("DROP TABLE bench_inst")
+        cursor.execute("ANALYZE dashboards_monthlytally")
+        cursor.execute("ANALYZE dashboards_learneractivity")
+    return MonthlyTally.objects.count(), LearnerActivity.objects.count()
+
+
+def _time(client: Client, urls: list[str]) -> tuple[list[float], int]:
+    timings = []
+    status = 200
+    for url in urls:
+        started = time.perf_counter()
+        response = client.get(url)
+        timings.append((time.perf_counter() - started) * 1000)
+        status = max(status, response.status_code)
+    return timings, status
+
+
+def _p(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
+
+
+def run(options: dict[str, Any]) -> str:
+    """Seed the aggregates, time the pages, return the Markdown section."""
+    from lms.accounts.models import Institution
+    from lms.dashboards.models import LearnerActivity, MonthlyTally
+    from tests.factories import RoleAssignmentFactory, UserFactory
+
+    out = options["stdout"]
+    scale = float(options.get("scale", 1.0))
+    if not settings.IS_POSTGRES:
+        return "## Dashboards\n\nNot measured: the benchmark needs PostgreSQL (DATABASE_URL).\n"
+    enrolments = max(10_000, int(1_000_000 * scale))
+    started = time.perf_counter()
+    cells, activity = _seed(enrolments)
+    out.write(
+        f"dashboards: {cells} tally cells, {activity} activity rows in {time.perf_counter() - started:.0f} s"
+    )
+    dps = UserFactory(is_staff=True)
+    RoleAssignmentFactory(user=dps, role="dps_admin")
+    institution = Institution.objects.filter(name__startswith="Bench police ").first()
+    coordinator = UserFactory(institution=institution)
+    RoleAssignmentFactory(user=coordinator, role="coordinator", institution=institution)
+    state = institution.member_state_id if institution else ""
+    pages = [
+        ("DPS overview (by member state, map, trend)", dps, "/dashboards/"),
+        ("DPS by institution", dps, "/dashboards/?by=institution"),
+        ("DPS by run", dps, "/dashboards/?by=run"),
+        ("DPS by course, on-site only", dps, "/dashboards/?by=course&mode=onsite"),
+        ("DPS drill-down to a country", dps, f"/dashboards/?member_state={state}"),
+        ("DPS by month since a year", dps, "/dashboards/?by=month&since=2025-11"),
+        ("DPS XLSX export of the overview", dps, "/dashboards/?format=xlsx"),
+        ("Coordinator overview (one institution)", coordinator, "/dashboards/"),
+    ]
+    lines = [
+        "## Dashboards",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d')} with `manage.py run_benchmarks --only dashboards "
+        f"--scale {scale}` on PostgreSQL: aggregates seeded for {enrolments:,} enrolments and "
+        f"{enrolments // 5:,} learners ({MonthlyTally.objects.count():,} tally cells: {RUNS} runs x "
+        f"{INSTITUTIONS} institutions x {MONTHS_PER_RUN} months; {LearnerActivity.objects.count():,} "
+        "activity rows, one per enrolment, last activity spread over 120 days). Pages read only "
+        "these tables (plus the latest completions through the enrolments' completed_at index). "
+        f"{SAMPLES} requests per page through Django's test client after 3 warm-up requests, "
+        "in-process on the shared 2-core machine, times in ms.",
+        "",
+        "| page | p50 | p95 | max | status |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for title, user, url in pages:
+        client = Client()
+        client.force_login(user)
+        _time(client, [url] * 3)
+        samples = SAMPLES // 4 if "xlsx" in url else SAMPLES
+        timings, status = _time(client, [url] * samples)
+        lines.append(
+            f"| {title} | {statistics.median(timings):.0f} | {_p(timings, 95):.0f} | "
+            f"{max(timings):.0f} | {status} |"
+        )
+        out.write(f"  {title}: p95 {_p(timings, 95):.0f} ms")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,45 @@
+"""The DPS dashboard in French in Chromium: charts, tables, and a completion arriving live."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import login_cookie
+from tests.dashboards.conftest import enrol, finish
+from tests.factories import RoleAssignmentFactory, UserFactory
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.services,
+    pytest.mark.usefixtures("without_certificate_issuance"),
+]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+
+def test_dps_dashboard_in_french_updates_live(
+    asgi_live_server: str, browser: Any, network: dict[str, Any], officers: list[Any]
+) -> None:
+    dps = UserFactory(full_name="Claire Dubois", preferred_language="fr", is_staff=True)
+    RoleAssignmentFactory(user=dps, role="dps_admin")
+    finish(enrol(officers[1], network["virtual"]))
+    context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
+    context.add_cookies([login_cookie(dps, asgi_live_server)])
+    page = context.new_page()
+    page.goto(f"{asgi_live_server}/dashboards/")
+    assert page.locator("html").get_attribute("lang") == "fr"
+    assert page.get_by_role("heading", level=1).inner_text() == "Tableau de bord de la formation"
+    assert page.locator("svg.tile-map").count() == 1
+    assert page.get_by_role("table", name="Résultats par État membre").count() == 1
+    page.wait_for_selector("[data-live=connected]", timeout=10000)
+    before = int(page.locator('[data-counter="completed"]').inner_text())
+    finish(enrol(officers[0], network["virtual"]))
+    page.locator("#recent-completions li", has_text=officers[0].full_name).first.wait_for(
+        timeout=10000
+    )
+    assert int(page.locator('[data-counter="completed"]').inner_text()) == before + 1
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboards-dps-fr.png"), full_page=True)
+    context.close()
