@@ -65,6 +65,8 @@ def verify(request: HttpRequest, code: str) -> HttpResponse:
             "facts": facts,
             "certificate": certificate,
             "display_code": display_code(certificate.code),
+            "can_revoke": certificate.revoked_at is None
+            and has_perm(request.user, "certification.revoke_certificate", certificate),
         },
     )
 

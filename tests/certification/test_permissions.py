@@ -129,3 +129,12 @@ def test_validator_of_another_university_cannot_see(certificate: Certificate) ->
     stranger = UserFactory()
     RoleAssignmentFactory(user=stranger, role="validator", university=UniversityFactory())
     assert _client(stranger).get(f"/certificates/{certificate.pk}/pdf").status_code == 403
+
+
+def test_revoke_link_only_for_those_who_may_revoke(
+    certificate: Certificate, coordinator: Any
+) -> None:
+    link = f"/certificates/{certificate.pk}/revoke"
+    assert link in _client(coordinator).get(f"/verify/{certificate.code}").content.decode()
+    for user in (None, certificate.user):
+        assert link not in _client(user).get(f"/verify/{certificate.code}").content.decode()
