@@ -1,0 +1,121 @@
+"""Locust scenario of a national exam window: officers sign in, start the same exam, answer with
+autosaves while they think, and submit. Imported by the load model in loadtests/ (its weight is
+set there); runnable alone:
+
+    LMS_EXAM_ID=1 LMS_EXAM_EMAILS='exam{n}@bench.lms' LMS_EXAM_PASSWORD=… \
+        locust -f loadtests/scenarios/exam_burst.py --headless -u 200 -r 20 -t 2m \
+        --host http://127.0.0.1:8104
+
+Each simulated officer takes the next number n for its sign-in address. The exam and the
+officers must exist and be enrolled (the scale seeder, or `loadtests/bench/bench_assessments.py`
+whose officers are exam0…examN@bench.lms, given a usable password).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import re
+import threading
+from typing import Any
+
+from locust import between, task
+from locust.contrib.fasthttp import FastHttpUser
+
+_numbers = itertools.count()
+_numbers_lock = threading.Lock()
+_FIELD = re.compile(
+    r'name="(q-\d+(?:-[\w-]+)?)"(?:[^>]*type="(radio|checkbox|number)")?[^>]*?(?:value="([^"]*)")?'
+)
+_CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def _next_email() -> str:
+    with _numbers_lock:
+        number = next(_numbers)
+    return os.environ.get("LMS_EXAM_EMAILS", "exam{n}@bench.lms").format(n=number)
+
+
+class ExamBurstUser(FastHttpUser):
+    """One officer in the exam window: start, autosave two or three times, submit, done."""
+
+    wait_time = between(2, 8)  # thinking between autosaves
+    exam_id = int(os.environ.get("LMS_EXAM_ID", "1"))
+
+    def on_start(self) -> None:
+        self.csrf = ""
+        self.attempt_url = ""
+        self.fields: list[tuple[str, str, str]] = []
+        self.saves_left = random.randint(2, 3)  # noqa: S311 - load shape, not security
+        page = self.client.get("/accounts/login/", name="sign in page")
+        self.csrf = self._token(page.text or "")
+        self.client.post(
+            "/accounts/login/",
+            data={
+                "username": _next_email(),
+                "password": os.environ.get("LMS_EXAM_PASSWORD", ""),
+                "csrfmiddlewaretoken": self.csrf,
+            },
+            headers={"Referer": f"{self.host}/accounts/login/"},
+            name="sign in",
+        )
+
+    def _token(self, html: str) -> str:
+        found = _CSRF.search(html)
+        return found.group(1) if found else self.csrf
+
+    def _answers(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"csrfmiddlewaretoken": self.csrf}
+        for name, kind, value in self.fields:
+            if kind in ("radio", "checkbox"):
+                if random.random() < 0.5 or name not in data:  # noqa: S311
+                    data[name] = value
+            elif kind == "number":
+                data[name] = str(random.randint(1, 3))  # noqa: S311
+            else:
+                data[name] = str(random.randint(1, 50))  # noqa: S311
+        return data
+
+    @task
+    def take_exam(self) -> None:
+        headers = {"Referer": f"{self.host}/assessments/{self.exam_id}/"}
+        if not self.attempt_url:
+            overview = self.client.get(f"/assessments/{self.exam_id}/", name="exam overview")
+            self.csrf = self._token(overview.text or "")
+            with self.client.post(
+                f"/assessments/{self.exam_id}/start/",
+                data={"csrfmiddlewaretoken": self.csrf},
+                headers=headers,
+                name="start attempt",
+                allow_redirects=False,
+                catch_response=True,
+            ) as started:
+                location = started.headers.get("Location", "")
+                if "/attempts/" not in location:
+                    started.failure(f"no attempt started: {location or started.status_code}")
+                    self.stop()
+                    return
+            self.attempt_url = location
+            page = self.client.get(self.attempt_url, name="attempt page")
+            self.csrf = self._token(page.text or "")
+            self.fields = [
+                (name, kind, value) for name, kind, value in _FIELD.findall(page.text or "")
+            ]
+            return
+        if self.saves_left > 0:
+            self.saves_left -= 1
+            self.client.post(
+                f"{self.attempt_url}save/",
+                data=self._answers(),
+                headers={**headers, "Accept": "application/json"},
+                name="autosave",
+            )
+            return
+        self.client.post(
+            f"{self.attempt_url}submit/",
+            data=self._answers(),
+            headers=headers,
+            name="submit attempt",
+        )
+        self.stop()
