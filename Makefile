@@ -55,7 +55,7 @@ test: lint typecheck pytest
 ## make messages: extract translatable strings into every catalogue (es, pt, fr).
 messages: install
 	for dir in . courses assessments certification accreditation community lms/accounts lms/xapi lms/dashboards; do \
-		(cd $$dir && $(CURDIR)/$(VENV)/bin/django-admin makemessages --no-obsolete -l es -l pt -l fr --ignore '.venv/*' --ignore 'var/*' $$( [ $$dir = . ] && echo "--ignore courses/* --ignore assessments/* --ignore certification/* --ignore accreditation/* --ignore community/* --ignore lms/accounts/* --ignore lms/xapi/* --ignore lms/dashboards/* --ignore tests/* --ignore loadtests/*")) ; \
+		(cd $$dir && $(CURDIR)/$(VENV)/bin/django-admin makemessages --no-obsolete -l es -l pt -l fr --ignore '.venv/*' --ignore '.tools/*' --ignore 'var/*' $$( [ $$dir = . ] && echo "--ignore courses/* --ignore assessments/* --ignore certification/* --ignore accreditation/* --ignore community/* --ignore lms/accounts/* --ignore lms/xapi/* --ignore lms/dashboards/* --ignore tests/* --ignore loadtests/*")) ; \
 	done
 
 ## make bench: run the benchmarks and write docs/PERFORMANCE.md.

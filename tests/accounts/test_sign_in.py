@@ -222,3 +222,23 @@ def test_dps_staff_use_the_admin_and_others_do_not(
     coordinator.save()
     client.force_login(coordinator)
     assert client.get("/admin/accounts/user/").status_code == 403
+
+
+def test_dps_staff_add_a_person_in_the_admin(client: Any, dps_admin: Any) -> None:
+    client.force_login(dps_admin)
+    assert client.get("/admin/accounts/user/add/").status_code == 200
+    password = "long-enough-pass-77"
+    response = client.post(
+        "/admin/accounts/user/add/",
+        {
+            "email": "New.Person@Example.org",
+            "full_name": "New Person",
+            "password1": password,
+            "password2": password,
+            "usable_password": "true",
+            "roles-TOTAL_FORMS": "0",
+            "roles-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302
+    assert User.objects.get(email="new.person@example.org").check_password(password)
