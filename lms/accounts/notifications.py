@@ -17,6 +17,8 @@ from django.utils.functional import Promise
 
 from lms.accounts.models import Notification, User
 
+EMAIL_BATCH = 500
+
 
 def user_group(user_id: int) -> str:
     """The channel-layer group of one person's open notification sockets."""
@@ -58,15 +60,9 @@ def notify(
             )
     if not notifications:
         return
-    created = Notification.objects.bulk_create(notifications)
-    ids = [notification.pk for notification in created if notification.pk is not None]
-    if not ids:
-        # SQLite before 3.35 and other back ends that return no ids: read them back.
-        ids = list(
-            Notification.objects.filter(
-                created_at=now, user__in=[n.user_id for n in notifications]
-            ).values_list("pk", flat=True)
-        )
+    created = Notification.objects.bulk_create(notifications, batch_size=1000)
+    # PostgreSQL and SQLite (3.35+) both return the new ids from a bulk insert.
+    ids = [int(notification.pk) for notification in created]
     payloads = [
         {
             "user_id": n.user_id,
@@ -82,7 +78,9 @@ def notify(
     def after_commit() -> None:
         from lms.accounts.tasks import send_notification_emails
 
-        send_notification_emails.delay(ids)
+        # One task per 500 emails: a notice to a whole cohort spreads over the workers.
+        for start in range(0, len(ids), EMAIL_BATCH):
+            send_notification_emails.delay(ids[start : start + EMAIL_BATCH])
         push_live(payloads)
 
     transaction.on_commit(after_commit)
