@@ -38,7 +38,7 @@ from courses.models import (
     SupervisionObservation,
     TrainerQualification,
 )
-from lms.accounts.permissions import has_perm
+from lms.accounts.permissions import get_scope, has_perm
 
 # Namespace of the deterministic xAPI statement ids this app emits.
 STATEMENT_NAMESPACE = uuid.UUID("6f0d3c2e-4c52-5d7e-9b0a-1d4e6a2c9f11")
@@ -176,7 +176,12 @@ def enrol(*, user: Any, run: CourseRun, actor: Any, note: str = "") -> Enrollmen
     returns the existing enrolment unchanged (withdrawn or rejected ones are reopened).
     """
     by_self = actor.pk == user.pk
-    if not by_self and not has_perm(actor, "courses.enrol_officers", user.institution):
+    # An officer with no institution can be enrolled by DPS only (the rule with no object would
+    # answer for "some institution").
+    if not by_self and (
+        (user.institution_id is None and not get_scope(actor).is_dps)
+        or not has_perm(actor, "courses.enrol_officers", user.institution)
+    ):
         raise PermissionDenied(_("You may enrol only officers of your institution."))
     with transaction.atomic():
         run = _lock_run(run.pk)
