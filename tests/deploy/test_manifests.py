@@ -1,0 +1,163 @@
+"""The deployment files validate without a cluster: yamllint, kubernetes-validate against its
+bundled schemas for the core kinds, and structural checks of the CloudNativePG resources and of
+what production needs (probes, autoscalers, disruption budgets, non-root, secrets from outside)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+from yamllint import linter
+from yamllint.config import YamlLintConfig
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+K8S = DEPLOY / "k8s"
+KUBERNETES_VERSION = "1.31.0"
+CRD_KINDS = {"Cluster", "ScheduledBackup", "Pooler", "Kustomization"}
+
+
+def _documents() -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for path in sorted(K8S.glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc:
+                found.append((path.name, doc))
+    return found
+
+
+def _by_kind(kind: str) -> list[dict[str, Any]]:
+    return [doc for _, doc in _documents() if doc["kind"] == kind]
+
+
+def _named(kind: str, name: str) -> dict[str, Any]:
+    return next(doc for doc in _by_kind(kind) if doc["metadata"]["name"] == name)
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted([*DEPLOY.rglob("*.yaml"), *DEPLOY.rglob("*.yml")]),
+    ids=lambda p: str(p.relative_to(DEPLOY)),
+)
+def test_yaml_is_lint_clean(path: Path) -> None:
+    config = YamlLintConfig(file=str(DEPLOY / ".yamllint.yaml"))
+    problems = [str(p) for p in linter.run(path.read_text(), config)]
+    assert problems == []
+
+
+@pytest.mark.parametrize(
+    ("name", "doc"),
+    [(f"{f}:{d['kind']}/{d['metadata']['name']}", d) for f, d in _documents()
+     if d["kind"] not in CRD_KINDS],
+    ids=lambda v: v if isinstance(v, str) else "",
+)  # fmt: skip
+def test_core_kinds_validate_against_the_kubernetes_schemas(name: str, doc: dict[str, Any]) -> None:
+    kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+
+
+def test_invalid_manifest_is_rejected_by_the_validator() -> None:
+    """The validator really checks: a Deployment with a misspelt field fails."""
+    doc = _named("Deployment", "lms-web")
+    broken = {**doc, "spec": {**doc["spec"], "replicaz": 3}}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, KUBERNETES_VERSION, strict=True)
+
+
+def test_every_http_deployment_probes_healthz_and_runs_as_non_root() -> None:
+    for name in ["lms-web", "lms-websocket"]:
+        pod = _named("Deployment", name)["spec"]["template"]["spec"]
+        container = pod["containers"][0]
+        assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    for workload in _by_kind("Deployment") + _by_kind("Job"):
+        pod = workload["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        for container in pod["containers"]:
+            assert container["securityContext"]["allowPrivilegeEscalation"] is False
+            assert "memory" in container["resources"]["limits"]
+
+
+def test_web_and_workers_autoscale_and_keep_a_disruption_budget() -> None:
+    targets = {h["spec"]["scaleTargetRef"]["name"] for h in _by_kind("HorizontalPodAutoscaler")}
+    assert {"lms-web", "lms-worker"} <= targets
+    budgets = {
+        p["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"]
+        for p in _by_kind("PodDisruptionBudget")
+    }
+    assert {"web", "websocket", "worker"} <= budgets
+    assert _named("Deployment", "lms-beat")["spec"]["replicas"] == 1
+    assert _named("Deployment", "lms-beat")["spec"]["strategy"]["type"] == "Recreate"
+
+
+def test_ingress_sends_websockets_to_daphne_and_the_rest_to_the_web() -> None:
+    ingress = _named("Ingress", "lms")
+    paths = {
+        p["path"]: p["backend"]["service"]["name"]
+        for rule in ingress["spec"]["rules"]
+        for p in rule["http"]["paths"]
+    }
+    assert paths == {"/ws/": "lms-websocket", "/": "lms-web"}
+    assert (
+        int(ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-read-timeout"])
+        >= 3600
+    )
+
+
+def test_migration_job_runs_migrate_against_the_primary() -> None:
+    job = _named("Job", "lms-migrate")
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"][-2:] == ["migrate", "--noinput"]
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+
+
+def test_cloudnativepg_cluster_has_a_replica_and_backups() -> None:
+    cluster = _named("Cluster", "lms-db")
+    assert cluster["apiVersion"] == "postgresql.cnpg.io/v1"
+    spec = cluster["spec"]
+    assert spec["instances"] >= 2  # a primary and at least one streaming replica
+    assert spec["affinity"]["enablePodAntiAffinity"] is True
+    store = spec["backup"]["barmanObjectStore"]
+    assert store["destinationPath"].startswith("s3://")
+    assert set(store["s3Credentials"]) == {"accessKeyId", "secretAccessKey"}
+    assert spec["backup"]["retentionPolicy"].endswith("d")
+    assert spec["storage"]["size"].endswith("Gi")
+    backup = _named("ScheduledBackup", "lms-db-nightly")
+    assert backup["spec"]["cluster"]["name"] == "lms-db"
+    assert len(backup["spec"]["schedule"].split()) == 6  # CNPG schedules have seconds
+    pooler = _named("Pooler", "lms-db-pooler-rw")
+    assert pooler["spec"]["cluster"]["name"] == "lms-db"
+    assert pooler["spec"]["pgbouncer"]["poolMode"] == "transaction"
+
+
+def test_secrets_come_from_the_environment_not_from_the_repository() -> None:
+    assert _by_kind("Secret") == []
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    generated = {g["name"]: g for g in kustomization["secretGenerator"]}
+    assert generated["lms-secrets"]["envs"] == ["secrets.env"]
+    assert not (K8S / "secrets.env").exists()
+    listed = set(kustomization["resources"])
+    assert listed == {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+    for name in ["lms-web", "lms-worker", "lms-websocket", "lms-beat"]:
+        container = _named("Deployment", name)["spec"]["template"]["spec"]["containers"][0]
+        refs = [next(iter(ref.values()))["name"] for ref in container["envFrom"]]
+        assert refs == ["lms-config", "lms-secrets"]
+
+
+def test_compose_file_has_every_role_and_websocket_proxying() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    assert {"web", "websocket", "worker", "beat", "postgres", "pgbouncer", "redis", "nginx",
+            "migrate"} <= set(compose["services"])  # fmt: skip
+    assert "pgbouncer:6432" in compose["services"]["web"]["environment"]["DATABASE_URL"]
+    nginx = (DEPLOY / "nginx" / "lms.conf").read_text()
+    assert "proxy_set_header Upgrade $http_upgrade;" in nginx
+    assert "location /ws/" in nginx
+
+
+def test_dockerfile_runs_as_non_root_with_static_files_and_catalogues() -> None:
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert "USER 10001" in dockerfile
+    assert "collectstatic --noinput" in dockerfile
+    assert "compile_catalogues" in dockerfile
+    assert "libharfbuzz-subset0" in dockerfile
