@@ -184,7 +184,11 @@ def import_officers(request: HttpRequest) -> HttpResponse:
     if not has_perm(user, "accounts.import_officers"):
         raise PermissionDenied("accounts.import_officers")
     institutions = selectors.importable_institutions(user)
-    form = OfficerImportForm(request.POST or None, request.FILES or None, institutions=institutions)
+    # Most coordinators import into their own institution: offer it first.
+    initial = {"institution": user.institution_id} if user.institution_id else {}
+    form = OfficerImportForm(
+        request.POST or None, request.FILES or None, institutions=institutions, initial=initial
+    )
     context: dict[str, Any] = {"form": form}
     if request.method == "POST" and form.is_valid():
         institution = form.cleaned_data["institution"]
