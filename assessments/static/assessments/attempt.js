@@ -1,4 +1,4 @@
-// Progressive enhancement of the attempt page: autosave every 15 s and after changes, and a
+// Progressive enhancement of the attempt page: autosave after changes and every 15 s, and a
 // countdown from the server's time left. Without this file the page works with its buttons.
 (function () {
   "use strict";
@@ -23,8 +23,15 @@
       });
     }).catch(function () { dirty = true; status.textContent = form.dataset.failed; });
   }
-  form.addEventListener("change", function () { dirty = true; });
-  form.addEventListener("input", function () { dirty = true; });
+  // Save 2 s after the last change, and every 15 s whatever happens.
+  var pending = null;
+  function changed() {
+    dirty = true;
+    if (pending) { clearTimeout(pending); }
+    pending = setTimeout(save, 2000);
+  }
+  form.addEventListener("change", changed);
+  form.addEventListener("input", changed);
   setInterval(save, 15000);
   var timer = document.getElementById("timer");
   if (timer) {
