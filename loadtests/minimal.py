@@ -1,0 +1,27 @@
+"""The ceiling: a minimal Django JSON view behind the same settings and middleware as the LMS,
+served by the same HTTP server in the same load test run (loadtests.run compares against it)."""
+
+from __future__ import annotations
+
+import os
+
+import django
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.urls import path
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lms.settings")
+django.setup()
+
+
+def ping(request: HttpRequest) -> JsonResponse:
+    """The least a Django request can do: route, run the middleware, return JSON."""
+    return JsonResponse({"ok": True})
+
+
+urlpatterns = [path("minimal/", ping)]
+settings.ROOT_URLCONF = __name__
+
+from django.core.wsgi import get_wsgi_application  # noqa: E402 - after the URLconf swap
+
+application = get_wsgi_application()
