@@ -39,6 +39,11 @@ class CertificationConfig(AppConfig):
         from courses import signals as course_signals
 
         permissions.register()
+        from django.utils.translation import gettext_lazy as _
+
+        from courses.content import register_learner_link
+
+        register_learner_link("certification:my_certificates", _("My certificates"))
         course_signals.course_completed.connect(
             receivers.on_course_completed, dispatch_uid="certification.course_completed"
         )

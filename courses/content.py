@@ -46,3 +46,18 @@ def lesson_url(enrollment: Any, lesson: Any) -> str | None:
     """The page of the higher app where this lesson is taken, if one registered."""
     provider = _lesson_url_providers.get(lesson.kind)
     return provider(enrollment, lesson) if provider else None
+
+
+_learner_links: list[tuple[str, Any]] = []
+
+
+def register_learner_link(url_name: str, label: Any) -> None:
+    """Let a higher app (certification) add a link to "My learning", e.g. the learner's
+    certificates, without courses importing it."""
+    if url_name not in {name for name, _label in _learner_links}:
+        _learner_links.append((url_name, label))
+
+
+def learner_links() -> list[tuple[str, Any]]:
+    """The (URL name, label) pairs registered for the "My learning" page."""
+    return list(_learner_links)

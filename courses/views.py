@@ -19,6 +19,7 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
@@ -26,7 +27,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from courses import selectors, services
+from courses import content, selectors, services
 from courses.content import clean_html, lesson_url
 from courses.models import AttendanceRecord, Course, CourseRun, Enrollment, Lesson, Program, Session
 from lms.accounts.models import MemberState
@@ -164,7 +165,12 @@ def my_learning(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "courses/my_learning.html",
-        {"page_obj": page, "teaches": teaches, "coordinates": bool(scope.coordinated_paths)},
+        {
+            "page_obj": page,
+            "teaches": teaches,
+            "coordinates": bool(scope.coordinated_paths),
+            "learner_links": [(reverse(name), label) for name, label in content.learner_links()],
+        },
     )
 
 

@@ -105,3 +105,9 @@ def test_coordinator_bulk_enrols_by_filter(
     RoleAssignmentFactory(user=other, role="coordinator", institution=other_institution)
     client.force_login(other)
     assert client.post(url, {"everyone_matching": "1"}).status_code == 403
+
+
+def test_my_learning_links_to_the_learners_certificates(client: Client, learner: Any) -> None:
+    client.force_login(learner)
+    page = client.get(reverse("courses:my_learning")).content.decode()
+    assert f'href="{reverse("certification:my_certificates")}"' in page
