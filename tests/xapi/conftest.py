@@ -56,7 +56,9 @@ class LRS:
 
 
 def make_client(institution: Any, scope: str = "institution") -> tuple[LRSClient, str]:
-    return create_client(name=f"client {scope}", institution=institution, scope=scope, created_by=None)
+    return create_client(
+        name=f"client {scope}", institution=institution, scope=scope, created_by=None
+    )
 
 
 @pytest.fixture
@@ -74,7 +76,10 @@ def other_lrs(other_institution: Any) -> LRS:
 def statement(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "actor": {"objectType": "Agent", "mbox": "mailto:officer@example.org", "name": "Officer"},
-        "verb": {"id": "http://adlnet.gov/expapi/verbs/completed", "display": {"en-US": "completed"}},
+        "verb": {
+            "id": "http://adlnet.gov/expapi/verbs/completed",
+            "display": {"en-US": "completed"},
+        },
         "object": {"objectType": "Activity", "id": "http://example.org/activities/patrol"},
     }
     body.update(overrides)
