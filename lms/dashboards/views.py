@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import (
@@ -19,6 +22,7 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from courses.models import CourseRun, Enrollment
@@ -113,10 +117,7 @@ def home(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         return HttpResponseBadRequest(
             _("%(field)s: choose a value from the list.") % {"field": _("Break down by")}
         )
-    totals = selectors.figures(lens, filters)
-    rows = selectors.breakdown(lens, filters, by)
-    trend = selectors.breakdown(lens, filters, "month")
-    states = selectors.member_state_rows(lens, filters)
+    totals, rows, trend, states = _aggregates(lens, filters, by)
     dimension_label = str(DIMENSIONS[by][1])
     export = request.GET.get("format")
     if export in EXPORT_FORMATS:
@@ -173,6 +174,27 @@ def home(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         ),
     }
     return render(request, "dashboards/home.html", context)
+
+
+def _aggregates(
+    lens: Lens, filters: Filters, by: str
+) -> tuple[selectors.Figures, list[selectors.Row], list[selectors.Row], list[selectors.Row]]:
+    """The figures of a view, kept for a short while: the same view opened by many people (or
+    reloaded) is computed once; what changes in between arrives through the WebSocket."""
+    key = (
+        "dashboards:"
+        + hashlib.sha256(repr((lens, filters, by, get_language())).encode()).hexdigest()
+    )
+    cached = cache.get(key)
+    if cached is None:
+        cached = (
+            selectors.figures(lens, filters),
+            selectors.breakdown(lens, filters, by),
+            selectors.breakdown(lens, filters, "month"),
+            selectors.member_state_rows(lens, filters),
+        )
+        cache.set(key, cached, getattr(settings, "DASHBOARDS_CACHE_SECONDS", 30))
+    return cached
 
 
 def _export_overview(

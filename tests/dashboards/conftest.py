@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 
 from courses import services as courses
 from courses.models import CourseRun, Enrollment, Lesson, Program, ProgramCourse
@@ -18,6 +19,8 @@ from tests.factories import DonorFactory, RoleAssignmentFactory, UserFactory
 @pytest.fixture(autouse=True)
 def _media(settings: Any, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = str(tmp_path / "media")
+    # The pages keep their figures in the (Redis) cache for a while; each test starts afresh.
+    cache.clear()
 
 
 @pytest.fixture
