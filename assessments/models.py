@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils import timezone
@@ -130,7 +129,7 @@ class Question(models.Model):
     key = models.JSONField(_("correct answer"), default=dict, blank=True)
     feedback = _i18n_field(_("feedback shown in review"))
     points = models.DecimalField(_("points"), max_digits=6, decimal_places=2, default=Decimal(1))
-    tags = ArrayField(models.CharField(max_length=40), default=list, blank=True)
+    tags = models.JSONField(default=list, blank=True, help_text=_("A list of tags."))
     rubric = models.ForeignKey(
         Rubric, null=True, blank=True, on_delete=models.SET_NULL, related_name="questions"
     )

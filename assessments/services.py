@@ -24,7 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -85,7 +85,13 @@ def rebuild_pool(*, section: AssessmentSection) -> None:
     """Cache the section's eligible questions and their option ids on the section row."""
     questions = Question.objects.filter(category_id=section.category_id, is_active=True)
     if section.tag:
-        questions = questions.filter(tags__contains=[section.tag])
+        questions = (
+            questions.filter(tags__contains=[section.tag])
+            if connection.vendor == "postgresql"
+            else questions.filter(
+                tags__icontains=f'"{section.tag}"'
+            )  # SQLite has no JSON containment
+        )
     pool = [
         [pk, _option_ids(kind, data)]
         for pk, kind, data in questions.order_by("pk").values_list("pk", "kind", "data")

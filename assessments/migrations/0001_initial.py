@@ -120,7 +120,7 @@ class Migration(migrations.Migration):
                 ('key', models.JSONField(blank=True, default=dict, verbose_name='correct answer')),
                 ('feedback', models.JSONField(blank=True, default=dict, verbose_name='feedback shown in review')),
                 ('points', models.DecimalField(decimal_places=2, default=Decimal('1'), max_digits=6, verbose_name='points')),
-                ('tags', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=40), blank=True, default=list, size=None)),
+                ('tags', models.JSONField(blank=True, default=list, help_text='A list of tags.')),
                 ('is_active', models.BooleanField(default=True, verbose_name='active')),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
