@@ -8,7 +8,7 @@ import os
 import django
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
-from django.urls import path
+from django.urls import include, path
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lms.settings")
 django.setup()
@@ -19,7 +19,8 @@ def ping(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"ok": True})
 
 
-urlpatterns = [path("minimal/", ping)]
+# the LMS URLs too, so that a real page can be compared on the same server
+urlpatterns = [path("minimal/", ping), path("", include("lms.urls"))]
 settings.ROOT_URLCONF = __name__
 
 from django.core.wsgi import get_wsgi_application  # noqa: E402 - after the URLconf swap

@@ -103,12 +103,20 @@ def prepare_pool(path: Path, size: int) -> dict[str, Any]:
     return pool
 
 
+def collectstatic() -> None:
+    """DEBUG is off, as in production: the manifest of static files must exist."""
+    subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+        cwd=ROOT, env=env(), check=True,
+    )  # fmt: skip
+
+
 def start(cmd: list[str], log: str) -> subprocess.Popen[bytes]:
     out = open(REPORTS / f"{log}.log", "wb")  # noqa: SIM115 - closed with the process
     return subprocess.Popen(cmd, cwd=ROOT, env=env(), stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
 
 
-def wait_http(url: str, timeout: float = 60) -> None:
+def wait_http(url: str, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -147,6 +155,7 @@ def main() -> None:
     REPORTS.mkdir(parents=True, exist_ok=True)
     pool_path = ROOT / "var" / "loadtest-pool.json"
     pool = prepare_pool(pool_path, args.pool)
+    collectstatic()
     gunicorn = [str(VENV_BIN / "gunicorn"), "--workers", str(args.workers), "--worker-class", "sync",
                 "--log-level", "warning"]  # fmt: skip
     procs = [
