@@ -163,7 +163,7 @@ def run(options: dict[str, Any]) -> str:
     ]
     for title, user, url in pages:
         client = Client()
-        client.force_login(user)
+        client.force_login(user)  # type: ignore[arg-type]
         _time(client, [url] * 3)
         samples = SAMPLES // 4 if "xlsx" in url else SAMPLES
         timings, status = _time(client, [url] * samples)
