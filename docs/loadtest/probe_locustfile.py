@@ -1,0 +1,8 @@
+
+from locust import FastHttpUser, task, constant
+import os
+class Probe(FastHttpUser):
+    wait_time = constant(0)
+    @task
+    def get(self):
+        self.client.get(os.environ["PROBE_PATH"], name="probe")
