@@ -26,11 +26,14 @@ SERVERS = {
 }  # fmt: skip
 PAGES = {"minimal JSON view": "/minimal/", "sign-in page": "/accounts/login/"}
 
-LOCUSTFILE = """
-from locust import FastHttpUser, task, constant
-import os
+LOCUSTFILE = """import os
+
+from locust import FastHttpUser, constant, task
+
+
 class Probe(FastHttpUser):
     wait_time = constant(0)
+
     @task
     def get(self):
         self.client.get(os.environ["PROBE_PATH"], name="probe")
