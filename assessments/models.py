@@ -11,7 +11,6 @@ never read the bank.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
@@ -20,11 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from courses.models import Course, Enrollment, Lesson
-from lms.i18n import pick
-
-
-def _i18n_field(verbose: Any) -> models.JSONField[Any]:
-    return models.JSONField(verbose, default=dict, blank=True)
+from lms.i18n import i18n_field, pick
 
 
 class QuestionCategory(models.Model):
@@ -32,7 +27,7 @@ class QuestionCategory(models.Model):
 
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="question_categories")
     slug = models.SlugField(_("code"), max_length=60)
-    name = _i18n_field(_("name"))
+    name = i18n_field(_("name"))
 
     class Meta:
         ordering = ["course", "slug"]
@@ -50,7 +45,7 @@ class Rubric(models.Model):
     """Criteria by levels with points, for essays, uploads and practical evaluations."""
 
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="rubrics")
-    title = _i18n_field(_("title"))
+    title = i18n_field(_("title"))
 
     class Meta:
         verbose_name = _("rubric")
@@ -63,7 +58,7 @@ class Rubric(models.Model):
 class RubricCriterion(models.Model):
     rubric = models.ForeignKey(Rubric, on_delete=models.CASCADE, related_name="criteria")
     position = models.PositiveIntegerField(default=0)
-    title = _i18n_field(_("criterion"))
+    title = i18n_field(_("criterion"))
 
     class Meta:
         ordering = ["rubric", "position", "pk"]
@@ -77,7 +72,7 @@ class RubricCriterion(models.Model):
 class RubricLevel(models.Model):
     criterion = models.ForeignKey(RubricCriterion, on_delete=models.CASCADE, related_name="levels")
     position = models.PositiveIntegerField(default=0)
-    title = _i18n_field(_("level"))
+    title = i18n_field(_("level"))
     points = models.DecimalField(_("points"), max_digits=6, decimal_places=2)
 
     class Meta:
@@ -124,10 +119,10 @@ class Question(models.Model):
         verbose_name=_("category"),
     )
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
-    text = _i18n_field(_("question text"))
+    text = i18n_field(_("question text"))
     data = models.JSONField(_("options and parts shown to learners"), default=dict, blank=True)
     key = models.JSONField(_("correct answer"), default=dict, blank=True)
-    feedback = _i18n_field(_("feedback shown in review"))
+    feedback = i18n_field(_("feedback shown in review"))
     points = models.DecimalField(_("points"), max_digits=6, decimal_places=2, default=Decimal(1))
     tags = models.JSONField(default=list, blank=True, help_text=_("A list of tags."))
     rubric = models.ForeignKey(
@@ -182,7 +177,7 @@ class Assessment(models.Model):
         Lesson, on_delete=models.CASCADE, related_name="assessment", verbose_name=_("lesson")
     )
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.QUIZ)
-    instructions = _i18n_field(_("instructions"))
+    instructions = i18n_field(_("instructions"))
     time_limit_minutes = models.PositiveIntegerField(
         _("time limit (minutes)"), null=True, blank=True, help_text=_("Empty: no limit.")
     )

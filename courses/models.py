@@ -17,19 +17,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from lms.accounts.models import Donor, Institution, MemberState
-from lms.i18n import pick
-
-
-def _i18n_field(verbose: Any) -> models.JSONField[Any]:
-    return models.JSONField(verbose, default=dict, blank=True)
+from lms.i18n import i18n_field, pick
 
 
 class Program(models.Model):
     """A curriculum grouping courses, for example "Police management"."""
 
     code = models.SlugField(_("code"), max_length=40, unique=True)
-    title = _i18n_field(_("title"))
-    description = _i18n_field(_("description"))
+    title = i18n_field(_("title"))
+    description = i18n_field(_("description"))
     owner_institution = models.ForeignKey(
         Institution,
         null=True,
@@ -75,8 +71,8 @@ class Course(models.Model):
         help_text=_("Language codes the course is offered in, separated by spaces."),
     )
     credit_hours = models.DecimalField(_("credit hours"), max_digits=6, decimal_places=1, default=0)
-    title = _i18n_field(_("title"))
-    description = _i18n_field(_("description"))
+    title = i18n_field(_("title"))
+    description = i18n_field(_("description"))
     learning_outcomes = models.JSONField(
         _("learning outcomes"), default=dict, blank=True, help_text=_("{language: [outcome, …]}")
     )
@@ -172,7 +168,7 @@ class CourseVersion(models.Model):
 class Module(models.Model):
     version = models.ForeignKey(CourseVersion, on_delete=models.CASCADE, related_name="modules")
     position = models.PositiveIntegerField(default=0)
-    title = _i18n_field(_("title"))
+    title = i18n_field(_("title"))
 
     class Meta:
         ordering = ["version", "position"]
@@ -198,12 +194,12 @@ class Lesson(models.Model):
     module = models.ForeignKey(Module, on_delete=models.CASCADE, related_name="lessons")
     position = models.PositiveIntegerField(default=0)
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.TEXT)
-    title = _i18n_field(_("title"))
-    body = _i18n_field(_("text (sanitised HTML)"))
+    title = i18n_field(_("title"))
+    body = i18n_field(_("text (sanitised HTML)"))
     video_file = models.FileField(_("video file"), upload_to="lessons/video/", blank=True)
     video_url = models.URLField(_("video link"), blank=True)
     captions = models.FileField(_("captions (WebVTT)"), upload_to="lessons/captions/", blank=True)
-    transcript = _i18n_field(_("transcript"))
+    transcript = i18n_field(_("transcript"))
     document = models.FileField(_("document"), upload_to="lessons/documents/", blank=True)
     launch_url = models.CharField(_("launch URL of xAPI content"), max_length=500, blank=True)
     activity_id = models.CharField(_("xAPI activity id"), max_length=500, blank=True, db_index=True)
@@ -472,7 +468,7 @@ class Session(models.Model):
     """A scheduled on-site session of a run."""
 
     run = models.ForeignKey(CourseRun, on_delete=models.CASCADE, related_name="sessions")
-    title = _i18n_field(_("title"))
+    title = i18n_field(_("title"))
     starts_at = models.DateTimeField(_("starts at"))
     ends_at = models.DateTimeField(_("ends at"))
     room = models.CharField(_("room"), max_length=100, blank=True)

@@ -20,3 +20,10 @@ def pick(
         if code and values.get(code):
             return values[code]
     return next((value for value in values.values() if value), "")
+
+
+def i18n_field(verbose_name: Any) -> Any:
+    """A model field holding translatable text as {language: text}."""
+    from django.db import models
+
+    return models.JSONField(verbose_name, default=dict, blank=True)
