@@ -104,6 +104,12 @@ class Report:
     total_seconds: float = 0.0
 
 
+def uuid4_sql(expr: str) -> str:
+    """SQL for a deterministic UUID from a text expression that is a valid version 4, variant 2
+    (RFC 4122) UUID: xAPI requires that form for statement ids and registrations."""
+    return f"overlay(overlay(md5({expr}) placing '4' from 13) placing '8' from 17)::uuid"
+
+
 def table(label: str) -> str:
     return str(apps.get_model(label)._meta.db_table)
 
@@ -584,7 +590,7 @@ class Seeder:
                 pos = (m.position - 1) * 3 + p
                 kind = LESSON_KINDS[pos - 1]
                 key = uuid.UUID(
-                    int=hash_int(m.pk * 10 + p, self.seed) & ((1 << 128) - 1) | (4 << 76)
+                    int=hash_int(m.pk * 10 + p, self.seed) & ((1 << 128) - 1), version=4
                 )
                 lessons.append(Lesson(
                     version_id=m.version_id, module=m, position=pos, kind=kind,
@@ -680,7 +686,7 @@ class Seeder:
             "user_id": "u.id",
             "run_id": "v.id",
             "version_id": "v.version_id",
-            "registration": "md5(%(seed)s || '-' || u.id || '-' || v.id)::uuid",
+            "registration": uuid4_sql("%(seed)s || '-' || u.id || '-' || v.id"),
             "enrolled_at": "%(now)s - (interval '1 day' * (20 + floor(pg_temp.r(u.id*8+j, 2, %(seed)s) * 600)))",
             "institution_id": "u.institution_id",
             "member_state_id": "u.member_state_id",
@@ -739,7 +745,7 @@ class Seeder:
             **common,
             "version_id": "o.vid",
             "run_id": "o.id",
-            "registration": "md5(%(seed)s || '-' || u.id || '-' || o.id)::uuid",
+            "registration": uuid4_sql("%(seed)s || '-' || u.id || '-' || o.id"),
             "status": "CASE WHEN NOT o.closed THEN 'active' WHEN pg_temp.r(u.id*8+j, 7, %(seed)s) < 0.9 THEN 'completed' ELSE 'active' END",
             "progress_pct": "CASE WHEN o.closed AND pg_temp.r(u.id*8+j, 7, %(seed)s) < 0.9 THEN 100 ELSE floor(pg_temp.r(u.id*8+j, 4, %(seed)s) * 100)::int END",
             "attendance_pct": "CASE WHEN o.closed THEN 70 + floor(pg_temp.r(u.id*8+j, 8, %(seed)s) * 31)::int END",
@@ -890,7 +896,7 @@ class Seeder:
             )
         )
         exprs = {
-            "id": "md5('cert-' || %(seed)s || '-' || e.id)::uuid",
+            "id": uuid4_sql("'cert-' || %(seed)s || '-' || e.id"),
             # 12 characters of an unambiguous alphabet from a hash: not enumerable, not sequential
             "code": "translate(upper(substr(md5('code-' || %(seed)s || '-' || e.id), 1, 12)), '01', 'XY')",
             "kind": "'course'",
@@ -946,7 +952,7 @@ class Seeder:
                      "account": {"homePage": home, "name": "lms"}}  # fmt: skip
         # statement k of an enrolment exists when the learner got that far (k-th of 11 steps)
         exprs = {
-            "statement_id": "md5('st-' || %(seed)s || '-' || e.id || '-' || k.k)::uuid",
+            "statement_id": uuid4_sql("'st-' || %(seed)s || '-' || e.id || '-' || k.k"),
             "actor_key": "'account:' || %(site)s || '|' || e.user_id",
             "verb_id": "k.iri",
             "activity_id": "CASE WHEN k.k IN (0, 10) THEN %(site)s || '/xapi/activities/course/' || c.code "
@@ -961,7 +967,7 @@ class Seeder:
             "user_id": "e.user_id",
             "has_attachments": "false",
             "data": """jsonb_build_object(
-                'id', md5('st-' || %(seed)s || '-' || e.id || '-' || k.k)::uuid,
+                'id', overlay(overlay(md5('st-' || %(seed)s || '-' || e.id || '-' || k.k) placing '4' from 13) placing '8' from 17)::uuid,
                 'actor', jsonb_build_object('objectType', 'Agent', 'name', u.full_name,
                     'account', jsonb_build_object('homePage', %(site)s, 'name', e.user_id::text)),
                 'verb', jsonb_build_object('id', k.iri, 'display', k.display),

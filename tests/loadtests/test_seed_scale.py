@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,6 +30,9 @@ def seeded(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
         pytest.skip(message)
     out = io.StringIO()
     with django_db_blocker.unblock():
+        from lms.accounts.member_states import ensure_member_states
+
+        ensure_member_states()  # a reused test database may have been flushed by a last run
         try:
             call_command(
                 "seed_scale",
@@ -121,6 +125,34 @@ def test_outcomes_agree_with_each_other(seeded: str) -> None:
     # every enrolment's institution and state are its learner's
     assert not Enrollment.objects.exclude(institution=models.F("user__institution")).exists()
     assert not Enrollment.objects.exclude(member_state=models.F("user__member_state")).exists()
+
+
+def test_seeded_uuids_are_ones_the_lrs_accepts(seeded: str) -> None:
+    """Registrations and statement ids are sent back to our LRS by launched content and by
+    clients: they must pass its UUID rule (version 4, variant 2), or the load test's statements
+    are refused with 400."""
+    from courses.models import Enrollment, Lesson
+    from lms.xapi.models import Statement
+    from lms.xapi.validation import StatementError, check_statement
+
+    registrations = list(Enrollment.objects.values_list("registration", flat=True)[:200])
+    statement_ids = list(Statement.objects.values_list("statement_id", flat=True)[:200])
+    keys = list(Lesson.objects.values_list("key", flat=True))
+    for value in registrations + statement_ids + keys:
+        assert (value.version, value.variant) == (4, uuid.RFC_4122), value
+    lesson = Lesson.objects.filter(kind="xapi").first()
+    assert lesson is not None
+    statement = {
+        "id": str(statement_ids[0]),
+        "actor": {"mbox": "mailto:officer@example.org"},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"},
+        "object": {"id": lesson.activity_id},
+        "context": {"registration": str(registrations[0])},
+    }
+    try:
+        check_statement(statement)
+    except StatementError as exc:  # pragma: no cover - the failure message is the point
+        pytest.fail(f"the LRS refuses a seeded statement: {exc}")
 
 
 def test_seeding_twice_is_refused(seeded: str) -> None:
