@@ -10,10 +10,16 @@ from django.http import HttpRequest
 
 
 def client_ip(request: HttpRequest) -> str:
-    # Behind the ingress the first X-Forwarded-For hop is the client (the ingress sets it).
+    """The visitor's address. Behind LMS_TRUSTED_PROXIES reverse proxies (nginx, the ingress),
+    each of which appends the address it saw to X-Forwarded-For, the client is the hop that the
+    outermost trusted proxy appended: counted from the right, since anything to its left was
+    written by the client and can be forged to dodge the rate limit."""
+    proxies = int(getattr(settings, "LMS_TRUSTED_PROXIES", 0))
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if forwarded and getattr(settings, "CERTIFICATION_TRUST_X_FORWARDED_FOR", False):
-        return forwarded.split(",")[0].strip()
+    if proxies and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if hops:
+            return hops[max(0, len(hops) - proxies)]
     return str(request.META.get("REMOTE_ADDR", ""))
 
 
