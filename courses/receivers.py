@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from courses.models import Enrollment, Lesson
+from courses.models import Enrollment, Lesson, LessonProgress
 
 # The outcome verbs that complete a lesson (ADL verb IRIs end with these words).
 _OUTCOME_VERBS = {"completed": None, "passed": True, "failed": False}
@@ -28,48 +29,124 @@ def _is_learner(actor: dict[str, Any], user: Any) -> bool:
     return str(actor.get("mbox", "")).lower() == f"mailto:{user.email}".lower()
 
 
-def on_statements_stored(sender: Any, statements: list[dict[str, Any]], **kwargs: Any) -> None:
-    """A completed/passed/failed statement about a lesson's activity, in a learner's
-    registration, updates that learner's lesson progress."""
-    from courses.services import record_lesson_result
+@dataclass
+class _Result:
+    """What a batch's statements say about one learner in one lesson, merged in order."""
 
+    enrollment: Enrollment
+    lesson: Lesson
+    completed: bool = False
+    passed: bool | None = None
+    score_pct: Decimal | None = None
+
+
+def _candidates(
+    statements: list[dict[str, Any]],
+) -> list[tuple[uuid.UUID, str, dict[str, Any], str, bool | None]]:
+    """(registration, activity id, statement, verb word, passed) of each outcome statement."""
+    found = []
     for statement in statements:
         outcome = _outcome(statement)
         if outcome is None:
             continue
-        word, passed = outcome
-        registration = statement.get("context", {}).get("registration")
-        activity_id = statement.get("object", {}).get("id")
+        registration = (statement.get("context") or {}).get("registration")
+        activity_id = (statement.get("object") or {}).get("id")
         if not registration or not activity_id:
             continue
         try:
             registration_uuid = uuid.UUID(str(registration))
         except ValueError:
             continue
-        enrollment = (
-            Enrollment.objects.select_related("user").filter(registration=registration_uuid).first()
+        found.append((registration_uuid, str(activity_id), statement, *outcome))
+    return found
+
+
+def _unchanged(progress: LessonProgress | None, result: _Result) -> bool:
+    """Whether recording `result` would change nothing (the same statements sent again)."""
+    if progress is None:
+        return False
+    if result.completed and progress.status != LessonProgress.Status.COMPLETED:
+        return False
+    if result.passed is not None and progress.passed != result.passed:
+        return False
+    return result.score_pct is None or progress.score_pct == result.score_pct
+
+
+def on_statements_stored(sender: Any, statements: list[dict[str, Any]], **kwargs: Any) -> None:
+    """A completed/passed/failed statement about a lesson's activity, in a learner's
+    registration, updates that learner's lesson progress.
+
+    Set-based for a whole batch: one query finds the enrolments of the batch's registrations, one
+    the lessons of their versions, one the progress already recorded; only the (enrolment, lesson)
+    pairs whose progress changes go through record_lesson_result, once each with the batch's
+    results merged in order, so completion is checked only for the enrolments affected.
+    """
+    from courses.services import record_lesson_result
+
+    candidates = _candidates(statements)
+    if not candidates:
+        return
+    enrollments = {
+        enrollment.registration: enrollment
+        for enrollment in Enrollment.objects.select_related("user").filter(
+            registration__in={registration for registration, *_rest in candidates}
         )
-        if enrollment is None or not _is_learner(statement.get("actor") or {}, enrollment.user):
-            continue
-        lesson = Lesson.objects.filter(
-            version_id=enrollment.version_id, activity_id=activity_id
-        ).first()
+    }
+    mine = [
+        (enrollments[registration], activity_id, statement, word, passed)
+        for registration, activity_id, statement, word, passed in candidates
+        if registration in enrollments
+        and _is_learner(statement.get("actor") or {}, enrollments[registration].user)
+    ]
+    if not mine:
+        return
+    lessons = {
+        (lesson.version_id, lesson.activity_id): lesson
+        for lesson in Lesson.objects.filter(
+            version_id__in={enrollment.version_id for enrollment, *_rest in mine},
+            activity_id__in={activity_id for _enrollment, activity_id, *_rest in mine},
+        )
+    }
+    results: dict[tuple[int, int], _Result] = {}
+    for enrollment, activity_id, statement, word, passed in mine:
+        lesson = lessons.get((enrollment.version_id, activity_id))
         if lesson is None:
             continue
+        merged = results.setdefault(
+            (enrollment.pk, lesson.pk), _Result(enrollment=enrollment, lesson=lesson)
+        )
         result = statement.get("result") or {}
         scaled = (result.get("score") or {}).get("scaled")
         if passed is None and "success" in result:
             passed = bool(result["success"])
         completed = word != "failed" or bool(result.get("completion"))
+        # Statements apply in order: completion sticks, the latest pass and score win.
+        merged.completed = merged.completed or (
+            completed and (passed is not False or not lesson.requires_pass)
+        )
+        if passed is not None:
+            merged.passed = passed
+        if scaled is not None:
+            merged.score_pct = (Decimal(str(scaled)) * 100).quantize(Decimal("0.01"))
+    if not results:
+        return
+    recorded = {
+        (progress.enrollment_id, progress.lesson_id): progress
+        for progress in LessonProgress.objects.filter(
+            enrollment_id__in={key[0] for key in results},
+            lesson_id__in={key[1] for key in results},
+        )
+    }
+    for key, merged in results.items():
+        if _unchanged(recorded.get(key), merged):
+            continue
         record_lesson_result(
-            enrollment=enrollment,
-            lesson=lesson,
-            completed=completed and (passed is not False or not lesson.requires_pass),
-            passed=passed,
-            score_pct=None
-            if scaled is None
-            else (Decimal(str(scaled)) * 100).quantize(Decimal("0.01")),
-            actor=enrollment.user,
+            enrollment=merged.enrollment,
+            lesson=merged.lesson,
+            completed=merged.completed,
+            passed=merged.passed,
+            score_pct=merged.score_pct,
+            actor=merged.enrollment.user,
         )
 
 

@@ -334,10 +334,7 @@ def _store_statements(
     ids = [str(statement.get("id") or uuid.uuid4()).lower() for statement in statements]
     for statement, statement_id in zip(statements, ids, strict=True):
         statement["id"] = statement_id
-    existing = {
-        str(row.statement_id): row
-        for row in Statement.objects.filter(statement_id__in=[uuid.UUID(i) for i in ids])
-    }
+    existing = store.stored_data([uuid.UUID(i) for i in ids])
     targets = {
         str(s["object"]["id"]).lower()
         for s in statements
@@ -349,11 +346,11 @@ def _store_statements(
         ).exists()
         if voiding:
             raise bad("object.id", "a voiding statement cannot be voided")
-    rows: list[Statement] = []
+    rows: list[store.Row] = []
     for statement in statements:
         found = existing.get(statement["id"])
         if found is not None:
-            if not _same_statement(found.data, statement):
+            if not _same_statement(found, statement):
                 raise XAPIError(409, "id", "a different statement with this id is already stored")
             continue
         rows.append(store.prepare(statement, caller, now))

@@ -25,6 +25,7 @@ from lms.accounts.models import Institution, MemberState
 from lms.xapi.models import LRSClient, Statement
 from lms.xapi.services import create_client
 from lms.xapi.signals import statements_stored
+from lms.xapi.store import COPY_COLUMNS
 
 FULL_ROWS = 10_000_000
 LEARNERS = 200_000
@@ -98,25 +99,7 @@ def _seed(rows: int, institution_id: int, client_id: int, out: Any) -> float:
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'xapi_statement'"
         )
         index_definitions = cursor.fetchall()
-        columns = [
-            "id",
-            "statement_id",
-            "data",
-            "actor_key",
-            "verb_id",
-            "activity_id",
-            "registration",
-            "related_activities",
-            "related_agents",
-            "timestamp",
-            "stored",
-            "voided",
-            "voids",
-            "institution_id",
-            "client_id",
-            "user_id",
-            "has_attachments",
-        ]
+        columns = ["id", *COPY_COLUMNS]
         span = timedelta(days=365).total_seconds()
         random_source = random.Random(7)
         raw = cursor.cursor  # psycopg 3
