@@ -50,6 +50,33 @@ def test_signature_is_valid_for_pdfsig(certificate: Certificate, tmp_path: Path)
     assert "Total document signed" in output
 
 
+def test_later_signatures_of_a_process_are_valid_too(
+    certificate: Certificate, learner: Any, run: Any, tmp_path: Path
+) -> None:
+    """The first signature of a process is made by pyHanko in full, the later ones reuse its CMS
+    encoding (certification.signing.CmsTemplate): they must validate just the same."""
+    from certification import services
+    from tests.certification.factories import completed
+    from tests.factories import UserFactory
+
+    later = [
+        services.issue_course_certificate(
+            enrollment_id=completed(UserFactory(institution=learner.institution), run).pk
+        )
+        for _ in range(2)
+    ]
+    pdfs = []
+    for issued in later:
+        assert issued is not None
+        pdf = issued.pdf.read()
+        pdfs.append(pdf)
+        status = _pyhanko_status(pdf)
+        assert (status.intact, status.valid, status.trusted) == (True, True, True)
+        assert status.coverage.name == "ENTIRE_FILE"
+        assert "Signature is Valid" in _pdfsig(pdf, tmp_path)
+    assert pdfs[0][-8000:] != pdfs[1][-8000:]  # each has its own digest and ECDSA value
+
+
 def test_tampered_pdf_is_detected(certificate: Certificate, tmp_path: Path) -> None:
     pdf = bytearray(certificate.pdf.read())
     position = pdf.index(b"/MediaBox")
