@@ -1,108 +1,220 @@
-"""Daphne, uvicorn and gunicorn side by side on the minimal view and a real page (the sign-in
-form: template, session, CSRF), same machine, same Locust load: writes docs/performance/servers.md.
+"""Daphne, uvicorn and gunicorn side by side, same machine, same run: writes
+docs/performance/servers.md.
 
-    python -m loadtests.servers [--seconds 10] [--users 16]
+HTTP: the minimal Django JSON view and a real page (the sign-in form: template, session, CSRF)
+under the LMS's settings and middleware, driven by wrk (a C client, so the load generator takes
+little of the 2 cores). WebSocket: a Channels echo consumer under Daphne and uvicorn, driven by
+an asyncio client (connections opened per second, round trips per second and their latency).
+
+    python -m loadtests.servers [--seconds 10] [--connections 16]
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
+import asyncio
+import statistics
 import subprocess
 import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from loadtests.run import HOST, REPORTS, ROOT, VENV_BIN, collectstatic, env, wait_http
+from loadtests import wrk
+from loadtests.run import HOST, ROOT, VENV_BIN, collectstatic, env, wait_http
 
-PORT = 8109
-SERVERS = {
-    "gunicorn (2 sync workers, WSGI)": [
-        str(VENV_BIN / "gunicorn"), "--workers", "2", "--worker-class", "sync",
-        "-b", f"{HOST}:{PORT}", "--log-level", "warning", "loadtests.minimal:application"],
-    "uvicorn (2 workers, ASGI)": [
-        str(VENV_BIN / "uvicorn"), "--workers", "2", "--host", HOST, "--port", str(PORT),
-        "--log-level", "warning", "--no-access-log", "loadtests.asgi_minimal:application"],
-    "Daphne (1 process, ASGI)": [
-        str(VENV_BIN / "daphne"), "-b", HOST, "-p", str(PORT), "loadtests.asgi_minimal:application"],
-}  # fmt: skip
+PORTS = (8111, 8112)
+
+
+@dataclass
+class Server:
+    name: str
+    cmds: list[list[str]]  # one command per listening port (Daphne: one process per port)
+    ports: Sequence[int]
+    asgi: bool
+
+
+def servers() -> list[Server]:
+    gunicorn = [str(VENV_BIN / "gunicorn"), "--worker-class", "sync", "--log-level", "warning"]
+    uvicorn = [str(VENV_BIN / "uvicorn"), "--log-level", "warning", "--no-access-log"]
+    daphne = [str(VENV_BIN / "daphne"), "-b", HOST, "--verbosity", "0"]
+    app, asgi = "loadtests.minimal:application", "loadtests.asgi_minimal:application"
+    return [
+        Server("gunicorn, 2 sync workers (WSGI)",
+               [[*gunicorn, "--workers", "2", "-b", f"{HOST}:{PORTS[0]}", app]], PORTS[:1], False),
+        Server("gunicorn, 3 sync workers (WSGI)",
+               [[*gunicorn, "--workers", "3", "-b", f"{HOST}:{PORTS[0]}", app]], PORTS[:1], False),
+        Server("uvicorn, 2 workers (ASGI)",
+               [[*uvicorn, "--workers", "2", "--host", HOST, "--port", str(PORTS[0]), asgi]],
+               PORTS[:1], True),
+        Server("Daphne, 2 processes (ASGI)",
+               [[*daphne, "-p", str(port), asgi] for port in PORTS], PORTS, True),
+    ]  # fmt: skip
+
+
 PAGES = {"minimal JSON view": "/minimal/", "sign-in page": "/accounts/login/"}
 
-LOCUSTFILE = """import os
 
-from locust import FastHttpUser, constant, task
+def http_load(server: Server, path: str, seconds: int, connections: int) -> wrk.Result:
+    """wrk on each port at once (Daphne's two processes stand for two pods behind a balancer)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    share = max(1, connections // len(server.ports))
+    with ThreadPoolExecutor(len(server.ports)) as pool:
+        results = list(
+            pool.map(
+                lambda port: wrk.run(
+                    path,
+                    f"http://{HOST}:{port}",
+                    [wrk.Request(path)],
+                    seconds=seconds,
+                    connections=share,
+                ),  # fmt: skip
+                server.ports,
+            )
+        )
+    if len(results) == 1:
+        return results[0]
+    total = sum(r.requests for r in results)
+    return wrk.Result(
+        name=path,
+        requests=total,
+        seconds=max(r.seconds for r in results),
+        errors=sum(r.errors for r in results),
+        # percentiles of two equal halves: the worse of the two is an upper bound
+        p50_ms=max(r.p50_ms for r in results),
+        p95_ms=max(r.p95_ms for r in results),
+        p99_ms=max(r.p99_ms for r in results),
+        mean_ms=sum(r.mean_ms * r.requests for r in results) / total if total else 0,
+    )
 
 
-class Probe(FastHttpUser):
-    wait_time = constant(0)
+async def ws_load(ports: Sequence[int], sockets: int, seconds: int) -> dict[str, float]:
+    """Open `sockets` connections (spread over the ports), then ping-pong on all of them for
+    `seconds`: connections per second, round trips per second, RTT p50/p95."""
+    import websockets
 
-    @task
-    def get(self):
-        self.client.get(os.environ["PROBE_PATH"], name="probe")
-"""
+    started = time.perf_counter()
+    conns = await asyncio.gather(
+        *(websockets.connect(f"ws://{HOST}:{ports[i % len(ports)]}/ws/echo/", open_timeout=30)
+          for i in range(sockets))
+    )  # fmt: skip
+    connect_s = time.perf_counter() - started
+    rtts: list[float] = []
+    deadline = time.perf_counter() + seconds
+
+    async def pingpong(ws: websockets.ClientConnection) -> None:
+        while time.perf_counter() < deadline:
+            t = time.perf_counter()
+            await ws.send("ping")
+            await ws.recv()
+            rtts.append(time.perf_counter() - t)
+
+    await asyncio.gather(*(pingpong(ws) for ws in conns))
+    await asyncio.gather(*(ws.close() for ws in conns))
+    rtts.sort()
+    return {
+        "connect_per_s": sockets / connect_s,
+        "messages_per_s": len(rtts) / seconds,
+        "rtt_p50_ms": statistics.median(rtts) * 1000 if rtts else 0,
+        "rtt_p95_ms": rtts[int(len(rtts) * 0.95)] * 1000 if rtts else 0,
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--users", type=int, default=16)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--sockets", type=int, default=200, help="WebSocket connections")
     args = parser.parse_args()
-    REPORTS.mkdir(parents=True, exist_ok=True)
-    probe = REPORTS / "probe_locustfile.py"
-    probe.write_text(LOCUSTFILE)
     collectstatic()
-    results = []
-    for server, cmd in SERVERS.items():
-        proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
-        )  # noqa: S603
+    http_rows, ws_rows = [], []
+    for server in servers():
+        procs = [
+            subprocess.Popen(
+                cmd,
+                cwd=ROOT,
+                env=env(),
+                stdout=subprocess.DEVNULL,  # noqa: S603
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
+            for cmd in server.cmds
+        ]
         try:
-            wait_http(f"http://{HOST}:{PORT}/minimal/")
+            for port in server.ports:
+                wait_http(f"http://{HOST}:{port}/minimal/")
             for page, path in PAGES.items():
-                prefix = REPORTS / "servers"
-                subprocess.run(  # noqa: S603
-                    [str(VENV_BIN / "locust"), "-f", str(probe), "--headless", "--host",
-                     f"http://{HOST}:{PORT}", "-u", str(args.users), "-r", str(args.users),
-                     "-t", f"{args.seconds}s", "--csv", str(prefix), "--only-summary",
-                     "--loglevel", "WARNING"],
-                    cwd=ROOT, env=env() | {"PROBE_PATH": path}, check=False, timeout=args.seconds + 60,
-                )  # fmt: skip
-                with open(f"{prefix}_stats.csv") as f:
-                    row = next(r for r in csv.DictReader(f) if r["Name"] == "Aggregated")
-                results.append((server, page, row))
+                http_load(server, path, 2, args.connections)  # warm every worker
+                result = http_load(server, path, args.seconds, args.connections)
+                http_rows.append((server.name, page, result))
+                sys.stdout.write(f"{server.name} {page}: {result.rps:.0f} req/s\n")
+            if server.asgi:
+                ws = asyncio.run(ws_load(server.ports, args.sockets, args.seconds))
+                ws_rows.append((server.name, ws))
+                sys.stdout.write(f"{server.name} WebSocket: {ws}\n")
         finally:
-            proc.terminate()
-            proc.wait(timeout=20)
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                p.wait(timeout=20)
+    write_report(args, http_rows, ws_rows)
+
+
+def write_report(
+    args: argparse.Namespace,
+    http_rows: list[tuple[str, str, wrk.Result]],
+    ws_rows: list[tuple[str, dict[str, float]]],
+) -> None:
+    import os
+
+    load = os.getloadavg()[0]
     lines = [
-        "# HTTP servers side by side",
+        "# HTTP and WebSocket servers side by side",
         "",
-        f"`python -m loadtests.servers --seconds {args.seconds} --users {args.users}`: each server "
-        "serves the same Django project (settings and middleware of the LMS, DEBUG off, "
-        "PostgreSQL sessions) on 127.0.0.1; Locust (FastHttpUser, no wait) drives it from the "
-        f"same 2-core machine, which other jobs were also using, so compare the rows with each "
-        "other rather than with other machines.",
+        f"`python -m loadtests.servers --seconds {args.seconds} --connections {args.connections} "
+        f"--sockets {args.sockets}` on this {os.cpu_count()}-core machine (load average "
+        f"{load:.1f} when the run ended). Every server serves the same Django project (settings "
+        "and middleware of the LMS, DEBUG off, PostgreSQL, Redis cache and sessions) on "
+        "127.0.0.1. HTTP load: wrk, closed loop, "
+        f"{args.connections} connections (split over the two ports for Daphne's two processes, "
+        "as two pods behind a balancer; their p95 is the worse of the two). The client shares "
+        "the machine, so absolute figures are lower than on a dedicated host; compare rows.",
         "",
-        "| server | page | req/s | p50 ms | p95 ms | p99 ms | failures |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| server | page | req/s | per core | p50 ms | p95 ms | p99 ms | errors |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for server, page, row in results:
+    cores = os.cpu_count() or 1
+    for name, page, r in http_rows:
         lines.append(
-            f"| {server} | {page} | {float(row['Requests/s']):.0f} | {row['50%']} | {row['95%']} | "
-            f"{row['99%']} | {row['Failure Count']} |"
+            f"| {name} | {page} | {r.rps:.0f} | {r.rps / cores:.0f} | {r.p50_ms:.1f} | "
+            f"{r.p95_ms:.1f} | {r.p99_ms:.1f} | {r.errors} |"
         )
     lines += [
         "",
-        "## Choice",
+        f"WebSocket: {args.sockets} connections to a Channels echo consumer opened at once, then "
+        f"ping-pong on all of them for {args.seconds} s (asyncio client on the same machine).",
         "",
-        "HTTP goes to **gunicorn with sync workers** (one per core, plus one): Django's views, ORM "
-        "and templates are synchronous, so an ASGI server must hop every request onto a thread "
-        "(sync_to_async) and back, which is the gap seen above, while a sync worker runs the view "
-        "directly; slow clients are absorbed by nginx/ingress buffering. **Daphne stays for "
-        "WebSockets only** (`/ws/`: dashboards, chat, notifications, bulk issuance progress), "
-        "where Channels' consumers live; uvicorn could take that role as well, Daphne is "
-        "Channels' reference server and already what `make run` uses.",
-        "",
+        "| server | connections opened /s | round trips /s | RTT p50 ms | RTT p95 ms |",
+        "| --- | ---: | ---: | ---: | ---: |",
     ]
+    for name, ws in ws_rows:
+        lines.append(
+            f"| {name} | {ws['connect_per_s']:.0f} | {ws['messages_per_s']:.0f} | "
+            f"{ws['rtt_p50_ms']:.1f} | {ws['rtt_p95_ms']:.1f} |"
+        )
+    lines += ["", "## Choice", "", CHOICE, ""]
     (ROOT / "docs" / "performance" / "servers.md").write_text("\n".join(lines))
     sys.stdout.write("\n".join(lines) + "\n")
+
+
+CHOICE = """HTTP goes to **gunicorn with sync workers** (one per core, plus one in production): Django's
+views, ORM and templates are synchronous, so an ASGI server must hand every request to a thread
+(sync_to_async) and back, which is the gap the table shows, while a sync worker runs the view
+directly; slow clients are absorbed by nginx or the ingress, which buffer requests and answers.
+**WebSockets go to Daphne** (`/ws/`: dashboards, chat, notifications, bulk issuance progress), the
+reference server of Channels, which `make run` also uses; the WebSocket rows compare it with
+uvicorn on the same consumer. The compose file and the Kubernetes manifests route `/ws/` to the
+WebSocket server and everything else to gunicorn."""
 
 
 if __name__ == "__main__":
