@@ -38,6 +38,13 @@ class DashboardsConfig(AppConfig):
             certification_signals.certificate_issued.connect(
                 receivers.on_certificate_issued, dispatch_uid="dashboards.certificate_issued"
             )
+            # A bulk signal, if certification sends one for a batch of certificates.
+            bulk = getattr(certification_signals, "certificates_issued", None)
+            if bulk is not None:
+                bulk.connect(
+                    receivers.on_certificates_issued,
+                    dispatch_uid="dashboards.certificates_issued",
+                )
             certification_signals.certificate_revoked.connect(
                 receivers.on_certificate_revoked, dispatch_uid="dashboards.certificate_revoked"
             )

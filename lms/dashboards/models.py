@@ -11,23 +11,12 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
-class MonthlyTally(models.Model):
-    """Counters for one (month, member state, institution, run, program) cell.
-
-    `member_state_id` and `institution_id` are the learner's (as denormalised on the enrolment);
-    course, delivery mode, language and whether the run replicates a train-the-trainers run are
-    copied from the run so that every breakdown is a GROUP BY on this table alone. Each counter
-    is attributed to the month of its own event: enrolments to the month enrolled, completions to
-    the month completed, certificates to the month issued, attendance to the session's month.
-    """
+class Counters(models.Model):
+    """What every tally table has: the dimensions all of them share (month of the event; mode,
+    language and replication of the run) and the counters (see MonthlyTally for what each
+    counts)."""
 
     month = models.DateField(_("month"))
-    member_state_id = models.IntegerField(default=0)
-    institution_id = models.IntegerField(default=0)
-    run_id = models.IntegerField(default=0)
-    # Only program certificates have a program and no run.
-    program_id = models.IntegerField(default=0)
-    course_id = models.IntegerField(default=0)
     mode = models.CharField(max_length=10, blank=True)
     language = models.CharField(max_length=2, blank=True)
     replication = models.BooleanField(default=False)
@@ -40,6 +29,30 @@ class MonthlyTally(models.Model):
     revoked = models.IntegerField(default=0)
     attended = models.IntegerField(default=0)
     expected = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class MonthlyTally(Counters):
+    """Counters for one (month, member state, institution, run, program) cell.
+
+    `member_state_id` and `institution_id` are the learner's (as denormalised on the enrolment);
+    course, delivery mode, language and whether the run replicates a train-the-trainers run are
+    copied from the run so that every breakdown is a GROUP BY on this table alone. Each counter
+    is attributed to the month of its own event: enrolments to the month enrolled, completions to
+    the month completed, certificates to the month issued, attendance to the session's month.
+
+    At full scale this table has hundreds of thousands of cells: pages that need neither the
+    institution nor the run read the much smaller rollups below (selectors.tally_table picks).
+    """
+
+    member_state_id = models.IntegerField(default=0)
+    institution_id = models.IntegerField(default=0)
+    run_id = models.IntegerField(default=0)
+    # Only program certificates have a program and no run.
+    program_id = models.IntegerField(default=0)
+    course_id = models.IntegerField(default=0)
 
     class Meta:
         verbose_name = _("monthly tally")
@@ -61,6 +74,91 @@ class MonthlyTally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} state {self.member_state_id} run {self.run_id}"
+
+
+# Rollups: the same counters summed over fewer dimensions, kept by the same receivers in the same
+# transaction (one more upsert each per event) and rebuilt from MonthlyTally with one
+# INSERT ... SELECT ... GROUP BY each. Their keys must stay the GROUP BY of that rebuild.
+
+
+class StateTally(Counters):
+    """Counters by (month, member state, mode, language, replication): the network-wide views
+    (totals, trend, map, member states, modes, languages) read a few thousand rows of this."""
+
+    member_state_id = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("tally by member state")
+        verbose_name_plural = _("tallies by member state")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "member_state_id", "mode", "language", "replication"],
+                name="dashboards_statetally_cell",
+            )
+        ]
+        indexes = [models.Index(fields=["member_state_id", "month"])]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} state {self.member_state_id}"
+
+
+class InstitutionTally(Counters):
+    """Counters by (month, institution, member state, mode, language, replication): the
+    breakdown by institution and an institution's (or a coordinator's) totals and trend."""
+
+    institution_id = models.IntegerField(default=0)
+    member_state_id = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("tally by institution")
+        verbose_name_plural = _("tallies by institution")
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "month",
+                    "institution_id",
+                    "member_state_id",
+                    "mode",
+                    "language",
+                    "replication",
+                ],
+                name="dashboards_institutiontally_cell",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["institution_id", "month"]),
+            models.Index(fields=["member_state_id", "month"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} institution {self.institution_id}"
+
+
+class RunTally(Counters):
+    """Counters by (month, run, program), with the run's course, mode, language and replication:
+    the breakdowns by run, course and program and the views of a course, run or program."""
+
+    run_id = models.IntegerField(default=0)
+    program_id = models.IntegerField(default=0)
+    course_id = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("tally by course run")
+        verbose_name_plural = _("tallies by course run")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "run_id", "program_id"], name="dashboards_runtally_cell"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["run_id", "month"]),
+            models.Index(fields=["course_id", "month"]),
+            models.Index(fields=["program_id", "month"]),
+            models.Index(fields=["mode", "month"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} run {self.run_id}"
 
 
 class LearnerActivity(models.Model):
@@ -91,6 +189,23 @@ class LearnerActivity(models.Model):
 
     def __str__(self) -> str:
         return f"enrolment {self.enrollment_id} on {self.last_active_on}"
+
+
+class UserActivity(models.Model):
+    """The last day each learner saw activity in any enrolment: "active learners" of the whole
+    network is a count(*) on an index range of this (one row per learner), not a count of
+    distinct learners over the enrolments' activity."""
+
+    user_id = models.IntegerField(primary_key=True)
+    last_active_on = models.DateField()
+
+    class Meta:
+        verbose_name = _("learner's last activity")
+        verbose_name_plural = _("learners' last activity")
+        indexes = [models.Index(fields=["last_active_on"])]
+
+    def __str__(self) -> str:
+        return f"learner {self.user_id} on {self.last_active_on}"
 
 
 class AttendanceSeen(models.Model):

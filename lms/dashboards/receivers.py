@@ -73,19 +73,29 @@ def on_attendance_recorded(sender: Any, session: Any, records: list[Any], **kwar
 
 
 def on_certificate_issued(sender: Any, certificate: Any, **kwargs: Any) -> None:
-    services.record_certificate(certificate=certificate, revoked=False)
-    live.publish(
-        live.groups_for(
-            institution_path=_institution_path(certificate.institution_id),
-            run_id=certificate.run_id,
-            course_id=certificate.course_id,
-        ),
-        {
-            "event": "certificate",
-            "key": f"certificate-{certificate.pk}",
-            "counters": {"certificates": 1},
-        },
-    )
+    on_certificates_issued(sender, certificates=[certificate])
+
+
+def on_certificates_issued(sender: Any, certificates: list[Any], **kwargs: Any) -> None:
+    """One certificate or a bulk batch: one read of what the counters need, one upsert per tally
+    table, and the live updates queued (sent by live's own thread, not waited for)."""
+    if not certificates:
+        return
+    facts = services.certificate_facts(certificate.pk for certificate in certificates)
+    services.record_certificates(certificate_ids=(), revoked=False, facts=facts)
+    for row in facts:
+        live.publish(
+            live.groups_for(
+                institution_path=row["path"] or "",
+                run_id=row["run_id"],
+                course_id=row["course_id"],
+            ),
+            {
+                "event": "certificate",
+                "key": f"certificate-{row['pk']}",
+                "counters": {"certificates": 1},
+            },
+        )
 
 
 def on_certificate_revoked(sender: Any, certificate: Any, **kwargs: Any) -> None:

@@ -17,7 +17,15 @@ from django.utils.translation import gettext_lazy as _
 from courses.models import Course, CourseRun, Enrollment, Program, ProgramCourse, RunInstructor
 from lms.accounts.models import Institution, MemberState
 from lms.accounts.permissions import get_scope
-from lms.dashboards.models import LearnerActivity, MonthlyTally
+from lms.dashboards.models import (
+    Counters,
+    InstitutionTally,
+    LearnerActivity,
+    MonthlyTally,
+    RunTally,
+    StateTally,
+    UserActivity,
+)
 from lms.dashboards.services import COUNTERS
 from lms.i18n import pick
 
@@ -63,6 +71,18 @@ class Lens:
         if self.program_ids and programs:
             condition |= Q(program_id__in=self.program_ids)
         return condition
+
+    def columns(self) -> set[str]:
+        """The tally columns the lens filters on."""
+        if self.is_dps:
+            return set()
+        wanted = {
+            "institution_id": self.institution_ids,
+            "run_id": self.run_ids,
+            "course_id": self.course_ids,
+            "program_id": self.program_ids,
+        }
+        return {column for column, ids in wanted.items() if ids}
 
     def activity_filter(self) -> Q:
         """Rows of LearnerActivity in the lens."""
@@ -180,6 +200,27 @@ class Filters:
             condition &= Q(month__lte=self.until)
         return condition
 
+    def columns(self) -> set[str]:
+        """The tally columns these filters read."""
+        wanted = {
+            "member_state_id": self.member_state,
+            "institution_id": self.institution,
+            "program_id": self.program,
+            "course_id": self.course or self.program,
+            "run_id": self.run,
+            "mode": self.mode,
+            "language": self.language,
+            "month": self.since or self.until,
+        }
+        return {column for column, value in wanted.items() if value}
+
+    def reach_learners(self) -> bool:
+        """Whether active learners must be counted per enrolment (filters on where they learn);
+        mode, language and period do not apply to them."""
+        return bool(
+            self.member_state or self.institution or self.program or self.course or self.run
+        )
+
     def activity_filter(self) -> Q:
         """The same filters on LearnerActivity (which has no month, mode or language)."""
         condition = Q()
@@ -252,9 +293,40 @@ def _rate(part: int, whole: int) -> Decimal | None:
     return (Decimal(100) * part / whole).quantize(Decimal("0.1"))
 
 
-def tallies(lens: Lens, filters: Filters) -> QuerySet[MonthlyTally]:
-    """The tally rows in the lens and the filters."""
-    return MonthlyTally.objects.filter(lens.tally_filter()).filter(filters.tally_filter())
+# The tally tables from the smallest to the largest, with the columns each can filter and group
+# by (None: all). At full scale (1,000,000 enrolments) StateTally and InstitutionTally have a
+# few thousand rows, RunTally tens of thousands, MonthlyTally hundreds of thousands.
+TALLY_MODELS: tuple[tuple[type[Counters], frozenset[str] | None], ...] = (
+    (StateTally, frozenset({"month", "member_state_id", "mode", "language", "replication"})),
+    (
+        InstitutionTally,
+        frozenset(
+            {"month", "institution_id", "member_state_id", "mode", "language", "replication"}
+        ),
+    ),
+    (
+        RunTally,
+        frozenset(
+            {"month", "run_id", "program_id", "course_id", "mode", "language", "replication"}
+        ),
+    ),
+    (MonthlyTally, None),
+)
+
+
+def tally_model(columns: set[str]) -> type[Counters]:
+    """The smallest tally table that has every column in `columns`."""
+    for model, available in TALLY_MODELS:
+        if available is None or columns <= available:
+            return model
+    raise AssertionError("MonthlyTally has every column")
+
+
+def tallies(lens: Lens, filters: Filters, *columns: str) -> QuerySet[Any]:
+    """The tally rows in the lens and the filters, from the smallest table that can answer a
+    query on them and on `columns` (those grouped by)."""
+    model = tally_model(lens.columns() | filters.columns() | set(columns) | {"replication"})
+    return model._default_manager.filter(lens.tally_filter()).filter(filters.tally_filter())
 
 
 def _sums() -> dict[str, Sum]:
@@ -277,8 +349,20 @@ def figures(lens: Lens, filters: Filters, *, today: date | None = None) -> Figur
 
 
 def active_learners(lens: Lens, filters: Filters, *, today: date | None = None) -> tuple[int, int]:
-    """Distinct learners active in the last 7 and in the last 30 days."""
+    """Distinct learners active in the last 7 and in the last 30 days.
+
+    Network-wide (DPS, no filter on where people learn) this counts rows of UserActivity, one
+    per learner, on its date index; otherwise distinct learners of the enrolments in reach.
+    """
     today = today or timezone.now().date()
+    if lens.is_dps and not filters.reach_learners():
+        totals = UserActivity.objects.filter(
+            last_active_on__gt=today - timedelta(days=30)
+        ).aggregate(
+            week=Count("pk", filter=Q(last_active_on__gt=today - timedelta(days=7))),
+            month=Count("pk"),
+        )
+        return totals["week"] or 0, totals["month"] or 0
     rows = (
         LearnerActivity.objects.filter(lens.activity_filter())
         .filter(filters.activity_filter())
@@ -308,10 +392,9 @@ class Row:
 def breakdown(lens: Lens, filters: Filters, by: str) -> list[Row]:
     """The figures grouped by one dimension (see DIMENSIONS), largest enrolment first."""
     column = DIMENSIONS[by][0]
-    rows = tallies(lens, filters)
     if by == "program":
         return _program_breakdown(lens, filters)
-    grouped = rows.values(column).annotate(**_sums())
+    grouped = tallies(lens, filters, column).values(column).annotate(**_sums())
     result = [
         Row(
             key=row[column],
@@ -336,11 +419,11 @@ def _program_breakdown(lens: Lens, filters: Filters) -> list[Row]:
         memberships.setdefault(program_id, set()).add(course_id)
     by_course = {
         row["course_id"]: row
-        for row in tallies(lens, filters).values("course_id").annotate(**_sums())
+        for row in tallies(lens, filters, "course_id").values("course_id").annotate(**_sums())
     }
     by_program = {
         row["program_id"]: row
-        for row in tallies(lens, filters)
+        for row in tallies(lens, filters, "program_id")
         .filter(program_id__gt=0)
         .values("program_id")
         .annotate(**_sums())
@@ -412,10 +495,13 @@ def next_breakdown(filters: Filters) -> str:
     return "member_state"
 
 
-def member_state_rows(lens: Lens, filters: Filters) -> list[Row]:
-    """Every member state (also those with nothing yet), for the table and the map."""
-    found = {row.key: row for row in breakdown(lens, filters, "member_state")}
-    rows = []
+def member_state_rows(lens: Lens, filters: Filters, rows: list[Row] | None = None) -> list[Row]:
+    """Every member state (also those with nothing yet), for the table and the map; `rows`: the
+    breakdown by member state when the caller has it already."""
+    if rows is None:
+        rows = breakdown(lens, filters, "member_state")
+    found = {row.key: row for row in rows}
+    states = []
     for state in MemberState.objects.all():
         row = found.get(state.pk) or Row(
             state.pk, state.name, Figures(), {"member_state": str(state.pk)}
@@ -423,9 +509,9 @@ def member_state_rows(lens: Lens, filters: Filters) -> list[Row]:
         row.label = state.name
         row.link = {"member_state": str(state.pk)}
         row.code = state.code
-        rows.append(row)
-    rows.sort(key=lambda row: str(row.label))
-    return rows
+        states.append(row)
+    states.sort(key=lambda row: str(row.label))
+    return states
 
 
 def recent_completions(lens: Lens, filters: Filters, *, limit: int = 10) -> list[Enrollment]:

@@ -13,13 +13,22 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
-from courses.models import AttendanceRecord, CourseRun, Enrollment
-from lms.dashboards.models import AttendanceSeen, LearnerActivity, MonthlyTally
+from courses.models import AttendanceRecord, CourseRun, Enrollment, Session
+from lms.dashboards.models import (
+    AttendanceSeen,
+    InstitutionTally,
+    LearnerActivity,
+    MonthlyTally,
+    RunTally,
+    StateTally,
+    UserActivity,
+)
 
 COUNTERS = (
     "enrolled",
@@ -82,53 +91,95 @@ def run_facts(run_ids: Iterable[int]) -> dict[int, RunFacts]:
     return facts
 
 
-_UPSERT = """
-INSERT INTO dashboards_monthlytally
-    (month, member_state_id, institution_id, run_id, program_id, course_id, mode, language,
-     replication, {counters})
-VALUES {values}
-ON CONFLICT (month, member_state_id, institution_id, run_id, program_id) DO UPDATE SET
-    {updates}
-"""
+# Each tally table: its name and the columns of its unique key (the GROUP BY of its rollup),
+# then the columns copied from the run that are not part of the key. MonthlyTally comes first;
+# the rollups sum its cells over fewer dimensions (see models.py).
+TALLY_TABLES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    (
+        "dashboards_monthlytally",
+        ("month", "member_state_id", "institution_id", "run_id", "program_id"),
+        ("course_id", "mode", "language", "replication"),
+    ),
+    (
+        "dashboards_statetally",
+        ("month", "member_state_id", "mode", "language", "replication"),
+        (),
+    ),
+    (
+        "dashboards_institutiontally",
+        ("month", "institution_id", "member_state_id", "mode", "language", "replication"),
+        (),
+    ),
+    (
+        "dashboards_runtally",
+        ("month", "run_id", "program_id"),
+        ("course_id", "mode", "language", "replication"),
+    ),
+)
+
+
+def _cell_columns(cell: Cell, fact: RunFacts) -> dict[str, Any]:
+    return {
+        "month": cell.month,
+        "member_state_id": cell.member_state_id,
+        "institution_id": cell.institution_id,
+        "run_id": cell.run_id,
+        "program_id": cell.program_id,
+        "course_id": fact.course_id,
+        "mode": fact.mode,
+        "language": fact.language,
+        "replication": fact.replication,
+    }
+
+
+def _upsert(
+    table: str, key: tuple[str, ...], copied: tuple[str, ...], rows: list[tuple[tuple, dict]]
+) -> None:
+    """Add counters to `table`'s rows, creating missing ones: `rows` are (values of key and
+    copied columns, {counter: delta}), one per key, sorted so that concurrent transactions
+    lock rows in the same order (no deadlock between two bulk events)."""
+    columns = (*key, *copied, *COUNTERS)
+    updates = ", ".join(f"{name} = {table}.{name} + EXCLUDED.{name}" for name in COUNTERS)
+    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    for start in range(0, len(rows), 1000):
+        chunk = rows[start : start + 1000]
+        params: list[Any] = []
+        for values, delta in chunk:
+            params += [*values, *(delta.get(name, 0) for name in COUNTERS)]
+        sql = (
+            f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608 - constant names
+            f"VALUES {', '.join([placeholders] * len(chunk))} "
+            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
 
 
 def add_to_tallies(
-    deltas: dict[Cell, dict[str, int]], facts: dict[int, RunFacts] | None = None
+    deltas: dict[Cell, dict[str, int]],
+    facts: dict[int, RunFacts] | None = None,
+    *,
+    rollups: bool = True,
 ) -> None:
-    """Add `deltas` ({cell: {counter: delta}}) to the tallies, creating missing cells."""
+    """Add `deltas` ({cell: {counter: delta}}) to the tallies and (unless `rollups` is False,
+    for the rebuild, which rolls up afterwards in SQL) to the rollups: one statement per table
+    whatever the number of cells."""
     rows = [(cell, delta) for cell, delta in deltas.items() if any(delta.values())]
     if not rows:
         return
     if facts is None:
         facts = run_facts(cell.run_id for cell, _delta in rows)
-    updates = ", ".join(
-        f"{name} = dashboards_monthlytally.{name} + EXCLUDED.{name}" for name in COUNTERS
-    )
-    placeholders = "(" + ", ".join(["%s"] * (9 + len(COUNTERS))) + ")"
-    for start in range(0, len(rows), 1000):
-        chunk = rows[start : start + 1000]
-        params: list[Any] = []
-        for cell, delta in chunk:
-            fact = facts.get(cell.run_id) or RunFacts()
-            params += [
-                cell.month,
-                cell.member_state_id,
-                cell.institution_id,
-                cell.run_id,
-                cell.program_id,
-                fact.course_id,
-                fact.mode,
-                fact.language,
-                fact.replication,
-            ]
-            params += [delta.get(name, 0) for name in COUNTERS]
-        sql = _UPSERT.format(
-            counters=", ".join(COUNTERS),
-            values=", ".join([placeholders] * len(chunk)),
-            updates=updates,
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+    tables = TALLY_TABLES if rollups else TALLY_TABLES[:1]
+    with transaction.atomic():
+        for table, key, copied in tables:
+            merged: dict[tuple, dict[str, int]] = {}
+            for cell, delta in rows:
+                columns = _cell_columns(cell, facts.get(cell.run_id) or RunFacts())
+                values = tuple(columns[name] for name in (*key, *copied))
+                counters = merged.setdefault(values, dict.fromkeys(COUNTERS, 0))
+                for name, value in delta.items():
+                    counters[name] += value
+            _upsert(table, key, copied, sorted(merged.items(), key=lambda item: str(item[0])))
 
 
 def _enrolment_cell(enrollment: Enrollment, moment: datetime | date | None) -> Cell:
@@ -165,19 +216,25 @@ def record_enrolment_change(*, enrollment: Enrollment, from_status: str, to_stat
             record_activity(enrollment=enrollment, at=enrollment.last_activity_at)
 
 
+def _greatest() -> str:
+    return "GREATEST" if connection.vendor == "postgresql" else "MAX"
+
+
 def record_activity(*, enrollment: Enrollment, at: datetime) -> None:
-    """Remember that the enrolment was active at `at` (a later date only moves forward)."""
+    """Remember that the enrolment (and its learner) was active at `at`; dates only move forward.
+    Two statements whatever the size of the tables."""
     day = at.astimezone(UTC).date()
+    greatest = _greatest()
     with connection.cursor() as cursor:
         cursor.execute(
-            """
+            f"""
             INSERT INTO dashboards_learneractivity
                 (enrollment_id, user_id, run_id, course_id, institution_id, member_state_id,
                  last_active_on)
             SELECT %s, %s, %s, r.course_id, %s, %s, %s FROM courses_courserun r WHERE r.id = %s
             ON CONFLICT (enrollment_id) DO UPDATE SET last_active_on = {greatest}(
                 dashboards_learneractivity.last_active_on, EXCLUDED.last_active_on)
-            """.format(greatest="GREATEST" if connection.vendor == "postgresql" else "MAX"),  # noqa: S608 - a constant name
+            """,  # noqa: S608 - a constant function name
             [
                 enrollment.pk,
                 enrollment.user_id,
@@ -187,6 +244,14 @@ def record_activity(*, enrollment: Enrollment, at: datetime) -> None:
                 day,
                 enrollment.run_id,
             ],
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO dashboards_useractivity (user_id, last_active_on) VALUES (%s, %s)
+            ON CONFLICT (user_id) DO UPDATE SET last_active_on = {greatest}(
+                dashboards_useractivity.last_active_on, EXCLUDED.last_active_on)
+            """,  # noqa: S608 - a constant function name
+            [enrollment.user_id, day],
         )
 
 
@@ -234,24 +299,61 @@ def record_attendance(*, record_ids: list[int]) -> None:
         )
 
 
-def _certificate_cell(certificate: Any) -> Cell:
-    enrollment = certificate.enrollment
-    member_state_id = (enrollment.member_state_id if enrollment else None) or getattr(
-        certificate.user, "member_state_id", None
-    )
-    return Cell(
-        month=month_of(certificate.issued_at),
-        member_state_id=member_state_id or 0,
-        institution_id=certificate.institution_id or 0,
-        run_id=certificate.run_id or 0,
-        program_id=0 if certificate.run_id else (certificate.program_id or 0),
-    )
-
-
 def record_certificate(*, certificate: Any, revoked: bool) -> None:
     """Count an issued certificate, or a revocation of one (in the month it was issued)."""
+    record_certificates(certificate_ids=[certificate.pk], revoked=revoked)
+
+
+def certificate_facts(certificate_ids: Iterable[Any]) -> list[dict[str, Any]]:
+    """What the counters and the live update need of some certificates, in one query: the month
+    issued, the learner's member state (the enrolment's, else the holder's), institution (and its
+    path), run (and the run's course, mode, language, replication) or program."""
+    from certification.models import Certificate
+
+    rows = Certificate.objects.filter(pk__in=list(certificate_ids)).values(
+        "pk",
+        "issued_at",
+        "institution_id",
+        "run_id",
+        "program_id",
+        "course_id",
+        "run__course_id",
+        "run__mode",
+        "run__language",
+        "run__replicated_from_id",
+        path=F("institution__path"),
+        ms=Coalesce("enrollment__member_state_id", "user__member_state_id"),
+    )
+    return [dict(row) for row in rows]
+
+
+def record_certificates(
+    *, certificate_ids: Iterable[Any], revoked: bool, facts: list[dict[str, Any]] | None = None
+) -> None:
+    """Count issued certificates (or revocations), one or a whole batch: one read (unless the
+    caller passes `facts` from certificate_facts) and one upsert per tally table."""
     counter = "revoked" if revoked else "certificates"
-    add_to_tallies({_certificate_cell(certificate): {counter: 1}})
+    rows = facts if facts is not None else certificate_facts(certificate_ids)
+    deltas: dict[Cell, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    runs = {0: RunFacts()}
+    for row in rows:
+        run_id = row["run_id"] or 0
+        cell = Cell(
+            month=month_of(row["issued_at"]),
+            member_state_id=row["ms"] or 0,
+            institution_id=row["institution_id"] or 0,
+            run_id=run_id,
+            program_id=0 if run_id else (row["program_id"] or 0),
+        )
+        deltas[cell][counter] += 1
+        if run_id:
+            runs[run_id] = RunFacts(
+                row["run__course_id"] or 0,
+                row["run__mode"] or "",
+                row["run__language"] or "",
+                row["run__replicated_from_id"] is not None,
+            )
+    add_to_tallies(deltas, runs)
 
 
 # Rebuild --------------------------------------------------------------------------------------
@@ -350,36 +452,67 @@ def recount_tallies() -> dict[Cell, dict[str, int]]:
     }
 
 
+# Every table the dashboards keep (all recomputed by `rebuild`).
+AGGREGATES = (
+    MonthlyTally,
+    StateTally,
+    InstitutionTally,
+    RunTally,
+    LearnerActivity,
+    UserActivity,
+    AttendanceSeen,
+)
+REBUILD_STEPS = ("clear", "tallies", "rollups", "activity", "learners", "attendance")
+
+
 def rebuild(*, progress: Callable[[str], None] | None = None) -> int:
     """Recompute every aggregate from scratch; returns the number of tally cells.
 
-    Runs in one transaction, so pages keep reading the old figures until the new ones commit.
+    Set-based: each table is filled by INSERT ... SELECT (on PostgreSQL the tallies too; on the
+    SQLite of the quick start they are recounted through Python). `progress` is called after each
+    of REBUILD_STEPS. Runs in one transaction, so pages keep reading the old figures until the
+    new ones commit.
     """
     step = progress or (lambda _name: None)
     with transaction.atomic():
-        cells = recount_tallies()
-        step("recount")
-        MonthlyTally.objects.all().delete()
-        LearnerActivity.objects.all().delete()
-        AttendanceSeen.objects.all().delete()
+        for model in AGGREGATES:
+            model.objects.all().delete()
         step("clear")
-        add_to_tallies(cells)
+        if connection.vendor == "postgresql":
+            _insert_tallies_sql()
+        else:
+            add_to_tallies(recount_tallies(), rollups=False)
         step("tallies")
+        _roll_up()
+        step("rollups")
         _rebuild_activity()
         step("activity")
-        AttendanceSeen.objects.bulk_create(
-            (
-                AttendanceSeen(
-                    record_id=pk,
-                    attended=status in ATTENDED,
-                    expected=status != AttendanceRecord.Status.EXCUSED,
-                )
-                for pk, status in AttendanceRecord.objects.values_list("pk", "status").iterator()
-            ),
-            batch_size=5000,
-        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO dashboards_useractivity (user_id, last_active_on) "
+                "SELECT user_id, MAX(last_active_on) FROM dashboards_learneractivity "
+                "GROUP BY user_id"
+            )
+        step("learners")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO dashboards_attendanceseen (record_id, attended, expected) "  # noqa: S608
+                f"SELECT id, status IN (%s, %s), status <> %s "
+                f"FROM {AttendanceRecord._meta.db_table}",
+                [*sorted(ATTENDED), AttendanceRecord.Status.EXCUSED],
+            )
         step("attendance")
-    return len(cells)
+    return MonthlyTally.objects.count()
+
+
+def analyze() -> None:
+    """Refresh PostgreSQL's statistics and visibility map of the aggregates after a rebuild (so
+    that counts are index-only scans); outside a transaction."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model in AGGREGATES:
+            cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
 
 
 def _rebuild_activity() -> None:
@@ -426,6 +559,93 @@ def _rebuild_activity() -> None:
     )
 
 
+def _insert_tallies_sql() -> None:
+    """MonthlyTally recounted in one INSERT ... SELECT: each event source gives one row of
+    counters per event, then all are grouped by cell (the same rules as recount_tallies)."""
+    from certification.models import Certificate
+
+    def month(column: str) -> str:
+        return f"date_trunc('month', COALESCE({column}, now()) AT TIME ZONE 'UTC')::date"
+
+    zeros = dict.fromkeys(COUNTERS, "0")
+
+    def counters(**values: str) -> str:
+        return ", ".join(f"{values.get(name, zeros[name])} AS {name}" for name in COUNTERS)
+
+    enrollment = Enrollment._meta.db_table
+    sql = f"""
+        INSERT INTO dashboards_monthlytally
+            (month, member_state_id, institution_id, run_id, program_id, course_id, mode,
+             language, replication, {", ".join(COUNTERS)})
+        SELECT s.month, s.ms, s.inst, s.run, s.program, COALESCE(r.course_id, 0),
+               COALESCE(r.mode, ''), COALESCE(r.language, ''),
+               COALESCE(r.replicated_from_id IS NOT NULL, false),
+               {", ".join(f"SUM(s.{name})" for name in COUNTERS)}
+        FROM (
+            SELECT {month("e.enrolled_at")} AS month, COALESCE(e.member_state_id, 0) AS ms,
+                   COALESCE(e.institution_id, 0) AS inst, e.run_id AS run, 0 AS program,
+                   {counters(enrolled="1")}
+            FROM {enrollment} e WHERE e.status IN (%(active)s, %(completed)s)
+            UNION ALL
+            SELECT {month("e.completed_at")}, COALESCE(e.member_state_id, 0),
+                   COALESCE(e.institution_id, 0), e.run_id, 0,
+                   {
+        counters(
+            completed="1", passed="(e.passed IS TRUE)::int", assessed="(e.passed IS NOT NULL)::int"
+        )
+    }
+            FROM {enrollment} e WHERE e.status = %(completed)s
+            UNION ALL
+            SELECT {month("c.issued_at")}, COALESCE(e.member_state_id, u.member_state_id, 0),
+                   COALESCE(c.institution_id, 0), COALESCE(c.run_id, 0),
+                   CASE WHEN c.run_id IS NULL THEN COALESCE(c.program_id, 0) ELSE 0 END,
+                   {counters(certificates="1", revoked="(c.revoked_at IS NOT NULL)::int")}
+            FROM {Certificate._meta.db_table} c
+            JOIN {get_user_model()._meta.db_table} u ON u.id = c.user_id
+            LEFT JOIN {enrollment} e ON e.id = c.enrollment_id
+            UNION ALL
+            SELECT {month("se.starts_at")}, COALESCE(e.member_state_id, 0),
+                   COALESCE(e.institution_id, 0), e.run_id, 0,
+                   {
+        counters(
+            attended="(a.status IN (%(present)s, %(late)s))::int",
+            expected="(a.status <> %(excused)s)::int",
+        )
+    }
+            FROM {AttendanceRecord._meta.db_table} a
+            JOIN {Session._meta.db_table} se ON se.id = a.session_id
+            JOIN {enrollment} e ON e.id = a.enrollment_id
+        ) s
+        LEFT JOIN {CourseRun._meta.db_table} r ON r.id = s.run
+        GROUP BY s.month, s.ms, s.inst, s.run, s.program, r.course_id, r.mode, r.language,
+                 r.replicated_from_id
+        HAVING {" OR ".join(f"SUM(s.{name}) <> 0" for name in COUNTERS)}
+    """  # noqa: S608 - table and column names are constants
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            {
+                "active": Enrollment.Status.ACTIVE,
+                "completed": Enrollment.Status.COMPLETED,
+                "present": AttendanceRecord.Status.PRESENT,
+                "late": AttendanceRecord.Status.LATE,
+                "excused": AttendanceRecord.Status.EXCUSED,
+            },
+        )
+
+
+def _roll_up() -> None:
+    """Fill each rollup from MonthlyTally: one INSERT ... SELECT ... GROUP BY each."""
+    with connection.cursor() as cursor:
+        for table, key, copied in TALLY_TABLES[1:]:
+            columns = ", ".join((*key, *copied))
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}, {', '.join(COUNTERS)}) "  # noqa: S608
+                f"SELECT {columns}, {', '.join(f'SUM({name})' for name in COUNTERS)} "
+                f"FROM dashboards_monthlytally GROUP BY {columns}"
+            )
+
+
 def current_tallies() -> dict[Cell, dict[str, int]]:
     """The stored tallies as {cell: counters}, leaving out empty cells (for comparison)."""
     stored: dict[Cell, dict[str, int]] = {}
@@ -451,3 +671,52 @@ def recount_activity() -> dict[int, date]:
             "pk", "last_activity_at"
         )
     }
+
+
+def _nonzero(counters: dict[str, int]) -> dict[str, int]:
+    return {name: value for name, value in counters.items() if value}
+
+
+def current_rollups() -> dict[str, dict[tuple[Any, ...], dict[str, int]]]:
+    """The stored rollups, {table: {key and copied values: non-zero counters}} (to compare)."""
+    stored: dict[str, dict[tuple[Any, ...], dict[str, int]]] = {}
+    with connection.cursor() as cursor:
+        for table, key, copied in TALLY_TABLES[1:]:
+            names = (*key, *copied)
+            cursor.execute(f"SELECT {', '.join((*names, *COUNTERS))} FROM {table}")  # noqa: S608
+            rows = stored.setdefault(table, {})
+            for row in cursor.fetchall():
+                counters = _nonzero(dict(zip(COUNTERS, row[len(names) :], strict=True)))
+                if counters:
+                    rows[tuple(row[: len(names)])] = counters
+    return stored
+
+
+def rollups_of(
+    cells: dict[Cell, dict[str, int]],
+) -> dict[str, dict[tuple[Any, ...], dict[str, int]]]:
+    """What the rollups should hold for these tally cells (to compare with current_rollups)."""
+    facts = run_facts(cell.run_id for cell in cells)
+    expected: dict[str, dict[tuple[Any, ...], dict[str, int]]] = {}
+    for table, key, copied in TALLY_TABLES[1:]:
+        rows: dict[tuple[Any, ...], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for cell, counters in cells.items():
+            columns = _cell_columns(cell, facts.get(cell.run_id) or RunFacts())
+            target = rows[tuple(columns[name] for name in (*key, *copied))]
+            for name, value in counters.items():
+                target[name] += value
+        expected[table] = {
+            values: _nonzero(counters) for values, counters in rows.items() if _nonzero(counters)
+        }
+    return expected
+
+
+def recount_user_activity() -> dict[int, date]:
+    """Last active day of each learner, read from the enrolments (for comparison)."""
+    latest: dict[int, date] = {}
+    for user_id, at in Enrollment.objects.filter(last_activity_at__isnull=False).values_list(
+        "user_id", "last_activity_at"
+    ):
+        day = month_day(at)
+        latest[user_id] = max(day, latest.get(user_id, day))
+    return latest

@@ -33,6 +33,7 @@ from lms.dashboards.selectors import DIMENSIONS, Filters, Lens
 from lms.i18n import pick
 
 EXPORT_FORMATS = ("csv", "xlsx")
+BREAKDOWN_PAGE = 50
 
 
 class BadFilter(ValueError):
@@ -123,7 +124,10 @@ def home(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     if export in EXPORT_FORMATS:
         return _export_overview(export, lens, totals, dimension_label, rows, trend, states)
     base_query = filters.as_query()
-    for row in rows:
+    # The table shows a page of the breakdown (1,800 runs would make a heavy page); the chart
+    # shows the largest, the exports every row.
+    page = Paginator(rows, BREAKDOWN_PAGE).get_page(request.GET.get("page"))
+    for row in page.object_list:
         row.url = "?" + urlencode({**base_query, **row.link}) if row.link else ""
         if by == "run" and row.key:
             row.url = f"runs/{row.key}/"
@@ -134,7 +138,9 @@ def home(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         "dimensions": [(key, label) for key, (_column, label) in DIMENSIONS.items()],
         "dimension_label": dimension_label,
         "figures": totals,
-        "rows": rows,
+        "rows": page.object_list,
+        "page_obj": page,
+        "all_rows": rows,
         "trend": trend,
         "states": states,
         "crumbs": _crumbs(filters),
@@ -187,11 +193,12 @@ def _aggregates(
     )
     cached = cache.get(key)
     if cached is None:
+        rows = selectors.breakdown(lens, filters, by)
         cached = (
             selectors.figures(lens, filters),
-            selectors.breakdown(lens, filters, by),
-            selectors.breakdown(lens, filters, "month"),
-            selectors.member_state_rows(lens, filters),
+            rows,
+            rows if by == "month" else selectors.breakdown(lens, filters, "month"),
+            selectors.member_state_rows(lens, filters, rows if by == "member_state" else None),
         )
         cache.set(key, cached, getattr(settings, "DASHBOARDS_CACHE_SECONDS", 30))
     return cached

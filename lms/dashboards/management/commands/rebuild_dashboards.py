@@ -9,18 +9,23 @@ from tqdm import tqdm
 
 from lms.dashboards import services
 
-STEPS = ("recount", "clear", "tallies", "activity", "attendance")
-
 
 class Command(BaseCommand):
-    help = "Recompute the dashboards' aggregates from enrolments, certificates and attendance."
+    help = (
+        "Recompute the dashboards' aggregates (tallies, rollups, activity) from enrolments, "
+        "certificates and attendance, set-based, in one transaction."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        with tqdm(total=len(STEPS), desc="dashboards", unit="step", file=self.stderr) as bar:
+        with tqdm(
+            total=len(services.REBUILD_STEPS) + 1, desc="dashboards", unit="step", file=self.stderr
+        ) as bar:
 
             def advance(name: str) -> None:
                 bar.set_postfix_str(name)
                 bar.update(1)
 
             cells = services.rebuild(progress=advance)
+            services.analyze()
+            advance("analyze")
         self.stdout.write(f"Rebuilt {cells} tally cells.")
