@@ -6,7 +6,8 @@ class CoursesConfig(AppConfig):
     label = "courses"
 
     def ready(self) -> None:
-        from courses import permissions, receivers
+        from courses import caching, permissions, receivers
 
         permissions.register()
         receivers.connect()
+        caching.connect()

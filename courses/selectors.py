@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from courses.models import (
@@ -64,13 +66,64 @@ def my_enrollments(*, user: Any) -> QuerySet[Enrollment]:
     )
 
 
-def version_lessons(*, version_id: int) -> list[Lesson]:
-    """The lessons of a course version in reading order."""
-    return list(
-        Lesson.objects.filter(version_id=version_id)
-        .select_related("module")
-        .order_by("module__position", "module_id", "position", "pk")
-    )
+# The outline and content of a version change only when an author edits them (the receivers in
+# courses.caching forget them then); learners read them on every lesson page.
+CONTENT_CACHE_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class OutlineItem:
+    """One lesson in a version's outline: what the player's navigation needs, no content."""
+
+    pk: int
+    kind: str
+    title: dict[str, str]
+    is_required: bool
+
+
+def outline_cache_key(version_id: int) -> str:
+    return f"courses:outline:1:{version_id}"
+
+
+def lesson_cache_key(lesson_id: int) -> str:
+    return f"courses:lesson:1:{lesson_id}"
+
+
+def lesson_outline(*, version_id: int) -> list[OutlineItem]:
+    """The lessons of a course version in reading order (titles only), cached.
+
+    On a miss the version's lessons are read whole once and each is cached for player_lesson
+    too, so that a learner's first page after a change still costs one query for content.
+    """
+    key = outline_cache_key(version_id)
+    outline: list[OutlineItem] | None = cache.get(key)
+    if outline is None:
+        lessons = list(
+            Lesson.objects.filter(version_id=version_id).order_by(
+                "module__position", "module_id", "position", "pk"
+            )
+        )
+        outline = [
+            OutlineItem(pk=item.pk, kind=item.kind, title=item.title or {},
+                        is_required=item.is_required)
+            for item in lessons
+        ]  # fmt: skip
+        entries: dict[str, Any] = {lesson_cache_key(item.pk): item for item in lessons}
+        entries[key] = outline
+        cache.set_many(entries, CONTENT_CACHE_SECONDS)
+    return outline
+
+
+def player_lesson(*, lesson_id: int, version_id: int) -> Lesson | None:
+    """One lesson of a version with its content, cached (None when not in that version)."""
+    key = lesson_cache_key(lesson_id)
+    lesson: Lesson | None = cache.get(key)
+    if lesson is None:
+        lesson = Lesson.objects.filter(pk=lesson_id).first()
+        if lesson is None:
+            return None
+        cache.set(key, lesson, CONTENT_CACHE_SECONDS)
+    return lesson if lesson.version_id == version_id else None
 
 
 def lesson_progress_map(*, enrollment: Enrollment) -> dict[int, LessonProgress]:

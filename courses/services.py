@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from courses import signals
+from courses import selectors, signals
 from courses.models import (
     AttendanceRecord,
     Course,
@@ -42,6 +43,13 @@ from lms.accounts.permissions import get_scope, has_perm
 
 # Namespace of the deterministic xAPI statement ids this app emits.
 STATEMENT_NAMESPACE = uuid.UUID("6f0d3c2e-4c52-5d7e-9b0a-1d4e6a2c9f11")
+
+# The authority of the statements the platform itself makes (as lms.xapi.emit gives them).
+PLATFORM_AUTHORITY = {
+    "objectType": "Agent",
+    "name": "Police Training Network LMS",
+    "account": {"homePage": settings.SITE_URL, "name": "lms"},
+}
 
 # Statuses that hold a seat in a run (CourseRun.active_count counts them).
 SEAT_HOLDING = (Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED)
@@ -96,6 +104,44 @@ def _emit(
         result=result,
         parent_activity_id=parent_activity_id,
         statement_id=key,
+    )
+
+
+def _lesson_event(
+    enrollment: Enrollment, lesson: Lesson, verb: str, result: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The arguments of a statement about a lesson of the enrolment (see _emit_many)."""
+    return {
+        "verb": verb,
+        "activity_id": lesson_activity_id(lesson),
+        "activity_name": lesson.title or None,
+        "activity_type": LESSON_TYPE,
+        "registration": enrollment.registration,
+        "statement_id": statement_id(verb, enrollment.registration, lesson.key),
+        "result": result,
+        "parent_activity_id": course_activity_id(enrollment.run.course),
+    }
+
+
+def _emit_many(actor: Any, events: list[dict[str, Any]]) -> None:
+    """Store several statements about one learner in one INSERT (lms.xapi.emit.emit stores one
+    per call; the player's first view of a text records "experienced" and "completed")."""
+    from lms.xapi import store
+    from lms.xapi.emit import build_statement
+
+    now = timezone.now()
+    caller = store.Caller(
+        institution_id=getattr(actor, "institution_id", None),
+        user_id=actor.pk,
+        authority=PLATFORM_AUTHORITY,
+    )
+    rows = [store.prepare(build_statement(actor=actor, **event), caller, now) for event in events]
+    store.insert(rows, ignore_conflicts=True)
+
+
+def _lesson_completed_on_commit(enrollment: Enrollment, lesson: Lesson) -> None:
+    transaction.on_commit(
+        lambda: signals.lesson_completed.send(sender=Lesson, enrollment=enrollment, lesson=lesson)
     )
 
 
@@ -339,45 +385,99 @@ def _promote_waitlist(run: CourseRun, actor: Any) -> None:
 # Progress and completion ----------------------------------------------------------------------
 
 
-def open_lesson(*, enrollment: Enrollment, lesson: Lesson) -> LessonProgress:
-    """The learner opened a lesson: remember it for resuming; text and documents count as
-    completed when viewed, other kinds record that they were launched."""
-    if lesson.version_id != enrollment.version_id:
-        raise ValidationError(_("This lesson is not part of your course version."))
+# A revisit rewrites the resume point only when it moved or this long after the last write.
+TOUCH_SECONDS = 300
+# A video counts as watched once the learner reached this share of its length.
+WATCHED_FRACTION = 0.9
+LESSON_TYPE = "http://adlnet.gov/expapi/activities/lesson"
+
+
+@dataclass
+class LessonVisit:
+    """What the lesson player shows after a visit was recorded."""
+
+    enrollment: Enrollment
+    lesson: Lesson
+    outline: list[selectors.OutlineItem]
+    progress: LessonProgress
+    progress_map: dict[int, LessonProgress]
+
+
+def visit_lesson(*, registration: Any, user: Any, lesson_id: int) -> LessonVisit:
+    """The learner opens a lesson in the player: remember it for resuming; text and documents
+    count as completed when viewed, other kinds record that they were launched.
+
+    The learner's enrolment row is locked first, so that the progress read after it is current
+    and two tabs never count the same step twice; the outline and the lesson come from the
+    cache. A first view costs one INSERT of the progress, one UPDATE of the enrolment and one of
+    the statements; a revisit only reads. Raises Enrollment.DoesNotExist (not the person's
+    enrolment), Lesson.DoesNotExist (not in their version) or PermissionDenied (not active).
+    """
     now = timezone.now()
     with transaction.atomic():
-        progress, created = LessonProgress.objects.get_or_create(
-            enrollment=enrollment, lesson=lesson
+        enrollment = (
+            Enrollment.objects.select_for_update(of=("self",))
+            .select_related("run__course", "version")
+            .get(registration=registration, user_id=user.pk)
         )
-        Enrollment.objects.filter(pk=enrollment.pk).update(last_lesson=lesson, last_activity_at=now)
-        if created:
-            verb = (
-                "experienced"
-                if lesson.kind in (Lesson.Kind.TEXT, Lesson.Kind.DOCUMENT)
-                else ("launched")
-            )
-            _emit(
-                actor=enrollment.user,
-                verb=verb,
-                activity_id=lesson_activity_id(lesson),
-                activity_name=lesson.title,
-                activity_type="http://adlnet.gov/expapi/activities/lesson",
-                registration=enrollment.registration,
-                key=statement_id(verb, enrollment.registration, lesson.key),
-                parent_activity_id=course_activity_id(enrollment.run.course),
-            )
-        if lesson.kind in (Lesson.Kind.TEXT, Lesson.Kind.DOCUMENT) and (
-            progress.status != LessonProgress.Status.COMPLETED
+        if enrollment.status not in SEAT_HOLDING:
+            raise PermissionDenied(_("Your enrolment is not active."))
+        enrollment.user = user
+        outline = selectors.lesson_outline(version_id=enrollment.version_id)
+        lesson = selectors.player_lesson(lesson_id=lesson_id, version_id=enrollment.version_id)
+        if lesson is None:
+            raise Lesson.DoesNotExist
+        progress_map = selectors.lesson_progress_map(enrollment=enrollment)
+        progress = progress_map.get(lesson.pk)
+        changed: dict[str, Any] = {}
+        if (
+            enrollment.last_lesson_id != lesson.pk
+            or enrollment.last_activity_at is None
+            or (now - enrollment.last_activity_at).total_seconds() > TOUCH_SECONDS
         ):
-            progress = record_lesson_result(
+            changed = {"last_lesson_id": lesson.pk, "last_activity_at": now}
+        completes = False
+        if progress is None:
+            completes = lesson.kind in (Lesson.Kind.TEXT, Lesson.Kind.DOCUMENT)
+            progress = LessonProgress.objects.create(
                 enrollment=enrollment,
                 lesson=lesson,
-                completed=True,
-                passed=None,
-                score_pct=None,
-                actor=enrollment.user,
+                status=LessonProgress.Status.COMPLETED if completes else "started",
+                started_at=now,
+                completed_at=now if completes else None,
             )
-    return progress
+            progress_map[lesson.pk] = progress
+            verb = "experienced" if completes else "launched"
+            events = [_lesson_event(enrollment, lesson, verb)]
+            if completes:
+                events.append(_lesson_event(enrollment, lesson, "completed", {"completion": True}))
+                required = [item.pk for item in outline if item.is_required]
+                done = sum(
+                    1
+                    for pk in required
+                    if pk in progress_map
+                    and progress_map[pk].status == LessonProgress.Status.COMPLETED
+                )
+                changed["progress_pct"] = 100 if not required else (100 * done) // len(required)
+                _lesson_completed_on_commit(enrollment, lesson)
+            _emit_many(user, events)
+        for name, value in changed.items():
+            setattr(enrollment, name, value)
+        if changed:
+            Enrollment.objects.filter(pk=enrollment.pk).update(**changed)
+        if completes:
+            _complete_if_met(enrollment, user)
+    return LessonVisit(enrollment, lesson, outline, progress, progress_map)
+
+
+def open_lesson(*, enrollment: Enrollment, lesson: Lesson) -> LessonProgress:
+    """visit_lesson for a known enrolment and lesson (what the player does, without the page)."""
+    try:
+        return visit_lesson(
+            registration=enrollment.registration, user=enrollment.user, lesson_id=lesson.pk
+        ).progress
+    except Lesson.DoesNotExist:
+        raise ValidationError(_("This lesson is not part of your course version.")) from None
 
 
 def complete_lesson(*, enrollment: Enrollment, lesson: Lesson, actor: Any) -> LessonProgress:
@@ -392,11 +492,27 @@ def complete_lesson(*, enrollment: Enrollment, lesson: Lesson, actor: Any) -> Le
     )
 
 
-def save_video_position(*, enrollment: Enrollment, lesson: Lesson, seconds: int) -> None:
-    """Remember where the learner left a video, to resume there."""
-    LessonProgress.objects.update_or_create(
-        enrollment=enrollment, lesson=lesson, defaults={"position_seconds": max(seconds, 0)}
-    )
+def save_video_position(
+    *, enrollment: Enrollment, lesson: Lesson, seconds: int, duration: int | None = None
+) -> LessonProgress:
+    """Remember where the learner left a video, to resume there; once they reach
+    WATCHED_FRACTION of its `duration` the video counts as watched (completed)."""
+    if lesson.version_id != enrollment.version_id or lesson.kind != Lesson.Kind.VIDEO:
+        raise ValidationError({"lesson": _("This lesson is not a video of your course version.")})
+    if seconds < 0 or (duration is not None and duration <= 0):
+        raise ValidationError({"position": _("The position must be a number of seconds.")})
+    if duration is not None and seconds >= WATCHED_FRACTION * duration:
+        progress = complete_lesson(enrollment=enrollment, lesson=lesson, actor=enrollment.user)
+        LessonProgress.objects.filter(pk=progress.pk).update(position_seconds=seconds)
+        progress.position_seconds = seconds
+        return progress
+    with transaction.atomic():
+        # The enrolment lock orders this with visit_lesson's first INSERT of the progress.
+        Enrollment.objects.select_for_update().filter(pk=enrollment.pk).values_list("pk").get()
+        progress, _created = LessonProgress.objects.update_or_create(
+            enrollment=enrollment, lesson=lesson, defaults={"position_seconds": seconds}
+        )
+    return progress
 
 
 def record_lesson_result(
@@ -442,22 +558,8 @@ def record_lesson_result(
                 result["success"] = passed
             if score_pct is not None:
                 result["score_scaled"] = float(score_pct) / 100
-            _emit(
-                actor=enrollment.user,
-                verb="completed",
-                activity_id=lesson_activity_id(lesson),
-                activity_name=lesson.title,
-                activity_type="http://adlnet.gov/expapi/activities/lesson",
-                registration=enrollment.registration,
-                key=statement_id("completed", enrollment.registration, lesson.key),
-                result=result,
-                parent_activity_id=course_activity_id(enrollment.run.course),
-            )
-            transaction.on_commit(
-                lambda: signals.lesson_completed.send(
-                    sender=Lesson, enrollment=enrollment, lesson=lesson
-                )
-            )
+            _emit_many(enrollment.user, [_lesson_event(enrollment, lesson, "completed", result)])
+            _lesson_completed_on_commit(enrollment, lesson)
         _complete_if_met(enrollment, actor)
     return progress
 

@@ -191,7 +191,7 @@ def _own_enrollment(request: HttpRequest, registration: str) -> Enrollment:
 def resume(request: HttpRequest, registration: str) -> HttpResponse:
     """Back to where the learner stopped: the last lesson opened, else the first not completed."""
     enrollment = _own_enrollment(request, registration)
-    lessons = selectors.version_lessons(version_id=enrollment.version_id)
+    lessons = selectors.lesson_outline(version_id=enrollment.version_id)
     if not lessons:
         messages.info(request, _("This course has no lessons yet."))
         return redirect("courses:my_learning")
@@ -212,20 +212,18 @@ def resume(request: HttpRequest, registration: str) -> HttpResponse:
 @login_required
 def lesson(request: HttpRequest, registration: str, lesson_id: int) -> HttpResponse:
     """The lesson player: content, previous and next, progress bar."""
-    enrollment = _own_enrollment(request, registration)
-    lessons = selectors.version_lessons(version_id=enrollment.version_id)
-    index = next((i for i, item in enumerate(lessons) if item.pk == lesson_id), None)
-    if index is None:
-        raise Http404
-    current = lessons[index]
-    progress = services.open_lesson(enrollment=enrollment, lesson=current)
-    enrollment.refresh_from_db(fields=["progress_pct", "status"])
-    done = selectors.lesson_progress_map(enrollment=enrollment)
+    try:
+        visit = services.visit_lesson(
+            registration=registration, user=request.user, lesson_id=lesson_id
+        )
+    except (Enrollment.DoesNotExist, Lesson.DoesNotExist):
+        raise Http404 from None
+    enrollment, current, lessons = visit.enrollment, visit.lesson, visit.outline
+    index = next(i for i, item in enumerate(lessons) if item.pk == current.pk)
+    language = enrollment.run.course.default_language
     body = ""
     if current.kind == Lesson.Kind.TEXT:
-        body = mark_safe(
-            clean_html(str(pick(current.body, default=enrollment.run.course.default_language)))
-        )  # noqa: S308 - sanitised by nh3
+        body = mark_safe(clean_html(str(pick(current.body, default=language))))  # noqa: S308 - sanitised by nh3
     return render(
         request,
         "courses/lesson.html",
@@ -233,11 +231,11 @@ def lesson(request: HttpRequest, registration: str, lesson_id: int) -> HttpRespo
             "enrollment": enrollment,
             "course": enrollment.run.course,
             "lesson": current,
-            "progress": progress,
+            "progress": visit.progress,
             "body": body,
             "action_url": lesson_url(enrollment, current),
-            "transcript": pick(current.transcript, default=enrollment.run.course.default_language),
-            "outline": [(item, done.get(item.pk)) for item in lessons],
+            "transcript": pick(current.transcript, default=language),
+            "outline": [(item, visit.progress_map.get(item.pk)) for item in lessons],
             "previous": lessons[index - 1] if index > 0 else None,
             "next": lessons[index + 1] if index + 1 < len(lessons) else None,
             "position": index + 1,
@@ -255,12 +253,7 @@ def complete(request: HttpRequest, registration: str, lesson_id: int) -> HttpRes
     if current.kind in (Lesson.Kind.ASSESSMENT, Lesson.Kind.XAPI):
         raise PermissionDenied(_("This lesson is completed by its own activity."))
     services.complete_lesson(enrollment=enrollment, lesson=current, actor=request.user)
-    nxt = (
-        Lesson.objects.filter(version_id=enrollment.version_id)
-        .order_by("module__position", "module_id", "position", "pk")
-        .values_list("pk", flat=True)
-    )
-    ids = list(nxt)
+    ids = [item.pk for item in selectors.lesson_outline(version_id=enrollment.version_id)]
     position = ids.index(current.pk)
     enrollment.refresh_from_db(fields=["status"])
     if enrollment.status == Enrollment.Status.COMPLETED:

@@ -111,3 +111,39 @@ def test_my_learning_links_to_the_learners_certificates(client: Client, learner:
     client.force_login(learner)
     page = client.get(reverse("courses:my_learning")).content.decode()
     assert f'href="{reverse("certification:my_certificates")}"' in page
+
+
+def test_an_edited_lesson_shows_at_once_despite_the_cache(client: Client, learner: Any) -> None:
+    run = RunFactory()
+    lesson = Lesson.objects.filter(version=run.version).order_by("position").first()
+    assert lesson is not None
+    enrollment = Enrollment.objects.create(user=learner, run=run, version=run.version)
+    client.force_login(learner)
+    url = reverse("courses:lesson", args=[enrollment.registration, lesson.pk])
+    assert "Body 1" in client.get(url).text
+    lesson.body = {"en": "<p>Rewritten body</p>"}
+    lesson.title = {"en": "Renamed lesson"}
+    lesson.save()
+    page = client.get(url).text
+    assert "Rewritten body" in page
+    assert "Renamed lesson" in page
+
+
+def test_a_lesson_of_another_version_is_not_found(client: Client, learner: Any) -> None:
+    run = RunFactory()
+    other = (
+        Lesson.objects.exclude(version=run.version).first()
+        or Lesson.objects.filter(version=RunFactory().version).first()
+    )
+    assert other is not None
+    enrollment = Enrollment.objects.create(user=learner, run=run, version=run.version)
+    client.force_login(learner)
+    url = reverse("courses:lesson", args=[enrollment.registration, other.pk])
+    assert client.get(url).status_code == 404
+    client.force_login(UserFactory())
+    own = Lesson.objects.filter(version=run.version).first()
+    assert own is not None
+    assert (
+        client.get(reverse("courses:lesson", args=[enrollment.registration, own.pk])).status_code
+        == 404
+    )

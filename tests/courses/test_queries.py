@@ -90,3 +90,49 @@ def test_a_cached_catalogue_runs_no_query(client: Client, django_assert_num_quer
     client.get(reverse("courses:catalogue"))
     with django_assert_num_queries(0):
         assert client.get(reverse("courses:catalogue")).status_code == 200
+
+
+def _player(learner: Any, lessons: int) -> tuple[Enrollment, list[int]]:
+    from courses.models import Lesson
+    from tests.courses.factories import make_version
+
+    course = CourseFactory()
+    make_version(course, lessons=lessons)
+    run = RunFactory(course=course)
+    enrollment = Enrollment.objects.create(user=learner, run=run, version=run.version)
+    ids = list(
+        Lesson.objects.filter(version=run.version).order_by("position").values_list("pk", flat=True)
+    )
+    return enrollment, ids
+
+
+@pytest.mark.parametrize("lessons", [3, 30])
+def test_lesson_page_queries_are_few_and_do_not_grow(
+    client: Client, learner: Any, lessons: int, django_assert_max_num_queries: Any
+) -> None:
+    """A learner's first view of a text lesson (which completes it and records two statements)
+    and a revisit cost a small constant number of queries, however long the course and however
+    far the learner got. The counts include the two SAVEPOINT lines of the test transaction."""
+    enrollment, ids = _player(learner, lessons)
+    client.force_login(learner)
+    for lesson_id in ids[:-3]:
+        client.get(reverse("courses:lesson", args=[enrollment.registration, lesson_id]))
+    # The outline and content are read from the database again (the session stays cached).
+    from courses.selectors import lesson_cache_key, outline_cache_key
+
+    cache.delete_many([outline_cache_key(enrollment.version_id), *map(lesson_cache_key, ids)])
+    url = reverse("courses:lesson", args=[enrollment.registration, ids[-3]])
+    with django_assert_max_num_queries(12):
+        assert client.get(url).status_code == 200
+    with django_assert_max_num_queries(7):
+        assert client.get(url).status_code == 200
+    # First view with the content cached (another learner's view filled it).
+    with django_assert_max_num_queries(11):
+        page = client.get(reverse("courses:lesson", args=[enrollment.registration, ids[-2]]))
+    assert page.status_code == 200
+    # The last lesson completes the course (rules checked once, events recorded).
+    last = client.get(reverse("courses:lesson", args=[enrollment.registration, ids[-1]]))
+    enrollment.refresh_from_db()
+    assert enrollment.progress_pct == 100
+    assert enrollment.status == Enrollment.Status.COMPLETED
+    assert len(last.content) < 100 * 1024
