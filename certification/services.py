@@ -4,17 +4,20 @@ revoking, renewing, reminding before expiry, and bulk issuance of a run."""
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import secrets
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -34,18 +37,26 @@ def _add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
-def _free_status_index() -> int:
-    """A random unused bit of the status list (random so the list does not reveal issue order)."""
-    candidates = [secrets.randbelow(credentials.STATUS_LIST_BITS) for _ in range(8)]
-    taken = set(
-        Certificate.objects.filter(status_index__in=candidates).values_list(
-            "status_index", flat=True
+def _status_indexes(count: int) -> list[int]:
+    """`count` random unused bits of the status list, in one query as a rule (random so the list
+    does not reveal issue order)."""
+    chosen: list[int] = []
+    while len(chosen) < count:
+        wanted = count - len(chosen)
+        candidates = [
+            index
+            for index in dict.fromkeys(
+                secrets.randbelow(credentials.STATUS_LIST_BITS) for _ in range(2 * wanted + 8)
+            )
+            if index not in chosen
+        ]
+        taken = set(
+            Certificate.objects.filter(status_index__in=candidates).values_list(
+                "status_index", flat=True
+            )
         )
-    )
-    for candidate in candidates:
-        if candidate not in taken:
-            return candidate
-    return _free_status_index()
+        chosen += [index for index in candidates if index not in taken][:wanted]
+    return chosen
 
 
 def _language_for(user: Any, fallback: str) -> str:
@@ -53,38 +64,110 @@ def _language_for(user: Any, fallback: str) -> str:
     return language if language in settings.LANGUAGE_CODES else "es"
 
 
-def _save_new(certificate: Certificate) -> None:
-    """Insert with fresh random code and status index, retrying on their (rare) collisions; a
-    collision on learner and run (another worker won) is re-raised."""
-    for _attempt in range(5):
-        certificate.code = codes.new_code()
-        certificate.status_index = _free_status_index()
-        try:
-            with transaction.atomic():
-                certificate.save(force_insert=True)
-            return
-        except IntegrityError as exc:
-            if "certificate_unique_user" in str(exc):
-                raise
-    raise IntegrityError("could not allocate a unique verification code")
+def _sheet_key(certificate: Certificate) -> tuple[Any, ...]:
+    """What decides a certificate's Sheet (see selectors.sheet_for), to build it once a batch."""
+    return (
+        certificate.kind,
+        certificate.run_id,
+        certificate.course_id,
+        certificate.program_id,
+        certificate.language,
+        certificate.university_id,
+        str(certificate.credit_hours),
+        certificate.expires_on,
+        certificate.issued_at.date(),
+        json.dumps(certificate.accreditation, sort_keys=True),
+        json.dumps(certificate.title, sort_keys=True),
+    )
 
 
-def _finish(certificate: Certificate, *, actor: Any, note: str) -> None:
-    """Render, sign, store, credential, audit, xAPI: everything in the caller's transaction,
-    then tell the other apps once it is committed."""
-    key, sheet = sheet_for(certificate)
+def _unique_key(certificate: Certificate) -> tuple[Any, ...]:
+    """The certificate's identity under the unique constraints: learner and run, or program."""
+    if certificate.kind == Certificate.Kind.PROGRAM:
+        return (certificate.user_id, None, certificate.program_id)
+    return (certificate.user_id, certificate.run_id, None)
+
+
+def _existing_keys(certificates: list[Certificate]) -> set[tuple[Any, ...]]:
+    users = {certificate.user_id for certificate in certificates}
+    runs = {certificate.run_id for certificate in certificates if certificate.run_id}
+    programs = {certificate.program_id for certificate in certificates if certificate.program_id}
+    rows = Certificate.objects.filter(user_id__in=users).filter(
+        Q(run_id__in=runs) | Q(kind=Certificate.Kind.PROGRAM, program_id__in=programs)
+    )
+    return {_unique_key(row) for row in rows.only("user_id", "run_id", "program_id", "kind")}
+
+
+def _render(certificate: Certificate, sheets: dict[tuple[Any, ...], tuple[str, Any]]) -> None:
+    """Render, sign and store the PDF of a certificate and sign its credential (not saved)."""
+    sheet_key = _sheet_key(certificate)
+    if sheet_key not in sheets:
+        sheets[sheet_key] = sheet_for(certificate)
+    key, sheet = sheets[sheet_key]
     pdf = rendering.signed_pdf(key, sheet, holder_for(certificate))
     certificate.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
     certificate.pdf.save(f"{certificate.id}.pdf", ContentFile(pdf), save=False)
     certificate.credential = build_credential(certificate)
-    certificate.save(update_fields=["pdf", "pdf_sha256", "credential"])
-    CertificateEvent.objects.create(
-        certificate=certificate, action=CertificateEvent.Action.ISSUED, actor=actor, note=note
+
+
+def _issue_all(
+    certificates: list[Certificate], *, actor: Any, notes: dict[uuid.UUID, str]
+) -> list[Certificate]:
+    """Issue new certificates together, in the caller's transaction: give each a random code and
+    status bit, render, sign and store its PDF, sign its credential, insert them all in one
+    statement, then audit and record the xAPI statements; tell the other apps once committed.
+
+    Returns those inserted. A certificate whose learner already has one for that run (or
+    program) is left out: the caller fetches the existing one. Rows lost to a code or status bit
+    drawn meanwhile by another worker (rare) draw again.
+    """
+    issued: list[Certificate] = []
+    pending = certificates
+    sheets: dict[tuple[Any, ...], tuple[str, Any]] = {}
+    for _attempt in range(5):
+        for certificate, index in zip(pending, _status_indexes(len(pending)), strict=True):
+            certificate.code = codes.new_code()
+            certificate.status_index = index
+            _render(certificate, sheets)
+        # ON CONFLICT DO NOTHING: a conflict on any unique constraint skips the row, and the
+        # query below tells which rows went in.
+        Certificate.objects.bulk_create(pending, ignore_conflicts=True)
+        stored = set(
+            Certificate.objects.filter(pk__in=[row.pk for row in pending]).values_list(
+                "pk", flat=True
+            )
+        )
+        issued += [row for row in pending if row.pk in stored]
+        lost = [row for row in pending if row.pk not in stored]
+        for row in lost:
+            row.pdf.delete(save=False)
+        if not lost:
+            break
+        existing = _existing_keys(lost)
+        pending = [row for row in lost if _unique_key(row) not in existing]
+        if not pending:
+            break
+    else:
+        raise IntegrityError("could not allocate a unique verification code")
+    if not issued:
+        return issued
+    CertificateEvent.objects.bulk_create(
+        CertificateEvent(
+            certificate=certificate,
+            action=CertificateEvent.Action.ISSUED,
+            actor=actor,
+            note=notes.get(certificate.pk, ""),
+        )
+        for certificate in issued
     )
-    _emit_earned(certificate)
-    transaction.on_commit(
-        lambda: signals.certificate_issued.send(sender=Certificate, certificate=certificate)
-    )
+    _emit_earned(issued)
+    transaction.on_commit(partial(_announce, issued))
+    return issued
+
+
+def _announce(certificates: list[Certificate]) -> None:
+    """Tell the other apps, once committed, what this transaction issued (one send a batch)."""
+    signals.certificates_issued.send(sender=Certificate, certificates=certificates)
 
 
 def build_credential(certificate: Certificate) -> dict[str, Any]:
@@ -118,19 +201,41 @@ def build_credential(certificate: Certificate) -> dict[str, Any]:
     )
 
 
-def _emit_earned(certificate: Certificate) -> None:
-    from lms.xapi.emit import activity_iri, emit
+def _xapi_authority() -> dict[str, Any]:
+    """The authority of the platform's own statements (as lms.xapi.emit gives them)."""
+    return {
+        "objectType": "Agent",
+        "name": "Police Training Network LMS",
+        "account": {"homePage": settings.SITE_URL, "name": "lms"},
+    }
 
-    emit(
-        actor=certificate.user,
-        verb="earned",
-        activity_id=activity_iri("certificate", certificate.id),
-        activity_name=certificate.title,
-        activity_type="https://w3id.org/xapi/tla/activity-types/credential",
-        registration=certificate.enrollment.registration if certificate.enrollment else None,
-        result={"completion": True, "success": True},
-        statement_id=uuid.uuid5(NAMESPACE, f"certificate-earned:{certificate.id}"),
-    )
+
+def _emit_earned(certificates: list[Certificate]) -> None:
+    """One xAPI "earned" statement per certificate, all stored in one round trip (a stable id per
+    certificate, so recording one twice stores it once)."""
+    from lms.xapi import store
+    from lms.xapi.emit import activity_iri, build_statement
+
+    now = timezone.now()
+    rows = []
+    for certificate in certificates:
+        statement = build_statement(
+            actor=certificate.user,
+            verb="earned",
+            activity_id=activity_iri("certificate", certificate.id),
+            activity_name=certificate.title,
+            activity_type="https://w3id.org/xapi/tla/activity-types/credential",
+            registration=certificate.enrollment.registration if certificate.enrollment else None,
+            result={"completion": True, "success": True},
+            statement_id=uuid.uuid5(NAMESPACE, f"certificate-earned:{certificate.id}"),
+        )
+        caller = store.Caller(
+            institution_id=certificate.user.institution_id,
+            user_id=certificate.user_id,
+            authority=_xapi_authority(),
+        )
+        rows.append(store.prepare(statement, caller, now))
+    store.insert(rows, ignore_conflicts=True)
 
 
 def _accreditation_snapshot(version_id: int, on: date) -> tuple[dict[str, Any], int | None, str]:
@@ -152,109 +257,202 @@ def _accreditation_snapshot(version_id: int, on: date) -> tuple[dict[str, Any], 
     return snapshot, statement.university_id, statement.university_name
 
 
-def _renewable(user_id: int, refresher_course_id: int) -> Certificate | None:
-    """The learner's latest unrevoked certificate that this refresher course renews."""
-    course_ids = CertificateTemplate.objects.filter(
-        refresher_course_id=refresher_course_id, course__isnull=False
-    ).values_list("course_id", flat=True)
-    return (
+def _renewals(enrollments: list[Enrollment]) -> dict[tuple[int, int], Certificate]:
+    """{(learner, refresher course): the learner's latest unrevoked certificate that completing
+    that refresher course renews}, in two queries for a whole batch."""
+    renewed_courses: dict[int, set[int]] = {}
+    for refresher_id, course_id in CertificateTemplate.objects.filter(
+        refresher_course_id__in={enrollment.run.course_id for enrollment in enrollments},
+        course__isnull=False,
+    ).values_list("refresher_course_id", "course_id"):
+        renewed_courses.setdefault(refresher_id, set()).add(course_id)
+    if not renewed_courses:
+        return {}
+    found: dict[tuple[int, int], Certificate] = {}
+    candidates = (
         Certificate.objects.filter(
-            user_id=user_id, course_id__in=list(course_ids), revoked_at__isnull=True
+            user_id__in={enrollment.user_id for enrollment in enrollments},
+            course_id__in=set().union(*renewed_courses.values()),
+            revoked_at__isnull=True,
         )
+        .select_related("course")
         .order_by("-issued_at")
-        .first()
+    )
+    for certificate in candidates:
+        for refresher_id, course_ids in renewed_courses.items():
+            if certificate.course_id in course_ids:
+                found.setdefault((certificate.user_id, refresher_id), certificate)
+    return found
+
+
+def _course_certificate(
+    enrollment: Enrollment,
+    *,
+    now: datetime,
+    renews: Certificate | None,
+    template: CertificateTemplate,
+    accreditation: tuple[dict[str, Any], int | None, str],
+) -> Certificate:
+    """The unsaved certificate of a completed enrolment, with what it prints copied in."""
+    run = enrollment.run
+    user = enrollment.user
+    course = renews.course if renews is not None and renews.course else run.course
+    snapshot, university_id, university_name = accreditation
+    return Certificate(
+        kind=Certificate.Kind.COURSE,
+        user=user,
+        enrollment=enrollment,
+        run=run,
+        course=course,
+        institution_id=enrollment.institution_id or user.institution_id,
+        issuing_institution=run.host_institution or course.owner_institution,
+        university_id=university_id,
+        language=_language_for(user, run.language),
+        holder_name=user.full_name,
+        title=course.title or {course.default_language: course.code},
+        credit_hours=Decimal(snapshot["credit_hours"])
+        if snapshot.get("credit_hours")
+        else course.credit_hours,
+        university_name=university_name,
+        accreditation=snapshot,
+        issued_at=now,
+        expires_on=(
+            _add_years(now.date(), template.validity_years) if template.validity_years else None
+        ),
+        renewal_of=renews,
     )
 
 
-def issue_course_certificate(*, enrollment_id: int, actor: Any = None) -> Certificate | None:
-    """Issue the certificate of a completed enrolment, exactly once.
+def issue_course_certificates(
+    *, enrollment_ids: list[int], actor: Any = None, job_id: uuid.UUID | str | None = None
+) -> dict[int, Certificate]:
+    """Issue the certificates of completed enrolments, exactly once each, in one transaction:
+    {enrolment id: its certificate (new or issued before)}; enrolments not completed are left
+    out. A bulk job's counter (`job_id`) is advanced in the same transaction.
 
-    Racing callers are serialised by a lock on the enrolment row and, should that be bypassed,
-    by the unique constraint on (learner, run): every caller gets the same certificate back.
-    Nothing is committed until the PDF is signed and stored, so a worker that dies half way
-    leaves nothing behind and the retried task starts again. None when the enrolment is not
-    completed.
+    Racing callers are serialised by locks on the enrolment rows (taken in id order, so two
+    batches never deadlock) and, should that be bypassed, by the unique constraint on (learner,
+    run): every caller gets the same certificate back. Nothing is committed until every PDF is
+    signed and stored, so a worker that dies half way leaves nothing behind and the retried task
+    starts again. What is the same for a whole batch (template, accreditation, renewals, the
+    printed page) is read or laid out once.
     """
     with transaction.atomic():
-        enrollment = (
+        enrollments = list(
             Enrollment.objects.select_for_update(of=("self",))
-            .select_related(
-                "user",
-                "run__course",
-                "run__host_institution__member_state",
-                "version",
+            .select_related("user", "run__course", "run__host_institution__member_state")
+            .filter(pk__in=enrollment_ids, status=Enrollment.Status.COMPLETED)
+            .order_by("pk")
+        )
+        if not enrollments:
+            return {}
+        existing = {
+            (row.user_id, row.run_id): row
+            for row in Certificate.objects.filter(
+                run_id__in={enrollment.run_id for enrollment in enrollments},
+                user_id__in={enrollment.user_id for enrollment in enrollments},
             )
-            .get(pk=enrollment_id)
-        )
-        if enrollment.status != Enrollment.Status.COMPLETED:
-            return None
-        existing = Certificate.objects.filter(
-            user_id=enrollment.user_id, run_id=enrollment.run_id
-        ).first()
-        if existing is not None:
-            return existing
-        run = enrollment.run
-        user = enrollment.user
+        }
+        result = {
+            enrollment.pk: existing[(enrollment.user_id, enrollment.run_id)]
+            for enrollment in enrollments
+            if (enrollment.user_id, enrollment.run_id) in existing
+        }
+        new = [enrollment for enrollment in enrollments if enrollment.pk not in result]
+        if not new:
+            return result
         now = timezone.now()
-        renews = _renewable(user.pk, run.course_id)
-        course = renews.course if renews is not None and renews.course else run.course
-        template = template_for(course_id=course.pk)
-        snapshot, university_id, university_name = _accreditation_snapshot(
-            enrollment.version_id, now.date()
-        )
-        certificate = Certificate(
-            kind=Certificate.Kind.COURSE,
-            user=user,
-            enrollment=enrollment,
-            run=run,
-            course=course,
-            institution_id=enrollment.institution_id or user.institution_id,
-            issuing_institution=run.host_institution or course.owner_institution,
-            university_id=university_id,
-            language=_language_for(user, run.language),
-            holder_name=user.full_name,
-            title=course.title or {course.default_language: course.code},
-            credit_hours=Decimal(snapshot["credit_hours"])
-            if snapshot.get("credit_hours")
-            else course.credit_hours,
-            university_name=university_name,
-            accreditation=snapshot,
-            issued_at=now,
-            expires_on=(
-                _add_years(now.date(), template.validity_years) if template.validity_years else None
-            ),
-            renewal_of=renews,
-        )
-        try:
-            _save_new(certificate)
-        except IntegrityError:
-            return Certificate.objects.get(user_id=enrollment.user_id, run_id=enrollment.run_id)
-        _finish(
-            certificate,
-            actor=actor,
-            note=f"renews {renews.code}" if renews is not None else "",
-        )
-        if renews is not None:
-            CertificateEvent.objects.create(
-                certificate=renews,
+        renewals = _renewals(new)
+        templates: dict[int, CertificateTemplate] = {}
+        accreditations: dict[int, tuple[dict[str, Any], int | None, str]] = {}
+        certificates: dict[int, Certificate] = {}
+        for enrollment in new:
+            renews = renewals.get((enrollment.user_id, enrollment.run.course_id))
+            course_id = (
+                renews.course_id if renews and renews.course_id else enrollment.run.course_id
+            )
+            if course_id not in templates:
+                templates[course_id] = template_for(course_id=course_id)
+            if enrollment.version_id not in accreditations:
+                accreditations[enrollment.version_id] = _accreditation_snapshot(
+                    enrollment.version_id, now.date()
+                )
+            certificates[enrollment.pk] = _course_certificate(
+                enrollment,
+                now=now,
+                renews=renews,
+                template=templates[course_id],
+                accreditation=accreditations[enrollment.version_id],
+            )
+        notes = {
+            certificate.pk: f"renews {certificate.renewal_of.code}"
+            for certificate in certificates.values()
+            if certificate.renewal_of is not None
+        }
+        issued = {
+            certificate.pk
+            for certificate in _issue_all(list(certificates.values()), actor=actor, notes=notes)
+        }
+        CertificateEvent.objects.bulk_create(
+            CertificateEvent(
+                certificate=certificate.renewal_of,
                 action=CertificateEvent.Action.RENEWED,
                 actor=actor,
                 note=certificate.code,
             )
-        user_id = user.pk
-        course_id = run.course_id
-        transaction.on_commit(lambda: _queue_program_check(user_id, course_id))
-    return certificate
+            for certificate in certificates.values()
+            if certificate.renewal_of is not None and certificate.pk in issued
+        )
+        result.update(
+            {
+                enrollment_id: certificate
+                for enrollment_id, certificate in certificates.items()
+                if certificate.pk in issued
+            }
+        )
+        lost = [enrollment for enrollment in new if enrollment.pk not in result]
+        if lost:  # issued meanwhile by a caller that bypassed the locks
+            winners = {
+                (row.user_id, row.run_id): row
+                for row in Certificate.objects.filter(
+                    run_id__in={enrollment.run_id for enrollment in lost},
+                    user_id__in={enrollment.user_id for enrollment in lost},
+                )
+            }
+            for enrollment in lost:
+                result[enrollment.pk] = winners[(enrollment.user_id, enrollment.run_id)]
+        if job_id is not None and issued:
+            # Last statement of the transaction: the job row stays locked only until commit.
+            BulkIssuance.objects.filter(pk=job_id).update(issued=F("issued") + len(issued))
+        pairs = [
+            (certificate.user_id, certificate.run.course_id)
+            for certificate in certificates.values()
+            if certificate.pk in issued and certificate.run is not None
+        ]
+        transaction.on_commit(partial(_queue_program_checks, pairs))
+    return result
 
 
-def _queue_program_check(user_id: int, course_id: int) -> None:
+def issue_course_certificate(*, enrollment_id: int, actor: Any = None) -> Certificate | None:
+    """Issue the certificate of a completed enrolment, exactly once (see
+    issue_course_certificates). None when the enrolment is not completed."""
+    return issue_course_certificates(enrollment_ids=[enrollment_id], actor=actor).get(enrollment_id)
+
+
+def _queue_program_checks(pairs: list[tuple[int, int]]) -> None:
+    """Queue the program check of each (learner, course) just certified: one query a batch."""
     from certification.tasks import issue_program_certificates_task
 
-    program_ids = list(
-        ProgramCourse.objects.filter(course_id=course_id).values_list("program_id", flat=True)
-    )
-    for program_id in program_ids:
-        issue_program_certificates_task.delay(user_id, program_id)
+    if not pairs:
+        return
+    programs: dict[int, list[int]] = {}
+    for program_id, course_id in ProgramCourse.objects.filter(
+        course_id__in={course_id for _user, course_id in pairs}
+    ).values_list("program_id", "course_id"):
+        programs.setdefault(course_id, []).append(program_id)
+    for user_id, course_id in pairs:
+        for program_id in programs.get(course_id, []):
+            issue_program_certificates_task.delay(user_id, program_id)
 
 
 def issue_program_certificate(*, user_id: int, program_id: int) -> Certificate | None:
@@ -305,13 +503,10 @@ def issue_program_certificate(*, user_id: int, program_id: int) -> Certificate |
                 _add_years(now.date(), template.validity_years) if template.validity_years else None
             ),
         )
-        try:
-            _save_new(certificate)
-        except IntegrityError:
+        if not _issue_all([certificate], actor=None, notes={}):
             return Certificate.objects.get(
                 user_id=user_id, program_id=program_id, kind=Certificate.Kind.PROGRAM
             )
-        _finish(certificate, actor=None, note="")
     return certificate
 
 
@@ -438,37 +633,88 @@ def publish_progress(job: BulkIssuance) -> None:
         async_to_sync(layer.group_send)(bulk_group(job.pk), job_message(job))
 
 
-def run_bulk_issuance(*, job_id: uuid.UUID | str, batch_size: int = 50) -> BulkIssuance:
-    """Issue the certificates of every completed learner of the job's run that has none yet,
-    publishing progress after each batch. Safe to run again after a failure."""
-    job = BulkIssuance.objects.select_related("run").get(pk=job_id)
-    completed = Enrollment.objects.filter(run_id=job.run_id, status=Enrollment.Status.COMPLETED)
-    missing = completed.exclude(
-        user_id__in=Certificate.objects.filter(run_id=job.run_id).values("user_id")
+BULK_BATCH_SIZE = 50
+
+
+def _reset_job(job_id: uuid.UUID | str) -> tuple[BulkIssuance, list[int]]:
+    """Mark a job running and return it with the completed enrolments still without a
+    certificate. The job row is locked while they are counted: a batch that commits before
+    is counted as `already`, one that commits after adds itself to `issued` (it updates the
+    job row last), so issued + already reaches total exactly once everything is issued."""
+    with transaction.atomic():
+        job = BulkIssuance.objects.select_for_update().get(pk=job_id)
+        completed = Enrollment.objects.filter(run_id=job.run_id, status=Enrollment.Status.COMPLETED)
+        total = completed.count()
+        pending = list(
+            completed.exclude(
+                user_id__in=Certificate.objects.filter(run_id=job.run_id).values("user_id")
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        job.state = BulkIssuance.State.RUNNING
+        job.total, job.already, job.issued, job.error = total, total - len(pending), 0, ""
+        job.save(update_fields=["state", "total", "already", "issued", "error", "updated_at"])
+    return job, pending
+
+
+def _job_failed(job_id: uuid.UUID | str, exc: Exception) -> None:
+    BulkIssuance.objects.filter(pk=job_id).update(
+        state=BulkIssuance.State.FAILED, error=str(exc)[:500]
     )
-    total = completed.count()
-    pending = list(missing.order_by("pk").values_list("pk", flat=True))
-    BulkIssuance.objects.filter(pk=job.pk).update(
-        state=BulkIssuance.State.RUNNING, total=total, already=total - len(pending), issued=0
-    )
+    publish_progress(BulkIssuance.objects.get(pk=job_id))
+
+
+def issue_bulk_batch(*, job_id: uuid.UUID | str, enrollment_ids: list[int]) -> BulkIssuance:
+    """Issue one batch of a bulk job in one transaction (which also advances the job's
+    counter), mark the job done when it was the last, and publish the progress. A failure
+    marks the job failed and is raised again (the task retries the batch; a retry that
+    succeeds carries the job on to done)."""
+    job = BulkIssuance.objects.get(pk=job_id)
+    try:
+        issue_course_certificates(
+            enrollment_ids=enrollment_ids, actor=job.requested_by, job_id=job.pk
+        )
+    except Exception as exc:
+        _job_failed(job.pk, exc)
+        raise
+    BulkIssuance.objects.filter(
+        pk=job.pk,
+        state__in=[BulkIssuance.State.RUNNING, BulkIssuance.State.FAILED],
+        total__lte=F("issued") + F("already"),
+    ).update(state=BulkIssuance.State.DONE, error="")
     job.refresh_from_db()
     publish_progress(job)
-    try:
-        for start in range(0, len(pending), batch_size):
-            issued = 0
-            for enrollment_id in pending[start : start + batch_size]:
-                if issue_course_certificate(enrollment_id=enrollment_id, actor=job.requested_by):
-                    issued += 1
-            job.issued += issued
-            BulkIssuance.objects.filter(pk=job.pk).update(issued=job.issued)
-            publish_progress(job)
-    except Exception as exc:
-        job.state = BulkIssuance.State.FAILED
-        job.error = str(exc)[:500]
-        BulkIssuance.objects.filter(pk=job.pk).update(state=job.state, error=job.error)
-        publish_progress(job)
-        raise
-    job.state = BulkIssuance.State.DONE
-    BulkIssuance.objects.filter(pk=job.pk).update(state=job.state)
+    return job
+
+
+def run_bulk_issuance(
+    *, job_id: uuid.UUID | str, batch_size: int = BULK_BATCH_SIZE, fan_out: bool | None = None
+) -> BulkIssuance:
+    """Issue the certificates of every completed learner of the job's run that has none yet.
+
+    The learners still missing one are cut into batches of `batch_size`. With a Celery broker
+    (`fan_out`, the default unless tasks run eagerly) each batch is a task of its own, so every
+    worker process (every core) takes batches; otherwise they are issued here one after the
+    other. Each batch publishes the progress when committed. Safe to run again after a failure:
+    it carries on with the learners still missing a certificate.
+    """
+    job, pending = _reset_job(job_id)
     publish_progress(job)
+    if not pending:
+        BulkIssuance.objects.filter(pk=job.pk).update(state=BulkIssuance.State.DONE)
+        job.refresh_from_db()
+        publish_progress(job)
+        return job
+    batches = [pending[start : start + batch_size] for start in range(0, len(pending), batch_size)]
+    if fan_out is None:
+        fan_out = not settings.CELERY_TASK_ALWAYS_EAGER
+    if fan_out:
+        from certification.tasks import bulk_issue_batch_task
+
+        for batch in batches:
+            bulk_issue_batch_task.delay(str(job.pk), batch)
+        return job
+    for batch in batches:
+        job = issue_bulk_batch(job_id=job.pk, enrollment_ids=batch)
     return job

@@ -9,15 +9,20 @@ from celery import shared_task
 
 from certification import services
 
+# Late acknowledgement (a message whose worker dies is delivered again) and retries with backoff.
+RETRIED: dict[str, Any] = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (Exception,),
+    "retry_backoff": 2,
+    "retry_backoff_max": 300,
+    "max_retries": 8,
+}
+
 
 @shared_task(
     name="certification.issue_course_certificate",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(Exception,),
-    retry_backoff=2,
-    retry_backoff_max=300,
-    max_retries=8,
+    **RETRIED,
 )
 def issue_course_certificate_task(enrollment_id: int) -> str | None:
     """Issue the certificate of a completed enrolment (exactly once)."""
@@ -27,12 +32,7 @@ def issue_course_certificate_task(enrollment_id: int) -> str | None:
 
 @shared_task(
     name="certification.issue_program_certificates",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(Exception,),
-    retry_backoff=2,
-    retry_backoff_max=300,
-    max_retries=8,
+    **RETRIED,
 )
 def issue_program_certificates_task(user_id: int, program_id: int) -> str | None:
     """Issue a program certificate if the learner has now completed the whole program."""
@@ -42,16 +42,23 @@ def issue_program_certificates_task(user_id: int, program_id: int) -> str | None
 
 @shared_task(
     name="certification.bulk_issue",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(Exception,),
-    retry_backoff=2,
-    retry_backoff_max=300,
-    max_retries=8,
+    **RETRIED,
 )
 def bulk_issue_task(job_id: str) -> dict[str, Any]:
-    """Issue a whole run's certificates; a retry resumes where the failure stopped."""
+    """Start issuing a whole run's certificates: queue one batch task per 50 learners still
+    missing a certificate (a retry queues only those still missing one)."""
     job = services.run_bulk_issuance(job_id=job_id)
+    return services.job_message(job)
+
+
+@shared_task(
+    name="certification.bulk_issue_batch",
+    **RETRIED,
+)
+def bulk_issue_batch_task(job_id: str, enrollment_ids: list[int]) -> dict[str, Any]:
+    """Issue one batch of a bulk job in one transaction (idempotent: a retry or a redelivered
+    message issues only what is still missing and counts only what it issued)."""
+    job = services.issue_bulk_batch(job_id=job_id, enrollment_ids=enrollment_ids)
     return services.job_message(job)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -10,8 +12,9 @@ from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.db import connections
 
-from certification import services
+from certification import services, signals
 from certification.models import BulkIssuance, Certificate
 from certification.routing import websocket_urlpatterns
 from tests.certification.factories import completed
@@ -45,8 +48,10 @@ def test_progress_reaches_the_websocket(run: Any, coordinator: Any, institution:
 
     messages = async_to_sync(scenario)()
     assert messages[0]["state"] == "queued"
-    done = [message["done"] for message in messages if message["state"] == "running"]
+    done = [message["done"] for message in messages if message["state"] != "queued"]
     assert done == sorted(done)
+    assert done[0] == 0
+    assert len(done) >= 4  # the start and one message a batch of two (3 batches)
     assert done[-1] == 5
     assert messages[-1] == {**messages[-1], "state": "done", "total": 5, "percent": 100}
     assert Certificate.objects.filter(run=run).count() == 5
@@ -58,7 +63,7 @@ def test_failed_job_resumes_without_duplicates(
     for _ in range(4):
         completed(UserFactory(institution=institution), run)
     job = BulkIssuance.objects.create(run=run, requested_by=coordinator)
-    real = services.issue_course_certificate
+    real = services.issue_course_certificates
     calls = {"n": 0}
 
     def flaky(**kwargs: Any) -> Any:
@@ -67,12 +72,13 @@ def test_failed_job_resumes_without_duplicates(
             raise RuntimeError("storage unavailable")
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "issue_course_certificate", flaky)
+    monkeypatch.setattr(services, "issue_course_certificates", flaky)
     with pytest.raises(RuntimeError):
         services.run_bulk_issuance(job_id=job.pk, batch_size=1)
     job.refresh_from_db()
     assert job.state == "failed"
     assert "storage unavailable" in job.error
+    assert (job.issued, job.total) == (2, 4)
     assert Certificate.objects.filter(run=run).count() == 2
     services.run_bulk_issuance(job_id=job.pk)
     job.refresh_from_db()
@@ -92,3 +98,96 @@ def test_websocket_refused_to_others(run: Any, other_institution: Any) -> None:
         return bool(connected)
 
     assert not async_to_sync(scenario)()
+
+
+def test_batches_fan_out_to_worker_processes(
+    celery_worker: Any, run: Any, coordinator: Any, institution: Any
+) -> None:
+    """With a broker each batch is a task of its own (any worker process takes it); the job
+    still issues one certificate per learner and reaches done with exact counts."""
+    enrollments = [completed(UserFactory(institution=institution), run) for _ in range(7)]
+    services.issue_course_certificate(enrollment_id=enrollments[0].pk)  # issued before the job
+    job = BulkIssuance.objects.create(run=run, requested_by=coordinator)
+    started = services.run_bulk_issuance(job_id=job.pk, batch_size=2, fan_out=True)
+    assert (started.state, started.total, started.already) == ("running", 7, 1)
+    deadline = time.monotonic() + 120
+    while job.state != "done":
+        assert time.monotonic() < deadline, f"job stuck: {job.state} {job.done}/{job.total}"
+        time.sleep(0.2)
+        job.refresh_from_db()
+    assert (job.total, job.already, job.issued, job.error) == (7, 1, 6, "")
+    assert Certificate.objects.filter(run=run).count() == 7
+    assert Certificate.objects.filter(run=run).values("user").distinct().count() == 7
+
+
+def test_a_retried_batch_counts_nothing_twice(run: Any, coordinator: Any, institution: Any) -> None:
+    """A redelivered batch (its worker died after committing) issues nothing new and does not
+    advance the job's counter again."""
+    ids = [completed(UserFactory(institution=institution), run).pk for _ in range(3)]
+    job = BulkIssuance.objects.create(run=run, requested_by=coordinator)
+    services.run_bulk_issuance(job_id=job.pk, batch_size=3, fan_out=False)
+    job.refresh_from_db()
+    assert (job.state, job.issued, job.total) == ("done", 3, 3)
+    services.issue_bulk_batch(job_id=job.pk, enrollment_ids=ids)
+    job.refresh_from_db()
+    assert (job.state, job.issued, job.already, job.total) == ("done", 3, 0, 3)
+    assert Certificate.objects.filter(run=run).count() == 3
+
+
+def test_overlapping_batches_racing_issue_one_each(
+    run: Any, institution: Any, require_postgres: None
+) -> None:
+    """Two workers given overlapping batches at the same moment: one certificate per learner,
+    and both get the same certificates back."""
+    ids = [completed(UserFactory(institution=institution), run).pk for _ in range(6)]
+    barrier = threading.Barrier(2)
+    results: list[dict[int, Any]] = []
+
+    def worker(batch: list[int]) -> None:
+        barrier.wait()
+        try:
+            results.append(services.issue_course_certificates(enrollment_ids=batch))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(batch,)) for batch in (ids[:4], ids[2:][::-1])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 2
+    assert Certificate.objects.filter(run=run).count() == 6
+    for enrollment_id in ids[2:4]:
+        assert results[0][enrollment_id].pk == results[1][enrollment_id].pk
+
+
+def test_batch_queries_do_not_grow_with_its_size(
+    run: Any,
+    institution: Any,
+    django_assert_max_num_queries: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """The per-run reads are made once a batch and the writes are multi-row: 40 certificates
+    take the same number of queries as a handful (no query per learner), and the other apps
+    hear of the batch once (their receivers' own queries are theirs: not counted here)."""
+    ids = [completed(UserFactory(institution=institution), run).pk for _ in range(41)]
+    services.issue_course_certificate(enrollment_id=ids[0])  # lays the run's page out
+    heard: list[list[Any]] = []
+
+    def receiver(sender: Any, certificates: list[Any], **kwargs: Any) -> None:
+        heard.append(certificates)
+
+    saved = signals.certificates_issued.receivers
+    signals.certificates_issued.receivers = []
+    signals.certificates_issued.sender_receivers_cache.clear()
+    signals.certificates_issued.connect(receiver, weak=False)
+    try:
+        with django_assert_max_num_queries(16), django_capture_on_commit_callbacks(execute=True):
+            issued = services.issue_course_certificates(enrollment_ids=ids[1:])
+    finally:
+        signals.certificates_issued.receivers = saved
+        signals.certificates_issued.sender_receivers_cache.clear()
+    assert [len(batch) for batch in heard] == [40]
+    assert len(issued) == 40
+    assert len({certificate.code for certificate in issued.values()}) == 40
+    assert len({certificate.status_index for certificate in issued.values()}) == 40
