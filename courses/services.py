@@ -496,22 +496,28 @@ def save_video_position(
     *, enrollment: Enrollment, lesson: Lesson, seconds: int, duration: int | None = None
 ) -> LessonProgress:
     """Remember where the learner left a video, to resume there; once they reach
-    WATCHED_FRACTION of its `duration` the video counts as watched (completed)."""
+    WATCHED_FRACTION of its `duration` the video counts as watched (the lesson is completed)."""
     if lesson.version_id != enrollment.version_id or lesson.kind != Lesson.Kind.VIDEO:
         raise ValidationError({"lesson": _("This lesson is not a video of your course version.")})
-    if seconds < 0 or (duration is not None and duration <= 0):
+    if seconds < 0:
         raise ValidationError({"position": _("The position must be a number of seconds.")})
-    if duration is not None and seconds >= WATCHED_FRACTION * duration:
-        progress = complete_lesson(enrollment=enrollment, lesson=lesson, actor=enrollment.user)
-        LessonProgress.objects.filter(pk=progress.pk).update(position_seconds=seconds)
-        progress.position_seconds = seconds
-        return progress
+    if duration is not None:
+        seconds = min(seconds, duration)
     with transaction.atomic():
-        # The enrolment lock orders this with visit_lesson's first INSERT of the progress.
+        # The enrolment lock orders this with the player's first INSERT of the progress.
         Enrollment.objects.select_for_update().filter(pk=enrollment.pk).values_list("pk").get()
-        progress, _created = LessonProgress.objects.update_or_create(
-            enrollment=enrollment, lesson=lesson, defaults={"position_seconds": seconds}
+        progress, _created = LessonProgress.objects.get_or_create(
+            enrollment_id=enrollment.pk, lesson=lesson
         )
+        if progress.position_seconds != seconds:
+            progress.position_seconds = seconds
+            progress.save(update_fields=["position_seconds"])
+        if (
+            duration
+            and seconds >= WATCHED_FRACTION * duration
+            and progress.status != LessonProgress.Status.COMPLETED
+        ):
+            progress = complete_lesson(enrollment=enrollment, lesson=lesson, actor=enrollment.user)
     return progress
 
 

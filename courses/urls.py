@@ -30,4 +30,9 @@ urlpatterns = [
     path("learn/<uuid:registration>/<int:lesson_id>/", views.lesson, name="lesson"),
     path("learn/<uuid:registration>/<int:lesson_id>/done/", views.complete, name="complete"),
     path("learn/<uuid:registration>/<int:lesson_id>/launch/", views.launch, name="launch"),
+    path(
+        "learn/<uuid:registration>/<int:lesson_id>/position/",
+        views.video_position,
+        name="video_position",
+    ),
 ]

@@ -16,6 +16,7 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseRedirect,
+    JsonResponse,
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
@@ -29,6 +30,7 @@ from django.views.decorators.http import require_POST
 
 from courses import content, selectors, services
 from courses.content import clean_html, lesson_url
+from courses.forms import VideoPositionForm
 from courses.models import AttendanceRecord, Course, CourseRun, Enrollment, Lesson, Program, Session
 from lms.accounts.models import MemberState
 from lms.accounts.permissions import get_scope, has_perm, require_perm
@@ -262,6 +264,39 @@ def complete(request: HttpRequest, registration: str, lesson_id: int) -> HttpRes
     if position + 1 < len(ids):
         return redirect("courses:lesson", registration=registration, lesson_id=ids[position + 1])
     return redirect("courses:lesson", registration=registration, lesson_id=current.pk)
+
+
+@login_required
+@require_POST
+def video_position(request: HttpRequest, registration: str, lesson_id: int) -> JsonResponse:
+    """The player saves where the learner is in a video (every 15 s, on pause and on leaving);
+    reaching the end marks it watched. Answers JSON; 400 names the field that was wrong."""
+    enrollment = _own_enrollment(request, registration)
+    current = selectors.player_lesson(lesson_id=lesson_id, version_id=enrollment.version_id)
+    if current is None:
+        raise Http404
+    form = VideoPositionForm(request.POST)
+    if not form.is_valid():
+        return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
+    duration = form.cleaned_data["duration"]
+    try:
+        progress = services.save_video_position(
+            enrollment=enrollment,
+            lesson=current,
+            seconds=int(form.cleaned_data["position"]),
+            duration=int(duration) if duration else None,
+        )
+    except ValidationError as exc:
+        return JsonResponse(
+            {"errors": {k: [{"message": m} for m in v] for k, v in exc.message_dict.items()}},
+            status=400,
+        )
+    return JsonResponse(
+        {
+            "position": progress.position_seconds,
+            "completed": progress.status == progress.Status.COMPLETED,
+        }
+    )
 
 
 @login_required

@@ -1,0 +1,165 @@
+"""The video position: saved by the player, resumed, and "watched" at the service's threshold."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from courses import services
+from courses.models import Enrollment, Lesson, LessonProgress
+from tests.courses.factories import RunFactory
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def video_enrolment(learner: Any) -> tuple[Enrollment, Lesson]:
+    run = RunFactory()
+    module = run.version.modules.get()
+    video = Lesson.objects.create(
+        version=run.version, module=module, position=9, kind=Lesson.Kind.VIDEO,
+        title={"en": "Case study"}, video_url="https://video.example.org/case.mp4",
+    )  # fmt: skip
+    return Enrollment.objects.create(user=learner, run=run, version=run.version), video
+
+
+def _url(enrollment: Enrollment, lesson: Lesson) -> str:
+    return reverse("courses:video_position", args=[enrollment.registration, lesson.pk])
+
+
+def test_the_position_is_saved_and_the_player_resumes_there(
+    learner: Any, video_enrolment: tuple[Enrollment, Lesson]
+) -> None:
+    enrollment, video = video_enrolment
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(learner)
+    player = reverse("courses:lesson", args=[enrollment.registration, video.pk])
+    page = client.get(player)
+    token = page.context["csrf_token"]
+    response = client.post(
+        _url(enrollment, video),
+        {"position": "125.7", "duration": "600", "csrfmiddlewaretoken": token},
+    )
+    assert response.status_code == 200
+    assert response.json() == {"position": 125, "completed": False}
+    page = client.get(player).text
+    assert 'data-start="125"' in page
+    assert "2:05" in page
+    assert "courses/player.js" in page
+    # Reaching the threshold marks the video watched (once), and the course progresses.
+    seconds = int(services.WATCHED_FRACTION * 600)
+    for _ in range(2):
+        response = client.post(
+            _url(enrollment, video),
+            {"position": str(seconds), "duration": "600", "csrfmiddlewaretoken": token},
+        )
+        assert response.json() == {"position": seconds, "completed": True}
+    progress = LessonProgress.objects.get(enrollment=enrollment, lesson=video)
+    assert (progress.status, progress.position_seconds) == ("completed", seconds)
+    enrollment.refresh_from_db()
+    assert enrollment.progress_pct == 25
+
+
+def test_just_below_the_threshold_is_not_watched(
+    learner: Any, video_enrolment: tuple[Enrollment, Lesson]
+) -> None:
+    enrollment, video = video_enrolment
+    progress = services.save_video_position(
+        enrollment=enrollment, lesson=video, seconds=int(services.WATCHED_FRACTION * 600) - 1,
+        duration=600,
+    )  # fmt: skip
+    assert progress.status == LessonProgress.Status.STARTED
+
+
+def test_the_csrf_token_is_required(
+    learner: Any, video_enrolment: tuple[Enrollment, Lesson]
+) -> None:
+    enrollment, video = video_enrolment
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(learner)
+    assert client.post(_url(enrollment, video), {"position": "10"}).status_code == 403
+    assert not LessonProgress.objects.filter(lesson=video).exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [({"position": "abc"}, "position"), ({"position": "-3"}, "position"),
+     ({}, "position"), ({"position": "inf"}, "position"),
+     ({"position": "10", "duration": "0"}, "duration")],
+)  # fmt: skip
+def test_a_bad_value_is_refused_naming_the_field(
+    client: Client, learner: Any, video_enrolment: tuple[Enrollment, Lesson],
+    data: dict[str, str], field: str,
+) -> None:  # fmt: skip
+    enrollment, video = video_enrolment
+    client.force_login(learner)
+    response = client.post(_url(enrollment, video), data)
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [field]
+    assert not LessonProgress.objects.filter(lesson=video).exists()
+
+
+def test_the_error_speaks_the_learners_language(
+    client: Client, video_enrolment: tuple[Enrollment, Lesson]
+) -> None:
+    enrollment, video = video_enrolment
+    enrollment.user.preferred_language = "es"
+    enrollment.user.save(update_fields=["preferred_language"])
+    client.force_login(enrollment.user)
+    response = client.post(_url(enrollment, video), {"position": "abc"})
+    assert response.json()["errors"]["position"][0]["message"] == "Introduzca un número."
+
+
+def test_a_lesson_that_is_not_a_video_is_refused(
+    client: Client, learner: Any, video_enrolment: tuple[Enrollment, Lesson]
+) -> None:
+    enrollment, _video = video_enrolment
+    text = Lesson.objects.filter(version=enrollment.version, kind=Lesson.Kind.TEXT).first()
+    assert text is not None
+    client.force_login(learner)
+    response = client.post(_url(enrollment, text), {"position": "10"})
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["lesson"]
+
+
+def test_another_learner_cannot_save_into_my_progress(
+    client: Client, video_enrolment: tuple[Enrollment, Lesson]
+) -> None:
+    enrollment, video = video_enrolment
+    client.force_login(UserFactory())
+    assert client.post(_url(enrollment, video), {"position": "10"}).status_code == 404
+    assert not LessonProgress.objects.filter(lesson=video).exists()
+
+
+def test_a_learner_no_longer_enrolled_is_refused(
+    client: Client, learner: Any, video_enrolment: tuple[Enrollment, Lesson]
+) -> None:
+    enrollment, video = video_enrolment
+    Enrollment.objects.filter(pk=enrollment.pk).update(status=Enrollment.Status.WITHDRAWN)
+    client.force_login(learner)
+    assert client.post(_url(enrollment, video), {"position": "10"}).status_code == 403
+    assert not LessonProgress.objects.filter(lesson=video).exists()
+
+
+def test_anonymous_and_get_are_refused(
+    client: Client, learner: Any, video_enrolment: tuple[Enrollment, Lesson]
+) -> None:
+    enrollment, video = video_enrolment
+    assert client.post(_url(enrollment, video), {"position": "10"}).status_code == 302
+    client.force_login(learner)
+    assert client.get(_url(enrollment, video)).status_code == 405
+
+
+def test_a_lesson_of_another_course_is_not_found(
+    client: Client, learner: Any, video_enrolment: tuple[Enrollment, Lesson]
+) -> None:
+    enrollment, _video = video_enrolment
+    other = RunFactory()
+    foreign = Lesson.objects.filter(version=other.version).first()
+    assert foreign is not None
+    client.force_login(learner)
+    assert client.post(_url(enrollment, foreign), {"position": "10"}).status_code == 404
