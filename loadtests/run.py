@@ -1,20 +1,34 @@
-"""`make loadtest`: start a local stack on 127.0.0.1, run bounded headless Locust phases, write
-CSV and HTML reports under docs/loadtest/ and generate docs/CAPACITY.md from them.
+"""`make loadtest`: start a local stack on 127.0.0.1, measure it, write the CSV, HTML and JSON
+reports under docs/loadtest/ and generate docs/CAPACITY.md from them.
 
 Stack: PostgreSQL and Redis (the machine's), gunicorn sync workers for HTTP (port 8108), the
 minimal view under the same gunicorn settings (8109), Daphne for WebSockets (8110), a Celery
 worker. The database is DATABASE_URL (default: lms_bench, seeded by `manage.py seed_scale`).
+
+Phases, each bounded:
+1. ceiling: the minimal Django JSON view alone, driven by wrk (closed loop, 16 connections);
+2. hot requests, each alone, driven by wrk the same way: catalogue, lesson, My learning, the
+   xAPI statement POST of launched content, certificate verification, the sign-in form and the
+   DPS dashboard, spread over the sampled learners' real sessions and enrolments;
+3. the mixed load of the model (Locust: learners, instructors, verifiers, DPS by the weights of
+   loadtests/README.md) while DPS dashboards hold WebSockets open on Daphne and live events are
+   published to them (delivery latency measured at every socket);
+4. the exam window (Locust: officers start an exam, autosave, submit);
+5. where the time goes, in process (database versus Python and rendering).
+`--hot-only` runs phases 1 and 2 only: enough for comparing two database sizes.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import json
 import os
 import random
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -37,20 +51,46 @@ def env() -> dict[str, str]:
     e.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
     e.setdefault("DJANGO_SECURE_COOKIES", "0")
     e.setdefault("LMS_LOG_LEVEL", "WARNING")
+    # verifiers come from many addresses: the load generator says which in X-Forwarded-For, as
+    # the reverse proxy of a deployment does
+    e.setdefault("LMS_TRUSTED_PROXIES", "1")
     e.setdefault("DJANGO_SETTINGS_MODULE", "lms.settings")
     return e
 
 
-def prepare_pool(path: Path, size: int) -> dict[str, Any]:
-    """Sample seeded learners, instructors and certificate codes; give them a known password."""
+def _setup_django() -> None:
     os.environ.update({k: v for k, v in env().items() if k not in os.environ})
     import django
 
     django.setup()
+
+
+def _session_for(user: Any) -> str:
+    """A signed-in session for `user`, as the sign-in view would store it (the password hash is
+    deliberately slow, so the load test signs most users in this way and measures the sign-in
+    itself separately)."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
+
+
+def prepare_pool(path: Path, size: int) -> dict[str, Any]:
+    """Sample seeded learners, instructors and certificate codes; give them a known password,
+    a session and (for xAPI content) a launch credential."""
+    _setup_django()
     from django.contrib.auth.hashers import make_password
     from django.db import connection
 
     from lms.accounts.models import Role, RoleAssignment, User
+    from lms.xapi.services import issue_launch_credential
 
     rng = random.Random(42)
     hashed = make_password(PASSWORD)  # one hash for all: the load test signs in, not cracks
@@ -68,7 +108,10 @@ def prepare_pool(path: Path, size: int) -> dict[str, Any]:
             "min(id) FILTER (WHERE kind = 'xapi') FROM courses_lesson GROUP BY version_id"
         )
         lessons = {v: (ids or [], x) for v, ids, x in cur.fetchall()}
-        cur.execute("SELECT code FROM certification_certificate ORDER BY id LIMIT 2000")
+        cur.execute(
+            "SELECT code FROM certification_certificate WHERE id IN (SELECT id FROM "
+            "certification_certificate ORDER BY id LIMIT 20000) ORDER BY md5(code) LIMIT 2000"
+        )
         codes = [c for (c,) in cur.fetchall()]
         cur.execute(
             "SELECT DISTINCT u.email FROM accounts_user u JOIN courses_runinstructor ri "
@@ -82,25 +125,59 @@ def prepare_pool(path: Path, size: int) -> dict[str, Any]:
     RoleAssignment.objects.get_or_create(user=dps, role=Role.DPS_ADMIN)
     emails = [r[1] for r in rows] + instructors + [dps.email]
     User.objects.filter(email__in=emails).update(
-        password=hashed, failed_login_count=0, locked_until=None
+        password=hashed, failed_login_count=0, locked_until=None, status="active"
     )
-    pool = {
-        "password": PASSWORD,
-        "learners": [
+    users = {u.email: u for u in User.objects.filter(email__in=emails)}
+    from courses.models import Lesson
+
+    activity = dict(Lesson.objects.filter(kind="xapi").values_list("pk", "activity_id"))
+    learners = []
+    for _, email, reg, v in rows:
+        user = users[email]
+        xapi_lesson = lessons[v][1]
+        launch = (
+            issue_launch_credential(
+                user=user, registration=reg, activity_id=activity[xapi_lesson], ttl_seconds=86400
+            )
+            if xapi_lesson
+            else None
+        )
+        learners.append(
             {
                 "email": email,
+                "cookie": _session_for(user),
                 "registration": reg,
                 "lessons": lessons[v][0][:6],
-                "xapi_lesson": lessons[v][1],
+                "xapi_lesson": xapi_lesson,
+                "launch": launch,
             }
-            for _, email, reg, v in rows
-        ],
-        "instructors": instructors,
+        )
+    pool = {
+        "password": PASSWORD,
+        "learners": learners,
+        "instructors": [{"email": e, "cookie": _session_for(users[e])} for e in instructors],
         "codes": codes or ["NOSUCHCODE00"],
         "dps": dps.email,
+        "dps_cookie": _session_for(users[dps.email]),
     }
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(pool))
     return pool
+
+
+def database_size() -> dict[str, int]:
+    from django.db import connection
+
+    sizes = {}
+    with connection.cursor() as cur:
+        for label, sql in {
+            "learners": "SELECT count(*) FROM accounts_user WHERE email LIKE 'officer%%'",
+            "enrolments": "SELECT count(*) FROM courses_enrollment",
+            "statements": "SELECT count(*) FROM xapi_statement",
+        }.items():
+            cur.execute(sql)
+            sizes[label] = int(cur.fetchone()[0])
+    return sizes
 
 
 def collectstatic() -> None:
@@ -127,34 +204,174 @@ def wait_http(url: str, timeout: float = 180) -> None:
     raise RuntimeError(f"{url} did not answer in {timeout} s")
 
 
-def locust(name: str, host: str, classes: list[str], users: int, seconds: int, pool: Path) -> Path:
+def locust(
+    name: str, host: str, classes: list[str], users: int, seconds: int, pool: Path,
+    *, locustfile: str = "loadtests/locustfile.py", spawn_rate: int | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Path:  # fmt: skip
     prefix = REPORTS / name
-    e = env() | {"LOADTEST_POOL": str(pool)}
+    e = env() | {"LOADTEST_POOL": str(pool)} | (extra_env or {})
     subprocess.run(  # noqa: S603
-        [str(VENV_BIN / "locust"), "-f", str(ROOT / "loadtests" / "locustfile.py"), "--headless",
-         "--host", host, "-u", str(users), "-r", str(max(1, users // 2)), "-t", f"{seconds}s",
-         "--stop-timeout", "5", "--csv", str(prefix), "--html", f"{prefix}.html",
-         "--only-summary", "--loglevel", "WARNING", *classes],
-        cwd=ROOT, env=e, check=False, timeout=seconds + 120,
+        [str(VENV_BIN / "locust"), "-f", str(ROOT / locustfile), "--headless",
+         "--host", host, "-u", str(users), "-r", str(spawn_rate or max(1, users // 5)),
+         "-t", f"{seconds}s", "--stop-timeout", "5", "--csv", str(prefix),
+         "--html", f"{prefix}.html", "--only-summary", "--loglevel", "WARNING", *classes],
+        cwd=ROOT, env=e, check=False, timeout=seconds + 180,
     )  # fmt: skip
     return Path(f"{prefix}_stats.csv")
 
 
 def read_stats(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
     with path.open() as f:
         return list(csv.DictReader(f))
 
 
+def hot_requests(pool: dict[str, Any]) -> dict[str, list[Any]]:
+    """The request lists of the hot phase: each learner's own session, enrolment and lessons."""
+    from loadtests.wrk import Request
+
+    learners = pool["learners"]
+    cookie = [{"Cookie": lr["cookie"]} for lr in learners]
+    statement = {
+        "id": "{uuid}",
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced",
+                 "display": {"en-US": "experienced"}},
+    }  # fmt: skip
+    xapi = []
+    for lr in learners:
+        launch = lr.get("launch")
+        if not launch:
+            continue
+        body = statement | {
+            "actor": launch["actor"],
+            "object": {"objectType": "Activity", "id": launch["activity_id"]},
+            "context": {"registration": launch["registration"]},
+        }
+        xapi.append(Request("/xapi/statements", "POST", {
+            "Authorization": launch["auth"], "X-Experience-API-Version": "1.0.3",
+            "Content-Type": "application/json"}, json.dumps(body)))  # fmt: skip
+    codes = pool["codes"]
+    return {
+        "catalogue": [Request("/courses/", headers=h) for h in cookie],
+        "lesson": [
+            Request(f"/courses/learn/{lr['registration']}/{lesson}/", headers=h)
+            for lr, h in zip(learners, cookie, strict=True)
+            for lesson in lr["lessons"]
+        ],
+        "my learning": [Request("/courses/my-learning/", headers=h) for h in cookie],
+        "xapi statement POST": xapi,
+        "verify page": [
+            Request(
+                f"/verify/{codes[i % len(codes)]}",
+                headers={"X-Forwarded-For": f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"},
+            )
+            for i in range(5000)
+        ],  # fmt: skip
+        "sign-in page": [Request("/accounts/login/")],
+        "DPS dashboard": [Request("/dashboards/", headers={"Cookie": pool["dps_cookie"]})],
+    }
+
+
+class SocketProbe(threading.Thread):
+    """DPS dashboards hold WebSockets open on Daphne while the mixed load runs; a live event is
+    published every second through the channel layer and its delivery timed at every socket."""
+
+    def __init__(self, cookie: str, sockets: int, seconds: int) -> None:
+        super().__init__(daemon=True)
+        self.cookie, self.sockets, self.seconds = cookie, sockets, seconds
+        self.result: dict[str, Any] = {}
+
+    def run(self) -> None:
+        try:
+            self.result = asyncio.run(self.probe())
+        except Exception as exc:  # noqa: BLE001 - reported, not fatal to the run
+            self.result = {"error": f"{type(exc).__name__}: {exc}"}
+
+    async def probe(self) -> dict[str, Any]:
+        import websockets
+
+        from lms.dashboards import live
+
+        headers = {"Cookie": self.cookie, "Origin": f"http://{HOST}:{WS}"}
+        started = time.perf_counter()
+        conns = await asyncio.gather(*(
+            websockets.connect(f"ws://{HOST}:{WS}/ws/dashboards/", additional_headers=headers,
+                               open_timeout=60)
+            for _ in range(self.sockets)))  # fmt: skip
+        connect_s = time.perf_counter() - started
+        delays: list[float] = []
+        received = 0
+
+        async def listen(ws: Any) -> None:
+            nonlocal received
+            async for message in ws:
+                data = json.loads(message)
+                if data.get("kind") == "loadtest-probe":
+                    received += 1
+                    delays.append(time.time() - float(data["sent"]))
+
+        listeners = [asyncio.create_task(listen(ws)) for ws in conns]
+        sent = 0
+        deadline = time.monotonic() + self.seconds
+        while time.monotonic() < deadline:
+            payload = {"kind": "loadtest-probe", "sent": repr(time.time())}
+            await asyncio.to_thread(live.publish, [live.ALL_GROUP], payload)
+            sent += 1
+            await asyncio.sleep(1)
+        await asyncio.sleep(3)  # the last events' grace
+        for ws in conns:
+            await ws.close()
+        for task in listeners:
+            task.cancel()
+        delays.sort()
+        pick = (lambda q: delays[min(len(delays) - 1, int(q * len(delays)))] * 1000) if delays else (
+            lambda q: 0.0)  # fmt: skip
+        return {
+            "sockets": self.sockets, "connect_s": round(connect_s, 2), "events": sent,
+            "expected": sent * self.sockets, "delivered": received,
+            "p50_ms": round(pick(0.5), 1), "p95_ms": round(pick(0.95), 1),
+            "max_ms": round(delays[-1] * 1000, 1) if delays else 0.0,
+        }  # fmt: skip
+
+
+def exam_setup(officers: int) -> dict[str, str]:
+    """An exam with a question bank and `officers` enrolled officers with the load-test password
+    (the scale seeder seeds no question banks): the bench of assessments makes them."""
+    from django.contrib.auth.hashers import make_password
+
+    from lms.accounts.models import User
+    from loadtests.bench.bench_assessments import _seed
+
+    assessment_id, _ = _seed(officers)
+    User.objects.filter(email__startswith="exam", email__endswith="@bench.lms").update(
+        password=make_password(PASSWORD)
+    )
+    return {"LMS_EXAM_ID": str(assessment_id), "LMS_EXAM_EMAILS": "exam{n}@bench.lms",
+            "LMS_EXAM_PASSWORD": PASSWORD}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=45, help="length of the mixed phase")
-    parser.add_argument("--users", type=int, default=60, help="simulated users in the mixed phase")
+    parser.add_argument("--seconds", type=int, default=60, help="length of the mixed phase")
+    parser.add_argument("--users", type=int, default=600, help="simulated users, mixed phase")
+    parser.add_argument("--hot-seconds", type=int, default=10, help="length of each hot phase")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--pool", type=int, default=300, help="sampled learners")
+    parser.add_argument("--sockets", type=int, default=200, help="dashboard WebSockets")
+    parser.add_argument("--exam-officers", type=int, default=150)
+    parser.add_argument("--hot-only", action="store_true", help="phases 1 and 2 only")
     args = parser.parse_args()
+    from loadtests import wrk
+
     REPORTS.mkdir(parents=True, exist_ok=True)
     pool_path = ROOT / "var" / "loadtest-pool.json"
     pool = prepare_pool(pool_path, args.pool)
+    sizes = database_size()
+    label = env()["DATABASE_URL"].rsplit("/", 1)[-1]
+    exam_env = {} if args.hot_only else exam_setup(args.exam_officers)
     collectstatic()
     gunicorn = [str(VENV_BIN / "gunicorn"), "--workers", str(args.workers), "--worker-class", "sync",
                 "--log-level", "warning"]  # fmt: skip
@@ -164,26 +381,56 @@ def main() -> None:
         start([str(VENV_BIN / "daphne"), "-b", HOST, "-p", str(WS), "lms.asgi:application"], "websocket"),
         start([str(VENV_BIN / "celery"), "-A", "lms", "worker", "--concurrency=1", "--loglevel=WARNING"], "worker"),
     ]  # fmt: skip
+    results: dict[str, Any] = {
+        "database": label, **sizes, "workers": args.workers, "cores": os.cpu_count(),
+        "connections": args.connections, "hot_seconds": args.hot_seconds,
+        "load_before": os.getloadavg()[0], "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }  # fmt: skip
+    web = f"http://{HOST}:{WEB}"
     try:
-        wait_http(f"http://{HOST}:{WEB}/healthz")
+        wait_http(f"{web}/healthz")
         wait_http(f"http://{HOST}:{MINIMAL}/minimal/")
-        ceiling = locust("ceiling", f"http://{HOST}:{MINIMAL}", ["Ceiling"], 16, 15, pool_path)
-        model = locust("model", f"http://{HOST}:{WEB}", ["Learner", "Instructor", "Verifier", "DpsAnalyst"],
-                       args.users, args.seconds, pool_path)  # fmt: skip
-        hot = locust("learner-hot", f"http://{HOST}:{WEB}", ["Learner"], 16, 20, pool_path)
-        ws_ok = websocket_check()
-        learner = pool["learners"][0]
-        from loadtests.capacity import time_split
+        wait_http(f"http://{HOST}:{WS}/healthz")
 
-        split = time_split(
-            {
-                "catalogue": "/courses/",
-                "lesson": f"/courses/learn/{learner['registration']}/{learner['lessons'][0]}/",
-                "my learning": "/courses/my-learning/",
-                "verify page": f"/verify/{pool['codes'][0]}",
-            },
-            learner["email"],
+        def measure(name: str, base: str, requests: list[Any]) -> dict[str, Any]:
+            wrk.run(name, base, requests, seconds=2, connections=args.connections)  # warm
+            r = wrk.run(
+                name, base, requests, seconds=args.hot_seconds, connections=args.connections
+            )
+            sys.stdout.write(
+                f"{name}: {r.rps:.0f} req/s, p95 {r.p95_ms:.0f} ms, errors {r.errors}\n"
+            )
+            return r.as_dict()
+
+        results["ceiling"] = measure(
+            "minimal view", f"http://{HOST}:{MINIMAL}", [wrk.Request("/minimal/")]
         )
+        results["hot"] = [measure(n, web, reqs) for n, reqs in hot_requests(pool).items() if reqs]
+        if not args.hot_only:
+            probe = SocketProbe(pool["dps_cookie"], args.sockets, args.seconds)
+            probe.start()
+            model = locust("model", web, ["Learner", "Instructor", "Verifier", "DpsAnalyst"],
+                           args.users, args.seconds, pool_path)  # fmt: skip
+            probe.join(timeout=120)
+            results["model"] = read_stats(model)
+            results["websocket"] = probe.result
+            exam = locust("exam", web, ["ExamBurstUser"], args.exam_officers, 90, pool_path,
+                          locustfile="loadtests/scenarios/exam_burst.py",
+                          spawn_rate=max(1, args.exam_officers // 30), extra_env=exam_env)  # fmt: skip
+            results["exam"] = read_stats(exam)
+            from loadtests.capacity import time_split
+
+            learner = pool["learners"][0]
+            results["split"] = time_split(
+                {
+                    "catalogue": "/courses/",
+                    "lesson": f"/courses/learn/{learner['registration']}/{learner['lessons'][0]}/",
+                    "my learning": "/courses/my-learning/",
+                    "verify page": f"/verify/{pool['codes'][0]}",
+                },
+                learner["email"],
+            )
+        results["load_after"] = os.getloadavg()[0]
     finally:
         for p in procs:
             p.terminate()
@@ -192,33 +439,14 @@ def main() -> None:
                 p.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 p.kill()
+    out = REPORTS / f"results-{label}.json"
+    if args.hot_only and out.exists():  # keep the full run's other phases
+        previous = json.loads(out.read_text())
+        results = previous | {k: v for k, v in results.items()}
+    out.write_text(json.dumps(results, indent=1))
     from loadtests.capacity import write_capacity
 
-    write_capacity(
-        ceiling=read_stats(ceiling), model=read_stats(model), hot=read_stats(hot),
-        workers=args.workers, users=args.users, seconds=args.seconds, learners=len(pool["learners"]),
-        websocket=ws_ok, split=split,
-    )  # fmt: skip
-
-
-def websocket_check() -> str:
-    """Open the DPS dashboard socket through Daphne anonymously: it must be refused (scoped)."""
-    import asyncio
-
-    import websockets
-
-    async def probe() -> str:
-        try:
-            async with websockets.connect(f"ws://{HOST}:{WS}/ws/dashboards/", open_timeout=5) as ws:
-                await asyncio.wait_for(ws.recv(), timeout=3)
-                return "accepted an anonymous client (unexpected)"
-        except Exception as exc:  # noqa: BLE001 - the refusal is the expected outcome
-            return f"Daphne answered; anonymous connection refused ({type(exc).__name__})"
-
-    try:
-        return asyncio.run(probe())
-    except Exception as exc:  # noqa: BLE001
-        return f"not measured ({exc})"
+    sys.stdout.write(f"wrote {out} and {write_capacity()}\n")
 
 
 if __name__ == "__main__":
