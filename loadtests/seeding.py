@@ -1012,6 +1012,66 @@ class Seeder:
             )  # fmt: skip
 
         self.parallel("statements", self.sizes.learners, 5_000, chunk)
+        self.seed_attendance_statements(authority)
+
+    def seed_attendance_statements(self, authority: dict[str, Any]) -> None:
+        """One "attended" statement per session an officer was present at (or late for), as the
+        attendance page emits them: about two million at full size."""
+        from lms.xapi.verbs import VERBS
+
+        session = "%(site)s || '/xapi/activities/session/' || a.session_id"
+        course = "%(site)s || '/xapi/activities/course/' || c.code"
+        statement_id = uuid4_sql("'sa-' || %(seed)s || '-' || a.id")
+        iso = '\'YYYY-MM-DD"T"HH24:MI:SS"Z"\''
+        exprs = {
+            "statement_id": statement_id,
+            "actor_key": "'account:' || %(site)s || '|' || e.user_id",
+            "verb_id": "%(verb)s",
+            "activity_id": session,
+            "registration": "e.registration",
+            "related_activities": f"jsonb_build_array({session}, {course})",
+            "related_agents": "jsonb_build_array('account:' || %(site)s || '|' || e.user_id, "
+            "'account:' || %(site)s || '|lms')",
+            "timestamp": "a.recorded_at",
+            "stored": "a.recorded_at + interval '1 second'",
+            "voided": "false",
+            "institution_id": "e.institution_id",
+            "user_id": "e.user_id",
+            "has_attachments": "false",
+            "data": f"""jsonb_build_object(
+                'id', {statement_id},
+                'actor', jsonb_build_object('objectType', 'Agent', 'name', u.full_name,
+                    'account', jsonb_build_object('homePage', %(site)s, 'name', e.user_id::text)),
+                'verb', jsonb_build_object('id', %(verb)s, 'display', %(display)s::jsonb),
+                'object', jsonb_build_object('objectType', 'Activity', 'id', {session},
+                    'definition', jsonb_build_object(
+                        'type', 'http://adlnet.gov/expapi/activities/meeting')),
+                'context', jsonb_build_object('registration', e.registration,
+                    'contextActivities', jsonb_build_object('parent', jsonb_build_array(
+                        jsonb_build_object('objectType', 'Activity', 'id', {course}))),
+                    'platform', 'Police Training Network LMS'),
+                'timestamp', to_char(a.recorded_at AT TIME ZONE 'UTC', {iso}),
+                'stored', to_char((a.recorded_at + interval '1 second') AT TIME ZONE 'UTC', {iso}),
+                'authority', %(authority)s::jsonb,
+                'version', '1.0.3')""",
+        }
+
+        def chunk(lo: int, hi: int) -> None:
+            insert_select(
+                "xapi.Statement", exprs,
+                f"{self.seeded_enrolments()} e "
+                f"JOIN {table('courses.AttendanceRecord')} a ON a.enrollment_id = e.id "
+                f"JOIN {table('courses.CourseRun')} r ON r.id = e.run_id "
+                f"JOIN {table('courses.Course')} c ON c.id = r.course_id "
+                f"JOIN {table('accounts.User')} u ON u.id = e.user_id "
+                f"WHERE a.status IN ('present', 'late')",
+                self.params(lo=self.learner_lo + lo, hi=self.learner_lo + hi,
+                            authority=json.dumps(authority), verb=VERBS["attended"]["id"],
+                            display=json.dumps(VERBS["attended"]["display"], ensure_ascii=False)),
+                self.now,
+            )  # fmt: skip
+
+        self.parallel("statements (attended)", self.sizes.learners, 10_000, chunk)
 
     # counters ---------------------------------------------------------------------------------
     def update_counters(self) -> None:
