@@ -7,6 +7,9 @@
 - courses.enrol_officers (obj=Institution, or None for "some institution"): a coordinator of the
   institution (or a unit above it), DPS.
 - courses.author_course (obj=Course): a coordinator of the owner institution, DPS.
+- courses.replicate_course (obj=Course): a trainer qualified for the course (by a
+  train-the-trainers run) who belongs to an institution, where the replicated run will be held.
+- courses.supervise_run (obj=CourseRun): the run's supervising expert.
 """
 
 from __future__ import annotations
@@ -66,6 +69,18 @@ def _authors(user: Any, course: Any) -> bool:
     )
 
 
+def _replicates(user: Any, course: Any) -> bool:
+    if course is None or getattr(user, "institution_id", None) is None:
+        return False
+    from courses.models import TrainerQualification
+
+    return TrainerQualification.objects.filter(user_id=user.pk, course_id=course.pk).exists()
+
+
+def _supervises(user: Any, run: Any) -> bool:
+    return run is not None and run.supervisor_id is not None and run.supervisor_id == user.pk
+
+
 def register() -> None:
     """Register the rules (called from CoursesConfig.ready())."""
     register_rule("courses.teach_run", _teaches)
@@ -73,3 +88,5 @@ def register() -> None:
     register_rule("courses.manage_run", _manages)
     register_rule("courses.enrol_officers", _enrols_officers)
     register_rule("courses.author_course", _authors)
+    register_rule("courses.replicate_course", _replicates)
+    register_rule("courses.supervise_run", _supervises)

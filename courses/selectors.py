@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from courses.models import (
     AttendanceRecord,
@@ -15,6 +15,7 @@ from courses.models import (
     Enrollment,
     Lesson,
     LessonProgress,
+    RunInstructor,
     Session,
 )
 from lms.accounts.models import User
@@ -224,3 +225,39 @@ def officers_reached_by_replication(*, run: CourseRun) -> int:
         total += sum(count for _pk, count in children)
         frontier = [pk for pk, _count in children]
     return total
+
+
+def eligible_supervisors(*, course: Course, trainer: Any) -> QuerySet[User]:
+    """The experts who may supervise a replicated run of `course`: the lead instructors and
+    assistants of its train-the-trainers runs (never the trainer themself)."""
+    return (
+        User.objects.filter(
+            status=User.Status.ACTIVE,
+            run_assignments__run__course_id=course.pk,
+            run_assignments__run__qualifies_trainers=True,
+            run_assignments__role__in=[RunInstructor.Role.LEAD, RunInstructor.Role.ASSISTANT],
+        )
+        .exclude(pk=trainer.pk)
+        .distinct()
+        .order_by("full_name", "pk")
+    )
+
+
+def supervised_runs(*, user: Any) -> QuerySet[CourseRun]:
+    """The replicated runs a supervising expert oversees, with their trainers and the number
+    of observations recorded."""
+    return (
+        CourseRun.objects.filter(supervisor_id=user.pk, replicated_from__isnull=False)
+        .select_related("course", "host_institution")
+        .annotate(observation_count=Count("observations"))
+        .prefetch_related(
+            Prefetch(
+                "run_instructors",
+                queryset=RunInstructor.objects.filter(role=RunInstructor.Role.TRAINER)
+                .select_related("user")
+                .order_by("user__full_name"),
+                to_attr="trainers",
+            )
+        )
+        .order_by("-starts_on", "code")
+    )

@@ -854,20 +854,35 @@ def freeze_version(*, version: CourseVersion) -> None:
 
 
 def create_replicated_run(
-    *, source: CourseRun, trainer: Any, code: str, supervisor: Any | None, actor: Any, **fields: Any
+    *,
+    source: CourseRun,
+    trainer: Any,
+    code: str = "",
+    supervisor: Any | None,
+    actor: Any,
+    **fields: Any,
 ) -> CourseRun:
-    """A run delivered by a qualified trainer at their own institution, replicating `source`."""
+    """A run delivered by a qualified trainer at their own institution, replicating `source`.
+
+    The trainer plans it themself, or a coordinator of the trainer's institution does; the run is
+    always hosted by the trainer's institution, with the trainer as its replicating instructor.
+    """
     if not TrainerQualification.objects.filter(user=trainer, course_id=source.course_id).exists():
         raise ValidationError({"trainer": _("This person is not qualified to teach the course.")})
-    if trainer.institution_id is None or not has_perm(
-        actor, "courses.enrol_officers", trainer.institution
+    if trainer.institution_id is None or (
+        actor.pk != trainer.pk
+        and not has_perm(actor, "courses.enrol_officers", trainer.institution)
     ):
         raise PermissionDenied(_("You may not plan runs at this institution."))
+    if supervisor is not None and supervisor.pk == trainer.pk:
+        raise ValidationError(
+            {"supervisor": _("The supervising expert must be someone other than the trainer.")}
+        )
     with transaction.atomic():
         run = CourseRun.objects.create(
             course_id=source.course_id,
             version_id=source.course.current_version_id or source.version_id,
-            code=code,
+            code=code or _replication_code(source, trainer),
             mode=fields.pop("mode", CourseRun.Mode.ONSITE),
             language=fields.pop("language", source.language),
             host_institution_id=trainer.institution_id,
@@ -878,6 +893,34 @@ def create_replicated_run(
         )
         RunInstructor.objects.create(run=run, user=trainer, role=RunInstructor.Role.TRAINER)
     return run
+
+
+def _replication_code(source: CourseRun, trainer: Any) -> str:
+    """A free run code such as "hr-101-rep-pi3-4" (course, institution, sequence)."""
+    from django.utils.text import slugify
+
+    institution = trainer.institution
+    stem = slugify(f"{source.course.code}-rep-{institution.short_name or institution.pk}")[:50]
+    taken = CourseRun.objects.filter(code__startswith=stem).count()
+    return f"{stem}-{taken + 1}"
+
+
+def replication_source(*, course: Course, trainer: Any) -> CourseRun | None:
+    """The run a trainer replicates: the one that qualified them, else the course's latest
+    train-the-trainers run."""
+    qualification = (
+        TrainerQualification.objects.filter(user_id=trainer.pk, course_id=course.pk)
+        .select_related("qualified_by_run__course")
+        .first()
+    )
+    if qualification is not None and qualification.qualified_by_run is not None:
+        return qualification.qualified_by_run
+    return (
+        CourseRun.objects.filter(course_id=course.pk, qualifies_trainers=True)
+        .select_related("course")
+        .order_by("-starts_on", "-pk")
+        .first()
+    )
 
 
 def record_observation(
@@ -892,6 +935,12 @@ def record_observation(
     """The supervising expert's feedback on a replicating trainer's teaching."""
     if run.supervisor_id != supervisor.pk and not has_perm(supervisor, "courses.manage_run", run):
         raise PermissionDenied(_("Only the supervising expert may record observations."))
+    if not RunInstructor.objects.filter(
+        run_id=run.pk, user_id=trainer.pk, role=RunInstructor.Role.TRAINER
+    ).exists():
+        raise ValidationError(
+            {"trainer": _("This person is not a replicating trainer of the run.")}
+        )
     if not feedback.strip():
         raise ValidationError({"feedback": _("Write your feedback on the teaching.")})
     if rating is not None and not 1 <= rating <= 5:

@@ -30,7 +30,7 @@ from django.views.decorators.http import require_POST
 
 from courses import content, selectors, services
 from courses.content import clean_html, lesson_url
-from courses.forms import VideoPositionForm
+from courses.forms import ObservationForm, ReplicatedRunForm, VideoPositionForm
 from courses.models import AttendanceRecord, Course, CourseRun, Enrollment, Lesson, Program, Session
 from lms.accounts.models import MemberState
 from lms.accounts.permissions import get_scope, has_perm, require_perm
@@ -40,6 +40,11 @@ PAGE_SIZE = 20
 # The catalogue is the busiest page and changes rarely: its results are cached this long.
 CATALOGUE_CACHE_SECONDS = 60
 LANGUAGE_OPTIONS = [("es", "Español"), ("en", "English"), ("pt", "Português"), ("fr", "Français")]
+
+
+def _page(request: HttpRequest, rows: Any, size: int = PAGE_SIZE) -> Any:
+    """The page of `rows` the request asks for (?page=)."""
+    return Paginator(rows, size).get_page(request.GET.get("page"))
 
 
 def _query_string(request: HttpRequest, *keys: str) -> str:
@@ -119,7 +124,14 @@ def course_detail(request: HttpRequest, code: str) -> HttpResponse:
     return render(
         request,
         "courses/course_detail.html",
-        {"course": course, "runs": runs, "outcomes": outcomes, "mine": mine.values()},
+        {
+            "course": course,
+            "runs": runs,
+            "outcomes": outcomes,
+            "mine": mine.values(),
+            "can_deliver": has_perm(request.user, "courses.replicate_course", course),
+            "can_author": has_perm(request.user, "courses.author_course", course),
+        },
     )
 
 
@@ -159,9 +171,7 @@ def withdraw(request: HttpRequest, registration: str) -> HttpResponse:
 @login_required
 def my_learning(request: HttpRequest) -> HttpResponse:
     """Every enrolment of the signed-in person with its progress."""
-    page = Paginator(selectors.my_enrollments(user=request.user), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = _page(request, selectors.my_enrollments(user=request.user))
     scope = get_scope(request.user)
     teaches = scope.is_dps or scope.is_instructor or scope.is_coordinator
     return render(
@@ -331,9 +341,7 @@ def _run(request: HttpRequest, run_code: str) -> CourseRun:
 @login_required
 def teaching(request: HttpRequest) -> HttpResponse:
     """The runs the person teaches, supervises or coordinates."""
-    page = Paginator(selectors.teaching_runs(user=request.user), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = _page(request, selectors.teaching_runs(user=request.user))
     return render(request, "courses/teaching.html", {"page_obj": page})
 
 
@@ -341,7 +349,7 @@ def teaching(request: HttpRequest) -> HttpResponse:
 def roster(request: HttpRequest, run_code: str) -> HttpResponse:
     """The people of a run with status, progress and attendance."""
     run: CourseRun = request.permission_object  # type: ignore[attr-defined]
-    page = Paginator(selectors.run_roster(run=run), 50).get_page(request.GET.get("page"))
+    page = _page(request, selectors.run_roster(run=run), 50)
     sessions = run.sessions.order_by("starts_at")
     return render(
         request,
@@ -383,6 +391,90 @@ def observe(request: HttpRequest, run_code: str) -> HttpResponse:
     else:
         messages.success(request, _("Observation saved."))
     return redirect("courses:roster", run_code=run.code)
+
+
+# Train-the-trainers -----------------------------------------------------------------------------
+
+
+def _course(request: HttpRequest, code: str) -> Course:
+    return get_object_or_404(Course.objects.select_related("current_version"), code=code)
+
+
+@require_perm("courses.replicate_course", _course)
+def deliver(request: HttpRequest, code: str) -> HttpResponse:
+    """A qualified trainer plans a replicated run of the course at their own institution."""
+    course: Course = request.permission_object  # type: ignore[attr-defined]
+    trainer = request.user
+    source = services.replication_source(course=course, trainer=trainer)
+    if source is None:
+        raise Http404
+    form = ReplicatedRunForm(request.POST or None, course=course, trainer=trainer)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            run = services.create_replicated_run(
+                source=source, trainer=trainer, supervisor=data.pop("supervisor"),
+                actor=trainer, requires_approval=True, **data,
+            )  # fmt: skip
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Your run is planned; enrol your officers next."))
+            return redirect("courses:roster", run_code=run.code)
+    return render(
+        request,
+        "courses/deliver.html",
+        {
+            "course": course,
+            "source": source,
+            "form": form,
+            "institution": getattr(trainer, "institution", None),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def _add_errors(form: Any, exc: ValidationError) -> None:
+    """A service's refusal shown on the form, on its field when it names one."""
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+@login_required
+def supervision(request: HttpRequest) -> HttpResponse:
+    """The replicated runs the signed-in expert supervises."""
+    page = _page(request, selectors.supervised_runs(user=request.user))
+    return render(request, "courses/supervision.html", {"page_obj": page})
+
+
+@require_perm("courses.supervise_run", _run)
+def supervise_run(request: HttpRequest, run_code: str) -> HttpResponse:
+    """The supervising expert records observations of the trainers' teaching in one run."""
+    run: CourseRun = request.permission_object  # type: ignore[attr-defined]
+    form = ObservationForm(request.POST or None, run=run)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.record_observation(run=run, supervisor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Observation saved."))
+            return redirect("courses:supervise_run", run_code=run.code)
+    return render(
+        request,
+        "courses/supervise_run.html",
+        {
+            "run": run,
+            "form": form,
+            "observations": run.observations.select_related("trainer", "session").order_by(
+                "-observed_at"
+            )[:50],
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 @require_perm("courses.teach_run", _run)
@@ -470,7 +562,7 @@ def institution_enrollments(request: HttpRequest) -> HttpResponse:
     rows = selectors.institution_enrollments(
         user=request.user, status=status, run=request.GET.get("run", "")
     )
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    page = _page(request, rows, 50)
     return render(
         request,
         "courses/institution_enrollments.html",
@@ -515,7 +607,7 @@ def enrol_officers(request: HttpRequest, run_code: str) -> HttpResponse:
                     },
                 )
                 return redirect("courses:roster", run_code=run.code)
-    page = Paginator(officers, 50).get_page(request.GET.get("page"))
+    page = _page(request, officers, 50)
     return render(
         request,
         "courses/enrol_officers.html",
