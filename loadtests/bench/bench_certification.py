@@ -1,10 +1,16 @@
-"""Benchmark of certificate issuance: certificates per second in bulk (render, sign and store,
-through the real issuing service with its database writes) on two processes, and the latency of
-one certificate (the first of a run, which lays out the run's page, and the following ones, which
-are stamped onto it).
+"""Benchmark of certificate issuance: certificates per second in bulk, end to end (a run's bulk
+job fanned out as Celery batch tasks to a worker with one process per core: render, PAdES
+signature, file storage, credential, database writes, xAPI statements, the other apps'
+receivers), and the latency of one certificate issued on its own.
 
-Seeds its own learners, one run and completed enrolments (times `scale` of 2,000 certificates),
-issues their certificates, then removes what it made.
+Seeds its own learners, one run and completed enrolments (times `scale` of 2,000 certificates a
+bulk pass), issues their certificates, then removes the certificates and PDFs it made. The bulk
+pass runs twice: with the other apps' receivers of `certificates_issued` connected, as deployed,
+and without them, to tell their cost from issuing's own. Without a Celery broker (no REDIS_URL)
+the batches run in two forked processes instead of a worker.
+
+`python -m loadtests.bench.bench_certification worker [--without-receivers]` is the worker the
+benchmark starts (a Celery worker, optionally with those receivers disconnected).
 """
 
 from __future__ import annotations
@@ -12,14 +18,19 @@ from __future__ import annotations
 import multiprocessing
 import os
 import statistics
+import subprocess
+import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import connections, transaction
 
 FULL = 2000
-WORKERS = 2
+WORKERS = 2  # the machine's cores
+SINGLES = 20
 
 
 def _seed(count: int) -> tuple[Any, list[int]]:
@@ -67,20 +78,151 @@ def _seed(count: int) -> tuple[Any, list[int]]:
     return run, [enrollment.pk for enrollment in enrollments]
 
 
-def _issue(ids: list[int], cpu: Any) -> None:
-    from certification.services import issue_course_certificate
+def _tree_cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of a process and its descendants (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except (OSError, IndexError, ValueError):
+            continue
+        pending += [int(child) for child in children]
+    return total
+
+
+class _PostgresCpu:
+    """CPU seconds of the PostgreSQL backends serving this database (not the benchmark's own
+    connection), sampled while a pass runs: backends are read from /proc as they come and go,
+    so other databases' work on the shared server is not counted."""
+
+    def __init__(self) -> None:
+        self.start: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.sample(baseline=True)
+
+    def sample(self, baseline: bool = False) -> None:
+        with connections["default"].cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            pids = [row[0] for row in cursor.fetchall()]
+        for pid in pids:
+            seconds = _tree_cpu_seconds(pid)
+            if baseline:
+                self.start[pid] = seconds
+            self.start.setdefault(pid, 0.0)
+            self.last[pid] = max(seconds, self.last.get(pid, 0.0))
+
+    def seconds(self) -> float:
+        return sum(self.last[pid] - self.start[pid] for pid in self.last)
+
+
+class _Worker:
+    """A Celery worker with one process per core, started for a bulk pass and stopped after."""
+
+    def __init__(self, receivers: bool) -> None:
+        command = [sys.executable, "-m", "loadtests.bench.bench_certification", "worker"]
+        if not receivers:
+            command.append("--without-receivers")
+        self.name = f"bench-cert-{uuid.uuid4().hex[:6]}"
+        self.process = subprocess.Popen(  # noqa: S603 - our own module
+            [*command, self.name], cwd=settings.BASE_DIR, stdout=subprocess.DEVNULL
+        )
+        from lms.celery import app
+
+        deadline = time.monotonic() + 120
+        while not app.control.ping(destination=[f"{self.name}@bench"], timeout=1.0):
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                self.stop()
+                raise RuntimeError("the benchmark's Celery worker did not start")
+
+    def cpu_seconds(self) -> float:
+        return _tree_cpu_seconds(self.process.pid)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()  # warm shutdown: the pool finishes and exits
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _issue_batches(batches: list[list[int]], job_id: str) -> None:
+    from certification.services import issue_bulk_batch
 
     connections.close_all()
-    started = time.process_time()
-    for enrollment_id in ids:
-        issue_course_certificate(enrollment_id=enrollment_id)
-    cpu.put(time.process_time() - started)
+    for batch in batches:
+        issue_bulk_batch(job_id=job_id, enrollment_ids=batch)
     connections.close_all()
+
+
+def _bulk_pass(run_obj: Any, count: int, receivers: bool) -> dict[str, float]:
+    """Issue `count` certificates of `run_obj` as one bulk job; wall seconds and CPU."""
+    from certification import services
+    from certification.models import BulkIssuance
+
+    job = BulkIssuance.objects.create(run=run_obj)
+    worker = _Worker(receivers) if not settings.CELERY_TASK_ALWAYS_EAGER else None
+    try:
+        cpu_before = worker.cpu_seconds() if worker else 0.0
+        postgres = _PostgresCpu()
+        started = time.perf_counter()
+        if worker is not None:
+            from certification.tasks import bulk_issue_task
+
+            bulk_issue_task.delay(str(job.pk))  # the coordinator task queues the batches
+            while job.state not in {BulkIssuance.State.DONE, BulkIssuance.State.FAILED}:
+                time.sleep(0.1)
+                postgres.sample()
+                job.refresh_from_db()
+        else:
+            job, pending = services._reset_job(job.pk)
+            batches = [
+                pending[start : start + services.BULK_BATCH_SIZE]
+                for start in range(0, len(pending), services.BULK_BATCH_SIZE)
+            ]
+            connections.close_all()
+            context = multiprocessing.get_context("fork")
+            processes = [
+                context.Process(target=_issue_batches, args=(batches[i::WORKERS], str(job.pk)))
+                for i in range(WORKERS)
+            ]
+            for process in processes:
+                process.start()
+            while any(process.is_alive() for process in processes):
+                time.sleep(0.1)
+                postgres.sample()
+            for process in processes:
+                process.join()
+            job.refresh_from_db()
+        seconds = time.perf_counter() - started
+        worker_cpu = (worker.cpu_seconds() - cpu_before) if worker else 0.0
+        postgres.sample()
+        postgres_cpu = postgres.seconds()
+    finally:
+        if worker is not None:
+            worker.stop()
+    if job.state != BulkIssuance.State.DONE or job.issued != count:
+        raise RuntimeError(f"bulk job ended {job.state} with {job.issued}/{count}: {job.error}")
+    return {
+        "seconds": seconds,
+        "rate": count / seconds,
+        "worker_cpu_ms": worker_cpu * 1000 / count,
+        "postgres_cpu_ms": postgres_cpu * 1000 / count,
+    }
 
 
 def _pipeline_cpu_ms(certificate: Any, count: int = 30) -> tuple[float, float]:
     """CPU milliseconds per certificate of the stamp and of stamp plus signature alone (no
-    database): the part a faster machine or more cores scale linearly."""
+    database)."""
     from certification import signing
     from certification.rendering import backgrounds
     from certification.selectors import holder_for, sheet_for
@@ -107,18 +249,25 @@ def _pipeline_cpu_ms(certificate: Any, count: int = 30) -> tuple[float, float]:
     return stamp_ms, (time.process_time() - started) * 1000 / count
 
 
-def _cleanup(run: Any) -> str:
+def _cleanup(run: Any) -> int:
     """Remove the bench's certificates and their PDFs (the learners and enrolments stay, marked
     bench-cert-…: xAPI statements and enrolment history protect them)."""
-    from certification.models import Certificate
+    from certification.models import BulkIssuance, Certificate, CertificateEvent
 
     files = 0
     for certificate in Certificate.objects.filter(run=run).only("pdf"):
         if certificate.pdf:
             certificate.pdf.delete(save=False)
             files += 1
+    CertificateEvent.objects.filter(certificate__run=run).delete()
     Certificate.objects.filter(run=run).delete()
-    return f"(the {files} PDFs and certificates were removed afterwards)"
+    BulkIssuance.objects.filter(run=run).delete()
+    return files
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def run(options: dict[str, Any]) -> str:
@@ -128,86 +277,118 @@ def run(options: dict[str, Any]) -> str:
     from certification.rendering import backgrounds
 
     stdout = options.get("stdout")
-    count = max(40, int(FULL * float(options.get("scale", 1.0))))
-    run_obj, ids = _seed(count + 21)
-    single_ids, bulk_ids = ids[:21], ids[21:]
+    scale = options.get("scale", 1.0)
+    count = max(100, int(FULL * float(scale)))
+    load_before = os.getloadavg()
+    files = 0
 
-    # Single certificates: the first lays out the run's page; the others are stamped onto it.
-    backgrounds._items.clear()
-    started = time.perf_counter()
-    services.issue_course_certificate(enrollment_id=single_ids[0])
-    cold_ms = (time.perf_counter() - started) * 1000
-    warm: list[float] = []
-    for enrollment_id in single_ids[1:]:
+    # One certificate at a time: the first of a run lays out its page, the others are stamped.
+    single_run, single_ids = _seed(SINGLES + 1)
+    try:
+        backgrounds._items.clear()
         started = time.perf_counter()
-        services.issue_course_certificate(enrollment_id=enrollment_id)
-        warm.append((time.perf_counter() - started) * 1000)
+        services.issue_course_certificate(enrollment_id=single_ids[0])
+        cold_ms = (time.perf_counter() - started) * 1000
+        warm: list[float] = []
+        for enrollment_id in single_ids[1:]:
+            started = time.perf_counter()
+            services.issue_course_certificate(enrollment_id=enrollment_id)
+            warm.append((time.perf_counter() - started) * 1000)
+        sample = Certificate.objects.filter(run=single_run).first()
+        size_kb = sample.pdf.size / 1024 if sample and sample.pdf else 0.0
+        stamp_ms, stamp_sign_ms = _pipeline_cpu_ms(sample) if sample else (0.0, 0.0)
+    finally:
+        files += _cleanup(single_run)
 
-    # Bulk: two processes (the machine's two cores), each issuing its share.
-    connections.close_all()
-    shares = [bulk_ids[i::WORKERS] for i in range(WORKERS)]
-    context = multiprocessing.get_context("fork")
-    cpu_queue = context.Queue()
-    started = time.perf_counter()
-    processes = [context.Process(target=_issue, args=(share, cpu_queue)) for share in shares]
-    for process in processes:
-        process.start()
-    worker_cpu = sum(cpu_queue.get() for _ in processes)
-    for process in processes:
-        process.join()
-    bulk_seconds = time.perf_counter() - started
-    cpu_ms = worker_cpu * 1000 / len(bulk_ids)
-    issued = Certificate.objects.filter(run=run_obj).count()
-    rate = len(bulk_ids) / bulk_seconds
-    sample = Certificate.objects.filter(run=run_obj).first()
-    size_kb = sample.pdf.size / 1024 if sample and sample.pdf else 0.0
-    stamp_ms, stamp_sign_ms = _pipeline_cpu_ms(sample) if sample else (0.0, 0.0)
-    cleanup = _cleanup(run_obj)
-    hours_for_target = 200_000 / rate / 3600
-    load = os.getloadavg()[0]
+    passes: dict[bool, dict[str, float]] = {}
+    for receivers in (False, True):
+        bulk_run, _ids = _seed(count)
+        connections.close_all()
+        try:
+            passes[receivers] = _bulk_pass(bulk_run, count, receivers)
+        finally:
+            files += _cleanup(bulk_run)
+    load_after = os.getloadavg()
+    full, bare = passes[True], passes[False]
+    how = (
+        f"a Celery worker with {WORKERS} processes"
+        if not settings.CELERY_TASK_ALWAYS_EAGER
+        else f"{WORKERS} forked processes (no broker)"
+    )
     if stdout is not None:
         stdout.write(
-            f"certification: {rate:.1f} certificates/s in bulk, warm single {statistics.median(warm):.0f} ms"
+            f"certification: {full['rate']:.1f} certificates/s in bulk "
+            f"({bare['rate']:.1f} without receivers), single p50 "
+            f"{statistics.median(warm):.0f} ms"
         )
+
+    def cpu_row(values: dict[str, float]) -> str:
+        total = values["worker_cpu_ms"] + values["postgres_cpu_ms"]
+        return (
+            f"{values['worker_cpu_ms']:.1f} ms + {values['postgres_cpu_ms']:.1f} ms = "
+            f"{total:.1f} ms, i.e. {WORKERS * 1000 / total:.0f}/s on two idle cores"
+            if total
+            else "not measured"
+        )
+
     return f"""## Certification
 
-Measured with `manage.py run_benchmarks --only certification --scale {options.get("scale", 1.0)}`:
-{len(bulk_ids)} certificates issued in bulk by {WORKERS} processes, plus 21 one by one, through
-`certification.services.issue_course_certificate` (lock, insert, render, PAdES signature, file
-storage, Open Badges credential signature, audit event, xAPI statement) on this shared 2-core
-machine (load average {load:.1f} when finished). {issued} certificates were issued in all
-{cleanup}.
+Measured with `manage.py run_benchmarks --only certification --scale {scale}` on this shared
+2-core machine (load average {load_before[0]:.1f} before, {load_after[0]:.1f} after; the other
+engineers' work shares the cores). Bulk: a run of {count} learners issued as one bulk job
+(`certification.tasks.bulk_issue_task`, which queues one batch task per
+{services.BULK_BATCH_SIZE} learners) by {how}, timed from queueing the job until it is done:
+render (stamped onto the run's page), PAdES signature, PDF storage, Open Badges credential,
+database writes, xAPI statements and the `certificates_issued` receivers, all included. Single:
+`certification.services.issue_course_certificate` called {SINGLES + 1} times in one process.
+The {files} PDFs and certificates made were removed afterwards.
 
 | measure | value |
 | --- | --- |
-| bulk throughput, 2 processes | **{rate:.1f} certificates/s** ({bulk_seconds:.1f} s for {len(bulk_ids)}) |
-| 200,000 certificates at that rate | {hours_for_target:.2f} h |
-| first certificate of a run (lays out the page once) | {cold_ms:.0f} ms |
-| each further certificate, one by one (median of 20) | {statistics.median(warm):.0f} ms |
-| same, 95th percentile | {sorted(warm)[int(len(warm) * 0.95) - 1]:.0f} ms |
-| worker CPU per certificate in bulk (issuing service, all included) | {cpu_ms:.0f} ms, i.e. {2000 / cpu_ms:.0f}/s on two idle cores |
-| CPU per certificate: stamp only / stamp and PAdES signature | {stamp_ms:.1f} ms / {stamp_sign_ms:.1f} ms, i.e. {2000 / stamp_sign_ms:.0f}/s on two idle cores |
+| bulk throughput, end to end | **{full["rate"]:.1f} certificates/s** ({full["seconds"]:.1f} s for {count}) |
+| 200,000 certificates at that rate | {200_000 / full["rate"] / 3600:.2f} h |
+| same, other apps' receivers disconnected | {bare["rate"]:.1f} certificates/s ({bare["seconds"]:.1f} s) |
+| CPU per certificate in bulk: worker + PostgreSQL | {cpu_row(full)} |
+| same, receivers disconnected | {cpu_row(bare)} |
+| single certificate, warm (p50 / p95 of {SINGLES}) | {statistics.median(warm):.0f} ms / {_percentile(warm, 0.95):.0f} ms |
+| first certificate of a run in a process (lays out the page) | {cold_ms:.0f} ms |
+| CPU per certificate: stamp only / stamp and PAdES signature | {stamp_ms:.1f} ms / {stamp_sign_ms:.1f} ms |
 | PDF size | {size_kb:.0f} kB |
 
-Wall-clock figures depend on what else ran on the machine (the other engineers' test suites and
-PostgreSQL share the two cores: see the load average); CPU time per certificate does not, and
-gives the rate two idle cores would sustain (PostgreSQL's own CPU not counted).
-
-How: WeasyPrint lays a run's certificate out once per language and day (one shared
-`FontConfiguration`, stylesheet parsed once); each learner's name, code, id, link and QR code are
-then written into that PDF as a small content stream with glyphs of the already embedded fonts
-(`certification/stamping.py`); pyHanko signs with a key parsed once per process and a reserved
-signature size (which spares it a dummy signature to measure one). A full WeasyPrint layout of
-this certificate costs about 200 ms of CPU per learner, which is why it is done once per run.
-
-Against the goal (56 certificates/s, 200,000 in under an hour): render (stamp) and signature
-alone reach it on two idle cores (the "stamp and PAdES signature" row); the whole issuing
-service does not yet. What else each certificate costs: about 18 queries (lock, checks,
-accreditation, template, status index, insert, audit, xAPI statement), the Open Badges signature
-(about 3 ms) and, after commit, the receivers of `certificate_issued` in other apps, which run
-synchronously in the worker (profiled at about 200 ms of wall time per certificate under load,
-mostly `lms/dashboards/live.publish` sending to the channel layer). Next steps: publish the
-dashboards' live update from a batched task instead of per certificate, and issue a bulk batch's
-certificates in one transaction with the per-run reads (template, accreditation, renewals) done
-once.
+Wall-clock figures depend on what else ran on the machine; CPU per certificate (the worker's
+processes and the PostgreSQL backends serving them, read from /proc during the bulk pass) depends
+much less on it and gives the rate two idle cores would sustain. The bulk figures include each worker process laying
+out the run's page once (the "first certificate" row) and the worker's start-up is not timed.
 """
+
+
+def _worker_main(arguments: list[str]) -> None:
+    """A Celery worker for the benchmark (prefork, one process per core), optionally without
+    the other apps' receivers of `certificates_issued`."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lms.settings")
+    django.setup()
+    from certification import signals
+    from lms.celery import app
+
+    if "--without-receivers" in arguments:
+        signals.certificates_issued.receivers = []
+        signals.certificates_issued.sender_receivers_cache.clear()
+    name = arguments[-1]
+    app.worker_main(
+        [
+            "worker",
+            f"--hostname={name}@bench",
+            f"--concurrency={WORKERS}",
+            "--pool=prefork",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
+    )
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["worker"]:
+    _worker_main(sys.argv[2:])
