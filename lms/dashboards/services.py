@@ -483,16 +483,11 @@ def rebuild(*, progress: Callable[[str], None] | None = None) -> int:
         else:
             add_to_tallies(recount_tallies(), rollups=False)
         step("tallies")
-        _roll_up()
+        roll_up()
         step("rollups")
         _rebuild_activity()
         step("activity")
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO dashboards_useractivity (user_id, last_active_on) "
-                "SELECT user_id, MAX(last_active_on) FROM dashboards_learneractivity "
-                "GROUP BY user_id"
-            )
+        learners_from_activity()
         step("learners")
         with connection.cursor() as cursor:
             cursor.execute(
@@ -634,8 +629,8 @@ def _insert_tallies_sql() -> None:
         )
 
 
-def _roll_up() -> None:
-    """Fill each rollup from MonthlyTally: one INSERT ... SELECT ... GROUP BY each."""
+def roll_up() -> None:
+    """Fill each (empty) rollup from MonthlyTally: one INSERT ... SELECT ... GROUP BY each."""
     with connection.cursor() as cursor:
         for table, key, copied in TALLY_TABLES[1:]:
             columns = ", ".join((*key, *copied))
@@ -644,6 +639,16 @@ def _roll_up() -> None:
                 f"SELECT {columns}, {', '.join(f'SUM({name})' for name in COUNTERS)} "
                 f"FROM dashboards_monthlytally GROUP BY {columns}"
             )
+
+
+def learners_from_activity() -> None:
+    """Fill the (empty) UserActivity from LearnerActivity: each learner's latest day."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO dashboards_useractivity (user_id, last_active_on) "
+            "SELECT user_id, MAX(last_active_on) FROM dashboards_learneractivity "
+            "GROUP BY user_id"
+        )
 
 
 def current_tallies() -> dict[Cell, dict[str, int]]:
