@@ -270,8 +270,44 @@ def hot_requests(pool: dict[str, Any]) -> dict[str, list[Any]]:
             for i in range(5000)
         ],  # fmt: skip
         "sign-in page": [Request("/accounts/login/")],
+        "sign-in POST": signin_requests(pool),
         "DPS dashboard": [Request("/dashboards/", headers={"Cookie": pool["dps_cookie"]})],
     }
+
+
+def signin_requests(pool: dict[str, Any]) -> list[Any]:
+    """Sign-in form posts of the sampled learners, with a CSRF cookie and token fetched from the
+    running server once (the token stays valid for its cookie). Each costs a password hash."""
+    import re
+    from urllib.parse import urlencode
+
+    from loadtests.wrk import Request
+
+    with urllib.request.urlopen(f"http://{HOST}:{WEB}/accounts/login/", timeout=10) as page:  # noqa: S310
+        html = page.read().decode()
+        cookie = next(
+            c.split(";")[0] for c in page.headers.get_all("Set-Cookie") or [] if "csrftoken=" in c
+        )
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    if token is None:
+        return []
+    headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded",
+               "Referer": f"http://{HOST}:{WEB}/accounts/login/"}  # fmt: skip
+    return [
+        Request(
+            "/accounts/login/",
+            "POST",
+            headers,
+            urlencode(
+                {
+                    "username": lr["email"],
+                    "password": pool["password"],
+                    "csrfmiddlewaretoken": token.group(1),
+                }
+            ),
+        )  # fmt: skip
+        for lr in pool["learners"][:50]
+    ]
 
 
 class SocketProbe(threading.Thread):
