@@ -27,6 +27,24 @@ def check_harfbuzz_subset(app_configs: Any = None, **kwargs: Any) -> list[checks
     ]
 
 
+def preload_for_workers(**kwargs: Any) -> None:
+    """In a Celery worker's main process, before it forks its pool: load what every issuing
+    process needs once (URL configuration, fonts and stylesheet, the signing key), so that each
+    forked process shares it instead of paying a second or two for it on its first certificate.
+    A failure here only costs that time later."""
+    try:
+        from django.urls import get_resolver
+
+        from certification import rendering, signing
+
+        get_resolver().url_patterns  # noqa: B018 - imports the URL configuration
+        rendering.font_configuration()
+        rendering.preload_stylesheet()
+        signing.preload()
+    except Exception:  # noqa: BLE001 - an optimisation must never stop a worker
+        logger.warning("certification: preloading for the worker failed", exc_info=True)
+
+
 class CertificationConfig(AppConfig):
     name = "certification"
     label = "certification"
@@ -48,6 +66,11 @@ class CertificationConfig(AppConfig):
             receivers.on_course_completed, dispatch_uid="certification.course_completed"
         )
         checks.register(check_harfbuzz_subset)
+        from celery import signals as celery_signals
+
+        celery_signals.worker_init.connect(
+            preload_for_workers, weak=False, dispatch_uid="certification.preload"
+        )
         # Daily expiry reminders, registered with Celery beat from here (no settings edit).
         settings.CELERY_BEAT_SCHEDULE.setdefault(
             "certification-expiry-reminders",

@@ -71,6 +71,11 @@ def _stylesheet() -> CSS:
     return CSS(string=css, font_config=font_configuration(), url_fetcher=LocalOnlyFetcher())
 
 
+def preload_stylesheet() -> None:
+    """Parse the stylesheet (and load its fonts) now rather than on the first certificate."""
+    _stylesheet()
+
+
 @dataclass(frozen=True)
 class Face:
     """One language's text of a certificate (a bilingual certificate has two)."""

@@ -214,6 +214,11 @@ def _pdf_signer() -> signers.PdfSigner:
     return signers.PdfSigner(metadata, signer=signer)
 
 
+def preload() -> None:
+    """Parse the key and certificate now rather than on the first signature."""
+    _pdf_signer()
+
+
 def sign_pdf(pdf: bytes) -> bytes:
     """The PDF with an invisible PAdES signature over the whole file appended."""
     return sign_writer(IncrementalPdfFileWriter(BytesIO(pdf), strict=False))

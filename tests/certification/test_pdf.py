@@ -107,3 +107,20 @@ def test_renderer_refuses_the_network() -> None:
     ):
         with pytest.raises(ValueError, match="does not fetch|may not read"):
             fetcher.fetch(url)
+
+
+def test_worker_preload_fills_the_process_caches() -> None:
+    """A Celery worker's main process loads fonts, stylesheet and signing key before forking
+    its pool, so every pool process starts with them (certification.apps.preload_for_workers,
+    connected to celery's worker_init)."""
+    from celery import signals as celery_signals
+
+    from certification import rendering, signing
+    from certification.apps import preload_for_workers
+
+    # Connected strongly (weak=False): the receiver itself is stored, not a weak reference.
+    connected = [receiver for _key, receiver in celery_signals.worker_init.receivers]
+    assert preload_for_workers in connected
+    preload_for_workers()
+    assert rendering._stylesheet.cache_info().currsize == 1
+    assert signing._pdf_signer.cache_info().currsize == 1
