@@ -71,7 +71,9 @@ def authenticate(request: HttpRequest, authorization: str | None) -> Caller | No
             if not launch.user.is_active:
                 return None
             return _for_user(launch.user, registration=launch.registration)
-        client = LRSClient.objects.filter(key=key, is_active=True).first()
+        client = (
+            LRSClient.objects.select_related("institution").filter(key=key, is_active=True).first()
+        )
         if client is None or not client.check_secret(secret):
             return None
         return Caller(
@@ -79,6 +81,7 @@ def authenticate(request: HttpRequest, authorization: str | None) -> Caller | No
             client_id=client.pk,
             scope=client.scope,
             authority=client_authority(client),
+            institution_path=client.institution.path,
         )
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:

@@ -34,6 +34,9 @@ class Caller:
     registration: uuid.UUID | None = None
     authority: dict[str, Any] | None = None
     actor_key: str = ""
+    # The materialised path of the client's institution ("12/45/"), read with the client, so
+    # that "this institution and its units" is a subquery of the statements query.
+    institution_path: str = ""
 
 
 def _activities(statement: dict[str, Any]) -> list[str]:

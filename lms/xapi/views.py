@@ -382,11 +382,11 @@ def _visible(caller: Caller) -> QuerySet[Statement]:
     if caller.client_id is None:
         return queryset.none()
     if caller.scope == "institution":
-        institution = Institution.objects.filter(pk=caller.institution_id or 0).first()
-        if institution is None:
+        if not caller.institution_path:
             return queryset.none()
-        subtree = list(institution.subtree().values_list("pk", flat=True))
-        return queryset.filter(institution_id__in=subtree)
+        # One round trip: the institution's subtree is a subquery of the statements query.
+        subtree = Institution.objects.filter(path__startswith=caller.institution_path)
+        return queryset.filter(institution_id__in=subtree.values("pk"))
     return queryset.filter(client_id=caller.client_id)
 
 

@@ -14,8 +14,8 @@ from courses.models import Enrollment, Lesson, LessonProgress
 from lms.xapi import store
 from lms.xapi.models import Statement
 from tests.courses.factories import RunFactory
-from tests.factories import UserFactory
-from tests.xapi.conftest import LRS, statement
+from tests.factories import InstitutionFactory, UserFactory
+from tests.xapi.conftest import LRS, basic, make_client, statement
 
 pytestmark = pytest.mark.django_db
 
@@ -166,3 +166,22 @@ def test_a_failed_result_then_a_pass_in_one_batch_ends_passed(
         True,
         "75.00",
     )
+
+
+def test_an_institution_client_reads_its_units_statements_in_two_queries(
+    lrs: LRS, institution: Any, django_assert_max_num_queries: Any
+) -> None:
+    unit = InstitutionFactory(parent=institution, member_state=institution.member_state)
+    unit_client, unit_secret = make_client(unit)
+    unit_lrs = LRS(basic(unit_client.key, unit_secret))
+    from_unit = unit_lrs.post("statements", statement()).json()[0]
+    from_parent = lrs.post("statements", statement()).json()[0]
+    agent = '{"mbox": "mailto:officer@example.org"}'
+    params = {"agent": agent, "verb": "http://adlnet.gov/expapi/verbs/completed"}
+    # One query authenticates (client and institution), one reads the statements.
+    with django_assert_max_num_queries(2):
+        seen = {s["id"] for s in lrs.get("statements", params).json()["statements"]}
+    assert seen == {from_unit, from_parent}
+    # A unit does not read upwards.
+    below = {s["id"] for s in unit_lrs.get("statements", params).json()["statements"]}
+    assert below == {from_unit}
