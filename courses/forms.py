@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core import validators
 from django.utils.translation import gettext_lazy as _
 
 # A video position above two days is a mistake, not a lecture.
@@ -40,6 +41,15 @@ class PersonChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
         return str(obj.full_name)
 
 
+class PeopleChoiceField(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
+    """Several people, shown by their full names, as checkboxes."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.full_name)
+
+
 LANGUAGE_NAMES = {"es": "Español", "en": "English", "pt": "Português", "fr": "Français"}
 
 
@@ -48,7 +58,18 @@ def language_choices(codes: list[str] | None = None) -> list[tuple[str, str]]:
     return [(code, name) for code, name in LANGUAGE_NAMES.items() if not codes or code in codes]
 
 
-class ReplicatedRunForm(AccessibleForm):
+class RunDatesForm(AccessibleForm):
+    """A run's form: it cannot end before it starts."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        starts, ends = data.get("starts_on"), data.get("ends_on")
+        if starts and ends and ends < starts:
+            self.add_error("ends_on", _("The run cannot end before it starts."))
+        return data
+
+
+class ReplicatedRunForm(RunDatesForm):
     """A qualified trainer plans a replicated run at their own institution."""
 
     mode = forms.ChoiceField(
@@ -81,13 +102,6 @@ class ReplicatedRunForm(AccessibleForm):
         assert isinstance(supervisor, forms.ModelChoiceField)
         supervisor.queryset = eligible_supervisors(course=course, trainer=trainer)
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        starts, ends = data.get("starts_on"), data.get("ends_on")
-        if starts and ends and ends < starts:
-            self.add_error("ends_on", _("The run cannot end before it starts."))
-        return data
-
 
 class ObservationForm(AccessibleForm):
     """The supervising expert's feedback on a replicating trainer's teaching."""
@@ -114,3 +128,273 @@ class ObservationForm(AccessibleForm):
             run_assignments__run_id=run.pk, run_assignments__role=RunInstructor.Role.TRAINER
         ).order_by("full_name")
         session.queryset = run.sessions.order_by("starts_at")
+
+
+# Authoring ------------------------------------------------------------------------------------
+
+LANGUAGE_LEGENDS = {
+    "es": _("Spanish version"),
+    "en": _("English version"),
+    "pt": _("Portuguese version"),
+    "fr": _("French version"),
+}
+
+
+class TranslatedForm(AccessibleForm):
+    """A form with a fieldset per language: for each (name, label, long) in `translated`, a
+    field `<name>_<language>` for es, en, pt and fr, stored as {language: text}."""
+
+    translated: tuple[tuple[str, Any, bool], ...] = ()
+
+    def __init__(self, *args: Any, values: dict[str, dict[str, Any]] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        values = values or {}
+        for name, label, long in self.translated:
+            for language in LANGUAGE_NAMES:
+                key = f"{name}_{language}"
+                self.fields[key] = forms.CharField(
+                    label=label,
+                    required=False,
+                    max_length=100_000 if long else 300,
+                    widget=forms.Textarea(attrs={"rows": 6 if long else 2, "lang": language})
+                    if long
+                    else forms.TextInput(attrs={"lang": language}),
+                )
+                value = (values.get(name) or {}).get(language, "")
+                self.initial.setdefault(key, "\n".join(value) if isinstance(value, list) else value)
+
+    def common_fields(self) -> list[Any]:
+        names = {f"{n}_{lang}" for n, _l, _long in self.translated for lang in LANGUAGE_NAMES}
+        return [self[name] for name in self.fields if name not in names]
+
+    def language_groups(self) -> list[tuple[str, Any, list[Any]]]:
+        """(language, legend, bound fields) for one fieldset per language."""
+        return [
+            (language, LANGUAGE_LEGENDS[language],
+             [self[f"{name}_{language}"] for name, _label, _long in self.translated])
+            for language in LANGUAGE_NAMES
+        ]  # fmt: skip
+
+    def translations(self, name: str) -> dict[str, str]:
+        """The cleaned {language: text} of a translated field, empty languages left out."""
+        return {
+            language: self.cleaned_data[f"{name}_{language}"].strip()
+            for language in LANGUAGE_NAMES
+            if self.cleaned_data.get(f"{name}_{language}", "").strip()
+        }
+
+    def require_some(self, name: str, language: str | None = None) -> None:
+        """An error unless `name` has text in `language` (or in some language)."""
+        if language:
+            if not self.cleaned_data.get(f"{name}_{language}", "").strip():
+                self.add_error(
+                    f"{name}_{language}", _("Write it at least in the course's default language.")
+                )
+        elif not self.translations(name):
+            self.add_error(
+                f"{name}_{next(iter(LANGUAGE_NAMES))}", _("Write it in one language at least.")
+            )
+
+
+class CourseForm(TranslatedForm):
+    """A course's own fields and its language versions of title, description and outcomes."""
+
+    translated = (
+        ("title", _("title"), False),
+        ("description", _("description"), True),
+        ("outcomes", _("learning outcomes (one per line)"), True),
+    )
+    code = forms.SlugField(label=_("code"), max_length=40)
+    credit_hours = forms.DecimalField(
+        label=_("credit hours"), min_value=0, max_value=10000, max_digits=6, decimal_places=1
+    )
+    default_language = forms.ChoiceField(label=_("default language"), choices=language_choices)
+    languages = forms.MultipleChoiceField(
+        label=_("languages"), choices=language_choices, widget=forms.CheckboxSelectMultiple
+    )
+    owner_institution = forms.ModelChoiceField(label=_("owner institution"), queryset=None)  # type: ignore[var-annotated]
+    is_published = forms.BooleanField(label=_("published in the catalogue"), required=False)
+
+    def __init__(self, *args: Any, institutions: Any, editing: bool = False, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        owner = self.fields["owner_institution"]
+        assert isinstance(owner, forms.ModelChoiceField)
+        owner.queryset = institutions
+        if editing:
+            self.fields["code"].disabled = True
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        default = data.get("default_language")
+        if default:
+            self.require_some("title", default)
+            if default not in data.get("languages", []):
+                self.add_error("languages", _("Include the default language."))
+        return data
+
+    def course_fields(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "credit_hours": data["credit_hours"],
+            "default_language": data["default_language"],
+            "languages": " ".join(data["languages"]),
+            "title": self.translations("title"),
+            "description": self.translations("description"),
+            "learning_outcomes": {
+                language: [line.strip() for line in text.splitlines() if line.strip()]
+                for language, text in self.translations("outcomes").items()
+            },
+            "owner_institution": data["owner_institution"],
+            "is_published": data["is_published"],
+        }
+
+
+class ModuleForm(TranslatedForm):
+    translated = (("title", _("title"), False),)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        self.require_some("title")
+        return data
+
+
+VIDEO_TYPES = ["mp4", "webm", "ogv"]
+DOCUMENT_TYPES = ["pdf", "docx", "odt", "xlsx", "ods", "pptx", "odp", "txt", "zip"]
+
+
+class LessonForm(TranslatedForm):
+    """A lesson of any kind the course app delivers itself (quizzes come from assessments)."""
+
+    translated = (
+        ("title", _("title"), False),
+        ("body", _("text (sanitised HTML)"), True),
+        ("transcript", _("transcript"), True),
+    )
+    kind = forms.ChoiceField(
+        label=_("kind"),
+        choices=[("text", _("Text")), ("video", _("Video")), ("document", _("Document")),
+                 ("xapi", _("External xAPI content"))],
+    )  # fmt: skip
+    is_required = forms.BooleanField(
+        label=_("required for completion"), required=False, initial=True
+    )
+    estimated_minutes = forms.IntegerField(
+        label=_("estimated minutes"), min_value=1, max_value=10000, initial=10
+    )
+    video_file = forms.FileField(
+        label=_("video file"), required=False,
+        validators=[validators.FileExtensionValidator(VIDEO_TYPES)],
+        help_text=_("MP4, WebM or Ogg."),
+    )  # fmt: skip
+    video_url = forms.URLField(label=_("video link"), required=False, assume_scheme="https")
+    captions = forms.FileField(
+        label=_("captions (WebVTT)"), required=False,
+        validators=[validators.FileExtensionValidator(["vtt"])],
+    )  # fmt: skip
+    document = forms.FileField(
+        label=_("document"), required=False,
+        validators=[validators.FileExtensionValidator(DOCUMENT_TYPES)],
+    )  # fmt: skip
+    launch_url = forms.CharField(
+        label=_("launch URL of xAPI content"), required=False, max_length=500,
+        help_text=_("The address of the activity's start page (https://… or /media/…)."),
+    )  # fmt: skip
+    activity_id = forms.CharField(label=_("xAPI activity id"), required=False, max_length=500)
+
+    def __init__(self, *args: Any, lesson: Any = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.lesson = lesson
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        self.require_some("title")
+        kind = data.get("kind")
+        has = {
+            name: bool(data.get(name))
+            or bool(self.lesson is not None and getattr(self.lesson, name))
+            for name in ("video_file", "video_url", "document")
+        }
+        if kind == "video" and not (has["video_file"] or has["video_url"]):
+            self.add_error("video_file", _("Upload the video or give its link."))
+        if kind == "document" and not has["document"]:
+            self.add_error("document", _("Upload the document."))
+        if kind == "xapi":
+            url = data.get("launch_url", "")
+            if not url:
+                self.add_error("launch_url", _("Give the launch URL of the activity."))
+            elif not (
+                url.startswith("https://") or url.startswith("http://") or url.startswith("/")
+            ):
+                self.add_error("launch_url", _("Give an address starting with https:// or /."))
+        if kind == "text":
+            self.require_some("body")
+        return data
+
+    def lesson_fields(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        fields: dict[str, Any] = {
+            "kind": data["kind"],
+            "is_required": data["is_required"],
+            "estimated_minutes": data["estimated_minutes"],
+            "title": self.translations("title"),
+            "body": self.translations("body"),
+            "transcript": self.translations("transcript"),
+            "video_url": data["video_url"],
+            "launch_url": data["launch_url"],
+            "activity_id": data["activity_id"],
+        }
+        for name in ("video_file", "captions", "document"):
+            if data.get(name):
+                fields[name] = data[name]
+        return fields
+
+
+class RunForm(RunDatesForm):
+    """A course run of the current version, with its instructors."""
+
+    code = forms.SlugField(label=_("code"), max_length=60)
+    mode = forms.ChoiceField(
+        label=_("delivery mode"),
+        choices=[("onsite", _("On-site")), ("virtual", _("Virtual self-paced")), ("blended", _("Blended"))],
+    )  # fmt: skip
+    language = forms.ChoiceField(label=_("language of delivery"), choices=language_choices)
+    host_institution = forms.ModelChoiceField(label=_("host institution"), queryset=None)  # type: ignore[var-annotated]
+    venue = forms.CharField(label=_("venue"), max_length=200, required=False)
+    starts_on = forms.DateField(
+        label=_("starts on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    ends_on = forms.DateField(
+        label=_("ends on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    capacity = forms.IntegerField(
+        label=_("seats"), min_value=1, required=False, help_text=_("Empty: no limit.")
+    )
+    requires_approval = forms.BooleanField(label=_("enrolment needs approval"), required=False)
+    self_enrolment = forms.BooleanField(
+        label=_("officers may enrol themselves"), required=False, initial=True
+    )
+    instructors = PeopleChoiceField(label=_("instructors"), queryset=None, required=False)
+
+    def __init__(self, *args: Any, institutions: Any, instructors: Any, course: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        host = self.fields["host_institution"]
+        assert isinstance(host, forms.ModelChoiceField)
+        host.queryset = institutions
+        people = self.fields["instructors"]
+        assert isinstance(people, forms.ModelMultipleChoiceField)
+        people.queryset = instructors
+        language = self.fields["language"]
+        assert isinstance(language, forms.ChoiceField)
+        language.choices = language_choices(course.language_list)
+        language.initial = course.default_language
+
+
+class SessionForm(AccessibleForm):
+    title = forms.CharField(label=_("title"), max_length=200)
+    starts_at = forms.DateTimeField(
+        label=_("starts at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    ends_at = forms.DateTimeField(
+        label=_("ends at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    room = forms.CharField(label=_("room"), max_length=100, required=False)

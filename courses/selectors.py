@@ -15,10 +15,11 @@ from courses.models import (
     Enrollment,
     Lesson,
     LessonProgress,
+    Module,
     RunInstructor,
     Session,
 )
-from lms.accounts.models import User
+from lms.accounts.models import Institution, Role, RoleAssignment, User
 from lms.accounts.permissions import get_scope
 
 
@@ -260,4 +261,45 @@ def supervised_runs(*, user: Any) -> QuerySet[CourseRun]:
             )
         )
         .order_by("-starts_on", "code")
+    )
+
+
+def authorable_courses(*, user: Any) -> QuerySet[Course]:
+    """The courses a person may edit: those their coordinated institutions own (all for DPS)."""
+    scope = get_scope(user)
+    return (
+        Course.objects.filter(scope.institution_filter("owner_institution"))
+        .select_related("owner_institution", "current_version")
+        .order_by("code")
+    )
+
+
+def coordinated_institutions(*, user: Any) -> QuerySet[Institution]:
+    """The institutions a person coordinates, with the units below them (all for DPS)."""
+    scope = get_scope(user)
+    condition = Q() if scope.is_dps else Q(pk__in=[])
+    for prefix in scope.coordinated_paths:
+        condition |= Q(path__startswith=prefix)
+    return Institution.objects.filter(condition, is_active=True).order_by("name")
+
+
+def assignable_instructors(*, user: Any) -> QuerySet[User]:
+    """People with the instructor role in the institutions the person coordinates (any for DPS)."""
+    scope = get_scope(user)
+    rows = RoleAssignment.objects.filter(role=Role.INSTRUCTOR)
+    if not scope.is_dps:
+        rows = rows.filter(scope.institution_filter("institution"))
+    return User.objects.filter(pk__in=rows.values("user_id"), status=User.Status.ACTIVE).order_by(
+        "full_name", "pk"
+    )
+
+
+def version_content(*, version_id: int | None) -> list[Module]:
+    """The modules of a version in order, each with its lessons in order (two queries)."""
+    if version_id is None:
+        return []
+    return list(
+        Module.objects.filter(version_id=version_id)
+        .prefetch_related(Prefetch("lessons", queryset=Lesson.objects.order_by("position", "pk")))
+        .order_by("position", "pk")
     )

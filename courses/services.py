@@ -953,3 +953,198 @@ def record_observation(
         rating=rating,
         feedback=feedback.strip(),
     )
+
+
+# Authoring ------------------------------------------------------------------------------------
+#
+# Coordinators of a course's owner institution and DPS staff edit courses outside the admin.
+# Course-level text (titles, descriptions, outcomes) belongs to the course; modules, lessons and
+# completion rules belong to a version, and a frozen version (learners started it, or it is
+# accredited) is read-only: editing it asks for an editable version first (editable_version).
+
+
+class VersionFrozen(ValidationError):
+    """The course's current version is frozen; make an editable version to change content."""
+
+
+def _require_author(actor: Any, course: Course) -> None:
+    if not has_perm(actor, "courses.author_course", course):
+        raise PermissionDenied(_("You may not edit this course."))
+
+
+def _open_version(course: Course) -> CourseVersion:
+    """The course's current version, if content may be edited in it."""
+    version = (
+        CourseVersion.objects.filter(pk=course.current_version_id).first()
+        if course.current_version_id is not None
+        else None
+    )
+    if version is None:
+        raise VersionFrozen(_("The course has no version to edit yet."), code="no_version")
+    if version.is_frozen:
+        raise VersionFrozen(
+            _(
+                "Version %(number)s is frozen: learners have started it or it is accredited. "
+                "Make an editable version first."
+            )
+            % {"number": version.number},
+            code="frozen",
+        )
+    return version
+
+
+def check_editable(*, course: Course, item: Module | Lesson | None = None) -> CourseVersion:
+    """The version whose content may be edited now: the course's current one, unless it is
+    frozen; `item` (a module or lesson) must belong to it (not to an older version)."""
+    version = _open_version(course)
+    if item is not None and item.version_id != version.pk:
+        raise VersionFrozen(
+            _("This belongs to version %(number)s, which is no longer edited.")
+            % {"number": item.version.number},
+            code="version",
+        )
+    return version
+
+
+def create_course(*, actor: Any, owner_institution: Any, **fields: Any) -> Course:
+    """A new course owned by an institution the actor coordinates (any for DPS), with an empty
+    first version that becomes current."""
+    if owner_institution is None:
+        if not get_scope(actor).is_dps:
+            raise ValidationError({"owner_institution": _("Choose the owner institution.")})
+    elif not has_perm(actor, "courses.enrol_officers", owner_institution):
+        raise PermissionDenied(_("You may create courses only for your institution."))
+    with transaction.atomic():
+        if Course.objects.filter(code=fields.get("code", "")).exists():
+            raise ValidationError({"code": _("A course with this code exists already.")})
+        course = Course.objects.create(owner_institution=owner_institution, **fields)
+        version = CourseVersion.objects.create(
+            course=course, number=1, created_by=actor if getattr(actor, "pk", None) else None
+        )
+        course.current_version = version
+        course.save(update_fields=["current_version"])
+    return course
+
+
+COURSE_EDITABLE_FIELDS = (
+    "credit_hours", "default_language", "languages", "title", "description",
+    "learning_outcomes", "owner_institution", "is_published",
+)  # fmt: skip
+
+
+def update_course(*, actor: Any, course: Course, **fields: Any) -> Course:
+    """Change a course's own fields (its language versions of title, description, outcomes)."""
+    _require_author(actor, course)
+    unknown = set(fields) - set(COURSE_EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    owner = fields.get("owner_institution", course.owner_institution)
+    if (
+        owner is not None
+        and owner != course.owner_institution
+        and not has_perm(actor, "courses.enrol_officers", owner)
+    ):
+        raise PermissionDenied(_("You may create courses only for your institution."))
+    for name, value in fields.items():
+        setattr(course, name, value)
+    course.save(update_fields=[*fields, "updated_at"])
+    return course
+
+
+def save_module(
+    *, actor: Any, course: Course, module: Module | None, title: dict[str, str]
+) -> Module:
+    """Add a module at the end of the current version, or rename one of it."""
+    _require_author(actor, course)
+    with transaction.atomic():
+        version = check_editable(course=course, item=module)
+        if module is None:
+            last = Module.objects.filter(version=version).aggregate(n=Max("position"))["n"] or 0
+            return Module.objects.create(version=version, position=last + 1, title=title)
+        module.title = title
+        module.save(update_fields=["title"])
+    return module
+
+
+def save_lesson(
+    *, actor: Any, course: Course, lesson: Lesson | None, module: Module, **fields: Any
+) -> Lesson:
+    """Add a lesson at the end of a module of the current version, or change one of it. Text is
+    sanitised here, once, rather than each time it is shown."""
+    from courses.content import clean_html
+
+    _require_author(actor, course)
+    if "body" in fields:
+        fields["body"] = {lang: clean_html(html) for lang, html in fields["body"].items() if html}
+    with transaction.atomic():
+        version = check_editable(course=course, item=lesson or module)
+        if lesson is not None and lesson.module_id != module.pk:
+            raise ValidationError({"module": _("The lesson is in another module.")})
+        if lesson is None:
+            last = Lesson.objects.filter(module=module).aggregate(n=Max("position"))["n"] or 0
+            lesson = Lesson(version=version, module=module, position=last + 1)
+        for name, value in fields.items():
+            setattr(lesson, name, value)
+        lesson.full_clean(exclude=["version", "module"])
+        lesson.save()
+    return lesson
+
+
+def move(*, actor: Any, course: Course, item: Module | Lesson, direction: str) -> None:
+    """Swap a module (or a lesson within its module) with its neighbour, "up" or "down"."""
+    _require_author(actor, course)
+    if direction not in ("up", "down"):
+        raise ValidationError({"direction": _("Move up or down.")})
+    with transaction.atomic():
+        version = check_editable(course=course, item=item)
+        siblings: Any = (
+            Module.objects.filter(version=version)
+            if isinstance(item, Module)
+            else Lesson.objects.filter(module_id=item.module_id)
+        )
+        ordered = list(siblings.select_for_update().order_by("position", "pk"))
+        index = next(i for i, other in enumerate(ordered) if other.pk == item.pk)
+        target = index - 1 if direction == "up" else index + 1
+        if not 0 <= target < len(ordered):
+            return
+        ordered[index], ordered[target] = ordered[target], ordered[index]
+        for position, other in enumerate(ordered, start=1):
+            if other.position != position:
+                other.position = position
+                other.save(update_fields=["position"])
+
+
+def create_run(
+    *, actor: Any, course: Course, instructors: Iterable[Any] = (), **fields: Any
+) -> CourseRun:
+    """A run of the course's current version, hosted by an institution the actor coordinates."""
+    _require_author(actor, course)
+    host = fields.get("host_institution")
+    if host is not None and not has_perm(actor, "courses.enrol_officers", host):
+        raise PermissionDenied(_("You may plan runs only at your institution."))
+    if host is None and not get_scope(actor).is_dps:
+        raise ValidationError({"host_institution": _("Choose the host institution.")})
+    if course.current_version_id is None:
+        raise VersionFrozen(_("The course has no version to deliver yet."), code="no_version")
+    with transaction.atomic():
+        if CourseRun.objects.filter(code=fields.get("code", "")).exists():
+            raise ValidationError({"code": _("A course run with this code exists already.")})
+        run = CourseRun.objects.create(
+            course=course,
+            version_id=course.current_version_id,
+            member_state_id=host.member_state_id if host is not None else None,
+            **fields,
+        )
+        RunInstructor.objects.bulk_create(
+            RunInstructor(run=run, user=user, role=RunInstructor.Role.LEAD) for user in instructors
+        )
+    return run
+
+
+def add_session(*, actor: Any, run: CourseRun, **fields: Any) -> Session:
+    """A scheduled session of a run (those who manage the run plan its sessions)."""
+    if not has_perm(actor, "courses.manage_run", run):
+        raise PermissionDenied(_("You may not plan sessions of this run."))
+    if fields["ends_at"] <= fields["starts_at"]:
+        raise ValidationError({"ends_at": _("A session ends after it starts.")})
+    return Session.objects.create(run=run, **fields)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from courses import views
+from courses import author_views, views
 
 app_name = "courses"
 
@@ -12,6 +12,21 @@ urlpatterns = [
     path("c/<slug:code>/", views.course_detail, name="course"),
     path("c/<slug:code>/deliver/", views.deliver, name="deliver"),
     path("supervision/", views.supervision, name="supervision"),
+    path("author/", author_views.index, name="author_index"),
+    path("author/new/", author_views.new_course, name="author_new"),
+    path("author/c/<slug:code>/", author_views.edit_course, name="author_course"),
+    path("author/c/<slug:code>/editable/", author_views.make_editable, name="author_editable"),
+    path("author/c/<slug:code>/modules/new/", author_views.module, name="author_module_new"),
+    path(
+        "author/c/<slug:code>/modules/<int:module_id>/", author_views.module, name="author_module"
+    ),
+    path("author/c/<slug:code>/lessons/new/", author_views.lesson, name="author_lesson_new"),
+    path(
+        "author/c/<slug:code>/lessons/<int:lesson_id>/", author_views.lesson, name="author_lesson"
+    ),
+    path("author/c/<slug:code>/<str:kind>/<int:pk>/move/", author_views.move, name="author_move"),
+    path("author/c/<slug:code>/runs/new/", author_views.new_run, name="author_run_new"),
+    path("author/runs/<slug:run_code>/", author_views.run, name="author_run"),
     path("supervision/<slug:run_code>/", views.supervise_run, name="supervise_run"),
     path("runs/<slug:run_code>/enrol/", views.enrol, name="enrol"),
     path("runs/<slug:run_code>/roster/", views.roster, name="roster"),

@@ -409,18 +409,20 @@ def deliver(request: HttpRequest, code: str) -> HttpResponse:
     if source is None:
         raise Http404
     form = ReplicatedRunForm(request.POST or None, course=course, trainer=trainer)
-    if request.method == "POST" and form.is_valid():
+
+    def plan() -> CourseRun:
         data = dict(form.cleaned_data)
-        try:
-            run = services.create_replicated_run(
-                source=source, trainer=trainer, supervisor=data.pop("supervisor"),
-                actor=trainer, requires_approval=True, **data,
-            )  # fmt: skip
-        except ValidationError as exc:
-            _add_errors(form, exc)
-        else:
-            messages.success(request, _("Your run is planned; enrol your officers next."))
-            return redirect("courses:roster", run_code=run.code)
+        return services.create_replicated_run(
+            source=source, trainer=trainer, supervisor=data.pop("supervisor"),
+            actor=trainer, requires_approval=True, **data,
+        )  # fmt: skip
+
+    done = _submit(
+        request, form, plan, _("Your run is planned; enrol your officers next."),
+        lambda run: redirect("courses:roster", run_code=run.code),
+    )  # fmt: skip
+    if done is not None:
+        return done
     return render(
         request,
         "courses/deliver.html",
@@ -432,6 +434,25 @@ def deliver(request: HttpRequest, code: str) -> HttpResponse:
         },
         status=400 if form.errors else 200,
     )
+
+
+def _submit(
+    request: HttpRequest, form: Any, action: Any, done: str, then: Any
+) -> HttpResponse | None:
+    """When a posted form is valid, run `action()`; on success flash `done` and answer
+    `then(result)`. A service's refusal (ValidationError) is shown on the form and None is
+    returned for the view to render it again; VersionFrozen goes up to the view."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        result = action()
+    except ValidationError as exc:
+        if isinstance(exc, services.VersionFrozen):
+            raise
+        _add_errors(form, exc)
+        return None
+    messages.success(request, done)
+    return then(result)
 
 
 def _add_errors(form: Any, exc: ValidationError) -> None:
@@ -455,14 +476,14 @@ def supervise_run(request: HttpRequest, run_code: str) -> HttpResponse:
     """The supervising expert records observations of the trainers' teaching in one run."""
     run: CourseRun = request.permission_object  # type: ignore[attr-defined]
     form = ObservationForm(request.POST or None, run=run)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.record_observation(run=run, supervisor=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            _add_errors(form, exc)
-        else:
-            messages.success(request, _("Observation saved."))
-            return redirect("courses:supervise_run", run_code=run.code)
+    done = _submit(
+        request, form,
+        lambda: services.record_observation(run=run, supervisor=request.user, **form.cleaned_data),
+        _("Observation saved."),
+        lambda _observation: redirect("courses:supervise_run", run_code=run.code),
+    )  # fmt: skip
+    if done is not None:
+        return done
     return render(
         request,
         "courses/supervise_run.html",
