@@ -344,93 +344,103 @@ def issue_course_certificates(
             .filter(pk__in=enrollment_ids, status=Enrollment.Status.COMPLETED)
             .order_by("pk")
         )
-        if not enrollments:
-            return {}
-        existing = {
+        result, issued = _issue_locked(enrollments, actor=actor)
+        if job_id is not None:
+            # Last statement of the transaction: the job row stays locked only until commit.
+            # Enrolments of the batch no longer completed leave the job's total.
+            gone = len(set(enrollment_ids)) - len(enrollments)
+            if issued or gone:
+                BulkIssuance.objects.filter(pk=job_id).update(
+                    issued=F("issued") + issued, total=F("total") - gone
+                )
+    return result
+
+
+def _issue_locked(
+    enrollments: list[Enrollment], *, actor: Any
+) -> tuple[dict[int, Certificate], int]:
+    """The body of issue_course_certificates, the enrolments locked: ({enrolment id:
+    certificate}, how many were issued now)."""
+    existing = {
+        (row.user_id, row.run_id): row
+        for row in Certificate.objects.filter(
+            run_id__in={enrollment.run_id for enrollment in enrollments},
+            user_id__in={enrollment.user_id for enrollment in enrollments},
+        )
+    }
+    result = {
+        enrollment.pk: existing[(enrollment.user_id, enrollment.run_id)]
+        for enrollment in enrollments
+        if (enrollment.user_id, enrollment.run_id) in existing
+    }
+    new = [enrollment for enrollment in enrollments if enrollment.pk not in result]
+    if not new:
+        return result, 0
+    now = timezone.now()
+    renewals = _renewals(new)
+    templates: dict[int, CertificateTemplate] = {}
+    accreditations: dict[int, tuple[dict[str, Any], int | None, str]] = {}
+    certificates: dict[int, Certificate] = {}
+    for enrollment in new:
+        renews = renewals.get((enrollment.user_id, enrollment.run.course_id))
+        course_id = renews.course_id if renews and renews.course_id else enrollment.run.course_id
+        if course_id not in templates:
+            templates[course_id] = template_for(course_id=course_id)
+        if enrollment.version_id not in accreditations:
+            accreditations[enrollment.version_id] = _accreditation_snapshot(
+                enrollment.version_id, now.date()
+            )
+        certificates[enrollment.pk] = _course_certificate(
+            enrollment,
+            now=now,
+            renews=renews,
+            template=templates[course_id],
+            accreditation=accreditations[enrollment.version_id],
+        )
+    notes = {
+        certificate.pk: f"renews {certificate.renewal_of.code}"
+        for certificate in certificates.values()
+        if certificate.renewal_of is not None
+    }
+    issued = {
+        certificate.pk
+        for certificate in _issue_all(list(certificates.values()), actor=actor, notes=notes)
+    }
+    CertificateEvent.objects.bulk_create(
+        CertificateEvent(
+            certificate=certificate.renewal_of,
+            action=CertificateEvent.Action.RENEWED,
+            actor=actor,
+            note=certificate.code,
+        )
+        for certificate in certificates.values()
+        if certificate.renewal_of is not None and certificate.pk in issued
+    )
+    result.update(
+        {
+            enrollment_id: certificate
+            for enrollment_id, certificate in certificates.items()
+            if certificate.pk in issued
+        }
+    )
+    lost = [enrollment for enrollment in new if enrollment.pk not in result]
+    if lost:  # issued meanwhile by a caller that bypassed the locks
+        winners = {
             (row.user_id, row.run_id): row
             for row in Certificate.objects.filter(
-                run_id__in={enrollment.run_id for enrollment in enrollments},
-                user_id__in={enrollment.user_id for enrollment in enrollments},
+                run_id__in={enrollment.run_id for enrollment in lost},
+                user_id__in={enrollment.user_id for enrollment in lost},
             )
         }
-        result = {
-            enrollment.pk: existing[(enrollment.user_id, enrollment.run_id)]
-            for enrollment in enrollments
-            if (enrollment.user_id, enrollment.run_id) in existing
-        }
-        new = [enrollment for enrollment in enrollments if enrollment.pk not in result]
-        if not new:
-            return result
-        now = timezone.now()
-        renewals = _renewals(new)
-        templates: dict[int, CertificateTemplate] = {}
-        accreditations: dict[int, tuple[dict[str, Any], int | None, str]] = {}
-        certificates: dict[int, Certificate] = {}
-        for enrollment in new:
-            renews = renewals.get((enrollment.user_id, enrollment.run.course_id))
-            course_id = (
-                renews.course_id if renews and renews.course_id else enrollment.run.course_id
-            )
-            if course_id not in templates:
-                templates[course_id] = template_for(course_id=course_id)
-            if enrollment.version_id not in accreditations:
-                accreditations[enrollment.version_id] = _accreditation_snapshot(
-                    enrollment.version_id, now.date()
-                )
-            certificates[enrollment.pk] = _course_certificate(
-                enrollment,
-                now=now,
-                renews=renews,
-                template=templates[course_id],
-                accreditation=accreditations[enrollment.version_id],
-            )
-        notes = {
-            certificate.pk: f"renews {certificate.renewal_of.code}"
-            for certificate in certificates.values()
-            if certificate.renewal_of is not None
-        }
-        issued = {
-            certificate.pk
-            for certificate in _issue_all(list(certificates.values()), actor=actor, notes=notes)
-        }
-        CertificateEvent.objects.bulk_create(
-            CertificateEvent(
-                certificate=certificate.renewal_of,
-                action=CertificateEvent.Action.RENEWED,
-                actor=actor,
-                note=certificate.code,
-            )
-            for certificate in certificates.values()
-            if certificate.renewal_of is not None and certificate.pk in issued
-        )
-        result.update(
-            {
-                enrollment_id: certificate
-                for enrollment_id, certificate in certificates.items()
-                if certificate.pk in issued
-            }
-        )
-        lost = [enrollment for enrollment in new if enrollment.pk not in result]
-        if lost:  # issued meanwhile by a caller that bypassed the locks
-            winners = {
-                (row.user_id, row.run_id): row
-                for row in Certificate.objects.filter(
-                    run_id__in={enrollment.run_id for enrollment in lost},
-                    user_id__in={enrollment.user_id for enrollment in lost},
-                )
-            }
-            for enrollment in lost:
-                result[enrollment.pk] = winners[(enrollment.user_id, enrollment.run_id)]
-        if job_id is not None and issued:
-            # Last statement of the transaction: the job row stays locked only until commit.
-            BulkIssuance.objects.filter(pk=job_id).update(issued=F("issued") + len(issued))
-        pairs = [
-            (certificate.user_id, certificate.run.course_id)
-            for certificate in certificates.values()
-            if certificate.pk in issued and certificate.run is not None
-        ]
-        transaction.on_commit(partial(_queue_program_checks, pairs))
-    return result
+        for enrollment in lost:
+            result[enrollment.pk] = winners[(enrollment.user_id, enrollment.run_id)]
+    pairs = [
+        (certificate.user_id, certificate.run.course_id)
+        for certificate in certificates.values()
+        if certificate.pk in issued and certificate.run is not None
+    ]
+    transaction.on_commit(partial(_queue_program_checks, pairs))
+    return result, len(issued)
 
 
 def issue_course_certificate(*, enrollment_id: int, actor: Any = None) -> Certificate | None:

@@ -191,3 +191,20 @@ def test_batch_queries_do_not_grow_with_its_size(
     assert len(issued) == 40
     assert len({certificate.code for certificate in issued.values()}) == 40
     assert len({certificate.status_index for certificate in issued.values()}) == 40
+
+
+def test_job_finishes_when_a_learner_is_no_longer_completed(
+    run: Any, coordinator: Any, institution: Any
+) -> None:
+    """An enrolment reopened between the job's start and its batch leaves the job's total, so
+    the job still reaches done."""
+    from courses.models import Enrollment
+
+    enrollments = [completed(UserFactory(institution=institution), run) for _ in range(3)]
+    job = BulkIssuance.objects.create(run=run, requested_by=coordinator)
+    job, pending = services._reset_job(job.pk)
+    assert (job.total, len(pending)) == (3, 3)
+    Enrollment.objects.filter(pk=enrollments[1].pk).update(status=Enrollment.Status.ACTIVE)
+    job = services.issue_bulk_batch(job_id=job.pk, enrollment_ids=pending)
+    assert (job.state, job.issued, job.total) == ("done", 2, 2)
+    assert Certificate.objects.filter(run=run).count() == 2
