@@ -208,6 +208,34 @@ class UserActivity(models.Model):
         return f"learner {self.user_id} on {self.last_active_on}"
 
 
+class PlaceActivity(models.Model):
+    """The last day each learner saw activity among their enrolments in one (member state,
+    institution): "active learners" of a country or an institution counts these rows (about one
+    per learner) instead of the enrolments' activity (five times as many rows)."""
+
+    member_state_id = models.IntegerField(default=0)
+    institution_id = models.IntegerField(default=0)
+    user_id = models.IntegerField()
+    last_active_on = models.DateField()
+
+    class Meta:
+        verbose_name = _("learner's last activity by place")
+        verbose_name_plural = _("learners' last activity by place")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member_state_id", "institution_id", "user_id"],
+                name="dashboards_placeactivity_key",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["member_state_id", "last_active_on", "user_id"]),
+            models.Index(fields=["institution_id", "last_active_on", "user_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"learner {self.user_id} in {self.institution_id} on {self.last_active_on}"
+
+
 class AttendanceSeen(models.Model):
     """What each attendance record last contributed, so a corrected mark moves the counters by
     the difference instead of counting twice."""

@@ -25,6 +25,7 @@ from lms.dashboards.models import (
     InstitutionTally,
     LearnerActivity,
     MonthlyTally,
+    PlaceActivity,
     RunTally,
     StateTally,
     UserActivity,
@@ -221,8 +222,8 @@ def _greatest() -> str:
 
 
 def record_activity(*, enrollment: Enrollment, at: datetime) -> None:
-    """Remember that the enrolment (and its learner) was active at `at`; dates only move forward.
-    Two statements whatever the size of the tables."""
+    """Remember that the enrolment (and its learner, in the whole network and in their place)
+    was active at `at`; dates only move forward. Three statements whatever the table sizes."""
     day = at.astimezone(UTC).date()
     greatest = _greatest()
     with connection.cursor() as cursor:
@@ -252,6 +253,22 @@ def record_activity(*, enrollment: Enrollment, at: datetime) -> None:
                 dashboards_useractivity.last_active_on, EXCLUDED.last_active_on)
             """,  # noqa: S608 - a constant function name
             [enrollment.user_id, day],
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO dashboards_placeactivity
+                (member_state_id, institution_id, user_id, last_active_on)
+            VALUES (%s, %s, %s, %s)
+            ON CONFLICT (member_state_id, institution_id, user_id) DO UPDATE SET
+                last_active_on = {greatest}(
+                    dashboards_placeactivity.last_active_on, EXCLUDED.last_active_on)
+            """,  # noqa: S608 - a constant function name
+            [
+                enrollment.member_state_id or 0,
+                enrollment.institution_id or 0,
+                enrollment.user_id,
+                day,
+            ],
         )
 
 
@@ -460,6 +477,7 @@ AGGREGATES = (
     RunTally,
     LearnerActivity,
     UserActivity,
+    PlaceActivity,
     AttendanceSeen,
 )
 REBUILD_STEPS = ("clear", "tallies", "rollups", "activity", "learners", "attendance")
@@ -642,12 +660,19 @@ def roll_up() -> None:
 
 
 def learners_from_activity() -> None:
-    """Fill the (empty) UserActivity from LearnerActivity: each learner's latest day."""
+    """Fill the (empty) UserActivity and PlaceActivity from LearnerActivity: each learner's
+    latest day, in the network and in each (member state, institution)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO dashboards_useractivity (user_id, last_active_on) "
             "SELECT user_id, MAX(last_active_on) FROM dashboards_learneractivity "
             "GROUP BY user_id"
+        )
+        cursor.execute(
+            "INSERT INTO dashboards_placeactivity "
+            "(member_state_id, institution_id, user_id, last_active_on) "
+            "SELECT member_state_id, institution_id, user_id, MAX(last_active_on) "
+            "FROM dashboards_learneractivity GROUP BY member_state_id, institution_id, user_id"
         )
 
 
@@ -724,4 +749,17 @@ def recount_user_activity() -> dict[int, date]:
     ):
         day = month_day(at)
         latest[user_id] = max(day, latest.get(user_id, day))
+    return latest
+
+
+def recount_place_activity() -> dict[tuple[int, int, int], date]:
+    """Last active day of each learner in each (member state, institution), from the enrolments
+    (for comparison with PlaceActivity)."""
+    latest: dict[tuple[int, int, int], date] = {}
+    for state, institution, user_id, at in Enrollment.objects.filter(
+        last_activity_at__isnull=False
+    ).values_list("member_state_id", "institution_id", "user_id", "last_activity_at"):
+        key = (state or 0, institution or 0, user_id)
+        day = month_day(at)
+        latest[key] = max(day, latest.get(key, day))
     return latest

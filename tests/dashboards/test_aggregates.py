@@ -15,7 +15,7 @@ from certification.models import Certificate
 from courses import services as courses
 from courses.models import Enrollment, Lesson, Session
 from lms.dashboards import services
-from lms.dashboards.models import LearnerActivity, UserActivity
+from lms.dashboards.models import LearnerActivity, PlaceActivity, UserActivity
 from tests.dashboards.conftest import enrol
 
 ACTIONS = st.lists(
@@ -78,6 +78,11 @@ def assert_matches_recount() -> None:
     assert stored == services.recount_activity()
     learners = dict(UserActivity.objects.values_list("user_id", "last_active_on"))
     assert learners == services.recount_user_activity()
+    places = {
+        (row.member_state_id, row.institution_id, row.user_id): row.last_active_on
+        for row in PlaceActivity.objects.all()
+    }
+    assert places == services.recount_place_activity()
 
 
 @pytest.mark.usefixtures("require_postgres")

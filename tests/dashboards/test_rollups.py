@@ -53,6 +53,7 @@ def _tables_read(client: Any, query: dict[str, Any]) -> set[str]:
             "dashboards_runtally",
             "dashboards_learneractivity",
             "dashboards_useractivity",
+            "dashboards_placeactivity",
         )
         if table in sql
     }
@@ -82,9 +83,12 @@ def test_network_views_read_the_rollups_not_the_cells(
         "dashboards_runtally",
         "dashboards_useractivity",
     }
-    # A country: its learners are counted per enrolment (a few thousand rows at full scale).
-    assert "dashboards_learneractivity" in _tables_read(
+    # A country: its learners are counted per learner and place, not per enrolment.
+    assert "dashboards_placeactivity" in _tables_read(
         client, {"member_state": institution.member_state_id}
+    )
+    assert "dashboards_learneractivity" in _tables_read(
+        client, {"course": network["virtual"].course_id}
     )
     # The figures are the same whichever table gave them (only the finished learner was active).
     figures = client.get(HOME, {"by": "run"}).context["figures"]
