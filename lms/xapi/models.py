@@ -95,13 +95,26 @@ class Statement(models.Model):
     voided = models.BooleanField(default=False)
     # A voiding statement names its target here (the target is then marked voided).
     voids = models.UUIDField(null=True, blank=True)
+    # No single-column indexes on these keys: (institution, stored) and (client, stored) below
+    # serve their lookups, and each index costs every insert (see docs/performance/xapi_storage.md).
     institution = models.ForeignKey(
-        "accounts.Institution", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "accounts.Institution",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     client = models.ForeignKey(
-        LRSClient, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        LRSClient,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
-    # The learner the statement was emitted for or launched by (platform and launch credentials).
+    # The learner the statement was emitted for or launched by (platform and launch credentials);
+    # indexed for the SET NULL that deleting a user runs.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -100,7 +100,7 @@ def prepare(statement: dict[str, Any], caller: Caller, now: datetime) -> Row:
     statement["id"] = statement["id"].lower()
     stamp = now.isoformat().replace("+00:00", "Z")
     statement["stored"] = stamp
-    statement.setdefault("timestamp", stamp)
+    given_timestamp = statement.setdefault("timestamp", stamp) is not stamp
     statement.setdefault("version", XAPI_VERSION)
     if caller.authority:
         statement["authority"] = caller.authority
@@ -112,7 +112,7 @@ def prepare(statement: dict[str, Any], caller: Caller, now: datetime) -> Row:
         statement["actor"] = {**actor, "objectType": "Agent"}
     _normalise_activities(statement)
     registration = (statement.get("context") or {}).get("registration")
-    timestamp = parse_datetime(statement["timestamp"]) or now
+    timestamp = (parse_datetime(statement["timestamp"]) or now) if given_timestamp else now
     if timezone.is_naive(timestamp):
         timestamp = timezone.make_aware(timestamp, UTC)
     voids = None
