@@ -31,7 +31,9 @@ class AccessibleForm(forms.Form):
             if name in self.fields:
                 attrs = self.fields[name].widget.attrs
                 attrs["aria-invalid"] = "true"
-                attrs["aria-describedby"] = f"{self[name].auto_id}_error"
+                auto_id = self[name].auto_id
+                help_id = f" {auto_id}_helptext" if self.fields[name].help_text else ""
+                attrs["aria-describedby"] = f"{auto_id}_error{help_id}"
 
 
 class PersonChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]

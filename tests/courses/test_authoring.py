@@ -51,7 +51,8 @@ def test_a_coordinator_creates_a_course_for_their_institution(
     client.force_login(coordinator)
     page = client.get(reverse("courses:author_new"))
     assert page.status_code == 200
-    assert page.text.count("<legend>") == 5  # the course, and one per language
+    # The course, its languages (checkboxes), and one fieldset per language version.
+    assert page.text.count("<legend>") == 6
     response = client.post(reverse("courses:author_new"), _course_data(institution))
     course = Course.objects.get(code="dh-101")
     assert response["Location"] == reverse("courses:author_course", args=["dh-101"])
