@@ -4,7 +4,7 @@ the lists of one run's learners and one officer's record read enrolments through
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -486,6 +486,28 @@ def _label(by: str, rows: list[Row]) -> None:
             row.label = names.get(row.key) or str(_("Not recorded"))
         if by in ("member_state", "institution", "course", "run", "mode", "language") and row.key:
             row.link = {by: str(row.key)}
+
+
+FIGURE_FIELDS = tuple(item.name for item in fields(Figures))
+Packed = tuple[Any, str, dict[str, str], str, str, tuple[int, ...]]
+
+
+def pack(rows: list[Row]) -> list[Packed]:
+    """Rows as plain tuples for the cache: unpickling 1,800 runs as dataclasses took 60 ms."""
+    return [
+        (row.key, row.label, row.link, row.code, row.url, pack_figures(row.figures)) for row in rows
+    ]
+
+
+def unpack(packed: list[Packed]) -> list[Row]:
+    return [
+        Row(key, label, Figures(*values), link, code, url)
+        for key, label, link, code, url, values in packed
+    ]
+
+
+def pack_figures(figures: Figures) -> tuple[int, ...]:
+    return tuple(getattr(figures, name) for name in FIGURE_FIELDS)
 
 
 # What a drill-down shows next: hemisphere -> country -> institution -> run.

@@ -186,22 +186,38 @@ def _aggregates(
     lens: Lens, filters: Filters, by: str
 ) -> tuple[selectors.Figures, list[selectors.Row], list[selectors.Row], list[selectors.Row]]:
     """The figures of a view, kept for a short while: the same view opened by many people (or
-    reloaded) is computed once; what changes in between arrives through the WebSocket."""
+    reloaded) is computed once; what changes in between arrives through the WebSocket. Kept as
+    plain tuples (selectors.pack); "v2" in the key: entries of the earlier format are ignored."""
     key = (
-        "dashboards:"
+        "dashboards:v2:"
         + hashlib.sha256(repr((lens, filters, by, get_language())).encode()).hexdigest()
     )
     cached = cache.get(key)
-    if cached is None:
-        rows = selectors.breakdown(lens, filters, by)
-        cached = (
-            selectors.figures(lens, filters),
-            rows,
-            rows if by == "month" else selectors.breakdown(lens, filters, "month"),
-            selectors.member_state_rows(lens, filters, rows if by == "member_state" else None),
+    if cached is not None:
+        totals, rows, trend, states = cached
+        return (
+            selectors.Figures(*totals),
+            selectors.unpack(rows),
+            selectors.unpack(trend),
+            selectors.unpack(states),
         )
-        cache.set(key, cached, getattr(settings, "DASHBOARDS_CACHE_SECONDS", 30))
-    return cached
+    figures = selectors.figures(lens, filters)
+    breakdown = selectors.breakdown(lens, filters, by)
+    trend_rows = breakdown if by == "month" else selectors.breakdown(lens, filters, "month")
+    state_rows = selectors.member_state_rows(
+        lens, filters, breakdown if by == "member_state" else None
+    )
+    cache.set(
+        key,
+        (
+            selectors.pack_figures(figures),
+            selectors.pack(breakdown),
+            selectors.pack(trend_rows),
+            selectors.pack(state_rows),
+        ),
+        getattr(settings, "DASHBOARDS_CACHE_SECONDS", 30),
+    )
+    return figures, breakdown, trend_rows, state_rows
 
 
 def _export_overview(
