@@ -95,6 +95,9 @@ class Statement(models.Model):
     voided = models.BooleanField(default=False)
     # A voiding statement names its target here (the target is then marked voided).
     voids = models.UUIDField(null=True, blank=True)
+    # The statement any StatementRef object points at (voiding or not): a query matching a
+    # statement also returns the statements that target it (xAPI 1.0.3 Communication 2.1.4).
+    object_ref = models.UUIDField(null=True, blank=True)
     # No single-column indexes on these keys: (institution, stored) and (client, stored) below
     # serve their lookups, and each index costs every insert (see docs/performance/xapi_storage.md).
     institution = models.ForeignKey(
@@ -137,6 +140,11 @@ class Statement(models.Model):
             models.Index(fields=["institution", "stored"], name="xapi_st_institution"),
             models.Index(fields=["client", "stored"], name="xapi_st_client"),
             models.Index(fields=["voids"], name="xapi_st_voids"),
+            models.Index(
+                fields=["object_ref"],
+                name="xapi_st_object_ref",
+                condition=models.Q(object_ref__isnull=False),
+            ),
             # BRIN on stored and GIN on the related lists: PostgreSQL only, see 0002.
         ]
 

@@ -115,9 +115,11 @@ def prepare(statement: dict[str, Any], caller: Caller, now: datetime) -> Row:
     timestamp = (parse_datetime(statement["timestamp"]) or now) if given_timestamp else now
     if timezone.is_naive(timestamp):
         timestamp = timezone.make_aware(timestamp, UTC)
-    voids = None
-    if statement["verb"]["id"] == VOIDED_IRI and obj.get("objectType") == "StatementRef":
-        voids = uuid.UUID(obj["id"])
+    voids = object_ref = None
+    if obj.get("objectType") == "StatementRef":
+        object_ref = uuid.UUID(obj["id"])
+        if statement["verb"]["id"] == VOIDED_IRI:
+            voids = object_ref
     return Row(
         statement_id=uuid.UUID(statement["id"]),
         data=statement,
@@ -130,6 +132,7 @@ def prepare(statement: dict[str, Any], caller: Caller, now: datetime) -> Row:
         timestamp=timestamp,
         stored=now,
         voids=voids,
+        object_ref=object_ref,
         institution_id=caller.institution_id,
         client_id=caller.client_id,
         user_id=caller.user_id,
@@ -156,6 +159,7 @@ class Row:
     timestamp: datetime
     stored: datetime
     voids: uuid.UUID | None
+    object_ref: uuid.UUID | None
     institution_id: int | None
     client_id: int | None
     user_id: int | None
@@ -181,6 +185,7 @@ COPY_COLUMNS = (
     "stored",
     "voided",
     "voids",
+    "object_ref",
     "institution_id",
     "client_id",
     "user_id",
@@ -203,6 +208,7 @@ def _copy_row(row: Row) -> tuple[Any, ...]:
         row.stored,
         row.voided,
         row.voids,
+        row.object_ref,
         row.institution_id,
         row.client_id,
         row.user_id,
