@@ -356,9 +356,57 @@ The {files} PDFs and certificates made were removed afterwards.
 | PDF size | {size_kb:.0f} kB |
 
 Wall-clock figures depend on what else ran on the machine; CPU per certificate (the worker's
-processes and the PostgreSQL backends serving them, read from /proc during the bulk pass) depends
-much less on it and gives the rate two idle cores would sustain. The bulk figures include each worker process laying
-out the run's page once (the "first certificate" row) and the worker's start-up is not timed.
+processes and the PostgreSQL backends serving them, read from /proc during the bulk pass)
+depends much less on it and gives the rate two idle cores would sustain. The bulk figures
+include each worker process laying out the run's page once (the "first certificate" row); the
+worker's start-up is not timed. Goal: 56 certificates/s (200,000 in under an hour): the wall
+rate here is {full["rate"]:.0f}/s under this load; the CPU per certificate allows
+{WORKERS * 1000 / max(full["worker_cpu_ms"] + full["postgres_cpu_ms"], 0.1):.0f}/s on two idle cores.
+{NOTES}"""
+
+
+NOTES = """
+### How certificates are issued fast
+
+- **Batches.** `certification.services.issue_course_certificates` issues up to 50 learners in
+  one transaction: one query locks the batch's enrolments (in id order, so batches never
+  deadlock) with their learners and run, one finds certificates issued before, the template,
+  accreditation and renewals are read once, one query draws the random status-list bits, one
+  multi-row `INSERT … ON CONFLICT DO NOTHING` writes the certificates (the unique constraint on
+  learner and run still guarantees one each), and the audit events and xAPI statements go in
+  one insert each. About 15 queries a batch instead of 17 a certificate. A single certificate
+  goes through the same code as a batch of one.
+- **Bulk jobs on every core.** The coordinator task queues one Celery task per batch, so each
+  worker process takes batches; each batch advances the job's counter in its own transaction,
+  so progress (sent to the WebSocket after each batch), retries and resuming stay exact.
+- **Render once, stamp many.** WeasyPrint lays the run's page out once per process, language
+  and day; each learner's name, code, id, link and QR code are stamped onto it
+  (`certification/stamping.py`).
+- **Signature.** pyHanko lays out the PAdES signature; the CMS container is built by pyHanko
+  once per process and later ones reuse its DER, changing only the document digest and the
+  ECDSA value (`certification.signing.CmsTemplate`). Building it with asn1crypto took about
+  9 of the 13 ms that stamping and signing cost per certificate; now both take about 4 ms.
+  Every signature still validates with pyHanko's validator and `pdfsig` (tests).
+- **Worker start.** A Celery worker's main process loads URLs, fonts, stylesheet and signing
+  key before forking its pool (`certification.apps.preload_for_workers`).
+- **Other apps.** `certificates_issued` is sent once per batch with all its certificates (it
+  replaces the per-certificate `certificate_issued`), so the dashboards' receiver works per
+  batch too.
+
+### Profile before and after (one process, CPU per certificate)
+
+Measured on 29 Nov 2026 with a stage timer around the service's functions (`time.process_time`;
+before: 40 certificates one by one, after: 200 in batches of 50, each time after the run's page
+was laid out; cProfile inflated the many small asn1crypto calls several times, so it served only
+to find where the time went), load average about 3 to 7. The dashboards' receiver was made
+cheaper meanwhile by its own engineer, which is part of the difference in the second row:
+
+| | before | after |
+| --- | --- | --- |
+| issuing service, receivers disconnected | 27.6 ms | 6.3 ms |
+| issuing service, with the dashboards' receiver | 41.4 ms | 7.9 ms |
+| of which stamp and PAdES signature | 13.7 ms | 4.4 ms |
+| queries | 17 a certificate | about 15 a batch of 50 |
 """
 
 
