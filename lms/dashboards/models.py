@@ -12,11 +12,9 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Counters(models.Model):
-    """What every tally table has: the dimensions all of them share (month of the event; mode,
-    language and replication of the run) and the counters (see MonthlyTally for what each
-    counts)."""
+    """What every tally table has: the dimensions all of them share (mode, language and
+    replication of the run) and the counters (see MonthlyTally for what each counts)."""
 
-    month = models.DateField(_("month"))
     mode = models.CharField(max_length=10, blank=True)
     language = models.CharField(max_length=2, blank=True)
     replication = models.BooleanField(default=False)
@@ -47,6 +45,7 @@ class MonthlyTally(Counters):
     institution nor the run read the much smaller rollups below (selectors.tally_table picks).
     """
 
+    month = models.DateField(_("month"))
     member_state_id = models.IntegerField(default=0)
     institution_id = models.IntegerField(default=0)
     run_id = models.IntegerField(default=0)
@@ -85,6 +84,7 @@ class StateTally(Counters):
     """Counters by (month, member state, mode, language, replication): the network-wide views
     (totals, trend, map, member states, modes, languages) read a few thousand rows of this."""
 
+    month = models.DateField(_("month"))
     member_state_id = models.IntegerField(default=0)
 
     class Meta:
@@ -106,6 +106,7 @@ class InstitutionTally(Counters):
     """Counters by (month, institution, member state, mode, language, replication): the
     breakdown by institution and an institution's (or a coordinator's) totals and trend."""
 
+    month = models.DateField(_("month"))
     institution_id = models.IntegerField(default=0)
     member_state_id = models.IntegerField(default=0)
 
@@ -138,6 +139,7 @@ class RunTally(Counters):
     """Counters by (month, run, program), with the run's course, mode, language and replication:
     the breakdowns by run, course and program and the views of a course, run or program."""
 
+    month = models.DateField(_("month"))
     run_id = models.IntegerField(default=0)
     program_id = models.IntegerField(default=0)
     course_id = models.IntegerField(default=0)
@@ -189,6 +191,32 @@ class LearnerActivity(models.Model):
 
     def __str__(self) -> str:
         return f"enrolment {self.enrollment_id} on {self.last_active_on}"
+
+
+class RunTotal(Counters):
+    """RunTally summed over the months: the breakdowns by run, course and program of all time
+    read one row per run (1,800 at full scale) instead of one per run and month (34,000)."""
+
+    run_id = models.IntegerField(default=0)
+    program_id = models.IntegerField(default=0)
+    course_id = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("total by course run")
+        verbose_name_plural = _("totals by course run")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run_id", "program_id"], name="dashboards_runtotal_cell"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["course_id"]),
+            models.Index(fields=["program_id"]),
+            models.Index(fields=["mode"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id}"
 
 
 class UserActivity(models.Model):

@@ -27,6 +27,7 @@ from lms.dashboards.models import (
     MonthlyTally,
     PlaceActivity,
     RunTally,
+    RunTotal,
     StateTally,
     UserActivity,
 )
@@ -114,6 +115,11 @@ TALLY_TABLES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     (
         "dashboards_runtally",
         ("month", "run_id", "program_id"),
+        ("course_id", "mode", "language", "replication"),
+    ),
+    (
+        "dashboards_runtotal",
+        ("run_id", "program_id"),
         ("course_id", "mode", "language", "replication"),
     ),
 )
@@ -475,6 +481,7 @@ AGGREGATES = (
     StateTally,
     InstitutionTally,
     RunTally,
+    RunTotal,
     LearnerActivity,
     UserActivity,
     PlaceActivity,

@@ -124,8 +124,11 @@ def run(options: dict[str, Any]) -> str:
     from lms.accounts.models import Institution
     from lms.dashboards.models import (
         InstitutionTally,
+        LearnerActivity,
         MonthlyTally,
+        PlaceActivity,
         RunTally,
+        RunTotal,
         StateTally,
         UserActivity,
     )
@@ -168,7 +171,16 @@ def run(options: dict[str, Any]) -> str:
     )
     sizes = ", ".join(
         f"{model._meta.verbose_name_plural} {model.objects.count():,}"
-        for model in (MonthlyTally, StateTally, InstitutionTally, RunTally, UserActivity)
+        for model in (
+            MonthlyTally,
+            StateTally,
+            InstitutionTally,
+            RunTally,
+            RunTotal,
+            UserActivity,
+            PlaceActivity,
+            LearnerActivity,
+        )
     )
     stamp = time.strftime("%Y%m%d%H%M%S")
     dps = UserFactory(email=f"bench-dps-{stamp}@example.org", is_staff=True)

@@ -15,7 +15,13 @@ from certification import signals as certification_signals
 from certification.models import Certificate
 from courses.models import Enrollment
 from lms.dashboards import live, receivers, views
-from lms.dashboards.models import InstitutionTally, MonthlyTally, RunTally, StateTally
+from lms.dashboards.models import (
+    InstitutionTally,
+    MonthlyTally,
+    RunTally,
+    RunTotal,
+    StateTally,
+)
 from lms.dashboards.selectors import tally_model
 from tests.dashboards.conftest import enrol, finish
 from tests.dashboards.test_aggregates import assert_matches_recount
@@ -30,8 +36,10 @@ HOME = "/dashboards/"
         (set(), StateTally),
         ({"member_state_id", "month", "mode"}, StateTally),
         ({"institution_id", "member_state_id", "language"}, InstitutionTally),
-        ({"run_id"}, RunTally),
-        ({"course_id", "program_id", "mode"}, RunTally),
+        ({"run_id"}, RunTotal),
+        ({"run_id", "month"}, RunTally),
+        ({"course_id", "program_id", "mode"}, RunTotal),
+        ({"course_id", "month", "language"}, RunTally),
         ({"institution_id", "run_id"}, MonthlyTally),
         ({"member_state_id", "course_id"}, MonthlyTally),
     ],
@@ -51,6 +59,7 @@ def _tables_read(client: Any, query: dict[str, Any]) -> set[str]:
             "dashboards_statetally",
             "dashboards_institutiontally",
             "dashboards_runtally",
+            "dashboards_runtotal",
             "dashboards_learneractivity",
             "dashboards_useractivity",
             "dashboards_placeactivity",
@@ -80,7 +89,7 @@ def test_network_views_read_the_rollups_not_the_cells(
     }
     assert _tables_read(client, {"by": "course", "mode": "onsite"}) == {
         "dashboards_statetally",
-        "dashboards_runtally",
+        "dashboards_runtotal",
         "dashboards_useractivity",
     }
     # A country: its learners are counted per learner and place, not per enrolment.
@@ -125,15 +134,21 @@ def test_the_certificate_listener_costs_the_same_few_statements_for_one_or_a_bat
 ) -> None:
     enrolments = [committed(lambda u=user: enrol(u, network["virtual"])) for user in officers]
     one = _certificate(enrolments[0], 1)
-    # One read of what the counters need, one upsert per tally table (the cells and three
+    # One read of what the counters need, one upsert per tally table (the cells and four
     # rollups); the live update is queued for live's own thread, not sent here.
-    assert _statements(
-        lambda: certification_signals.certificate_issued.send(sender=Certificate, certificate=one)
-    ) == ["SELECT", "INSERT", "INSERT", "INSERT", "INSERT"]
+    assert (
+        _statements(
+            lambda: certification_signals.certificate_issued.send(
+                sender=Certificate, certificate=one
+            )
+        )
+        == ["SELECT"] + ["INSERT"] * 5
+    )
     batch = [_certificate(enrollment, 2) for enrollment in enrolments[1:]]
-    assert _statements(
-        lambda: receivers.on_certificates_issued(Certificate, certificates=batch)
-    ) == ["SELECT", "INSERT", "INSERT", "INSERT", "INSERT"]
+    assert (
+        _statements(lambda: receivers.on_certificates_issued(Certificate, certificates=batch))
+        == ["SELECT"] + ["INSERT"] * 5
+    )
     assert live.flush(timeout=10)
     totals = sum(row.certificates for row in StateTally.objects.all())
     assert totals == len(enrolments)
