@@ -324,9 +324,8 @@ class LessonForm(TranslatedForm):
             url = data.get("launch_url", "")
             if not url:
                 self.add_error("launch_url", _("Give the launch URL of the activity."))
-            elif not (
-                url.startswith("https://") or url.startswith("http://") or url.startswith("/")
-            ):
+            elif url.startswith("//") or not url.startswith(("https://", "http://", "/")):
+                # "//host/…" would leave the site while looking like a local path.
                 self.add_error("launch_url", _("Give an address starting with https:// or /."))
         if kind == "text":
             self.require_some("body")

@@ -180,6 +180,11 @@ def test_language_versions_modules_and_lessons_of_each_kind(
     script = client.post(new_lesson, {**base, "kind": "document", "title_es": "X",
                                       "document": SimpleUploadedFile("x.exe", b"MZ")})  # fmt: skip
     assert set(script.context["form"].errors) == {"document"}
+    for url in ("//evil.example.org/x", "javascript:alert(1)"):
+        refused = client.post(
+            new_lesson, {**base, "kind": "xapi", "title_es": "X", "launch_url": url}
+        )
+        assert set(refused.context["form"].errors) == {"launch_url"}
     # Reorder: the last lesson moves up; the second module moves above the first.
     move = reverse("courses:author_move", args=[code, "lesson", lessons[4].pk])
     assert client.post(move, {"direction": "up"}).status_code == 302

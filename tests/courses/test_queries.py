@@ -136,3 +136,21 @@ def test_lesson_page_queries_are_few_and_do_not_grow(
     assert enrollment.progress_pct == 100
     assert enrollment.status == Enrollment.Status.COMPLETED
     assert len(last.content) < 100 * 1024
+
+
+def test_my_learning_and_the_catalogue_stay_small(
+    client: Client, learner: Any, django_assert_max_num_queries: Any
+) -> None:
+    """Besides not growing, the list pages stay within a small bound: My learning 5 queries
+    (session user, count, page, scope, notifications), an uncached catalogue 6."""
+    for _ in range(4):
+        run = RunFactory(course=CourseFactory())
+        Enrollment.objects.create(user=learner, run=run, version=run.version)
+    client.force_login(learner)
+    client.get(reverse("courses:my_learning"))
+    with django_assert_max_num_queries(5):
+        assert client.get(reverse("courses:my_learning")).status_code == 200
+    client.logout()
+    cache.clear()
+    with django_assert_max_num_queries(6):
+        assert client.get(reverse("courses:catalogue")).status_code == 200
