@@ -60,10 +60,12 @@ def catalogue_courses(
 
 
 def my_enrollments(*, user: Any) -> QuerySet[Enrollment]:
-    """Every enrolment of the person, newest first, with what the page shows."""
+    """Every enrolment of the person, newest first, with what the page shows (the course's
+    title, not its description and outcomes; the last lesson's id, not its content)."""
     return (
         Enrollment.objects.filter(user_id=user.pk)
-        .select_related("run__course", "last_lesson")
+        .select_related("run__course")
+        .defer("run__course__description", "run__course__learning_outcomes")
         .order_by("-enrolled_at", "-pk")
     )
 

@@ -418,6 +418,7 @@ def visit_lesson(*, registration: Any, user: Any, lesson_id: int) -> LessonVisit
         enrollment = (
             Enrollment.objects.select_for_update(of=("self",))
             .select_related("run__course", "version")
+            .defer("run__course__description", "run__course__learning_outcomes")
             .get(registration=registration, user_id=user.pk)
         )
         if enrollment.status not in SEAT_HOLDING:
