@@ -166,8 +166,21 @@ def _issue_all(
 
 
 def _announce(certificates: list[Certificate]) -> None:
-    """Tell the other apps, once committed, what this transaction issued (one send a batch)."""
-    signals.certificates_issued.send(sender=Certificate, certificates=certificates)
+    """Tell the other apps, once committed, what this transaction issued (one send a batch).
+
+    The certificates are committed by then: a receiver's failure is logged, not raised, so it
+    neither fails the issuing task nor marks a bulk job failed (a retry would find the
+    certificates issued and could not tell the receivers again anyway)."""
+    for receiver, result in signals.certificates_issued.send_robust(
+        sender=Certificate, certificates=certificates
+    ):
+        if isinstance(result, Exception):
+            logger.error(
+                "certificates_issued receiver %r failed for %d certificates",
+                receiver,
+                len(certificates),
+                exc_info=result,
+            )
 
 
 def build_credential(certificate: Certificate) -> dict[str, Any]:

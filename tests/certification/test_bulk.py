@@ -208,3 +208,24 @@ def test_job_finishes_when_a_learner_is_no_longer_completed(
     job = services.issue_bulk_batch(job_id=job.pk, enrollment_ids=pending)
     assert (job.state, job.issued, job.total) == ("done", 2, 2)
     assert Certificate.objects.filter(run=run).count() == 2
+
+
+def test_a_failing_receiver_does_not_fail_issuing(
+    run: Any, coordinator: Any, institution: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Once committed the certificates are issued: another app's receiver that fails is logged
+    and the bulk job still ends done."""
+    for _ in range(2):
+        completed(UserFactory(institution=institution), run)
+
+    def broken(sender: Any, certificates: list[Any], **kwargs: Any) -> None:
+        raise RuntimeError("dashboards unavailable")
+
+    signals.certificates_issued.connect(broken, weak=False, dispatch_uid="test.broken")
+    try:
+        job = BulkIssuance.objects.create(run=run, requested_by=coordinator)
+        job = services.run_bulk_issuance(job_id=job.pk, fan_out=False)
+    finally:
+        signals.certificates_issued.disconnect(dispatch_uid="test.broken")
+    assert (job.state, job.issued, job.error) == ("done", 2, "")
+    assert "dashboards unavailable" in caplog.text
