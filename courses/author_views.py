@@ -15,7 +15,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from courses import selectors, services
-from courses.forms import CourseForm, LessonForm, ModuleForm, RunForm, SessionForm
+from courses.forms import (
+    CourseForm,
+    InstructorForm,
+    LessonForm,
+    ModuleForm,
+    RunForm,
+    SessionForm,
+)
 from courses.models import Course, CourseRun, Lesson, Module
 from courses.views import _page, _run, _submit
 from lms.accounts.permissions import get_scope, require_perm
@@ -262,7 +269,23 @@ def new_run(request: HttpRequest, code: str) -> HttpResponse:
 def run(request: HttpRequest, run_code: str) -> HttpResponse:
     """A run's schedule: its sessions, and a form to add one."""
     current: CourseRun = request.permission_object  # type: ignore[attr-defined]
-    form = SessionForm(request.POST or None)
+    posted = request.POST if request.method == "POST" else None
+    adding_instructor = posted is not None and "instructor-user" in posted
+    form = SessionForm(None if adding_instructor else posted)
+    instructor_form = InstructorForm(
+        posted if adding_instructor else None,
+        instructors=selectors.assignable_instructors(user=request.user),
+    )
+    done = _submit(
+        request, instructor_form,
+        lambda: services.assign_instructor(
+            actor=request.user, run=current, **instructor_form.cleaned_data
+        ),
+        _("The instructor is assigned."),
+        lambda _assignment: redirect("courses:author_run", run_code=current.code),
+    )  # fmt: skip
+    if done is not None:
+        return done
 
     def add() -> Any:
         data = dict(form.cleaned_data)
@@ -275,15 +298,17 @@ def run(request: HttpRequest, run_code: str) -> HttpResponse:
     )  # fmt: skip
     if done is not None:
         return done
-    return _form_page(
+    return render(
         request,
         "courses/author/run.html",
         {
             "run": current,
+            "form": form,
             "sessions": current.sessions.order_by("starts_at"),
+            "instructor_form": instructor_form,
             "instructors": current.run_instructors.select_related("user").order_by(
                 "user__full_name"
             ),
         },
-        form,
+        status=400 if form.errors or instructor_form.errors else 200,
     )

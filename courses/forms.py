@@ -399,3 +399,19 @@ class SessionForm(AccessibleForm):
         label=_("ends at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
     room = forms.CharField(label=_("room"), max_length=100, required=False)
+
+
+class InstructorForm(AccessibleForm):
+    """Someone who will teach the run, chosen among the instructors one may assign."""
+
+    user = PersonChoiceField(label=_("instructor"), queryset=None)
+    role = forms.ChoiceField(
+        label=_("role"), choices=[("lead", _("Lead instructor")), ("assistant", _("Assistant"))]
+    )
+
+    def __init__(self, *args: Any, instructors: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "instructor")
+        super().__init__(*args, **kwargs)
+        user = self.fields["user"]
+        assert isinstance(user, forms.ModelChoiceField)
+        user.queryset = instructors

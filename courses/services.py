@@ -1149,3 +1149,15 @@ def add_session(*, actor: Any, run: CourseRun, **fields: Any) -> Session:
     if fields["ends_at"] <= fields["starts_at"]:
         raise ValidationError({"ends_at": _("A session ends after it starts.")})
     return Session.objects.create(run=run, **fields)
+
+
+def assign_instructor(*, actor: Any, run: CourseRun, user: Any, role: str) -> RunInstructor:
+    """Add someone to those who teach a run (or change their role there)."""
+    if not has_perm(actor, "courses.manage_run", run):
+        raise PermissionDenied(_("You may not assign instructors to this run."))
+    if role not in (RunInstructor.Role.LEAD, RunInstructor.Role.ASSISTANT):
+        raise ValidationError({"role": _("Choose lead instructor or assistant.")})
+    assignment, _created = RunInstructor.objects.update_or_create(
+        run=run, user=user, defaults={"role": role}
+    )
+    return assignment

@@ -285,3 +285,28 @@ def test_a_run_with_instructors_and_sessions(
         ).status_code
         == 200
     )
+
+
+def test_instructors_are_assigned_by_those_who_manage_the_run(
+    client: Client, coordinator: Any, course: Course, institution: Any, instructor: Any
+) -> None:
+    run = CourseRun.objects.create(
+        course=course, version=course.current_version, code="dh-run", host_institution=institution
+    )
+    url = reverse("courses:author_run", args=[run.code])
+    client.force_login(coordinator)
+    bad = client.post(url, {"instructor-user": "0", "instructor-role": "lead"})
+    assert bad.status_code == 400
+    assert set(bad.context["instructor_form"].errors) == {"user"}
+    response = client.post(
+        url, {"instructor-user": str(instructor.pk), "instructor-role": "assistant"}
+    )
+    assert response.status_code == 302
+    assert RunInstructor.objects.get(run=run, user=instructor).role == "assistant"
+    # The instructor now teaches the run, but does not manage who else does.
+    client.force_login(instructor)
+    other = UserFactory(institution=institution)
+    RoleAssignmentFactory(user=other, role="instructor", institution=institution)
+    refused = client.post(url, {"instructor-user": str(other.pk), "instructor-role": "lead"})
+    assert refused.status_code == 403
+    assert not RunInstructor.objects.filter(run=run, user=other).exists()
