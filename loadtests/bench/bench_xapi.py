@@ -326,6 +326,7 @@ def run(options: dict[str, Any]) -> str:
         else:
             growth = _grow(rows, institution.pk, lrs_client.pk, client, auth, out)
         seed_seconds = time.perf_counter() - started
+        stored_rows = _bench_rows()
         p50, p95, returned = _query_p95(client, auth, 300)
         out.write(f"  query p50 {p50:.1f} ms, p95 {p95:.1f} ms")
         plan = _explain(f"account:{HOME}|42")
@@ -375,7 +376,7 @@ Each step generates statements in SQL (indexes dropped, then rebuilt), then POST
 
 ### Query: agent + verb + since (last 90 days), limit 50, through GET /xapi/statements
 
-{rows:,} statements (scale {scale}; the goal is stated for 10,000,000) in a logged copy of
+{stored_rows:,} statements (scale {scale}; the goal is stated for 10,000,000) in a logged copy of
 `xapi_statement` with the same indexes ({seed_seconds:.0f} s to generate and measure); table with
 indexes {total_size} (heap {heap_size}). {returned:,} statements returned over 300 queries of
 random learners (200,000 learners, 10 verbs, 5,000 activities, one year of stored times).
