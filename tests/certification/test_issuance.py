@@ -6,9 +6,11 @@ import multiprocessing
 import os
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connections
 
 from certification import services
@@ -191,3 +193,27 @@ def test_missing_harfbuzz_subset_is_warned(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
     (warning,) = check_harfbuzz_subset()
     assert warning.id == "certification.W001"
+
+
+@pytest.mark.django_db
+def test_a_code_drawn_twice_is_drawn_again(
+    certificate: Certificate, learner: Any, run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A verification code already taken (drawn by another worker meanwhile) loses the insert
+    to the unique constraint; that certificate draws again and is issued once, its first PDF
+    file removed."""
+    from certification import codes
+    from tests.factories import UserFactory
+
+    fresh = iter([certificate.code, "7K3MQ9TX2B8R"])
+    monkeypatch.setattr(codes, "new_code", lambda: next(fresh))
+    other = completed(UserFactory(institution=learner.institution), run)
+    issued = services.issue_course_certificate(enrollment_id=other.pk)
+    assert issued is not None
+    assert issued.code == "7K3MQ9TX2B8R"
+    assert Certificate.objects.filter(run=run).count() == 2
+    assert issued.pdf.read().startswith(b"%PDF")
+    stored = list((Path(settings.MEDIA_ROOT) / "certification" / "pdf").rglob("*.pdf"))
+    assert sorted(path.name for path in stored) == sorted(
+        f"{row.pk}.pdf" for row in Certificate.objects.filter(run=run)
+    )
