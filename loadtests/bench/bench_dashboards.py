@@ -25,6 +25,22 @@ INSTITUTIONS = 340
 MONTHS_PER_RUN = 2
 SAMPLES = 60
 COLD_SAMPLES = 20
+HOW = """How the pages stay fast without the cache. The receivers of the courses and certification
+signals add each event to MonthlyTally (month x member state x institution x run x program) and,
+in the same transaction, to four rollups of it: StateTally (month x member state x mode x
+language x replication), InstitutionTally (the same with the institution), RunTally (month x run)
+and RunTotal (run); each is one `INSERT ... ON CONFLICT DO UPDATE SET n = n + delta` per event or
+per batch. Every query names the columns it filters and groups by, and reads the smallest table
+that has them all (`selectors.tally_model`): the network-wide overview, map and trend read about
+6,000 rows, the breakdown by run 1,800, and only views that combine an institution with a run or a
+course read MonthlyTally, through its indexes. Active learners in 7 and 30 days: one row per
+learner (UserActivity) for the whole network, one per learner and place (PlaceActivity) for a
+country or institution, the per-enrolment LearnerActivity only for a course, run or program. The
+recent completions use the completed_at index from its non-NULL end. The breakdown table shows 50
+rows a page (the exports have all). `manage.py rebuild_dashboards` recomputes all of it
+set-based in one transaction (INSERT ... SELECT ... GROUP BY), and the hypothesis test checks the
+tallies, every rollup and the activity tables against a full recount after random events and
+after a rebuild."""
 
 
 def _seed(enrolments: int) -> tuple[int, int]:
@@ -110,6 +126,46 @@ def _time(client: Client, urls: list[str], *, cold: bool = False) -> tuple[list[
         timings.append((time.perf_counter() - started) * 1000)
         status = max(status, response.status_code)
     return timings, status
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _listener_ms(batch: list[Any]) -> float:
+    """Wall time of the dashboards' certificate_issued receiver for `batch`, in a transaction
+    that is rolled back (the counters are left as they were)."""
+    from certification.models import Certificate
+    from lms.dashboards import receivers
+
+    try:
+        with transaction.atomic():
+            started = time.perf_counter()
+            receivers.on_certificates_issued(Certificate, certificates=batch)
+            elapsed = (time.perf_counter() - started) * 1000
+            raise _Rollback(elapsed)
+    except _Rollback as done:
+        return float(done.args[0])
+
+
+def _listener_line() -> str:
+    """The certificate listener's cost on existing certificates: one, and batches of 100."""
+    from certification.models import Certificate
+    from lms.dashboards import live
+
+    certificates = list(Certificate.objects.order_by("issued_at")[:850])
+    if len(certificates) < 850:
+        return "Certificate listener: not measured (fewer than 850 certificates)."
+    single = sorted(_listener_ms([certificate]) for certificate in certificates[:50])
+    batches = [_listener_ms(certificates[50 + i * 100 : 150 + i * 100]) for i in range(8)]
+    live.flush(10)
+    return (
+        "Certificate listener (dashboards' `certificate_issued` receiver: one read, one upsert "
+        "per tally table, live update queued), in rolled-back transactions on existing "
+        f"certificates: one certificate median {statistics.median(single):.1f} ms, p95 "
+        f"{_p(single, 95):.1f} ms (50 samples); a batch of 100 median "
+        f"{statistics.median(batches):.1f} ms (8 batches)."
+    )
 
 
 def _p(values: list[float], q: int) -> float:
@@ -219,6 +275,7 @@ def run(options: dict[str, Any]) -> str:
         "| page | uncached p50 | uncached p95 | uncached max | cached p50 | cached p95 | status |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
+    uncached_p95: dict[str, float] = {}
     for title, user, url in pages:
         client = Client()
         client.force_login(user)  # type: ignore[arg-type]
@@ -226,6 +283,7 @@ def run(options: dict[str, Any]) -> str:
         samples = SAMPLES // 4 if "xlsx" in url else SAMPLES
         timings, status = _time(client, [url] * samples)
         cold, cold_status = _time(client, [url] * COLD_SAMPLES, cold=True)
+        uncached_p95[title] = _p(cold, 95)
         lines.append(
             f"| {title} | {statistics.median(cold):.0f} | {_p(cold, 95):.0f} | {max(cold):.0f} | "
             f"{statistics.median(timings):.0f} | {_p(timings, 95):.0f} | "
@@ -235,5 +293,19 @@ def run(options: dict[str, Any]) -> str:
             f"  {title}: uncached p95 {_p(cold, 95):.0f} ms, cached p95 {_p(timings, 95):.0f} ms"
         )
     load_after = " / ".join(f"{value:.2f}" for value in os.getloadavg())
-    lines += ["", f"Load average (1 / 5 / 15 min) when it finished: {load_after}."]
+    over = [title for title, p95 in uncached_p95.items() if p95 >= 300]
+    verdict = (
+        "every page's uncached p95 is under 300 ms"
+        if not over
+        else f"uncached p95 at or over 300 ms: {', '.join(over)}"
+    )
+    lines += [
+        "",
+        f"Load average (1 / 5 / 15 min) when it finished: {load_after}. Against the goal: "
+        f"{verdict}.",
+        "",
+        _listener_line(),
+        "",
+        HOW,
+    ]
     return "\n".join(lines) + "\n"
