@@ -8,13 +8,14 @@ import io
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from certification import signals as certification_signals
 from certification.models import Certificate
 from courses.models import Enrollment
-from lms.dashboards import live, receivers, views
+from lms.dashboards import live, receivers, services, views
 from lms.dashboards.models import (
     InstitutionTally,
     MonthlyTally,
@@ -176,3 +177,41 @@ def test_the_breakdown_is_paginated_and_the_export_has_every_row(
     exported = client.get(HOME, {"by": "run", "format": "csv"})
     lines = list(csv.reader(io.StringIO(b"".join(exported.streaming_content).decode())))
     assert {network["virtual"].code, network["onsite"].code} <= {line[0] for line in lines}
+
+
+def test_a_cached_view_shows_the_same_figures_as_a_fresh_one(
+    client: Any, dps_admin: Any, network: dict[str, Any], officers: list[Any], committed: Any
+) -> None:
+    done = committed(lambda: enrol(officers[0], network["virtual"]))
+    committed(lambda: finish(done))
+    committed(lambda: enrol(officers[2], network["onsite"]))
+    client.force_login(dps_admin)
+
+    def seen(response: Any) -> tuple[Any, ...]:
+        context = response.context
+        return (
+            vars(context["figures"]),
+            [(row.key, row.label, vars(row.figures)) for row in context["rows"]],
+            [(row.key, vars(row.figures)) for row in context["trend"]],
+            [(row.key, row.code, vars(row.figures)) for row in context["states"]],
+        )
+
+    fresh = seen(client.get(HOME, {"by": "run"}))
+    assert fresh[1]
+    assert fresh[0]["enrolled"] == 2
+    assert seen(client.get(HOME, {"by": "run"})) == fresh  # from the cache this time
+
+
+def test_the_rebuild_command_shows_progress_and_gives_the_same_aggregates(
+    network: dict[str, Any], officers: list[Any], committed: Any
+) -> None:
+    done = committed(lambda: enrol(officers[0], network["virtual"]))
+    committed(lambda: finish(done))
+    committed(lambda: enrol(officers[2], network["onsite"]))
+    before = services.current_tallies(), services.current_rollups()
+    out, err = io.StringIO(), io.StringIO()
+    call_command("rebuild_dashboards", stdout=out, stderr=err)
+    assert "Rebuilt" in out.getvalue()
+    assert "analyze" in err.getvalue()  # the progress bar's last step
+    assert (services.current_tallies(), services.current_rollups()) == before
+    assert_matches_recount()
