@@ -10,7 +10,8 @@
   var retry = 1000;
   function title(values) {
     if (!values || typeof values !== "object") { return values || ""; }
-    return values[lang] || values.es || values.en || Object.values(values)[0] || "";
+    // The same order as the server's lms.i18n.pick: the page's language, English, then the rest.
+    return values[lang] || values.en || values.es || values.pt || values.fr || Object.values(values)[0] || "";
   }
   function bump(counters) {
     Object.keys(counters || {}).forEach(function (name) {
