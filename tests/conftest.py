@@ -24,6 +24,21 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 os.environ.setdefault("PLAYWRIGHT_BROWSERS_PATH", "0")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fresh_cache() -> None:
+    """Start every test session with an empty cache. Rows are cached by primary key (lessons,
+    versions); a new test database numbers its rows from 1 again, so entries left in Redis by an
+    earlier session would otherwise be served for unrelated rows. No worker is running yet, so
+    emptying the Redis database (also the Celery broker's) loses nothing of this session."""
+    from django.core.cache import cache
+
+    try:
+        cache.clear()
+    except Exception as exc:  # noqa: BLE001 - Redis down: the tests that need it say so
+        if settings.LMS_REQUIRE_SERVICES:
+            pytest.fail(f"cache not reachable: {exc}")
+
+
 @pytest.fixture(autouse=True)
 def _member_states(request: pytest.FixtureRequest) -> None:
     """The 34 member states come from a data migration; a transactional test's flush removes
