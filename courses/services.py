@@ -573,19 +573,17 @@ def record_lesson_result(
 
 def _refresh_progress(enrollment: Enrollment, now: Any, *, scored: bool) -> None:
     """Progress %, score and pass of the enrolment from its lesson progress (enrolment locked)."""
+    # Two indexed counts of this enrolment's own rows: joining the lessons to their progress
+    # would count every other learner's rows too (wrong totals, and work that grows with the run).
     required = Lesson.objects.filter(version_id=enrollment.version_id, is_required=True)
-    totals = required.aggregate(
-        total=Count("pk"),
-        done=Count(
-            "progress",
-            filter=Q(
-                progress__enrollment_id=enrollment.pk,
-                progress__status=LessonProgress.Status.COMPLETED,
-            ),
-        ),
-    )
-    total = totals["total"] or 0
-    enrollment.progress_pct = 100 if total == 0 else (100 * totals["done"]) // total
+    total = required.count()
+    done = LessonProgress.objects.filter(
+        enrollment_id=enrollment.pk,
+        status=LessonProgress.Status.COMPLETED,
+        lesson__version_id=enrollment.version_id,
+        lesson__is_required=True,
+    ).count()
+    enrollment.progress_pct = 100 if total == 0 else (100 * done) // total
     # Only lessons that must be passed carry the scores the final score averages.
     scores = (
         [

@@ -70,6 +70,37 @@ def test_completing_every_required_lesson_completes_the_course(
     assert run.completed_count == 1
 
 
+def test_progress_counts_only_the_learners_own_lessons(
+    learner: Any, completions: list[int], django_capture_on_commit_callbacks: Any
+) -> None:
+    """Other learners of the run who finished lessons must not change this learner's progress,
+    nor keep them from completing."""
+    from lms.accounts.models import User
+
+    run = RunFactory()
+    lessons = list(
+        Lesson.objects.filter(version=run.version, is_required=True).order_by("position")
+    )
+    peers = [
+        User.objects.create_user(email=f"peer{i}@example.org", full_name=f"Peer {i}")
+        for i in range(3)
+    ]
+    others = [services.enrol(user=peer, run=run, actor=peer) for peer in peers]
+    with django_capture_on_commit_callbacks(execute=True):
+        for other in others:
+            _finish_lessons(other, lessons[:1])
+        enrollment = services.enrol(user=learner, run=run, actor=learner)
+        _finish_lessons(enrollment, lessons[:1])
+    enrollment.refresh_from_db()
+    assert enrollment.progress_pct == 100 // len(lessons)
+    with django_capture_on_commit_callbacks(execute=True):
+        _finish_lessons(enrollment, lessons[1:])
+    enrollment.refresh_from_db()
+    assert enrollment.progress_pct == 100
+    assert enrollment.status == Enrollment.Status.COMPLETED
+    assert completions[-1] == enrollment.pk
+
+
 def test_a_required_assessment_must_be_passed(
     learner: Any, completions: list[int], django_capture_on_commit_callbacks: Any
 ) -> None:
