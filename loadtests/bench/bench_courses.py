@@ -156,6 +156,18 @@ def _seed_people(learners: int) -> None:
         cursor.execute("ANALYZE accounts_user; ANALYZE courses_enrollment")
 
 
+def seeded_database(learners: int) -> bool:
+    """Whether the database is one `manage.py seed_scale` made at about this size (lms_bench):
+    then the benchmarks measure it as it is rather than adding their own people."""
+    from courses.models import CourseRun, Enrollment
+    from loadtests.seeding import MARKER
+
+    return (
+        CourseRun.objects.filter(code__startswith=MARKER).exists()
+        and Enrollment.objects.count() >= learners * 4
+    )
+
+
 def _time(client: Client, urls: list[str]) -> tuple[list[float], int, int]:
     timings: list[float] = []
     size = 0
@@ -187,15 +199,11 @@ def run(options: dict[str, Any]) -> str:
     if not settings.IS_POSTGRES:
         return "## Courses\n\nNot measured: the benchmark needs PostgreSQL (DATABASE_URL).\n"
     started = time.perf_counter()
-    from courses.models import CourseRun
     from loadtests.seeding import MARKER
 
     # The database `manage.py seed_scale` made (lms_bench) serves as it is; otherwise seed.
     prefix = MARKER
-    if not (
-        CourseRun.objects.filter(code__startswith=MARKER).exists()
-        and Enrollment.objects.count() >= learners * 4
-    ):
+    if not seeded_database(learners):
         prefix = "bench-run-"
         _seed_catalogue()
         _seed_people(learners)
