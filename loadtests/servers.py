@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from loadtests import wrk
 from loadtests.run import HOST, ROOT, VENV_BIN, collectstatic, env, wait_http
@@ -89,7 +90,7 @@ def http_load(server: Server, path: str, seconds: int, connections: int) -> wrk.
     )
 
 
-async def ws_load(ports: Sequence[int], sockets: int, seconds: int) -> dict[str, float]:
+async def ws_load(ports: Sequence[int], sockets: int, seconds: int) -> dict[str, Any]:
     """Open `sockets` connections (spread over the ports), then ping-pong on all of them for
     `seconds`: connections per second, round trips per second, RTT p50/p95."""
     import websockets
@@ -101,19 +102,24 @@ async def ws_load(ports: Sequence[int], sockets: int, seconds: int) -> dict[str,
     )  # fmt: skip
     connect_s = time.perf_counter() - started
     rtts: list[float] = []
+    dropped = [0]
     deadline = time.perf_counter() + seconds
 
     async def pingpong(ws: websockets.ClientConnection) -> None:
-        while time.perf_counter() < deadline:
-            t = time.perf_counter()
-            await ws.send("ping")
-            await ws.recv()
-            rtts.append(time.perf_counter() - t)
+        try:
+            while time.perf_counter() < deadline:
+                t = time.perf_counter()
+                await ws.send("ping")
+                await ws.recv()
+                rtts.append(time.perf_counter() - t)
+        except websockets.ConnectionClosed:
+            dropped[0] += 1  # the server closed or lost the connection mid-test
 
     await asyncio.gather(*(pingpong(ws) for ws in conns))
-    await asyncio.gather(*(ws.close() for ws in conns))
+    await asyncio.gather(*(ws.close() for ws in conns), return_exceptions=True)
     rtts.sort()
     return {
+        "dropped": dropped[0],
         "connect_per_s": sockets / connect_s,
         "messages_per_s": len(rtts) / seconds,
         "rtt_p50_ms": statistics.median(rtts) * 1000 if rtts else 0,
@@ -149,7 +155,10 @@ def main() -> None:
                 http_rows.append((server.name, page, result))
                 sys.stdout.write(f"{server.name} {page}: {result.rps:.0f} req/s\n")
             if server.asgi:
-                ws = asyncio.run(ws_load(server.ports, args.sockets, args.seconds))
+                try:
+                    ws = asyncio.run(ws_load(server.ports, args.sockets, args.seconds))
+                except Exception as exc:  # noqa: BLE001 - a server that fails is a result too
+                    ws = {"error": f"{type(exc).__name__}: {exc}"}
                 ws_rows.append((server.name, ws))
                 sys.stdout.write(f"{server.name} WebSocket: {ws}\n")
         finally:
@@ -163,7 +172,7 @@ def main() -> None:
 def write_report(
     args: argparse.Namespace,
     http_rows: list[tuple[str, str, wrk.Result]],
-    ws_rows: list[tuple[str, dict[str, float]]],
+    ws_rows: list[tuple[str, dict[str, Any]]],
 ) -> None:
     import os
 
@@ -194,13 +203,17 @@ def write_report(
         f"WebSocket: {args.sockets} connections to a Channels echo consumer opened at once, then "
         f"ping-pong on all of them for {args.seconds} s (asyncio client on the same machine).",
         "",
-        "| server | connections opened /s | round trips /s | RTT p50 ms | RTT p95 ms |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "| server | connections opened /s | round trips /s | RTT p50 ms | RTT p95 ms | "
+        "connections dropped |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, ws in ws_rows:
+        if "error" in ws:
+            lines.append(f"| {name} | failed: {ws['error']} | | | | |")
+            continue
         lines.append(
             f"| {name} | {ws['connect_per_s']:.0f} | {ws['messages_per_s']:.0f} | "
-            f"{ws['rtt_p50_ms']:.1f} | {ws['rtt_p95_ms']:.1f} |"
+            f"{ws['rtt_p50_ms']:.1f} | {ws['rtt_p95_ms']:.1f} | {ws['dropped']:.0f} |"
         )
     lines += ["", "## Choice", "", CHOICE, ""]
     (ROOT / "docs" / "performance" / "servers.md").write_text("\n".join(lines))
