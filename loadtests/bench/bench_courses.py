@@ -299,7 +299,7 @@ def run(options: dict[str, Any]) -> str:
 
 Measured by `loadtests/bench/bench_courses.py` (`manage.py run_benchmarks --only courses
 --scale {scale:g}`) on PostgreSQL with {total_enrollments:,} enrolments: {data}. Times
-are Django's own (test client, in-process: no network and no HTTP server), on this shared
+are Django's own (test client, in-process: no network and no HTTP server), on this
 2-core machine, with sessions and the cache as configured; each user in the lesson and
 My-learning samples is a different, randomly chosen learner. Load average {load_before:.1f}
 at the start and {load_after:.1f} at the end on 2 cores (above ~1, other work shared the cores
