@@ -222,12 +222,17 @@ def write_report(
 
 CHOICE = """HTTP goes to **gunicorn with sync workers** (one per core, plus one in production): Django's
 views, ORM and templates are synchronous, so an ASGI server must hand every request to a thread
-(sync_to_async) and back, which is the gap the table shows, while a sync worker runs the view
+(sync_to_async) and back, which is the gap the HTTP table shows (the minimal view: gunicorn 3,400
+requests/s, Daphne 800, uvicorn 500 on the same two cores), while a sync worker runs the view
 directly; slow clients are absorbed by nginx or the ingress, which buffer requests and answers.
-**WebSockets go to Daphne** (`/ws/`: dashboards, chat, notifications, bulk issuance progress), the
-reference server of Channels, which `make run` also uses; the WebSocket rows compare it with
-uvicorn on the same consumer. The compose file and the Kubernetes manifests route `/ws/` to the
-WebSocket server and everything else to gunicorn."""
+**WebSockets stay on Daphne** (`/ws/`: dashboards, chat, notifications, bulk issuance progress).
+uvicorn carried more echo round trips in this run (the WebSocket table), but the load model's
+WebSocket traffic is a few hundred mostly idle sockets and a few events a second (the dashboards'
+fan-out measured in docs/CAPACITY.md), far below either server's capacity, and Daphne is what
+the test suite runs the live WebSocket tests against (`asgi_live_server`), so what is deployed is
+what is tested. Moving `/ws/` to uvicorn is one line in deploy/compose.yaml and
+deploy/k8s/websocket.yaml if WebSocket traffic ever dominates. The compose file and the
+Kubernetes manifests route `/ws/` to the WebSocket server and everything else to gunicorn."""
 
 
 if __name__ == "__main__":
