@@ -232,6 +232,11 @@ def write_capacity() -> Path:
     peak_rps = sum(PEAK.values())
     need = core_seconds * HEADROOM
     nodes = max(2, math.ceil(need / CORES_PER_NODE))
+    per_statement = (main.get("statement_bytes") or 0) / max(1, main["statements"])
+
+    def gib(n: float | None) -> str:
+        return f"{(n or 0) / 2**30:,.0f} GiB"
+
     lines += [
         "",
         "## Sizing the peak",
@@ -262,10 +267,12 @@ def write_capacity() -> Path:
         "sockets; the fan-out delay measured above);",
         "- Celery: 2 worker pods of 2 processes, growing to 20 processes during bulk certificate "
         "issuance (docs/performance/certification.md);",
-        "- PostgreSQL: 8 cores, 32 GB of memory (the hot working set: users, enrolments, lesson "
-        "progress and the statements' indexes, ~10 GB at this size), 200 GB of fast disk "
-        "(10 million statements take ~15 GB with their indexes; 100 million ~150 GB), one "
-        "streaming replica, PgBouncer in transaction mode in front; Redis: 1 core, 2 GB.",
+        f"- PostgreSQL: 8 cores, 32 GB of memory (the hot working set: users, enrolments, lesson "
+        f"progress and the statements' indexes), fast disk for {gib(main.get('database_bytes'))} "
+        f"now ({gib(main.get('statement_bytes'))} of it the {main['statements']:,} statements "
+        f"with their indexes, so about {gib(per_statement * 100_000_000)} for the 100 million "
+        "statements the design allows), one streaming replica, PgBouncer in transaction mode in "
+        "front; Redis: 1 core, 2 GB.",
         "",
         "Re-run `make loadtest` on the target hardware before buying: these figures come from a "
         "2-core machine that also ran the database and the load generators.",
