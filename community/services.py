@@ -280,6 +280,24 @@ def ban_member(
 CHAT_RATE_LIMIT = (5, 10)  # at most 5 messages in 10 seconds per person
 
 
+def _chat_rate_exceeded(author_id: int) -> bool:
+    """A sliding-window count of this person's attempts (refused ones included): this window's
+    counter plus the previous window's, weighted by how much of it still lies within the last
+    `window` seconds. A plain fixed window would let a flood that straddles the boundary through
+    at twice the limit."""
+    from django.core.cache import cache
+
+    limit, window = CHAT_RATE_LIMIT
+    now = timezone.now().timestamp()
+    slot = int(now // window)
+    key = f"chat:rate:{author_id}:{slot}"
+    cache.add(key, 0, window * 2)
+    current = cache.incr(key)
+    previous = cache.get(f"chat:rate:{author_id}:{slot - 1}", 0)
+    overlap = (window - (now - slot * window)) / window
+    return current + previous * overlap > limit
+
+
 def can_chat(user: User, run: CourseRun) -> bool:
     if permissions.get_scope(user).is_dps:
         return True
@@ -290,8 +308,6 @@ def post_chat_message(
     *, run: CourseRun, author: User, body: str, client_id: str = ""
 ) -> tuple[ChatMessage, bool]:
     """Store a chat message (once per client_id); returns (message, created)."""
-    from django.core.cache import cache
-
     _require(can_chat(author, run), _("You are not a member of this cohort."))
     forum = forum_for_run(run=run)
     _require(not permissions.is_banned(author, forum), _("You are banned from this cohort's chat."))
@@ -305,10 +321,7 @@ def post_chat_message(
         existing = ChatMessage.objects.filter(author=author, client_id=client_id).first()
         if existing is not None:
             return existing, False
-    limit, window = CHAT_RATE_LIMIT
-    key = f"chat:rate:{author.pk}:{int(timezone.now().timestamp()) // window}"
-    cache.add(key, 0, window * 2)
-    if cache.incr(key) > limit:
+    if _chat_rate_exceeded(author.pk):
         raise ValidationError({"body": _("You are sending messages too fast; wait a few seconds.")})
     try:
         with transaction.atomic():

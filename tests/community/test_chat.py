@@ -175,3 +175,29 @@ def test_instructor_hides_a_message_for_everyone_learner_cannot() -> None:
     async_to_sync(scenario)()
     assert ChatMessage.objects.get(run=run).is_hidden
     assert ModerationAction.objects.filter(action="hide_chat", actor=instructor).count() == 1
+
+
+def test_a_flood_across_a_window_boundary_is_still_limited() -> None:
+    """Three messages just before a 10-second boundary and five just after: a fixed window would
+    let all eight through; the sliding count stops the flood at five."""
+    from datetime import UTC, datetime
+    from unittest import mock
+
+    from django.core.exceptions import ValidationError
+
+    from community import services
+
+    run = RunFactory()
+    ana = UserFactory()
+    enrol(ana, run)
+    boundary = (int(datetime.now(tz=UTC).timestamp()) // 10 + 1000) * 10
+    sent = refused = 0
+    for index, at in enumerate([boundary - 0.3] * 3 + [boundary + 0.2] * 5):
+        moment = datetime.fromtimestamp(at, tz=UTC)
+        with mock.patch.object(services.timezone, "now", return_value=moment):
+            try:
+                services.post_chat_message(run=run, author=ana, body=f"m{index}")
+                sent += 1
+            except ValidationError:
+                refused += 1
+    assert (sent, refused) == (5, 3)
