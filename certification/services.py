@@ -214,41 +214,28 @@ def build_credential(certificate: Certificate) -> dict[str, Any]:
     )
 
 
-def _xapi_authority() -> dict[str, Any]:
-    """The authority of the platform's own statements (as lms.xapi.emit gives them)."""
-    return {
-        "objectType": "Agent",
-        "name": "Police Training Network LMS",
-        "account": {"homePage": settings.SITE_URL, "name": "lms"},
-    }
-
-
 def _emit_earned(certificates: list[Certificate]) -> None:
     """One xAPI "earned" statement per certificate, all stored in one round trip (a stable id per
     certificate, so recording one twice stores it once)."""
-    from lms.xapi import store
-    from lms.xapi.emit import activity_iri, build_statement
+    from lms.xapi.emit import activity_iri, emit_many
 
-    now = timezone.now()
-    rows = []
-    for certificate in certificates:
-        statement = build_statement(
-            actor=certificate.user,
-            verb="earned",
-            activity_id=activity_iri("certificate", certificate.id),
-            activity_name=certificate.title,
-            activity_type="https://w3id.org/xapi/tla/activity-types/credential",
-            registration=certificate.enrollment.registration if certificate.enrollment else None,
-            result={"completion": True, "success": True},
-            statement_id=uuid.uuid5(NAMESPACE, f"certificate-earned:{certificate.id}"),
+    emit_many(
+        (
+            certificate.user,
+            {
+                "verb": "earned",
+                "activity_id": activity_iri("certificate", certificate.id),
+                "activity_name": certificate.title,
+                "activity_type": "https://w3id.org/xapi/tla/activity-types/credential",
+                "registration": (
+                    certificate.enrollment.registration if certificate.enrollment else None
+                ),
+                "result": {"completion": True, "success": True},
+                "statement_id": uuid.uuid5(NAMESPACE, f"certificate-earned:{certificate.id}"),
+            },
         )
-        caller = store.Caller(
-            institution_id=certificate.user.institution_id,
-            user_id=certificate.user_id,
-            authority=_xapi_authority(),
-        )
-        rows.append(store.prepare(statement, caller, now))
-    store.insert(rows, ignore_conflicts=True)
+        for certificate in certificates
+    )
 
 
 def _accreditation_snapshot(version_id: int, on: date) -> tuple[dict[str, Any], int | None, str]:

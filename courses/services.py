@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, F, Max, Q
@@ -43,13 +42,6 @@ from lms.accounts.permissions import get_scope, has_perm
 
 # Namespace of the deterministic xAPI statement ids this app emits.
 STATEMENT_NAMESPACE = uuid.UUID("6f0d3c2e-4c52-5d7e-9b0a-1d4e6a2c9f11")
-
-# The authority of the statements the platform itself makes (as lms.xapi.emit gives them).
-PLATFORM_AUTHORITY = {
-    "objectType": "Agent",
-    "name": "Police Training Network LMS",
-    "account": {"homePage": settings.SITE_URL, "name": "lms"},
-}
 
 # Statuses that hold a seat in a run (CourseRun.active_count counts them).
 SEAT_HOLDING = (Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED)
@@ -124,19 +116,11 @@ def _lesson_event(
 
 
 def _emit_many(actor: Any, events: list[dict[str, Any]]) -> None:
-    """Store several statements about one learner in one INSERT (lms.xapi.emit.emit stores one
-    per call; the player's first view of a text records "experienced" and "completed")."""
-    from lms.xapi import store
-    from lms.xapi.emit import build_statement
+    """Store several statements about one learner in one INSERT (the player's first view of a
+    text records "experienced" and "completed")."""
+    from lms.xapi.emit import emit_many
 
-    now = timezone.now()
-    caller = store.Caller(
-        institution_id=getattr(actor, "institution_id", None),
-        user_id=actor.pk,
-        authority=PLATFORM_AUTHORITY,
-    )
-    rows = [store.prepare(build_statement(actor=actor, **event), caller, now) for event in events]
-    store.insert(rows, ignore_conflicts=True)
+    emit_many((actor, event) for event in events)
 
 
 def _lesson_completed_on_commit(enrollment: Enrollment, lesson: Lesson) -> None:

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 
-from lms.xapi.emit import actor_of
+from lms.xapi.emit import actor_of, platform_authority
 from lms.xapi.models import LaunchCredential, LRSClient, agent_key
 from lms.xapi.services import check_hash
 from lms.xapi.store import Caller
@@ -44,11 +44,7 @@ def _for_user(user: Any, *, registration: Any = None) -> Caller:
         user_id=user.pk,
         scope="learner",
         registration=registration,
-        authority={
-            "objectType": "Agent",
-            "name": "Police Training Network LMS",
-            "account": {"homePage": settings.SITE_URL, "name": "lms"},
-        },
+        authority=platform_authority(),
         actor_key=agent_key(actor),
     )
 

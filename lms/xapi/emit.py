@@ -6,6 +6,7 @@ from lms.xapi.emit import emit, activity_iri
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -111,6 +112,38 @@ def build_statement(
     return data
 
 
+def platform_authority() -> dict[str, Any]:
+    """The authority of the statements the platform itself makes."""
+    return {
+        "objectType": "Agent",
+        "name": "Police Training Network LMS",
+        "account": {"homePage": settings.SITE_URL, "name": "lms"},
+    }
+
+
+def emit_many(events: Iterable[tuple[Any, dict[str, Any]]]) -> list[uuid.UUID]:
+    """Store statements of platform events, each an (actor, build_statement keywords) pair, in
+    the caller's transaction with one INSERT; return their ids. A `statement_id` (uuid5 of a
+    stable event key) makes emitting the same event twice store it once."""
+    now = timezone.now()
+    authority = platform_authority()
+    rows = [
+        store.prepare(
+            build_statement(actor=actor, **fields),
+            store.Caller(
+                institution_id=getattr(actor, "institution_id", None),
+                user_id=actor.pk,
+                authority=authority,
+            ),
+            now,
+        )
+        for actor, fields in events
+    ]
+    if rows:
+        store.insert(rows, ignore_conflicts=True)
+    return [row.statement_id for row in rows]
+
+
 def emit(
     *,
     actor: Any,
@@ -129,28 +162,16 @@ def emit(
 
     With `statement_id` (uuid5 of a stable event key) emitting the same event twice stores once.
     """
-    data = build_statement(
-        actor=actor,
-        verb=verb,
-        activity_id=activity_id,
-        activity_name=activity_name,
-        activity_type=activity_type,
-        registration=registration,
-        result=result,
-        parent_activity_id=parent_activity_id,
-        context_extensions=context_extensions,
-        statement_id=statement_id,
-        timestamp=timestamp,
-    )
-    caller = store.Caller(
-        institution_id=getattr(actor, "institution_id", None),
-        user_id=actor.pk,
-        authority={
-            "objectType": "Agent",
-            "name": "Police Training Network LMS",
-            "account": {"homePage": settings.SITE_URL, "name": "lms"},
-        },
-    )
-    row = store.prepare(data, caller, timezone.now())
-    store.insert([row], ignore_conflicts=True)
-    return row.statement_id
+    fields = {
+        "verb": verb,
+        "activity_id": activity_id,
+        "activity_name": activity_name,
+        "activity_type": activity_type,
+        "registration": registration,
+        "result": result,
+        "parent_activity_id": parent_activity_id,
+        "context_extensions": context_extensions,
+        "statement_id": statement_id,
+        "timestamp": timestamp,
+    }
+    return emit_many([(actor, fields)])[0]
