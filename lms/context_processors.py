@@ -18,9 +18,9 @@ def platform(request: HttpRequest) -> dict[str, Any]:
     }
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
-        from lms.accounts.notifications import unread_count
         from lms.accounts.permissions import get_scope
+        from lms.accounts.principal import unread
 
-        context["unread_notifications"] = SimpleLazyObject(lambda: unread_count(user))
+        context["unread_notifications"] = SimpleLazyObject(lambda: unread(user))
         context["nav_scope"] = SimpleLazyObject(lambda: get_scope(user))
     return context

@@ -123,6 +123,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "lms.context_processors.platform",
             ],
+            "libraries": {"chrome": "lms.chrome"},
         },
     },
 ]

@@ -6,3 +6,8 @@ class AccountsConfig(AppConfig):
     name = "lms.accounts"
     label = "accounts"
     verbose_name = _("People and organisations")
+
+    def ready(self) -> None:
+        from lms.accounts import principal
+
+        principal.connect()

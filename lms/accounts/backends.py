@@ -49,5 +49,12 @@ class EmailBackend(ModelBackend):
                 request.lms_locked_until = locked_until  # type: ignore[attr-defined]
         return None
 
+    def get_user(self, user_id: Any) -> User | None:
+        """The session's person, with scope and unread count, from the principal cache."""
+        from lms.accounts.principal import load
+
+        user = load(user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
+
     def user_can_authenticate(self, user: Any) -> bool:
         return bool(user.status == User.Status.ACTIVE)

@@ -61,6 +61,9 @@ def notify(
     if not notifications:
         return
     created = Notification.objects.bulk_create(notifications, batch_size=1000)
+    from lms.accounts.principal import forget_many
+
+    forget_many(n.user_id for n in created)  # their unread counts changed
     # PostgreSQL and SQLite (3.35+) both return the new ids from a bulk insert.
     ids = [int(notification.pk) for notification in created]
     payloads = [

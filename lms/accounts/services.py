@@ -33,6 +33,7 @@ from django.utils.functional import Promise
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext_lazy as _
 
+from lms.accounts import principal
 from lms.accounts.models import LANGUAGE_CHOICES, Institution, User
 
 COLUMNS = ("full_name", "email", "badge_number", "unit", "language")
@@ -462,8 +463,11 @@ def _write_postgresql(rows: list[OfficerRow], root: Institution) -> tuple[list[i
             "(u.email, u.full_name, u.badge_number, u.unit_id) IS DISTINCT FROM"
             " (t.email, t.full_name, t.badge_number, t.unit_id)"
             " OR (t.language <> '' AND u.preferred_language <> t.language))"
+            " RETURNING u.id"
         )
-        updated = cursor.rowcount
+        updated_ids = [pk for (pk,) in cursor.fetchall()]
+        updated = len(updated_ids)
+        principal.forget_many(updated_ids)  # their cached names and units changed
         # '!' marks an unusable password (activation sets the real one); the random suffix
         # makes each person's activation token different.
         cursor.execute(
@@ -504,6 +508,7 @@ def _write_orm(rows: list[OfficerRow], root: Institution) -> tuple[list[int], in
             ["email", "full_name", "badge_number", "unit_id", "preferred_language"],
             batch_size=1000,
         )
+        principal.forget_many(user.pk for user in changed)
     new_users = [
         User(
             password="!" + secrets.token_hex(20),

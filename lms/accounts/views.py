@@ -21,7 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_de
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from lms.accounts import selectors, services
+from lms.accounts import principal, selectors, services
 from lms.accounts.forms import (
     AccountForm,
     ActivationForm,
@@ -113,6 +113,7 @@ def set_language(request: HttpRequest) -> HttpResponse:
     if language in settings.LANGUAGE_CODES:
         if request.user.is_authenticated:
             User.objects.filter(pk=request.user.pk).update(preferred_language=language)
+            principal.forget(request.user.pk)
         response.set_cookie(
             settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 24 * 3600, samesite="Lax"
         )
@@ -173,6 +174,7 @@ def notifications_read_all(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
     Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())
+    principal.forget(user.pk)
     return redirect("accounts:notifications")
 
 
