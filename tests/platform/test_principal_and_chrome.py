@@ -164,3 +164,16 @@ def test_the_chrome_follows_the_language_and_the_visitor(client: Client, learner
     assert 'href="/accounts/import/"' not in signed_in
     RoleAssignment.objects.create(user=learner, role="dps_admin")
     assert 'href="/accounts/import/"' in client.get("/").content.decode()
+
+
+def test_the_redis_cache_keeps_one_client_per_pool(require_redis: str) -> None:
+    from django.core.cache import caches
+
+    from lms.cache import RedisCache
+
+    cache = caches["default"]
+    assert isinstance(cache, RedisCache)
+    client = cache._cache.get_client()
+    assert cache._cache.get_client(write=True) is client
+    cache.set("chrome-test", {"a": 1}, 5)
+    assert cache.get("chrome-test") == {"a": 1}
