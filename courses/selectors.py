@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from courses.models import (
@@ -128,6 +129,83 @@ def player_lesson(*, lesson_id: int, version_id: int) -> Lesson | None:
             return None
         cache.set(key, lesson, CONTENT_CACHE_SECONDS)
     return lesson if lesson.version_id == version_id else None
+
+
+def player_content(*, version_id: int, lesson_id: int) -> tuple[list[OutlineItem], Lesson | None]:
+    """The outline of a version and one of its lessons (None when not in it), both from the cache
+    in one round trip; what is missing is read as lesson_outline and player_lesson do."""
+    outline_key, lesson_key = outline_cache_key(version_id), lesson_cache_key(lesson_id)
+    found = cache.get_many([outline_key, lesson_key])
+    outline: list[OutlineItem] | None = found.get(outline_key)
+    if outline is None:
+        outline = lesson_outline(version_id=version_id)
+    lesson: Lesson | None = found.get(lesson_key)
+    if lesson is None:
+        return outline, player_lesson(lesson_id=lesson_id, version_id=version_id)
+    return outline, lesson if lesson.version_id == version_id else None
+
+
+@dataclass
+class PlayerEnrollment:
+    """What the lesson player needs of a learner's enrolment, with its progress per lesson
+    ({lesson id: (status, position in seconds)}), read in one query (player_enrollment)."""
+
+    pk: int
+    registration: Any
+    status: str
+    version_id: int
+    progress_pct: int
+    last_lesson_id: int | None
+    last_activity_at: Any
+    course_title: dict[str, str]
+    language: str
+    progress: dict[int, tuple[str, int]]
+
+
+# One statement for the player's hot path: the enrolment (only the learner's own), its course's
+# title and language, and its progress rows aggregated as JSON. Raw SQL: building the equivalent
+# ORM query costs more CPU than the database spends answering it.
+_PLAYER_SQL = f"""
+SELECT e.id, e.registration, e.status, e.version_id, e.progress_pct, e.last_lesson_id,
+       e.last_activity_at, c.title, c.default_language,
+       (SELECT COALESCE(json_agg(json_build_array(p.lesson_id, p.status, p.position_seconds)),
+                        '[]'::json)
+          FROM {LessonProgress._meta.db_table} p WHERE p.enrollment_id = e.id)
+  FROM {Enrollment._meta.db_table} e
+  JOIN {CourseRun._meta.db_table} r ON r.id = e.run_id
+  JOIN {Course._meta.db_table} c ON c.id = r.course_id
+ WHERE e.registration = %s AND e.user_id = %s
+"""  # noqa: S608 - table names from the models, values as parameters
+
+
+def _json(value: Any) -> Any:
+    import json
+
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+def player_enrollment(*, registration: Any, user_id: int) -> PlayerEnrollment | None:
+    """The learner's own enrolment with this registration and its progress (one query), or
+    None when there is none (someone else's registration included)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_PLAYER_SQL, [registration, user_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    (pk, reg, status, version_id, pct, last_lesson_id, last_activity_at, title, language,
+     progress) = row  # fmt: skip
+    return PlayerEnrollment(
+        pk=pk,
+        registration=reg,
+        status=status,
+        version_id=version_id,
+        progress_pct=pct,
+        last_lesson_id=last_lesson_id,
+        last_activity_at=last_activity_at,
+        course_title=_json(title) or {},
+        language=language,
+        progress={lesson: (state, seconds or 0) for lesson, state, seconds in _json(progress)},
+    )
 
 
 def lesson_progress_map(*, enrollment: Enrollment) -> dict[int, LessonProgress]:

@@ -23,13 +23,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.http import urlencode
-from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from courses import content, selectors, services
-from courses.content import clean_html, lesson_url
+from courses import content, player, selectors, services
 from courses.forms import ObservationForm, ReplicatedRunForm, VideoPositionForm
 from courses.models import AttendanceRecord, Course, CourseRun, Enrollment, Lesson, Program, Session
 from lms.accounts.models import MemberState
@@ -223,35 +221,21 @@ def resume(request: HttpRequest, registration: str) -> HttpResponse:
 
 @login_required
 def lesson(request: HttpRequest, registration: str, lesson_id: int) -> HttpResponse:
-    """The lesson player: content, previous and next, progress bar."""
+    """The lesson player: content, previous and next, progress bar, outline (the page's body is
+    built by courses.player; a revisit reads one row of the database)."""
     try:
-        visit = services.visit_lesson(
+        visit = services.player_visit(
             registration=registration, user=request.user, lesson_id=lesson_id
         )
     except (Enrollment.DoesNotExist, Lesson.DoesNotExist):
         raise Http404 from None
-    enrollment, current, lessons = visit.enrollment, visit.lesson, visit.outline
-    index = next(i for i, item in enumerate(lessons) if item.pk == current.pk)
-    language = enrollment.run.course.default_language
-    body = ""
-    if current.kind == Lesson.Kind.TEXT:
-        body = mark_safe(clean_html(str(pick(current.body, default=language))))  # noqa: S308 - sanitised by nh3
     return render(
         request,
         "courses/lesson.html",
         {
-            "enrollment": enrollment,
-            "course": enrollment.run.course,
-            "lesson": current,
-            "progress": visit.progress,
-            "body": body,
-            "action_url": lesson_url(enrollment, current),
-            "transcript": pick(current.transcript, default=language),
-            "outline": [(item, visit.progress_map.get(item.pk)) for item in lessons],
-            "previous": lessons[index - 1] if index > 0 else None,
-            "next": lessons[index + 1] if index + 1 < len(lessons) else None,
-            "position": index + 1,
-            "count": len(lessons),
+            "title": player.page_title(visit.lesson, visit.enrollment.language),
+            "content": player.content(request, visit.enrollment, visit.lesson, visit.outline),
+            "scripts": player.scripts(visit.lesson),
         },
     )
 

@@ -112,7 +112,9 @@ def test_lesson_page_queries_are_few_and_do_not_grow(
 ) -> None:
     """A learner's first view of a text lesson (which completes it and records two statements)
     and a revisit cost a small constant number of queries, however long the course and however
-    far the learner got. The counts include the two SAVEPOINT lines of the test transaction."""
+    far the learner got. The counts include the two SAVEPOINT lines of the test transaction, the
+    player's unlocked read before a first view, and the platform's reads (user, roles,
+    notifications) whether or not they are cached. A revisit's own cost is in test_player."""
     enrollment, ids = _player(learner, lessons)
     client.force_login(learner)
     for lesson_id in ids[:-3]:
@@ -122,12 +124,12 @@ def test_lesson_page_queries_are_few_and_do_not_grow(
 
     cache.delete_many([outline_cache_key(enrollment.version_id), *map(lesson_cache_key, ids)])
     url = reverse("courses:lesson", args=[enrollment.registration, ids[-3]])
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         assert client.get(url).status_code == 200
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(4):
         assert client.get(url).status_code == 200
     # First view with the content cached (another learner's view filled it).
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):
         page = client.get(reverse("courses:lesson", args=[enrollment.registration, ids[-2]]))
     assert page.status_code == 200
     # The last lesson completes the course (rules checked once, events recorded).

@@ -1,0 +1,208 @@
+"""The lesson player's hot path: a revisit reads one row and writes nothing; access stays
+exactly as strict (the owner only, active or completed enrolments only); the page keeps its
+markup (progress bar, outline with aria-current, completion marks) and escapes what authors and
+learners wrote."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from courses.models import Enrollment, Lesson, LessonProgress
+from lms.xapi.models import Statement
+from tests.courses.factories import CourseFactory, RunFactory, make_version
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _player(learner: Any, lessons: int = 4, **fields: Any) -> tuple[Enrollment, list[int]]:
+    course = CourseFactory()
+    make_version(course, lessons=lessons)
+    run = RunFactory(course=course)
+    enrollment = Enrollment.objects.create(user=learner, run=run, version=run.version, **fields)
+    ids = list(
+        Lesson.objects.filter(version=run.version).order_by("position").values_list("pk", flat=True)
+    )
+    return enrollment, ids
+
+
+def _url(enrollment: Enrollment, lesson_id: int) -> str:
+    return reverse("courses:lesson", args=[enrollment.registration, lesson_id])
+
+
+def _courses_queries(queries: CaptureQueriesContext) -> list[str]:
+    """The statements of a request that touch this app's tables (the signed-in user, roles
+    and notifications are the platform's, cached or not)."""
+    return [q["sql"] for q in queries.captured_queries if "courses_" in q["sql"]]
+
+
+def test_a_revisit_reads_one_row_and_writes_nothing(client: Client, learner: Any) -> None:
+    enrollment, ids = _player(learner)
+    client.force_login(learner)
+    assert client.get(_url(enrollment, ids[0])).status_code == 200
+    statements = Statement.objects.count()
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(_url(enrollment, ids[0]))
+    assert page.status_code == 200
+    mine = _courses_queries(queries)
+    assert len(mine) == 1, mine
+    assert mine[0].lstrip().startswith("SELECT")
+    # The platform's own reads (user, roles, notifications) at most, whether cached or not.
+    assert len(queries) <= 4
+    assert not any(
+        q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE", "SAVEPOINT"))
+        for q in queries.captured_queries
+    )
+    assert Statement.objects.count() == statements
+
+
+def test_first_views_and_moves_still_write(client: Client, learner: Any) -> None:
+    enrollment, ids = _player(learner)
+    client.force_login(learner)
+    client.get(_url(enrollment, ids[0]))
+    client.get(_url(enrollment, ids[1]))
+    enrollment.refresh_from_db()
+    assert enrollment.last_lesson_id == ids[1]
+    assert enrollment.progress_pct == 50
+    assert LessonProgress.objects.filter(enrollment=enrollment, status="completed").count() == 2
+    # Back to the first lesson: the resume point moves, nothing else is recorded.
+    statements = Statement.objects.count()
+    client.get(_url(enrollment, ids[0]))
+    enrollment.refresh_from_db()
+    assert enrollment.last_lesson_id == ids[0]
+    assert Statement.objects.count() == statements
+    # A resume point older than TOUCH_SECONDS is refreshed on a revisit.
+    old = timezone.now() - timedelta(hours=1)
+    Enrollment.objects.filter(pk=enrollment.pk).update(last_activity_at=old)
+    client.get(_url(enrollment, ids[0]))
+    enrollment.refresh_from_db()
+    assert enrollment.last_activity_at is not None
+    assert enrollment.last_activity_at > old
+
+
+def test_the_player_shows_what_the_database_says_at_once(client: Client, learner: Any) -> None:
+    """Progress recorded elsewhere (a graded quiz, an xAPI result) shows on the next view."""
+    enrollment, ids = _player(learner)
+    client.force_login(learner)
+    client.get(_url(enrollment, ids[0]))
+    page = client.get(_url(enrollment, ids[0])).content.decode()
+    assert page.count('visually-hidden">Completed') == 1
+    LessonProgress.objects.create(enrollment=enrollment, lesson_id=ids[2], status="completed")
+    Enrollment.objects.filter(pk=enrollment.pk).update(progress_pct=50)
+    page = client.get(_url(enrollment, ids[0])).content.decode()
+    assert page.count('visually-hidden">Completed') == 2
+    assert 'aria-valuenow="50"' in page
+    assert "50% of the course done" in page
+
+
+def test_the_page_keeps_its_markup(client: Client, learner: Any) -> None:
+    enrollment, ids = _player(learner)
+    client.force_login(learner)
+    page = client.get(_url(enrollment, ids[1])).content.decode()
+    assert (
+        '<div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" '
+        'aria-valuenow="25" aria-label="Course progress"><span style="width:25%"></span></div>'
+    ) in page
+    assert "Lesson 2 of 4" in page
+    assert '<strong aria-current="page">Lesson 2</strong>' in page
+    assert f'<a href="{_url(enrollment, ids[0])}">Lesson 1</a>' in page
+    assert f'<a rel="prev" href="{_url(enrollment, ids[0])}">' in page
+    assert f'<a rel="next" href="{_url(enrollment, ids[2])}">' in page
+    assert "<title>Lesson 2 · " in page
+    assert '<div class="lesson-body"><p>Body 2</p></div>' in page
+
+
+def test_titles_are_escaped_and_bodies_sanitised(client: Client, learner: Any) -> None:
+    enrollment, ids = _player(learner)
+    Lesson.objects.filter(pk=ids[0]).update(title={"en": "<b>Bold</b> & co"})
+    lesson = Lesson.objects.get(pk=ids[1])
+    lesson.title = {"en": '<img src=x onerror="alert(1)">'}
+    lesson.body = {"en": '<p onclick="steal()">Hi<script>alert(1)</script></p>'}
+    lesson.save()
+    course = enrollment.run.course
+    course.title = {"en": "<i>Course</i>"}
+    course.save()
+    client.force_login(learner)
+    page = client.get(_url(enrollment, ids[1])).content.decode()
+    assert "&lt;b&gt;Bold&lt;/b&gt; &amp; co" in page
+    assert "<img src=x" not in page
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page
+    assert "<script>alert" not in page
+    assert "onclick" not in page
+    assert "&lt;i&gt;Course&lt;/i&gt;" in page
+
+
+def test_a_video_lesson_resumes_and_offers_to_mark_it_watched(client: Client, learner: Any) -> None:
+    enrollment, ids = _player(learner, lessons=1)
+    video = Lesson.objects.create(
+        version=enrollment.version, module=enrollment.version.modules.get(), position=2,
+        kind=Lesson.Kind.VIDEO, title={"en": "Case"}, video_url="https://example.org/v.mp4",
+        transcript={"en": "Line one\nLine <two>"},
+    )  # fmt: skip
+    client.force_login(learner)
+    client.get(_url(enrollment, video.pk))
+    LessonProgress.objects.filter(enrollment=enrollment, lesson=video).update(position_seconds=125)
+    page = client.get(_url(enrollment, video.pk)).content.decode()
+    assert 'data-start="125"' in page
+    assert "You stopped at 2:05" in page
+    assert 'src="https://example.org/v.mp4"' in page
+    assert reverse("courses:complete", args=[enrollment.registration, video.pk]) in page
+    assert 'name="csrfmiddlewaretoken"' in page
+    assert "<p>Line one<br>Line &lt;two&gt;</p>" in page
+    assert "courses/player.js" in page
+
+
+def test_only_the_owner_reads_the_player(client: Client, learner: Any) -> None:
+    enrollment, ids = _player(learner)
+    client.force_login(learner)
+    assert client.get(_url(enrollment, ids[0])).status_code == 200
+    client.force_login(UserFactory())
+    # Someone else, even right after the owner's visit: 404, nothing recorded.
+    before = LessonProgress.objects.count()
+    assert client.get(_url(enrollment, ids[0])).status_code == 404
+    assert client.get(_url(enrollment, ids[1])).status_code == 404
+    assert LessonProgress.objects.count() == before
+    client.logout()
+    assert client.get(_url(enrollment, ids[0])).status_code == 302
+
+
+@pytest.mark.parametrize("status", ["withdrawn", "pending", "waitlisted", "rejected"])
+def test_an_enrolment_that_is_not_active_is_refused(
+    client: Client, learner: Any, status: str
+) -> None:
+    enrollment, ids = _player(learner)
+    client.force_login(learner)
+    # Even after a visit while it was active (the revisit path).
+    assert client.get(_url(enrollment, ids[0])).status_code == 200
+    Enrollment.objects.filter(pk=enrollment.pk).update(status=status)
+    assert client.get(_url(enrollment, ids[0])).status_code == 403
+    assert client.get(_url(enrollment, ids[1])).status_code == 403
+    assert not LessonProgress.objects.filter(enrollment=enrollment, lesson_id=ids[1]).exists()
+
+
+def test_a_completed_enrolment_is_still_readable(client: Client, learner: Any) -> None:
+    enrollment, ids = _player(learner, status=Enrollment.Status.COMPLETED)
+    client.force_login(learner)
+    assert client.get(_url(enrollment, ids[0])).status_code == 200
+    assert client.get(_url(enrollment, ids[0])).status_code == 200
+
+
+def test_a_lesson_of_another_version_is_not_found_on_a_revisit(
+    client: Client, learner: Any
+) -> None:
+    enrollment, ids = _player(learner)
+    other, other_ids = _player(learner)
+    client.force_login(learner)
+    assert client.get(_url(enrollment, ids[0])).status_code == 200
+    assert client.get(_url(other, other_ids[0])).status_code == 200
+    # Both lessons are cached now; the other version's stays out of this enrolment.
+    assert client.get(_url(enrollment, other_ids[0])).status_code == 404
+    assert client.get(_url(enrollment, 10**9)).status_code == 404
