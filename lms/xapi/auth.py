@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -14,7 +18,34 @@ from django.utils import timezone
 from lms.xapi.emit import actor_of, platform_authority
 from lms.xapi.models import LaunchCredential, LRSClient, agent_key
 from lms.xapi.services import check_hash
-from lms.xapi.store import Caller
+from lms.xapi.store import Caller, LaunchCheck
+
+# Launch credentials read from the database, by key, for the writes of launched content (the hot
+# request of the platform). A cached credential is never trusted alone: the write that uses it
+# checks in the same statement as its INSERT that the credential still holds (lms.xapi.store
+# .write), and nothing is written when it does not; every other request reads the database.
+# So revoking, expiring or deleting a credential, suspending its learner or moving them to
+# another institution, by any means (signals or not, in any process), refuses the next write.
+_LAUNCHES: dict[str, _Launch] = {}
+_MAX_LAUNCHES = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Launch:
+    secret_hash: str
+    expires_at: datetime
+    registration: uuid.UUID
+    caller: Caller
+    read_at: float
+
+
+def _launch_ttl() -> float:
+    return float(getattr(settings, "XAPI_LAUNCH_CACHE_SECONDS", 300))
+
+
+def forget_launch(key: str) -> None:
+    """Drop a launch credential from this process's cache (the next write reads the database)."""
+    _LAUNCHES.pop(key, None)
 
 
 def _basic(header: str) -> tuple[str, str] | None:
@@ -37,6 +68,60 @@ def client_authority(client: LRSClient) -> dict[str, Any]:
     }
 
 
+def _launch_from_cache(key: str, secret: str) -> Caller | None:
+    """The caller of a cached launch credential, to be confirmed by the write; None when it is
+    not cached (or too old), expired or the secret is wrong (the database then decides)."""
+    launch = _LAUNCHES.get(key)
+    if launch is None or time.monotonic() - launch.read_at > _launch_ttl():
+        return None
+    if launch.expires_at <= timezone.now() or not check_hash(secret, launch.secret_hash):
+        return None
+    caller = launch.caller
+    return replace(
+        caller,
+        confirm=LaunchCheck(
+            key=key,
+            secret=secret,
+            secret_hash=launch.secret_hash,
+            user_id=caller.user_id or 0,
+            registration=launch.registration,
+            institution_id=caller.institution_id,
+        ),
+    )
+
+
+def _launch_from_database(key: str, secret: str) -> Caller | None:
+    launch = (
+        LaunchCredential.objects.select_related("user")
+        .filter(key=key, expires_at__gt=timezone.now())
+        .first()
+    )
+    if launch is None or not launch.user.is_active:
+        forget_launch(key)
+        return None
+    if not check_hash(secret, launch.secret_hash):
+        return None  # a wrong secret does not evict the cached credential of the right one
+    caller = _for_user(launch.user, registration=launch.registration)
+    if len(_LAUNCHES) >= _MAX_LAUNCHES:
+        _LAUNCHES.clear()
+    _LAUNCHES[key] = _Launch(
+        secret_hash=launch.secret_hash,
+        expires_at=launch.expires_at,
+        registration=launch.registration,
+        caller=caller,
+        read_at=time.monotonic(),
+    )
+    return caller
+
+
+def reauthenticate(caller: Caller) -> Caller | None:
+    """A caller taken from the launch cache, read again from the database (None: refused)."""
+    if caller.confirm is None:
+        return caller
+    forget_launch(caller.confirm.key)
+    return _launch_from_database(caller.confirm.key, caller.confirm.secret)
+
+
 def _for_user(user: Any, *, registration: Any = None) -> Caller:
     actor = actor_of(user)
     return Caller(
@@ -49,24 +134,24 @@ def _for_user(user: Any, *, registration: Any = None) -> Caller:
     )
 
 
-def authenticate(request: HttpRequest, authorization: str | None) -> Caller | None:
-    """The caller, or None when the credentials are missing or wrong."""
+def authenticate(
+    request: HttpRequest, authorization: str | None, *, write: bool = False
+) -> Caller | None:
+    """The caller, or None when the credentials are missing or wrong.
+
+    With `write` (a statement write, which confirms the credential itself) a launch credential
+    may come from the in-process cache: the caller then carries `confirm`."""
     if authorization:
         pair = _basic(authorization)
         if pair is None:
             return None
         key, secret = pair
         if key.startswith("launch-"):
-            launch = (
-                LaunchCredential.objects.select_related("user")
-                .filter(key=key, expires_at__gt=timezone.now())
-                .first()
-            )
-            if launch is None or not check_hash(secret, launch.secret_hash):
-                return None
-            if not launch.user.is_active:
-                return None
-            return _for_user(launch.user, registration=launch.registration)
+            if write:
+                cached = _launch_from_cache(key, secret)
+                if cached is not None:
+                    return cached
+            return _launch_from_database(key, secret)
         client = (
             LRSClient.objects.select_related("institution").filter(key=key, is_active=True).first()
         )

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -37,6 +38,26 @@ class Caller:
     # The materialised path of the client's institution ("12/45/"), read with the client, so
     # that "this institution and its units" is a subquery of the statements query.
     institution_path: str = ""
+    # Set when the launch credential was taken from the in-process cache (lms.xapi.auth): the
+    # write confirms it in the same round trip as the INSERT, and stores nothing if it is not.
+    confirm: LaunchCheck | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchCheck:
+    """What a cached launch credential must still be in the database for a write to happen."""
+
+    key: str
+    secret: str
+    secret_hash: str
+    user_id: int
+    registration: uuid.UUID
+    institution_id: int | None
+
+
+class CredentialRejected(Exception):
+    """The cached launch credential no longer holds (revoked, expired, user suspended, changed):
+    nothing was written; authenticate again against the database."""
 
 
 def _activities(statement: dict[str, Any]) -> list[str]:
@@ -241,6 +262,175 @@ def insert(rows: list[Row], *, ignore_conflicts: bool = False) -> None:
     if targets:
         Statement.objects.filter(statement_id__in=targets).update(voided=True)
     forward_on_commit(rows)
+
+
+# The column types of COPY_COLUMNS, for the arrays `write` unnests.
+_ARRAY_TYPES = (
+    "uuid",
+    "jsonb",
+    "text",
+    "text",
+    "text",
+    "uuid",
+    "jsonb",
+    "jsonb",
+    "timestamptz",
+    "timestamptz",
+    "boolean",
+    "uuid",
+    "uuid",
+    "bigint",
+    "bigint",
+    "bigint",
+    "boolean",
+)
+
+
+@dataclass(slots=True)
+class Written:
+    """What `write` did: whether the credential held, and the ids it inserted (the others of
+    the batch were already stored), by forwarding target (None: not forwarded)."""
+
+    confirmed: bool
+    inserted: dict[uuid.UUID, int | None]
+
+
+_WRITE_SQL: dict[tuple[bool, bool], str] = {}
+
+
+def _write_sql(confirm: bool, forwarding: bool) -> str:
+    sql = _WRITE_SQL.get((confirm, forwarding))
+    if sql is not None:
+        return sql
+    from django.contrib.auth import get_user_model
+
+    from lms.xapi.models import ForwardingTarget, LaunchCredential
+
+    # Only table and column names of this code go into the text; every value is a parameter.
+    if confirm:
+        ok = (
+            f"SELECT 1 FROM {LaunchCredential._meta.db_table} lc "  # noqa: S608
+            f"JOIN {get_user_model()._meta.db_table} u ON u.id = lc.user_id "
+            "WHERE lc.key = %s AND lc.secret_hash = %s AND lc.expires_at > now() "
+            "AND lc.user_id = %s AND lc.registration = %s AND u.status <> %s "
+            "AND u.institution_id IS NOT DISTINCT FROM %s"
+        )
+    else:
+        ok = "SELECT 1"
+    unnest = ", ".join(f"%s::{kind}[]" for kind in _ARRAY_TYPES)
+    target = (
+        f"(SELECT ft.id FROM {ForwardingTarget._meta.db_table} ft "  # noqa: S608
+        "WHERE ft.institution_id = ins.institution_id AND ft.is_active)"
+        if forwarding
+        else "NULL::bigint"
+    )
+    sql = (
+        f"WITH ok AS MATERIALIZED ({ok}), "  # noqa: S608
+        f"ins AS (INSERT INTO {Statement._meta.db_table} ({', '.join(COPY_COLUMNS)}) "
+        f"SELECT * FROM unnest({unnest}) WHERE EXISTS (SELECT 1 FROM ok) "
+        "ON CONFLICT (statement_id) DO NOTHING RETURNING statement_id, institution_id) "
+        f"SELECT EXISTS (SELECT 1 FROM ok), ins.statement_id, {target} "
+        "FROM (SELECT 1) AS one LEFT JOIN ins ON true"
+    )
+    _WRITE_SQL[(confirm, forwarding)] = sql
+    return sql
+
+
+def write(rows: list[Row], *, confirm: LaunchCheck | None = None) -> Written:
+    """Insert the statements of `rows` not stored yet, in one round trip on PostgreSQL: the
+    INSERT … ON CONFLICT DO NOTHING, the check of a cached launch credential (nothing is
+    inserted unless it still holds) and each institution's forwarding target, read in the same
+    statement so that a change of forwarding is seen by the next write without any cache.
+
+    Voiding, forwarding and statements_stored are the caller's (only for `inserted`).
+    """
+    forwarding = bool(getattr(settings, "XAPI_FORWARDING", True))
+    if not rows:
+        return Written(confirmed=confirm is None or confirm_launch(confirm), inserted={})
+    if connection.vendor != "postgresql":
+        return _write_portable(rows, confirm, forwarding)
+    columns = list(zip(*(_copy_row(row) for row in rows), strict=True))
+    params: list[Any] = []
+    if confirm is not None:
+        from lms.accounts.models import User
+
+        params += [
+            confirm.key,
+            confirm.secret_hash,
+            confirm.user_id,
+            confirm.registration,
+            User.Status.SUSPENDED.value,
+            confirm.institution_id,
+        ]
+    params += [list(column) for column in columns]
+    with connection.cursor() as cursor:
+        cursor.execute(_write_sql(confirm is not None, forwarding), params)
+        result = cursor.fetchall()
+    confirmed = bool(result[0][0])
+    inserted = {statement_id: target_id for _ok, statement_id, target_id in result if statement_id}
+    return Written(confirmed=confirmed, inserted=inserted)
+
+
+def _write_portable(rows: list[Row], confirm: LaunchCheck | None, forwarding: bool) -> Written:
+    """`write` in several queries, for databases other than PostgreSQL (tests on SQLite)."""
+    if confirm is not None and not confirm_launch(confirm):
+        return Written(confirmed=False, inserted={})
+    existing = set(stored_data([row.statement_id for row in rows]))
+    new = [row for row in rows if str(row.statement_id) not in existing]
+    Statement.objects.bulk_create([row.model() for row in new])
+    targets: dict[int, int] = {}
+    if forwarding:
+        from lms.xapi.models import ForwardingTarget
+
+        targets = dict(
+            ForwardingTarget.objects.filter(
+                institution_id__in={row.institution_id for row in new}, is_active=True
+            ).values_list("institution_id", "pk")
+        )
+    return Written(
+        confirmed=True,
+        inserted={
+            row.statement_id: targets.get(row.institution_id) if row.institution_id else None
+            for row in new
+        },
+    )
+
+
+def confirm_launch(check: LaunchCheck) -> bool:
+    """Whether a cached launch credential still holds, in one query."""
+    from lms.accounts.models import User
+    from lms.xapi.models import LaunchCredential
+
+    return (
+        LaunchCredential.objects.filter(
+            key=check.key,
+            secret_hash=check.secret_hash,
+            expires_at__gt=timezone.now(),
+            user_id=check.user_id,
+            registration=check.registration,
+        )
+        .filter(
+            Q(user__institution_id=check.institution_id)
+            if check.institution_id is not None
+            else Q(user__institution_id__isnull=True)
+        )
+        .exclude(user__status=User.Status.SUSPENDED)
+        .exists()
+    )
+
+
+def forward_written(written: Written) -> None:
+    """Queue the copy of the inserted statements to their forwarding targets after commit."""
+    by_target: dict[int, list[str]] = {}
+    for statement_id, target_id in written.inserted.items():
+        if target_id is not None:
+            by_target.setdefault(target_id, []).append(str(statement_id))
+    if not by_target:
+        return
+    from lms.xapi.tasks import forward_statements
+
+    for target_id, ids in by_target.items():
+        transaction.on_commit(partial(forward_statements.delay, target_id, ids))
 
 
 def stored_data(statement_ids: list[uuid.UUID]) -> dict[str, dict[str, Any]]:

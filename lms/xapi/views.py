@@ -8,6 +8,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import datetime
 from email import message_from_bytes
 from email.message import Message
@@ -25,7 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from lms.accounts.models import Institution
 from lms.xapi import documents, store
-from lms.xapi.auth import authenticate
+from lms.xapi.auth import authenticate, reauthenticate
 from lms.xapi.errors import XAPIError, bad
 from lms.xapi.models import Attachment, Statement, agent_key
 from lms.xapi.signals import statements_stored
@@ -125,10 +126,22 @@ def _finish(response: HttpResponse) -> HttpResponse:
     return response
 
 
+def unauthorized() -> HttpResponse:
+    response = error_response(401, "Authorization", "valid credentials are required")
+    response["WWW-Authenticate"] = 'Basic realm="xAPI"'
+    return response
+
+
 def xapi_view(
-    handler: Callable[[XRequest, Caller], HttpResponse], *, needs_auth: bool = True
+    handler: Callable[[XRequest, Caller], HttpResponse],
+    *,
+    needs_auth: bool = True,
+    confirms_launch: bool = False,
 ) -> Callable[[HttpRequest], HttpResponse]:
-    """Wrap a resource: CORS, the alternate syntax, the version header, authentication, errors."""
+    """Wrap a resource: CORS, the alternate syntax, the version header, authentication, errors.
+
+    `confirms_launch`: the handler's POST and PUT confirm a launch credential in their write
+    (Caller.confirm), so that one may come from the in-process cache."""
 
     @csrf_exempt
     def view(request: HttpRequest) -> HttpResponse:
@@ -147,11 +160,13 @@ def xapi_view(
                     raise bad("X-Experience-API-Version", "header is required")
                 if not VERSION_RE.match(version):
                     raise bad("X-Experience-API-Version", "must be 1.0.x")
-            caller = authenticate(request, xrequest.header("Authorization"))
+            caller = authenticate(
+                request,
+                xrequest.header("Authorization"),
+                write=confirms_launch and xrequest.method in {"POST", "PUT"},
+            )
             if caller is None and needs_auth:
-                response = error_response(401, "Authorization", "valid credentials are required")
-                response["WWW-Authenticate"] = 'Basic realm="xAPI"'
-                return _finish(response)
+                return _finish(unauthorized())
             response = handler(xrequest, caller or Caller(institution_id=None))
         except XAPIError as exc:
             response = error_response(exc.status, exc.field, exc.rule)
@@ -334,7 +349,6 @@ def _store_statements(
     ids = [str(statement.get("id") or uuid.uuid4()).lower() for statement in statements]
     for statement, statement_id in zip(statements, ids, strict=True):
         statement["id"] = statement_id
-    existing = store.stored_data([uuid.UUID(i) for i in ids])
     targets = {
         str(s["object"]["id"]).lower()
         for s in statements
@@ -346,22 +360,40 @@ def _store_statements(
         ).exists()
         if voiding:
             raise bad("object.id", "a voiding statement cannot be voided")
-    rows: list[store.Row] = []
-    for statement in statements:
-        found = existing.get(statement["id"])
-        if found is not None:
-            if not _same_statement(found, statement):
-                raise XAPIError(409, "id", "a different statement with this id is already stored")
-            continue
-        rows.append(store.prepare(statement, caller, now))
+    rows = [store.prepare(statement, caller, now) for statement in statements]
+    # One statement with nothing else to write is one INSERT, atomic by itself: no transaction
+    # (BEGIN and COMMIT would be two more round trips). Anything more is all or nothing.
+    alone = len(rows) == 1 and not attachments and rows[0].voids is None
     try:
-        with transaction.atomic():
-            store.insert(rows)
+        with nullcontext() if alone else transaction.atomic():
+            written = store.write(rows, confirm=caller.confirm)
+            if not written.confirmed:
+                raise store.CredentialRejected
+            conflicts = [row for row in rows if row.statement_id not in written.inserted]
+            if conflicts:
+                existing = store.stored_data([row.statement_id for row in conflicts])
+                for row, statement in zip(rows, statements, strict=True):
+                    if row.statement_id in written.inserted:
+                        continue
+                    found = existing.get(statement["id"])
+                    if found is None:
+                        raise XAPIError(
+                            409, "id", "a statement with this id was stored at the same time"
+                        )
+                    if not _same_statement(found, statement):
+                        raise XAPIError(
+                            409, "id", "a different statement with this id is already stored"
+                        )
+            new = [row for row in rows if row.statement_id in written.inserted]
+            voided = [row.voids for row in new if row.voids is not None]
+            if voided:
+                Statement.objects.filter(statement_id__in=voided).update(voided=True)
             for sha2, (content_type, content) in attachments.items():
                 Attachment.objects.get_or_create(
                     sha2=sha2, defaults={"content_type": content_type, "content": content}
                 )
-            stored = [row.data for row in rows]
+            store.forward_written(written)
+            stored = [row.data for row in new]
             if stored:
                 transaction.on_commit(
                     lambda: statements_stored.send(sender=Statement, statements=stored)
@@ -644,10 +676,19 @@ def statements_handler(xrequest: XRequest, caller: Caller) -> HttpResponse:
     """The Statements resource."""
     try:
         response = _statements(xrequest, caller)
-    except XAPIError as exc:
-        response = error_response(exc.status, exc.field, exc.rule)
-    except StatementError as exc:
-        response = error_response(400, exc.field, exc.rule)
+    except store.CredentialRejected:
+        # The cached launch credential no longer holds as cached; nothing was written.
+        fresh = reauthenticate(caller)
+        response = unauthorized() if fresh is None else statements_handler(xrequest, fresh)
+    except (XAPIError, StatementError) as exc:
+        # A refusal to a caller from the launch cache is given only once the credential is
+        # confirmed: a revoked credential gets 401 whatever its statement.
+        if caller.confirm is not None and reauthenticate(caller) is None:
+            response = unauthorized()
+        elif isinstance(exc, XAPIError):
+            response = error_response(exc.status, exc.field, exc.rule)
+        else:
+            response = error_response(400, exc.field, exc.rule)
     response["X-Experience-API-Consistent-Through"] = consistent_through()
     return response
 
@@ -736,7 +777,7 @@ def about_handler(xrequest: XRequest, caller: Caller) -> HttpResponse:
     return JsonResponse({"version": ["1.0.3", "1.0.2", "1.0.1", "1.0.0"], "extensions": {}})
 
 
-statements = xapi_view(statements_handler)
+statements = xapi_view(statements_handler, confirms_launch=True)
 activities = xapi_view(activities_handler)
 agents = xapi_view(agents_handler)
 about = xapi_view(about_handler, needs_auth=False)
