@@ -317,7 +317,7 @@ def _write_sql(confirm: bool, forwarding: bool) -> str:
         )
     else:
         ok = "SELECT 1"
-    unnest = ", ".join(f"%s::{kind}[]" for kind in _ARRAY_TYPES)
+    unnest = ", ".join(f"%b::{kind}[]" for kind in _ARRAY_TYPES)  # binary: no escaping
     target = (
         f"(SELECT ft.id FROM {ForwardingTarget._meta.db_table} ft "  # noqa: S608
         "WHERE ft.institution_id = ins.institution_id AND ft.is_active)"
@@ -334,6 +334,23 @@ def _write_sql(confirm: bool, forwarding: bool) -> str:
     )
     _WRITE_SQL[(confirm, forwarding)] = sql
     return sql
+
+
+def _bound_cursor() -> Any:
+    """A cursor with server-side binding on Django's psycopg connection, through Django's wrapper
+    (execute wrappers, query logging, error translation).
+
+    Django's cursors bind on the client: the seventeen arrays of a write would each be quoted
+    into the SQL text in Python (a regex pass over every value). Bound, they travel as they are.
+    Not a prepared statement (PgBouncer in transaction mode runs in front in production).
+    """
+    import psycopg
+
+    connection.ensure_connection()
+    raw = psycopg.Cursor(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(raw)
+    return connection.make_cursor(raw)
 
 
 def write(rows: list[Row], *, confirm: LaunchCheck | None = None) -> Written:
@@ -363,7 +380,7 @@ def write(rows: list[Row], *, confirm: LaunchCheck | None = None) -> Written:
             confirm.institution_id,
         ]
     params += [list(column) for column in columns]
-    with connection.cursor() as cursor:
+    with _bound_cursor() as cursor:
         cursor.execute(_write_sql(confirm is not None, forwarding), params)
         result = cursor.fetchall()
     confirmed = bool(result[0][0])
