@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import (
@@ -20,14 +20,16 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.functional import SimpleLazyObject
 from django.utils.http import urlencode
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from courses import content, player, selectors, services
+from courses.caching import bounded_get_or_set
 from courses.forms import ObservationForm, ReplicatedRunForm, VideoPositionForm
 from courses.models import AttendanceRecord, Course, CourseRun, Enrollment, Lesson, Program, Session
 from lms.accounts.models import MemberState
@@ -50,7 +52,25 @@ def _query_string(request: HttpRequest, *keys: str) -> str:
 
 
 def catalogue(request: HttpRequest) -> HttpResponse:
-    """Published courses with open runs; search and filters; paginated."""
+    """Published courses with open runs; search and filters; paginated.
+
+    The page's body (filters and results) depends only on the address and the language: it is
+    rendered once per CATALOGUE_CACHE_SECONDS and kept in Redis and in the worker's memory
+    (courses.caching.bounded_get_or_set), so a visit renders only the page around it.
+    """
+    language = get_language() or ""
+    path = request.get_full_path()
+    digest = hashlib.md5(path.encode(), usedforsecurity=False).hexdigest()
+    body, _until = bounded_get_or_set(
+        f"courses:catalogue-page:1:{language}:{digest}",
+        CATALOGUE_CACHE_SECONDS,
+        lambda: _catalogue_body(request),
+    )
+    return render(request, "courses/catalogue.html", {"content": body})
+
+
+def _catalogue_body(request: HttpRequest) -> tuple[SafeString, float]:
+    """The filters and results of the catalogue (until when the filter options stay valid)."""
     filters = {
         "query": request.GET.get("q", "").strip()[:100],
         "language": request.GET.get("language", "")[:2],
@@ -58,35 +78,30 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         "member_state": request.GET.get("member_state", "")[:2],
         "program": request.GET.get("program", "")[:40],
     }
-    # The page object is lazy: on a cache hit of the results fragment no query runs at all.
-    page = SimpleLazyObject(
-        lambda: Paginator(selectors.catalogue_courses(**filters), PAGE_SIZE).get_page(
-            request.GET.get("page")
-        )
+    page = Paginator(selectors.catalogue_courses(**filters), PAGE_SIZE).get_page(
+        request.GET.get("page")
     )
-    return render(
-        request,
-        "courses/catalogue.html",
+    options, until = _catalogue_options()
+    html = render_to_string(
+        "courses/includes/catalogue_body.html",
         {
             "page_obj": page,
             "filters": filters,
             "language_options": LANGUAGE_OPTIONS,
             "modes": CourseRun.Mode.choices,
-            **_catalogue_options(),
+            **options,
             "query_string": _query_string(
                 request, "q", "language", "mode", "member_state", "program"
             ),
-            "cache_key": request.get_full_path(),
-            "cache_seconds": CATALOGUE_CACHE_SECONDS,
         },
     )
+    return mark_safe(html), until  # noqa: S308 - rendered by the template engine
 
 
-def _catalogue_options() -> dict[str, Any]:
+def _catalogue_options() -> tuple[dict[str, Any], float]:
     """Member states and programs for the filters, in the reader's language, cached."""
-    key = f"courses:catalogue-options:{get_language()}"
-    options = cache.get(key)
-    if options is None:
+
+    def compute() -> tuple[dict[str, Any], float]:
         options = {
             "member_states": [(m.code, m.name) for m in MemberState.objects.order_by("code")],
             "programs": [
@@ -96,8 +111,11 @@ def _catalogue_options() -> dict[str, Any]:
                 )
             ],
         }
-        cache.set(key, options, CATALOGUE_CACHE_SECONDS * 5)
-    return options
+        return options, float("inf")
+
+    return bounded_get_or_set(
+        f"courses:catalogue-options:1:{get_language()}", CATALOGUE_CACHE_SECONDS * 5, compute
+    )
 
 
 def course_detail(request: HttpRequest, code: str) -> HttpResponse:
