@@ -15,9 +15,10 @@ from typing import Any
 
 from django.middleware.csrf import get_token
 from django.templatetags.static import static
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.html import escape, format_html, linebreaks
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from courses.content import clean_html, lesson_url
@@ -129,19 +130,43 @@ def _lesson_body(request: Any, state: PlayerEnrollment, lesson: Lesson, status: 
     return ""
 
 
+@lru_cache(maxsize=32)
+def _fixed(language: str, script_prefix: str) -> dict[str, str]:
+    """The parts of the page that depend only on the reader's language (and where the site is
+    mounted), escaped once per process."""
+    return {
+        "breadcrumb": format_html(
+            '<nav aria-label="{}"><a href="{}">{}</a> › ',
+            _("Breadcrumb"),
+            reverse("courses:my_learning"),
+            _("My learning"),
+        ),  # fmt: skip
+        "progress_label": escape(_("Course progress")),
+        "done_mark": format_html(' ✓<span class="visually-hidden">{}</span>', _("Completed")),
+        "completed": format_html('<span class="badge">{}</span>', _("Completed")),
+        "watched": escape(_("I have watched the video")),
+        "lessons": escape(_("Lessons")),
+        "previous": escape(_("Previous")),
+        "next": escape(_("Next")),
+        "outline": format_html("<details><summary>{}</summary><ol>", _("Course outline")),
+    }
+
+
 def content(
     request: Any, state: PlayerEnrollment, lesson: Lesson, outline: list[OutlineItem]
 ) -> SafeString:
     """The player's main content for one learner and lesson (the page's content block)."""
     language = state.language
     registration = state.registration
+    fixed = _fixed(get_language() or "", get_script_prefix())
     # The lesson URLs differ only in the lesson id: one reverse() for all of them.
     sample = reverse("courses:lesson", args=[registration, 0])
     prefix = escape(sample[: -len("0/")])
     index = next(i for i, item in enumerate(outline) if item.pk == lesson.pk)
     status, position = state.progress.get(lesson.pk, ("", 0))
     pct = int(state.progress_pct)
-    done_mark = format_html(' ✓<span class="visually-hidden">{}</span>', _("Completed"))
+    done_mark = fixed["done_mark"]
+    progress = state.progress
     items = []
     for item in outline:
         title = _text(item.title, language)
@@ -149,12 +174,12 @@ def content(
             link = f'<strong aria-current="page">{title}</strong>'
         else:
             link = f'<a href="{prefix}{item.pk}/">{title}</a>'
-        done = state.progress.get(item.pk)
+        done = progress.get(item.pk)
         items.append(f"<li>{link}{done_mark if done and done[0] == COMPLETED else ''}</li>")
     previous = outline[index - 1] if index > 0 else None
     following = outline[index + 1] if index + 1 < len(outline) else None
     if status == COMPLETED:
-        action = format_html('<span class="badge">{}</span>', _("Completed"))
+        action = fixed["completed"]
     elif lesson.kind == Lesson.Kind.VIDEO:
         action = format_html(
             '<form method="post" action="{}">'
@@ -162,49 +187,39 @@ def content(
             '<button type="submit" class="primary">{}</button></form>',
             reverse("courses:complete", args=[registration, lesson.pk]),
             get_token(request),
-            _("I have watched the video"),
+            mark_safe(fixed["watched"]),  # noqa: S308 - escaped in _fixed
         )
     else:
         action = ""
+    done_text = escape(_("%(pct)s%% of the course done") % {"pct": pct})
+    where = escape(
+        _("Lesson %(position)s of %(count)s") % {"position": index + 1, "count": len(outline)}
+    )
     html = [
-        format_html(
-            '<nav aria-label="{}"><a href="{}">{}</a> › {}</nav>\n',
-            _("Breadcrumb"),
-            reverse("courses:my_learning"),
-            _("My learning"),
-            mark_safe(_text(state.course_title, language)),  # noqa: S308 - escaped by _text
-        ),  # fmt: skip
-        format_html(
-            '<div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" '
-            'aria-valuenow="{}" aria-label="{}"><span style="width:{}%"></span></div>\n',
-            pct,
-            _("Course progress"),
-            pct,
-        ),  # fmt: skip
-        format_html(
-            "<p>{} · {}</p>\n",
-            _("%(pct)s%% of the course done") % {"pct": pct},
-            _("Lesson %(position)s of %(count)s") % {"position": index + 1, "count": len(outline)},
-        ),
+        fixed["breadcrumb"],
+        _text(state.course_title, language),
+        "</nav>\n",
+        '<div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" '
+        f'aria-valuenow="{pct}" aria-label="{fixed["progress_label"]}">'
+        f'<span style="width:{pct}%"></span></div>\n',
+        f"<p>{done_text} · {where}</p>\n",
         "<article>\n",
         f"<h1>{_text(lesson.title, language)}</h1>\n",
         _lesson_body(request, state, lesson, status, position),
         "</article>\n",
         f"<p>{action}</p>\n",
-        format_html('<nav class="pagination" aria-label="{}">\n', _("Lessons")),
-        format_html('<a rel="prev" href="{}{}/">← {}</a>', prefix, previous.pk, _("Previous"))
+        f'<nav class="pagination" aria-label="{fixed["lessons"]}">\n',
+        f'<a rel="prev" href="{prefix}{previous.pk}/">← {fixed["previous"]}</a>'
         if previous
         else "",
         "\n",
-        format_html('<a rel="next" href="{}{}/">{} →</a>', prefix, following.pk, _("Next"))
-        if following
-        else "",
+        f'<a rel="next" href="{prefix}{following.pk}/">{fixed["next"]} →</a>' if following else "",
         "\n</nav>\n",
-        format_html("<details><summary>{}</summary><ol>", _("Course outline")),
+        fixed["outline"],
         *items,
         "</ol></details>\n",
     ]
-    return mark_safe("".join(str(part) for part in html))  # noqa: S308 - every part escaped
+    return mark_safe("".join(html))  # noqa: S308 - every part escaped
 
 
 def scripts(lesson: Lesson) -> SafeString:
