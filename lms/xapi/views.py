@@ -68,7 +68,8 @@ class XRequest:
         self.django = request
         self.method = request.method or "GET"
         self.params: dict[str, str] = {k: str(v) for k, v in request.GET.items()}
-        self.headers: dict[str, str] = {k.lower(): v for k, v in request.headers.items()}
+        # The request's own headers, read as needed; a copy only for the alternate syntax.
+        self.headers: dict[str, str] | None = None
         self.body = request.body
         self.content_type = request.content_type or ""
         if self.method == "POST" and "method" in request.GET:
@@ -84,6 +85,7 @@ class XRequest:
             raise bad("Content-Type", "the alternate request syntax needs a form body")
         form = QueryDict(request.body, encoding="utf-8")
         self.method = method
+        self.headers = {k.lower(): v for k, v in request.headers.items()}
         self.headers.pop("content-type", None)
         self.headers.pop("content-length", None)
         self.params = {}
@@ -108,6 +110,8 @@ class XRequest:
         self.content_type = self.headers.get("content-type", "application/json").split(";")[0]
 
     def header(self, name: str) -> str | None:
+        if self.headers is None:
+            return self.django.headers.get(name)
         return self.headers.get(name.lower())
 
 
