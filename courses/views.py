@@ -187,7 +187,9 @@ def withdraw(request: HttpRequest, registration: str) -> HttpResponse:
 @login_required
 def my_learning(request: HttpRequest) -> HttpResponse:
     """Every enrolment of the signed-in person with its progress."""
-    page = _page(request, selectors.my_enrollments(user=request.user))
+    page = selectors.my_enrollments_page(
+        user=request.user, number=request.GET.get("page"), size=PAGE_SIZE
+    )
     scope = get_scope(request.user)
     teaches = scope.is_dps or scope.is_instructor or scope.is_coordinator
     return render(

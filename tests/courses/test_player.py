@@ -206,3 +206,32 @@ def test_a_lesson_of_another_version_is_not_found_on_a_revisit(
     # Both lessons are cached now; the other version's stays out of this enrolment.
     assert client.get(_url(enrollment, other_ids[0])).status_code == 404
     assert client.get(_url(enrollment, 10**9)).status_code == 404
+
+
+def test_my_learning_reads_its_page_and_total_in_one_query(client: Client, learner: Any) -> None:
+    from courses.views import PAGE_SIZE
+
+    for _ in range(PAGE_SIZE + 5):
+        run = RunFactory(course=CourseFactory())
+        Enrollment.objects.create(user=learner, run=run, version=run.version)
+    Enrollment.objects.create(user=UserFactory(), run=run, version=run.version)
+    client.force_login(learner)
+    url = reverse("courses:my_learning")
+    client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        first = client.get(url).content.decode()
+    assert len(_courses_queries(queries)) == 1
+    assert first.count('class="card"') == PAGE_SIZE
+    assert "Page 1 of 2" in first
+    second = client.get(url, {"page": 2}).content.decode()
+    assert second.count('class="card"') == 5
+    assert "Page 2 of 2" in second
+    # Paginator.get_page's answers: a bad number is page 1, past the end the last page.
+    assert "Page 1 of 2" in client.get(url, {"page": "x"}).content.decode()
+    assert "Page 2 of 2" in client.get(url, {"page": 9}).content.decode()
+
+
+def test_my_learning_without_enrolments(client: Client) -> None:
+    client.force_login(UserFactory())
+    page = client.get(reverse("courses:my_learning"), {"page": 3}).content.decode()
+    assert "You are not enrolled in any course yet." in page
