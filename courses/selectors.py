@@ -71,24 +71,63 @@ def my_enrollments(*, user: Any) -> QuerySet[Enrollment]:
     )
 
 
-def my_enrollments_page(*, user: Any, number: Any, size: int) -> Any:
-    """The page of my_enrollments the learner asks for, with the total counted in the same query
-    (a window count) instead of a COUNT of its own; Paginator.get_page's answers (page 1 for a
-    bad number, the last page past the end, which costs the usual queries)."""
-    from django.core.paginator import Page, Paginator
-    from django.db.models import Window
+@dataclass(frozen=True)
+class LearningRow:
+    """One enrolment as My learning shows it."""
 
-    rows = my_enrollments(user=user)
-    paginator = Paginator(rows, size)
+    registration: Any
+    status: str
+    progress_pct: int
+    attendance_pct: int | None
+    last_lesson_id: int | None
+    mode: str
+    course_title: dict[str, str]
+    language: str
+
+
+# My learning's page with its total (a window count) in one statement: the ORM's version of this
+# query cost more CPU to build than the rest of the page. The order is my_enrollments'.
+_LEARNING_SQL = f"""
+SELECT e.registration, e.status, e.progress_pct, e.attendance_pct, e.last_lesson_id, r.mode,
+       c.title, c.default_language, COUNT(*) OVER ()
+  FROM {Enrollment._meta.db_table} e
+  JOIN {CourseRun._meta.db_table} r ON r.id = e.run_id
+  JOIN {Course._meta.db_table} c ON c.id = r.course_id
+ WHERE e.user_id = %s
+ ORDER BY e.enrolled_at DESC, e.id DESC
+ LIMIT %s OFFSET %s
+"""  # noqa: S608 - table names from the models, values as parameters
+
+
+def _learning_rows(user_id: int, offset: int, size: int) -> tuple[list[LearningRow], int]:
+    with connection.cursor() as cursor:
+        cursor.execute(_LEARNING_SQL, [user_id, size, offset])
+        rows = cursor.fetchall()
+    total = rows[0][-1] if rows else 0
+    return [
+        LearningRow(reg, status, pct, attendance, last, mode, _json(title) or {}, language)
+        for reg, status, pct, attendance, last, mode, title, language, _total in rows
+    ], total
+
+
+def my_enrollments_page(*, user: Any, number: Any, size: int) -> Any:
+    """The page of the learner's enrolments (as my_enrollments orders them) they ask for, as
+    LearningRow, with the total counted in the same query; Paginator.get_page's answers (page 1
+    for a bad number, the last page past the end, which costs a second query)."""
+    from django.core.paginator import Page, Paginator
+
     try:
         wanted = max(int(number), 1)
     except (TypeError, ValueError):
         wanted = 1
-    offset = (wanted - 1) * size
-    found = list(rows.annotate(listed_total=Window(Count("pk")))[offset : offset + size])
+    found, total = _learning_rows(user.pk, (wanted - 1) * size, size)
     if not found and wanted > 1:
-        return paginator.get_page(number)
-    paginator.count = found[0].listed_total if found else 0  # type: ignore[attr-defined]
+        total = my_enrollments(user=user).count()
+        last = max((total + size - 1) // size, 1)
+        if last < wanted:
+            found, total = _learning_rows(user.pk, (last - 1) * size, size)
+            wanted = last
+    paginator = Paginator(range(total), size)
     return Page(found, wanted, paginator)
 
 

@@ -28,7 +28,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from courses import content, player, selectors, services
+from courses import cards, content, player, selectors, services
 from courses.caching import bounded_get_or_set
 from courses.forms import ObservationForm, ReplicatedRunForm, VideoPositionForm
 from courses.models import AttendanceRecord, Course, CourseRun, Enrollment, Lesson, Program, Session
@@ -197,6 +197,7 @@ def my_learning(request: HttpRequest) -> HttpResponse:
         "courses/my_learning.html",
         {
             "page_obj": page,
+            "cards": cards.cards(request, page.object_list),
             "teaches": teaches,
             "coordinates": bool(scope.coordinated_paths),
             "learner_links": [(reverse(name), label) for name, label in content.learner_links()],

@@ -235,3 +235,31 @@ def test_my_learning_without_enrolments(client: Client) -> None:
     client.force_login(UserFactory())
     page = client.get(reverse("courses:my_learning"), {"page": 3}).content.decode()
     assert "You are not enrolled in any course yet." in page
+
+
+def test_my_learning_cards_keep_their_markup(client: Client, learner: Any) -> None:
+    active, ids = _player(learner, last_lesson=None)
+    Enrollment.objects.filter(pk=active.pk).update(progress_pct=40, attendance_pct=75)
+    course = CourseFactory(title={"en": "<i>Waiting</i>"})
+    run = RunFactory(course=course, mode="onsite")
+    Enrollment.objects.create(user=learner, run=run, version=run.version, status="waitlisted")
+    client.force_login(learner)
+    page = client.get(reverse("courses:my_learning")).content.decode()
+    assert page.count('class="card"') == 2
+    assert "&lt;i&gt;Waiting&lt;/i&gt;" in page
+    assert '<span class="badge">On the waiting list</span> On-site' in page
+    assert (
+        '<div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" '
+        'aria-valuenow="40" aria-label="Progress"><span style="width:40%"></span></div>'
+    ) in page
+    assert "40% done · attendance 75%" in page
+    resume = reverse("courses:resume", args=[active.registration])
+    assert f'<a class="button primary" href="{resume}">Start</a>' in page
+    assert page.count('name="csrfmiddlewaretoken"') >= 2
+    assert reverse("courses:withdraw", args=[active.registration]) in page
+    client.get(_url(active, ids[0]))
+    assert f'href="{resume}">Continue</a>' in client.get(reverse("courses:my_learning")).text
+    Enrollment.objects.filter(user=learner).update(status="withdrawn")
+    page = client.get(reverse("courses:my_learning")).content.decode()
+    assert "Continue</a>" not in page
+    assert reverse("courses:withdraw", args=[active.registration]) not in page
