@@ -131,7 +131,12 @@ TEMPLATES = [
 # Database: SQLite by default, PostgreSQL (psycopg 3) from DATABASE_URL.
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    _db = dj_database_url.parse(DATABASE_URL, conn_health_checks=True)
+    # A health check costs a `SELECT 1` round trip at the start of every request that uses the
+    # database; without it, a connection broken by a database restart fails one request per
+    # worker, and Django then opens a new one. Off unless DB_CONN_HEALTH_CHECKS=1.
+    _db = dj_database_url.parse(
+        DATABASE_URL, conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", False)
+    )
     if _db["ENGINE"] == "django.db.backends.postgresql":
         if env_bool("DB_POOL", False):
             _db["CONN_MAX_AGE"] = 0

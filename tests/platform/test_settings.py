@@ -59,6 +59,28 @@ def test_production_starts_with_a_secret_and_hosts() -> None:
     assert "started" in result.stdout
 
 
+def test_connection_health_checks_are_chosen_by_the_environment() -> None:
+    probe = (
+        "from django.conf import settings; "
+        "print(settings.DATABASES['default'].get('CONN_HEALTH_CHECKS'))"
+    )
+    url = "postgres://postgres@127.0.0.1:5432/lms"
+    for value, expected in (("", "False"), ("1", "True")):
+        env = {"DATABASE_URL": url} | ({"DB_CONN_HEALTH_CHECKS": value} if value else {})
+        result = subprocess.run(  # noqa: S603 - our own interpreter and settings
+            [sys.executable, "-c", probe],
+            env={k: v for k, v in os.environ.items() if k != "DB_CONN_HEALTH_CHECKS"}
+            | {"DJANGO_SETTINGS_MODULE": "lms.settings"}
+            | env,
+            cwd=settings.BASE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.stdout.strip() == expected, result.stderr
+
+
 @pytest.mark.django_db
 def test_logs_are_json_lines_with_the_request_id(client: Any) -> None:
     options = dict(settings.LOGGING["formatters"]["json"])
