@@ -7,6 +7,7 @@ escaped with django.utils.html and labels once per language.
 
 from __future__ import annotations
 
+import uuid
 from functools import lru_cache
 from typing import Any
 
@@ -25,6 +26,9 @@ READABLE = (Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED)
 WITHDRAWABLE = (Enrollment.Status.ACTIVE, Enrollment.Status.WAITLISTED, Enrollment.Status.PENDING)
 
 
+_SAMPLE = uuid.UUID(int=0)
+
+
 @lru_cache(maxsize=32)
 def _fixed(language: str, script_prefix: str) -> dict[str, Any]:
     """Labels and addresses that depend only on the reader's language, escaped once."""
@@ -35,6 +39,9 @@ def _fixed(language: str, script_prefix: str) -> dict[str, Any]:
         "continue": escape(_("Continue")),
         "start": escape(_("Start")),
         "withdraw": escape(_("Withdraw")),
+        # Addresses of an enrolment differ only in its registration: reversed once here.
+        "resume_url": reverse("courses:resume", args=[_SAMPLE]),
+        "withdraw_url": reverse("courses:withdraw", args=[_SAMPLE]),
         "empty": format_html(
             '<li>{} <a href="{}">{}</a></li>',
             _("You are not enrolled in any course yet."),
@@ -69,12 +76,12 @@ def cards(request: Any, rows: list[LearningRow]) -> SafeString:
         )
         if row.status in READABLE:
             label = fixed["continue"] if row.last_lesson_id else fixed["start"]
-            url = escape(reverse("courses:resume", args=[row.registration]))
+            url = escape(fixed["resume_url"].replace(str(_SAMPLE), str(row.registration)))
             html.append(f'<p><a class="button primary" href="{url}">{label}</a></p>')
         html.append("\n  ")
         if row.status in WITHDRAWABLE:
             token = token or escape(get_token(request))
-            url = escape(reverse("courses:withdraw", args=[row.registration]))
+            url = escape(fixed["withdraw_url"].replace(str(_SAMPLE), str(row.registration)))
             html.append(
                 f'<form method="post" action="{url}">'
                 f'<input type="hidden" name="csrfmiddlewaretoken" value="{token}">'
