@@ -8,6 +8,9 @@ what belongs to one request (the person's name, the unread count, the CSRF token
 come back to after switching language), kept in process memory, and the markers are replaced on
 each request. The current page's navigation link gets its `aria-current="page"` at that point too.
 
+`{% chrome "head" %}` and `{% chrome "footer" %}` keep the static links and the footer the
+same way. A `{% block %}` inside a chrome block cannot be overridden by a child template.
+
 Process memory is the right place: the output depends only on code and compiled translations,
 which change only with a deploy, that is with new processes.
 """
@@ -47,6 +50,10 @@ class _User(SimpleNamespace):
 
 
 class ChromeNode(Node):
+    # `{% extends %}` walks the parent's nodes for blocks on every render; the chrome's inside
+    # is left out of that walk, so a {% block %} inside the chrome cannot be overridden.
+    child_nodelists = ()
+
     def __init__(self, name: str, nodelist: NodeList) -> None:
         self.name = name
         self.nodelist = nodelist
