@@ -302,26 +302,43 @@ _WRITE_SQL: dict[tuple[bool, bool, int], str] = {}
 VALUES_ROWS = 20
 
 
+def launch_holds_sql() -> str:
+    """A query with a row when a cached launch credential still holds (launch_holds_params)."""
+    from django.contrib.auth import get_user_model
+
+    from lms.xapi.models import LaunchCredential
+
+    return (
+        f"SELECT 1 FROM {LaunchCredential._meta.db_table} lc "  # noqa: S608
+        f"JOIN {get_user_model()._meta.db_table} u ON u.id = lc.user_id "
+        "WHERE lc.key = %s AND lc.secret_hash = %s AND lc.expires_at > now() "
+        "AND lc.user_id = %s AND lc.registration = %s AND u.status <> %s "
+        "AND u.institution_id IS NOT DISTINCT FROM %s"
+    )
+
+
+def launch_holds_params(check: LaunchCheck) -> list[Any]:
+    from lms.accounts.models import User
+
+    return [
+        check.key,
+        check.secret_hash,
+        check.user_id,
+        check.registration,
+        User.Status.SUSPENDED.value,
+        check.institution_id,
+    ]
+
+
 def _write_sql(confirm: bool, forwarding: bool, rows: int) -> str:
     """The text of a write; `rows` > 0: a VALUES list of that many rows, 0: unnested arrays."""
     sql = _WRITE_SQL.get((confirm, forwarding, rows))
     if sql is not None:
         return sql
-    from django.contrib.auth import get_user_model
-
-    from lms.xapi.models import ForwardingTarget, LaunchCredential
+    from lms.xapi.models import ForwardingTarget
 
     # Only table and column names of this code go into the text; every value is a parameter.
-    if confirm:
-        ok = (
-            f"SELECT 1 FROM {LaunchCredential._meta.db_table} lc "  # noqa: S608
-            f"JOIN {get_user_model()._meta.db_table} u ON u.id = lc.user_id "
-            "WHERE lc.key = %s AND lc.secret_hash = %s AND lc.expires_at > now() "
-            "AND lc.user_id = %s AND lc.registration = %s AND u.status <> %s "
-            "AND u.institution_id IS NOT DISTINCT FROM %s"
-        )
-    else:
-        ok = "SELECT 1"
+    ok = launch_holds_sql() if confirm else "SELECT 1"
     if rows:
         row = "(" + ", ".join(f"%s::{kind}" for kind in _ARRAY_TYPES) + ")"
         source = f"(VALUES {', '.join([row] * rows)}) AS v"
@@ -379,16 +396,7 @@ def write(rows: list[Row], *, confirm: LaunchCheck | None = None) -> Written:
         return _write_portable(rows, confirm, forwarding)
     params: list[Any] = []
     if confirm is not None:
-        from lms.accounts.models import User
-
-        params += [
-            confirm.key,
-            confirm.secret_hash,
-            confirm.user_id,
-            confirm.registration,
-            User.Status.SUSPENDED.value,
-            confirm.institution_id,
-        ]
+        params += launch_holds_params(confirm)
     values = [_copy_row(row) for row in rows]
     if len(rows) <= VALUES_ROWS:
         params += [value for row_values in values for value in row_values]

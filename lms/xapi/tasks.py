@@ -89,3 +89,12 @@ def retry_failure(failure: ForwardingFailure) -> bool:
     failure.resolved_at = timezone.now()
     failure.save(update_fields=["attempts", "resolved_at"])
     return True
+
+
+@shared_task(acks_late=True)
+def drain_statements() -> int:
+    """Write the buffered statements (lms.xapi.buffer); a later push schedules the next drain."""
+    from lms.xapi import buffer
+
+    buffer.redis_client().delete(buffer.SCHEDULED)
+    return buffer.drain_now()

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from lms.accounts.models import Institution
-from lms.xapi import documents, store
+from lms.xapi import buffer, documents, store
 from lms.xapi.auth import authenticate, reauthenticate
 from lms.xapi.errors import XAPIError, bad
 from lms.xapi.models import Attachment, Statement, agent_key
@@ -364,6 +364,18 @@ def _store_statements(
         ).exists()
         if voiding:
             raise bad("object.id", "a voiding statement cannot be voided")
+    if buffer.enabled():
+        if (
+            caller.confirm is not None
+            and not attachments
+            and not targets
+            and not any(statement.get("attachments") for statement in statements)
+        ):
+            try:
+                return _buffer_statements(statements, ids, caller, now)
+            except buffer.Fallback:
+                pass
+        buffer.drain_now()  # order, voiding targets and conflicts see the buffered statements
     rows = [store.prepare(statement, caller, now) for statement in statements]
     # One statement with nothing else to write is one INSERT, atomic by itself: no transaction
     # (BEGIN and COMMIT would be two more round trips). Anything more is all or nothing.
@@ -404,6 +416,25 @@ def _store_statements(
                 )
     except IntegrityError as exc:
         raise XAPIError(409, "id", "a statement with this id was stored at the same time") from exc
+    return ids
+
+
+def _buffer_statements(
+    statements: list[dict[str, Any]], ids: list[str], caller: Caller, now: datetime
+) -> list[str]:
+    """The buffered write of launched statements (lms.xapi.buffer): checked in one read (the
+    credential holds, no id stored yet), then claimed and queued in one Redis round trip; the
+    drain inserts them. Fallback: the synchronous path decides (an id stored already, or claimed
+    for another statement)."""
+    assert caller.confirm is not None
+    confirmed, stored = buffer.check(caller.confirm, ids)
+    if not confirmed:
+        raise store.CredentialRejected
+    if stored:
+        raise buffer.Fallback
+    rows = [store.prepare(statement, caller, now) for statement in statements]
+    hashes = [buffer.fingerprint(statement) for statement in statements]
+    buffer.accept(ids, hashes, rows)
     return ids
 
 
@@ -679,6 +710,8 @@ def _get_statements(xrequest: XRequest, caller: Caller) -> HttpResponse:
 def statements_handler(xrequest: XRequest, caller: Caller) -> HttpResponse:
     """The Statements resource."""
     try:
+        if xrequest.method in {"GET", "HEAD"}:
+            buffer.drain_now()  # a reader sees every statement accepted before its request
         response = _statements(xrequest, caller)
     except store.CredentialRejected:
         # The cached launch credential no longer holds as cached; nothing was written.
@@ -739,6 +772,7 @@ def activities_handler(xrequest: XRequest, caller: Caller) -> HttpResponse:
     if not activity_id:
         raise bad("activityId", "is required")
     check_iri(activity_id, "activityId")
+    buffer.drain_now()
     # The definition is the union of the latest definitions stored, newest winning, so that
     # names given in different languages by different statements are all returned.
     recent = list(
