@@ -483,12 +483,19 @@ def player_visit(*, registration: Any, user: Any, lesson_id: int) -> PlayerVisit
     if lesson is None:
         raise Lesson.DoesNotExist
     last = state.last_activity_at
-    if (
-        lesson.pk in state.progress
-        and state.last_lesson_id == lesson.pk
-        and last is not None
-        and (timezone.now() - last).total_seconds() <= TOUCH_SECONDS
-    ):
+    if lesson.pk in state.progress:
+        # Back to a lesson already opened: nothing to count, only the resume point may move,
+        # which one UPDATE does without the lock and the reads of visit_lesson.
+        now = timezone.now()
+        if (
+            state.last_lesson_id != lesson.pk
+            or last is None
+            or (now - last).total_seconds() > TOUCH_SECONDS
+        ):
+            Enrollment.objects.filter(pk=state.pk).update(
+                last_lesson_id=lesson.pk, last_activity_at=now
+            )
+            state.last_lesson_id, state.last_activity_at = lesson.pk, now
         return PlayerVisit(state, lesson, outline)
     visit = visit_lesson(registration=registration, user=user, lesson_id=lesson_id)
     enrollment = visit.enrollment
