@@ -148,6 +148,15 @@ def write_capacity() -> Path:
             f"| {r['name']} | {r['rps']:.0f} | {r['rps'] / cores:.0f} | {r['p50_ms']:.1f} | "
             f"{r['p95_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | {share:.0%}{mark} |"
         )
+    missed = [
+        r["name"] for r in main["hot"] if r["name"] in HOT_GOAL and r["rps"] < ceiling["rps"] / 2
+    ]
+    if missed:
+        lines += [
+            "",
+            f"Below the goal of half the ceiling: {', '.join(missed)}. What each of them costs, "
+            "what was cut and what would close the gap: docs/performance/hot_paths.md.",
+        ]
     if "model" in main:
         ws = main.get("websocket") or {}
         lines += [

@@ -95,14 +95,26 @@ def prepare_pool(path: Path, size: int) -> dict[str, Any]:
     rng = random.Random(42)
     hashed = make_password(PASSWORD)  # one hash for all: the load test signs in, not cracks
     with connection.cursor() as cur:
-        cur.execute(
-            "SELECT e.user_id, u.email, e.registration::text, e.version_id FROM courses_enrollment e "
-            "JOIN accounts_user u ON u.id = e.user_id JOIN courses_courserun r ON r.id = e.run_id "
-            "WHERE e.status = 'active' AND r.mode = 'virtual' AND u.email LIKE 'officer%%' "
-            "ORDER BY e.id LIMIT %s",
-            [size * 20],
+        # Learners who have not opened their course yet come first: the lesson phase then
+        # measures what a lesson page mostly is, a first view that records progress, at any
+        # database size and however many runs came before (each run opens its learners' lessons,
+        # so the next run samples others).
+        candidates = (
+            "SELECT e.user_id, u.email, e.registration::text, e.version_id FROM courses_enrollment"
+            " e JOIN accounts_user u ON u.id = e.user_id JOIN courses_courserun r ON r.id = e.run_id"
+            " WHERE e.status = 'active' AND r.mode = 'virtual' AND u.email LIKE 'officer%%' {}"
+            " ORDER BY e.id LIMIT %s"
         )
-        rows = rng.sample(cur.fetchall(), min(size, cur.rowcount))
+        unopened = (
+            "NOT EXISTS (SELECT 1 FROM courses_lessonprogress p WHERE p.enrollment_id = e.id)"
+        )
+        cur.execute(candidates.format("AND " + unopened), [size * 20])
+        fresh = cur.fetchall()
+        rows = rng.sample(fresh, min(size, len(fresh)))
+        if len(rows) < size:
+            cur.execute(candidates.format("AND NOT " + unopened), [size * 20])
+            others = cur.fetchall()
+            rows += rng.sample(others, min(size - len(rows), len(others)))
         cur.execute(
             "SELECT version_id, array_agg(id ORDER BY position) FILTER (WHERE kind <> 'xapi'), "
             "min(id) FILTER (WHERE kind = 'xapi') FROM courses_lesson GROUP BY version_id"
