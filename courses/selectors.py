@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,13 +100,18 @@ SELECT e.registration, e.status, e.progress_pct, e.attendance_pct, e.last_lesson
 """  # noqa: S608 - table names from the models, values as parameters
 
 
+def _uuid(value: Any) -> uuid.UUID:
+    """A registration read by raw SQL: a UUID from PostgreSQL, 32 hex digits from SQLite."""
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
 def _learning_rows(user_id: int, offset: int, size: int) -> tuple[list[LearningRow], int]:
     with connection.cursor() as cursor:
         cursor.execute(_LEARNING_SQL, [user_id, size, offset])
         rows = cursor.fetchall()
     total = rows[0][-1] if rows else 0
     return [
-        LearningRow(reg, status, pct, attendance, last, mode, _json(title) or {}, language)
+        LearningRow(_uuid(reg), status, pct, attendance, last, mode, _json(title) or {}, language)
         for reg, status, pct, attendance, last, mode, title, language, _total in rows
     ], total
 
@@ -247,8 +253,11 @@ def _json(value: Any) -> Any:
 def player_enrollment(*, registration: Any, user_id: int) -> PlayerEnrollment | None:
     """The learner's own enrolment with this registration and its progress (one query), or
     None when there is none (someone else's registration included)."""
+    if connection.vendor != "postgresql":  # the JSON aggregate is PostgreSQL's (SQLite laptops)
+        return _player_enrollment_orm(registration=registration, user_id=user_id)
     with connection.cursor() as cursor:
-        cursor.execute(_PLAYER_SQL, [registration, user_id])
+        field = Enrollment._meta.get_field("registration")
+        cursor.execute(_PLAYER_SQL, [field.get_db_prep_value(registration, connection), user_id])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -256,7 +265,7 @@ def player_enrollment(*, registration: Any, user_id: int) -> PlayerEnrollment | 
      progress) = row  # fmt: skip
     return PlayerEnrollment(
         pk=pk,
-        registration=reg,
+        registration=_uuid(reg),
         status=status,
         version_id=version_id,
         progress_pct=pct,
@@ -265,6 +274,32 @@ def player_enrollment(*, registration: Any, user_id: int) -> PlayerEnrollment | 
         course_title=_json(title) or {},
         language=language,
         progress={lesson: (state, seconds or 0) for lesson, state, seconds in _json(progress)},
+    )
+
+
+def _player_enrollment_orm(*, registration: Any, user_id: int) -> PlayerEnrollment | None:
+    """player_enrollment in two ORM queries, for databases other than PostgreSQL."""
+    enrollment = (
+        Enrollment.objects.select_related("run__course")
+        .filter(registration=registration, user_id=user_id)
+        .first()
+    )
+    if enrollment is None:
+        return None
+    rows = LessonProgress.objects.filter(enrollment_id=enrollment.pk).values_list(
+        "lesson_id", "status", "position_seconds"
+    )
+    return PlayerEnrollment(
+        pk=enrollment.pk,
+        registration=enrollment.registration,
+        status=enrollment.status,
+        version_id=enrollment.version_id,
+        progress_pct=enrollment.progress_pct,
+        last_lesson_id=enrollment.last_lesson_id,
+        last_activity_at=enrollment.last_activity_at,
+        course_title=enrollment.run.course.title or {},
+        language=enrollment.run.course.default_language,
+        progress={lesson: (state, seconds or 0) for lesson, state, seconds in rows},
     )
 
 

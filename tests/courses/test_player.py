@@ -44,7 +44,9 @@ def _courses_queries(queries: CaptureQueriesContext) -> list[str]:
     return [q["sql"] for q in queries.captured_queries if "courses_" in q["sql"]]
 
 
-def test_a_revisit_reads_one_row_and_writes_nothing(client: Client, learner: Any) -> None:
+def test_a_revisit_reads_one_row_and_writes_nothing(
+    client: Client, learner: Any, require_postgres: None
+) -> None:
     enrollment, ids = _player(learner)
     client.force_login(learner)
     assert client.get(_url(enrollment, ids[0])).status_code == 200
@@ -64,7 +66,9 @@ def test_a_revisit_reads_one_row_and_writes_nothing(client: Client, learner: Any
     assert Statement.objects.count() == statements
 
 
-def test_first_views_and_moves_still_write(client: Client, learner: Any) -> None:
+def test_first_views_and_moves_still_write(
+    client: Client, learner: Any, require_postgres: None
+) -> None:
     enrollment, ids = _player(learner)
     client.force_login(learner)
     client.get(_url(enrollment, ids[0]))
