@@ -40,6 +40,17 @@ def _fresh_cache() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_channel_layer() -> None:
+    """A channel layer of the test's own. get_channel_layer() keeps one layer per process, and
+    channels_redis binds an asyncio lock to the event loop that first waits on it; a later
+    test's loop (each async_to_sync has its own) then failed with "bound to a different event
+    loop", or not, by timing."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
 def _member_states(request: pytest.FixtureRequest) -> None:
     """The 34 member states come from a data migration; a transactional test's flush removes
     them, so every database test gets them back."""

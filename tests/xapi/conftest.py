@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ from django.test import Client
 
 from lms.xapi.models import LRSClient
 from lms.xapi.services import create_client
+from lms.xapi.signals import statements_stored
 
 VERSION = {"HTTP_X_EXPERIENCE_API_VERSION": "1.0.3"}
 
@@ -84,3 +87,18 @@ def statement(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+@contextmanager
+def stored_batches() -> Iterator[list[list[dict[str, Any]]]]:
+    """The batches the `statements_stored` signal carries while the block runs."""
+    batches: list[list[dict[str, Any]]] = []
+
+    def listener(sender: Any, statements: list[dict[str, Any]], **kwargs: Any) -> None:
+        batches.append(statements)
+
+    statements_stored.connect(listener)
+    try:
+        yield batches
+    finally:
+        statements_stored.disconnect(listener)

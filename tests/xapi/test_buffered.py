@@ -15,9 +15,8 @@ from django.utils import timezone
 from lms.xapi import buffer, tasks
 from lms.xapi.models import LaunchCredential, Statement
 from lms.xapi.services import issue_launch_credential
-from lms.xapi.signals import statements_stored
 from lms.xapi.verbs import VOIDED_IRI
-from tests.xapi.conftest import LRS, statement
+from tests.xapi.conftest import LRS, statement, stored_batches
 
 pytestmark = pytest.mark.django_db
 
@@ -150,13 +149,7 @@ def test_a_drain_that_crashed_after_moving_a_batch_stores_each_statement_once(
     moved = buffer.move_batch()  # the crash: moved to the processing list, never written
     assert len(moved) == 3
     later = launched.post("statements", _own(params)).json()[0]
-    received: list[str] = []
-
-    def listener(sender: Any, statements: list[dict[str, Any]], **kwargs: Any) -> None:
-        received.extend(s["id"] for s in statements)
-
-    statements_stored.connect(listener)
-    try:
+    with stored_batches() as batches:
         with django_capture_on_commit_callbacks(execute=True):
             assert buffer.drain_now() == 4
         # A drain that crashed after its write but before deleting its batch: written again,
@@ -166,8 +159,7 @@ def test_a_drain_that_crashed_after_moving_a_batch_stores_each_statement_once(
         with django_capture_on_commit_callbacks(execute=True):
             buffer._write_batch(items)
             assert buffer.drain_now() == 0
-    finally:
-        statements_stored.disconnect(listener)
+    received = [s["id"] for batch in batches for s in batch]
     assert _buffered_count() == 0
     for statement_id in [*first, later]:
         assert Statement.objects.filter(statement_id=statement_id).count() == 1
@@ -179,19 +171,12 @@ def test_statements_stored_reaches_receivers_from_the_drain(
     learner: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     launched, params = _launched(learner)
-    received: list[dict[str, Any]] = []
-
-    def listener(sender: Any, statements: list[dict[str, Any]], **kwargs: Any) -> None:
-        received.extend(statements)
-
-    statements_stored.connect(listener)
-    try:
+    with stored_batches() as batches:
         statement_id = launched.post("statements", _own(params)).json()[0]
-        assert received == []
+        assert batches == []
         with django_capture_on_commit_callbacks(execute=True):
             launched.get("statements", {"statementId": statement_id})
-    finally:
-        statements_stored.disconnect(listener)
+    received = [s for batch in batches for s in batch]
     assert [s["id"] for s in received] == [statement_id]
     assert received[0]["context"]["registration"] == params["registration"]
 

@@ -19,9 +19,8 @@ from lms.accounts.models import User
 from lms.xapi import auth
 from lms.xapi.models import ForwardingTarget, LaunchCredential, Statement
 from lms.xapi.services import issue_launch_credential
-from lms.xapi.signals import statements_stored
 from tests.factories import InstitutionFactory
-from tests.xapi.conftest import LRS, basic, statement
+from tests.xapi.conftest import LRS, basic, statement, stored_batches
 
 pytestmark = pytest.mark.django_db
 
@@ -164,18 +163,9 @@ def test_statements_stored_carries_only_the_statements_new_to_the_lrs(
 ) -> None:
     known = statement(id=str(uuid.uuid4()))
     assert lrs.post("statements", known).status_code == 200
-    received: list[list[dict[str, Any]]] = []
-
-    def listener(sender: Any, statements: list[dict[str, Any]], **kwargs: Any) -> None:
-        received.append(statements)
-
-    statements_stored.connect(listener)
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            fresh = statement(id=str(uuid.uuid4()))
-            assert lrs.post("statements", [known, fresh]).status_code == 200
-    finally:
-        statements_stored.disconnect(listener)
+    with stored_batches() as received, django_capture_on_commit_callbacks(execute=True):
+        fresh = statement(id=str(uuid.uuid4()))
+        assert lrs.post("statements", [known, fresh]).status_code == 200
     assert [[s["id"] for s in batch] for batch in received] == [[fresh["id"]]]
 
 

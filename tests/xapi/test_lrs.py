@@ -13,8 +13,7 @@ from django.utils import timezone
 
 from lms.xapi.models import ForwardingFailure, ForwardingTarget, LaunchCredential, Statement
 from lms.xapi.services import issue_launch_credential
-from lms.xapi.signals import statements_stored
-from tests.xapi.conftest import LRS, basic, make_client, statement
+from tests.xapi.conftest import LRS, basic, make_client, statement, stored_batches
 
 pytestmark = pytest.mark.django_db
 
@@ -157,17 +156,8 @@ def test_launch_credential_writes_only_its_learner_and_registration(learner: Any
 def test_statements_stored_is_sent_after_commit(
     lrs: LRS, django_capture_on_commit_callbacks: Any
 ) -> None:
-    received: list[list[dict[str, Any]]] = []
-
-    def listener(sender: Any, statements: list[dict[str, Any]], **kwargs: Any) -> None:
-        received.append(statements)
-
-    statements_stored.connect(listener)
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            lrs.post("statements", [statement(), statement()])
-    finally:
-        statements_stored.disconnect(listener)
+    with stored_batches() as received, django_capture_on_commit_callbacks(execute=True):
+        lrs.post("statements", [statement(), statement()])
     assert len(received) == 1
     assert len(received[0]) == 2
 
