@@ -28,6 +28,7 @@ from tincan import (
 from tincan import Statement as TinCanStatement
 
 from lms.xapi import store
+from lms.xapi.models import Statement
 from lms.xapi.verbs import VERBS
 
 
@@ -123,8 +124,14 @@ def platform_authority() -> dict[str, Any]:
 
 def emit_many(events: Iterable[tuple[Any, dict[str, Any]]]) -> list[uuid.UUID]:
     """Store statements of platform events, each an (actor, build_statement keywords) pair, in
-    the caller's transaction with one INSERT; return their ids. A `statement_id` (uuid5 of a
-    stable event key) makes emitting the same event twice store it once."""
+    the caller's transaction; return their ids. A `statement_id` (uuid5 of a stable event key)
+    makes emitting the same event twice store it once, and forward it once.
+
+    On PostgreSQL one round trip (store.write: the INSERT … ON CONFLICT DO NOTHING and the
+    institutions' forwarding targets in the same statement). Only the statements actually
+    inserted void what they target and are forwarded (after commit), as the LRS's POST does;
+    statements_stored is not sent (lms.xapi.signals: the emitting app already knows).
+    """
     now = timezone.now()
     authority = platform_authority()
     rows = [
@@ -139,8 +146,21 @@ def emit_many(events: Iterable[tuple[Any, dict[str, Any]]]) -> list[uuid.UUID]:
         )
         for actor, fields in events
     ]
-    if rows:
-        store.insert(rows, ignore_conflicts=True)
+    if not rows:
+        return []
+    # The same event twice in one batch is stored (and forwarded) once.
+    unique: dict[uuid.UUID, store.Row] = {}
+    for row in rows:
+        unique.setdefault(row.statement_id, row)
+    written = store.write(list(unique.values()))
+    voided = [
+        row.voids
+        for row in unique.values()
+        if row.voids is not None and row.statement_id in written.inserted
+    ]
+    if voided:
+        Statement.objects.filter(statement_id__in=voided).update(voided=True)
+    store.forward_written(written)
     return [row.statement_id for row in rows]
 
 

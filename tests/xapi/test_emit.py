@@ -112,3 +112,52 @@ def test_launch_credential_names_the_learner_and_registration(learner) -> None:
     assert params["registration"] == str(registration)
     assert params["actor"]["account"]["name"] == str(learner.pk)
     assert params["activity_id"] == "https://content.example.org/a"
+
+
+def test_emitting_the_same_event_twice_forwards_it_once(
+    learner, django_capture_on_commit_callbacks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a statement actually stored is forwarded to the institution's LRS: the second emit
+    of the same event stores nothing and so forwards nothing (emit_many forwarded it again)."""
+    from lms.xapi import tasks
+    from lms.xapi.models import ForwardingTarget
+
+    sent: list[tuple[int, list[str]]] = []
+    monkeypatch.setattr(tasks.forward_statements, "delay", lambda *args: sent.append(args))
+    target = ForwardingTarget.objects.create(
+        institution=learner.institution,
+        endpoint="http://127.0.0.1:9/xapi",
+        username="u",
+        password="p",
+    )
+    key = uuid.uuid5(uuid.NAMESPACE_URL, "test-forwarded-event")
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            emit(
+                actor=learner,
+                verb="completed",
+                activity_id=activity_iri("lesson", 1),
+                statement_id=key,
+            )
+    assert sent == [(target.pk, [str(key)])]
+    assert Statement.objects.filter(statement_id=key).count() == 1
+
+
+def test_one_batch_with_the_same_event_twice_stores_and_forwards_it_once(
+    learner, django_capture_on_commit_callbacks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lms.xapi import tasks
+    from lms.xapi.emit import emit_many
+    from lms.xapi.models import ForwardingTarget
+
+    sent: list[tuple[int, list[str]]] = []
+    monkeypatch.setattr(tasks.forward_statements, "delay", lambda *args: sent.append(args))
+    target = ForwardingTarget.objects.create(
+        institution=learner.institution, endpoint="http://127.0.0.1:9/xapi", username="u"
+    )
+    key = uuid.uuid5(uuid.NAMESPACE_URL, "test-batched-event")
+    event = {"verb": "completed", "activity_id": activity_iri("lesson", 2), "statement_id": key}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert emit_many([(learner, event), (learner, event)]) == [key, key]
+    assert sent == [(target.pk, [str(key)])]
+    assert Statement.objects.filter(statement_id=key).count() == 1
