@@ -227,3 +227,8 @@ def scripts(lesson: Lesson) -> SafeString:
     if lesson.kind != Lesson.Kind.VIDEO:
         return mark_safe("")  # noqa: S308 - constant
     return format_html('<script src="{}" defer></script>', static("courses/player.js"))
+
+
+def head() -> SafeString:
+    """The player's stylesheet."""
+    return format_html('<link rel="stylesheet" href="{}">', static("courses/courses.css"))

@@ -34,6 +34,7 @@ from courses.forms import ObservationForm, ReplicatedRunForm, VideoPositionForm
 from courses.models import AttendanceRecord, Course, CourseRun, Enrollment, Lesson, Program, Session
 from lms.accounts.models import MemberState
 from lms.accounts.permissions import get_scope, has_perm, require_perm
+from lms.chrome import render_page
 from lms.i18n import pick
 
 PAGE_SIZE = 20
@@ -66,7 +67,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         CATALOGUE_CACHE_SECONDS,
         lambda: _catalogue_body(request),
     )
-    return render(request, "courses/catalogue.html", {"content": body})
+    return render_page(request, title=_("Course catalogue"), content=body)
 
 
 def _catalogue_body(request: HttpRequest) -> tuple[SafeString, float]:
@@ -250,14 +251,12 @@ def lesson(request: HttpRequest, registration: str, lesson_id: int) -> HttpRespo
         )
     except (Enrollment.DoesNotExist, Lesson.DoesNotExist):
         raise Http404 from None
-    return render(
+    return render_page(
         request,
-        "courses/lesson.html",
-        {
-            "title": player.page_title(visit.lesson, visit.enrollment.language),
-            "content": player.content(request, visit.enrollment, visit.lesson, visit.outline),
-            "scripts": player.scripts(visit.lesson),
-        },
+        title=player.page_title(visit.lesson, visit.enrollment.language),
+        head=player.head(),
+        content=player.content(request, visit.enrollment, visit.lesson, visit.outline),
+        scripts=player.scripts(visit.lesson),
     )
 
 

@@ -21,8 +21,11 @@ from types import SimpleNamespace
 from typing import Any
 
 from django import template
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.template.base import Node, NodeList, Parser, Token
-from django.utils.html import escape
+from django.template.loader import render_to_string
+from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
@@ -64,42 +67,132 @@ class ChromeNode(Node):
         if request is None or not token or token == "NOTPROVIDED":  # noqa: S105 - Django's marker
             return mark_safe(self.nodelist.render(context))  # noqa: S308 - template output
         user: Any = context.get("user")
-        signed_in = bool(user is not None and user.is_authenticated)
-        unread = 0
-        flags: tuple[bool, ...] = ()
-        if signed_in:
-            scope = context.get("nav_scope")
-            flags = tuple(bool(getattr(scope, flag, False)) for flag in FLAGS) + (
-                bool(user.is_staff),
-            )
-            count = context.get("unread_notifications")
-            unread = int(str(count)) if count else 0  # str(): it may be a SimpleLazyObject
-        key = (self.name, get_language(), signed_in, flags, unread > 0)
+        variant = _variant(user)
+        key = (self.name, get_language(), *variant)
         html = _rendered.get(key)
         if html is None:
-            scope_stand_in = SimpleNamespace(
-                **dict(zip(FLAGS, flags[:4] or (False,) * 4, strict=True))
-            )
-            with context.push(
-                request=_Request(path=PATH),
-                user=_User(is_authenticated=signed_in, is_staff=bool(flags and flags[-1])),
-                nav_scope=scope_stand_in,
-                unread_notifications=UNREAD if unread else 0,
-                csrf_token=CSRF,
-            ):
-                html = self.nodelist.render(context)
-            if len(_rendered) >= MAX_VARIANTS:
-                _rendered.clear()
-            _rendered[key] = html
-        current = f'<li><a href="{escape(request.path)}">'
-        html = (
-            html.replace(current, current[:-1] + ' aria-current="page">', 1)
-            .replace(CSRF, escape(token))
-            .replace(NEXT, escape(request.get_full_path()))
-        )
-        if signed_in:
-            html = html.replace(NAME, escape(user.get_short_name())).replace(UNREAD, str(unread))
-        return mark_safe(html)  # noqa: S308 - escaped above, the rest is template output
+            html = _render_variant(self.nodelist, context, variant)
+            _remember(key, html)
+        if context.get(KEEP_MARKERS):
+            return mark_safe(html)  # noqa: S308 - template output; render_page fills it
+        return mark_safe(_fill(html, request, user, token, variant))  # noqa: S308 - escaped
+
+
+def _variant(user: Any) -> tuple[bool, tuple[bool, ...], bool]:
+    """What the chrome's markup depends on: signed in, role links (and staff), any unread."""
+    if user is None or not user.is_authenticated:
+        return False, (), False
+    from lms.accounts.permissions import get_scope
+    from lms.accounts.principal import unread
+
+    scope = get_scope(user)
+    flags = tuple(bool(getattr(scope, flag, False)) for flag in FLAGS) + (bool(user.is_staff),)
+    return True, flags, unread(user) > 0
+
+
+def _render_variant(
+    nodelist: NodeList, context: template.Context, variant: tuple[bool, tuple[bool, ...], bool]
+) -> str:
+    signed_in, flags, has_unread = variant
+    scope_stand_in = SimpleNamespace(**dict(zip(FLAGS, flags[:4] or (False,) * 4, strict=True)))
+    with context.push(
+        request=_Request(path=PATH),
+        user=_User(is_authenticated=signed_in, is_staff=bool(flags and flags[-1])),
+        nav_scope=scope_stand_in,
+        unread_notifications=UNREAD if has_unread else 0,
+        csrf_token=CSRF,
+    ):
+        return str(nodelist.render(context))
+
+
+def _remember(key: tuple[Any, ...], html: str) -> None:
+    if len(_rendered) >= MAX_VARIANTS:
+        _rendered.clear()
+    _rendered[key] = html
+
+
+def _fill(html: str, request: Any, user: Any, token: str, variant: tuple[bool, Any, bool]) -> str:
+    """The request's own parts in place of the markers (escaped)."""
+    current = f'<li><a href="{escape(request.path)}">'
+    html = (
+        html.replace(current, current[:-1] + ' aria-current="page">', 1)
+        .replace(CSRF, escape(token))
+        .replace(NEXT, escape(request.get_full_path()))
+    )
+    if variant[0]:
+        from lms.accounts.principal import unread
+
+        html = html.replace(NAME, escape(user.get_short_name()))
+        if variant[2]:
+            html = html.replace(UNREAD, str(unread(user)))
+    return html
+
+
+# Whole pages: base.html around parts built in Python ------------------------------------------
+
+TITLE = "\ue000title\ue000"
+HEAD = "\ue000head\ue000"
+CONTENT = "\ue000content\ue000"
+SCRIPTS = "\ue000scripts\ue000"
+PAGE_TEMPLATE = "page.html"
+KEEP_MARKERS = "chrome_keep_markers"
+_shells: dict[tuple[Any, ...], list[str]] = {}
+
+
+def render_page(
+    request: HttpRequest,
+    *,
+    title: str,
+    content: str,
+    head: str = "",
+    scripts: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    """page.html with this title, head, content and scripts (escaped unless marked safe, as
+    in the template), mostly without the template engine: the page is rendered once per
+    language and kind of visitor with markers in place of the four parts and of the chrome's
+    per-request parts, kept in process memory, and filled per request. The parts go in after
+    the markers are filled, so nothing in them is ever taken for a marker. A request with
+    messages to show goes through the template engine.
+    """
+    from django.contrib.messages import get_messages
+    from django.middleware.csrf import get_token
+
+    parts = {"title": title, "head": head, "content": content, "scripts": scripts}
+    if get_messages(request):
+        return render(request, PAGE_TEMPLATE, parts, status=status)
+    user: Any = getattr(request, "user", None)
+    variant = _variant(user)
+    key = (get_language(), *variant)
+    shell = _shells.get(key)
+    if shell is None:
+        markers = {"title": TITLE, "head": HEAD, "content": CONTENT, "scripts": SCRIPTS}
+        html = render_to_string(
+            PAGE_TEMPLATE, {KEEP_MARKERS: True, **{k: mark_safe(v) for k, v in markers.items()}},
+            request,
+        )  # fmt: skip
+        shell = _split(html)
+        if len(_shells) >= MAX_VARIANTS:
+            _shells.clear()
+        _shells[key] = shell
+    token = get_token(request)
+    filled = [_fill(piece, request, user, token, variant) for piece in shell]
+    values = [conditional_escape(value) for value in parts.values()]
+    return HttpResponse(
+        "".join(text for pair in zip(filled, values, strict=False) for text in pair) + filled[-1],
+        status=status,
+    )
+
+
+def _split(html: str) -> list[str]:
+    """The rendered page cut at its four markers, in page order (five pieces)."""
+    parts = []
+    for marker in (TITLE, HEAD, CONTENT, SCRIPTS):
+        head, sep, html = html.partition(marker)
+        if not sep:
+            raise ValueError(f"{PAGE_TEMPLATE} lost its {marker!r} part")
+        parts.append(head)
+    return [*parts, html]
 
 
 @register.tag("chrome")
@@ -116,3 +209,4 @@ def do_chrome(parser: Parser, token: Token) -> ChromeNode:
 def clear() -> None:
     """Forget every rendered variant (tests that switch translations or URLconfs)."""
     _rendered.clear()
+    _shells.clear()

@@ -16,9 +16,11 @@ entry also expires after ``TTL`` seconds as a last bound.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextvars import ContextVar
 from typing import Any
 
 from django.core.cache import cache
+from django.core.signals import request_finished, request_started
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
@@ -29,8 +31,23 @@ UNREAD_ATTR = "_lms_unread"
 _PREFIX = "accounts:principal:v1:"
 
 
+# What the session read fetched for this request (lms.accounts.sessions): (person id, cached
+# entry or None). Reset when a request starts and ends, so it never outlives its request.
+_offered: ContextVar[tuple[int, Any] | None] = ContextVar("principal_offered", default=None)
+
+
 def _key(user_id: int | str) -> str:
     return f"{_PREFIX}{user_id}"
+
+
+def cache_key(user_id: int) -> str:
+    """The cache key of a person's entry (the session store reads it with the session)."""
+    return _key(user_id)
+
+
+def offer(user_id: int | None, entry: Any) -> None:
+    """The session store read this person's entry (None: not cached) in its own round trip."""
+    _offered.set(None if user_id is None else (user_id, entry))
 
 
 def load(user_id: Any) -> User | None:
@@ -39,7 +56,12 @@ def load(user_id: Any) -> User | None:
         pk = int(user_id)
     except (TypeError, ValueError):
         return None
-    user = cache.get(_key(pk))
+    offered = _offered.get()
+    if offered is not None and offered[0] == pk:
+        _offered.set(None)  # used once: a later load in the request reads the cache again
+        user = offered[1]
+    else:
+        user = cache.get(_key(pk))
     if isinstance(user, User):
         return user
     user = User.objects.filter(pk=pk).first()
@@ -106,8 +128,14 @@ def _institution_changed(sender: Any, instance: Institution, **kwargs: Any) -> N
         )
 
 
+def _reset_offer(**kwargs: Any) -> None:
+    _offered.set(None)
+
+
 def connect() -> None:
     """Connect the receivers (called from AccountsConfig.ready())."""
+    request_started.connect(_reset_offer, dispatch_uid="principal.reset_started")
+    request_finished.connect(_reset_offer, dispatch_uid="principal.reset_finished")
     for name, signal in (("saved", post_save), ("deleted", post_delete)):
         signal.connect(_user_changed, sender=User, dispatch_uid=f"principal.user_{name}")
         signal.connect(_role_changed, sender=RoleAssignment, dispatch_uid=f"principal.role_{name}")
