@@ -11,7 +11,6 @@ import uuid
 from functools import lru_cache
 from typing import Any
 
-from django.middleware.csrf import get_token
 from django.urls import get_script_prefix, reverse
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -20,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from courses.models import CourseRun, Enrollment
 from courses.selectors import LearningRow
+from lms.chrome import csrf_token
 from lms.i18n import pick
 
 READABLE = (Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED)
@@ -80,7 +80,7 @@ def cards(request: Any, rows: list[LearningRow]) -> SafeString:
             html.append(f'<p><a class="button primary" href="{url}">{label}</a></p>')
         html.append("\n  ")
         if row.status in WITHDRAWABLE:
-            token = token or escape(get_token(request))
+            token = token or escape(csrf_token(request))
             url = escape(fixed["withdraw_url"].replace(str(_SAMPLE), str(row.registration)))
             html.append(
                 f'<form method="post" action="{url}">'

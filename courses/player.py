@@ -13,7 +13,6 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from django.middleware.csrf import get_token
 from django.templatetags.static import static
 from django.urls import get_script_prefix, reverse
 from django.utils.html import escape, format_html, linebreaks
@@ -25,6 +24,7 @@ from courses.content import clean_html, lesson_url
 from courses.models import Enrollment, Lesson
 from courses.selectors import OutlineItem, PlayerEnrollment
 from courses.templatetags.courses_tags import clock
+from lms.chrome import csrf_token
 from lms.i18n import pick
 
 COMPLETED = "completed"
@@ -75,7 +75,7 @@ def _lesson_body(request: Any, state: PlayerEnrollment, lesson: Lesson, status: 
                     '<video controls preload="none" width="640" style="max-width:100%" '
                     'data-position-url="{}" data-csrf="{}" data-start="{}" src="{}">{}</video>\n',
                     position_url,
-                    get_token(request),
+                    csrf_token(request),
                     position,
                     source,
                     captions,
@@ -186,7 +186,7 @@ def content(
             '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
             '<button type="submit" class="primary">{}</button></form>',
             reverse("courses:complete", args=[registration, lesson.pk]),
-            get_token(request),
+            csrf_token(request),
             mark_safe(fixed["watched"]),  # noqa: S308 - escaped in _fixed
         )
     else:

@@ -156,7 +156,6 @@ def render_page(
     messages to show goes through the template engine.
     """
     from django.contrib.messages import get_messages
-    from django.middleware.csrf import get_token
 
     parts = {"title": title, "head": head, "content": content, "scripts": scripts}
     if get_messages(request):
@@ -175,13 +174,27 @@ def render_page(
         if len(_shells) >= MAX_VARIANTS:
             _shells.clear()
         _shells[key] = shell
-    token = get_token(request)
+    token = csrf_token(request)
     filled = [_fill(piece, request, user, token, variant) for piece in shell]
     values = [conditional_escape(value) for value in parts.values()]
     return HttpResponse(
         "".join(text for pair in zip(filled, values, strict=False) for text in pair) + filled[-1],
         status=status,
     )
+
+
+def csrf_token(request: HttpRequest) -> str:
+    """Django's masked CSRF token, masked once per request for all the forms of a page (each
+    get_token call draws a new mask); a new one if the secret changed since (a sign-in)."""
+    from django.middleware.csrf import get_token
+
+    kept = getattr(request, "_lms_csrf", None)
+    secret = request.META.get("CSRF_COOKIE")
+    if kept is not None and secret is not None and kept[0] == secret:
+        return str(kept[1])
+    token = get_token(request)
+    request._lms_csrf = (request.META.get("CSRF_COOKIE"), token)  # type: ignore[attr-defined]
+    return token
 
 
 def _split(html: str) -> list[str]:
