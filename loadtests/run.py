@@ -68,7 +68,8 @@ def _setup_django() -> None:
 def _session_for(user: Any) -> str:
     """A signed-in session for `user`, as the sign-in view would store it (the password hash is
     deliberately slow, so the load test signs most users in this way and measures the sign-in
-    itself separately)."""
+    itself separately). With the person-id hint cookie that a browser holds after its first
+    signed-in page (lms.accounts.sessions)."""
     from importlib import import_module
 
     from django.conf import settings
@@ -79,7 +80,9 @@ def _session_for(user: Any) -> str:
     store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
     store.create()
-    return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
+    from lms.accounts.sessions import HINT_COOKIE
+
+    return f"{settings.SESSION_COOKIE_NAME}={store.session_key}; {HINT_COOKIE}={user.pk}"
 
 
 def prepare_pool(path: Path, size: int) -> dict[str, Any]:
