@@ -123,7 +123,13 @@ def _emit_many(actor: Any, events: list[dict[str, Any]]) -> None:
     emit_many((actor, event) for event in events)
 
 
-def _lesson_completed_on_commit(enrollment: Enrollment, lesson: Lesson) -> None:
+def _lesson_completed(enrollment: Enrollment, lesson: Lesson) -> None:
+    """lesson_completed_in_transaction now (its receivers write in this transaction: the
+    dashboards' activity dates), lesson_completed after the commit. Called once the enrolment
+    holds its new last_activity_at."""
+    signals.lesson_completed_in_transaction.send(
+        sender=Lesson, enrollment=enrollment, lesson=lesson
+    )
     transaction.on_commit(
         lambda: signals.lesson_completed.send(sender=Lesson, enrollment=enrollment, lesson=lesson)
     )
@@ -444,13 +450,13 @@ def visit_lesson(*, registration: Any, user: Any, lesson_id: int) -> LessonVisit
                     and progress_map[pk].status == LessonProgress.Status.COMPLETED
                 )
                 changed["progress_pct"] = 100 if not required else (100 * done) // len(required)
-                _lesson_completed_on_commit(enrollment, lesson)
             _emit_many(user, events)
         for name, value in changed.items():
             setattr(enrollment, name, value)
         if changed:
             Enrollment.objects.filter(pk=enrollment.pk).update(**changed)
         if completes:
+            _lesson_completed(enrollment, lesson)
             _complete_if_met(enrollment, user)
     return LessonVisit(enrollment, lesson, outline, progress, progress_map)
 
@@ -605,7 +611,7 @@ def record_lesson_result(
             if score_pct is not None:
                 result["score_scaled"] = float(score_pct) / 100
             _emit_many(enrollment.user, [_lesson_event(enrollment, lesson, "completed", result)])
-            _lesson_completed_on_commit(enrollment, lesson)
+            _lesson_completed(enrollment, lesson)
         _complete_if_met(enrollment, actor)
     return progress
 

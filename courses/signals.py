@@ -1,19 +1,29 @@
 """Signals of the courses app: the documented contract with the apps above it.
 
-Receivers are connected in the listening app's AppConfig.ready(); they run after the
-transaction commits (courses.services sends them through transaction.on_commit).
+Receivers are connected in the listening app's AppConfig.ready(). Unless said otherwise they run
+after the transaction commits (courses.services sends them through transaction.on_commit).
 
 - enrollment_changed(sender, enrollment, from_status, to_status): an enrolment was created or
   changed state.
 - lesson_completed(sender, enrollment, lesson): a learner completed a lesson.
 - course_completed(sender, enrollment): an enrolment met its completion rules; fired once.
 - attendance_recorded(sender, session, records): attendance was taken for a session.
+
+Sent inside the transaction:
+
+- lesson_completed_in_transaction(sender, enrollment, lesson): the same event as
+  lesson_completed, sent inside the transaction that recorded it, with the enrolment row
+  locked. For receivers that only write to the database and should commit (or roll back) with
+  the progress: dashboards' activity dates, one statement added to the player's first view
+  instead of a transaction of their own after it. A receiver that raises rolls the visit back;
+  anything slow or outside the database (mail, live updates) belongs on lesson_completed.
 """
 
 from django.dispatch import Signal
 
 enrollment_changed = Signal()
 lesson_completed = Signal()
+lesson_completed_in_transaction = Signal()
 course_completed = Signal()
 attendance_recorded = Signal()
 

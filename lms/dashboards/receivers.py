@@ -1,5 +1,6 @@
 """Receivers of the courses and certification signals: keep the aggregates current and push
-live updates. Connected in DashboardsConfig.ready(); the signals are sent after commit."""
+live updates. Connected in DashboardsConfig.ready(); the signals are sent after commit, except
+lesson_completed_in_transaction (on_lesson_completed), which writes in the sender's transaction."""
 
 from __future__ import annotations
 
@@ -42,6 +43,8 @@ def on_enrollment_changed(
 
 
 def on_lesson_completed(sender: Any, enrollment: Enrollment, lesson: Any, **kwargs: Any) -> None:
+    """The learner's activity dates, in the transaction that completed the lesson (one statement
+    on PostgreSQL); nothing live, so nothing to wait for the commit."""
     services.record_activity(
         enrollment=enrollment, at=enrollment.last_activity_at or timezone.now()
     )

@@ -223,59 +223,59 @@ def record_enrolment_change(*, enrollment: Enrollment, from_status: str, to_stat
             record_activity(enrollment=enrollment, at=enrollment.last_activity_at)
 
 
-def _greatest() -> str:
-    return "GREATEST" if connection.vendor == "postgresql" else "MAX"
+# The three upserts of record_activity; a date is replaced only by a later one (the WHERE of the
+# DO UPDATE: an unchanged date writes no new row version), so dates only move forward.
+_LEARNER_ACTIVITY_SQL = """
+    INSERT INTO dashboards_learneractivity
+        (enrollment_id, user_id, run_id, course_id, institution_id, member_state_id,
+         last_active_on)
+    SELECT %s, %s, %s, r.course_id, %s, %s, %s FROM courses_courserun r WHERE r.id = %s
+    ON CONFLICT (enrollment_id) DO UPDATE SET last_active_on = EXCLUDED.last_active_on
+    WHERE dashboards_learneractivity.last_active_on < EXCLUDED.last_active_on"""
+_USER_ACTIVITY_SQL = """
+    INSERT INTO dashboards_useractivity (user_id, last_active_on) VALUES (%s, %s)
+    ON CONFLICT (user_id) DO UPDATE SET last_active_on = EXCLUDED.last_active_on
+    WHERE dashboards_useractivity.last_active_on < EXCLUDED.last_active_on"""
+_PLACE_ACTIVITY_SQL = """
+    INSERT INTO dashboards_placeactivity (member_state_id, institution_id, user_id, last_active_on)
+    VALUES (%s, %s, %s, %s)
+    ON CONFLICT (member_state_id, institution_id, user_id) DO UPDATE
+    SET last_active_on = EXCLUDED.last_active_on
+    WHERE dashboards_placeactivity.last_active_on < EXCLUDED.last_active_on"""
+# PostgreSQL runs the three as one statement: data-modifying CTEs always run to completion.
+_ACTIVITY_SQL = (
+    f"WITH learner AS ({_LEARNER_ACTIVITY_SQL}), person AS ({_USER_ACTIVITY_SQL})"
+    f"{_PLACE_ACTIVITY_SQL}"
+)
 
 
 def record_activity(*, enrollment: Enrollment, at: datetime) -> None:
     """Remember that the enrolment (and its learner, in the whole network and in their place)
-    was active at `at`; dates only move forward. Three statements whatever the table sizes."""
+    was active at `at`; dates only move forward. One statement on PostgreSQL (three upserts in
+    data-modifying CTEs), three elsewhere; whatever the table sizes. Runs in the caller's
+    transaction (the player's first view: the visit's own)."""
     day = at.astimezone(UTC).date()
-    greatest = _greatest()
+    institution_id = enrollment.institution_id or 0
+    member_state_id = enrollment.member_state_id or 0
+    user_id = enrollment.user_id
+    learner: list[Any] = [
+        enrollment.pk,
+        user_id,
+        enrollment.run_id,
+        institution_id,
+        member_state_id,
+        day,
+        enrollment.run_id,
+    ]
+    person: list[Any] = [user_id, day]
+    place: list[Any] = [member_state_id, institution_id, user_id, day]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO dashboards_learneractivity
-                (enrollment_id, user_id, run_id, course_id, institution_id, member_state_id,
-                 last_active_on)
-            SELECT %s, %s, %s, r.course_id, %s, %s, %s FROM courses_courserun r WHERE r.id = %s
-            ON CONFLICT (enrollment_id) DO UPDATE SET last_active_on = {greatest}(
-                dashboards_learneractivity.last_active_on, EXCLUDED.last_active_on)
-            """,  # noqa: S608 - a constant function name
-            [
-                enrollment.pk,
-                enrollment.user_id,
-                enrollment.run_id,
-                enrollment.institution_id or 0,
-                enrollment.member_state_id or 0,
-                day,
-                enrollment.run_id,
-            ],
-        )
-        cursor.execute(
-            f"""
-            INSERT INTO dashboards_useractivity (user_id, last_active_on) VALUES (%s, %s)
-            ON CONFLICT (user_id) DO UPDATE SET last_active_on = {greatest}(
-                dashboards_useractivity.last_active_on, EXCLUDED.last_active_on)
-            """,  # noqa: S608 - a constant function name
-            [enrollment.user_id, day],
-        )
-        cursor.execute(
-            f"""
-            INSERT INTO dashboards_placeactivity
-                (member_state_id, institution_id, user_id, last_active_on)
-            VALUES (%s, %s, %s, %s)
-            ON CONFLICT (member_state_id, institution_id, user_id) DO UPDATE SET
-                last_active_on = {greatest}(
-                    dashboards_placeactivity.last_active_on, EXCLUDED.last_active_on)
-            """,  # noqa: S608 - a constant function name
-            [
-                enrollment.member_state_id or 0,
-                enrollment.institution_id or 0,
-                enrollment.user_id,
-                day,
-            ],
-        )
+        if connection.vendor == "postgresql":
+            cursor.execute(_ACTIVITY_SQL, [*learner, *person, *place])
+            return
+        cursor.execute(_LEARNER_ACTIVITY_SQL, learner)
+        cursor.execute(_USER_ACTIVITY_SQL, person)
+        cursor.execute(_PLACE_ACTIVITY_SQL, place)
 
 
 def record_attendance(*, record_ids: list[int]) -> None:

@@ -1,0 +1,121 @@
+"""The learner's activity dates are written in the transaction that completed the lesson (the
+player's first view commits once), in one statement on PostgreSQL, and only move forward."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from courses import services as course_services
+from courses.models import Enrollment, Lesson, LessonProgress
+from lms.dashboards import services
+from lms.dashboards.models import LearnerActivity, PlaceActivity, UserActivity
+from lms.xapi.models import Statement
+from tests.courses.factories import CourseFactory, RunFactory, make_version
+
+pytestmark = pytest.mark.django_db
+
+
+def _enrolment(learner: Any) -> tuple[Enrollment, list[int]]:
+    course = CourseFactory()
+    make_version(course, lessons=3)
+    run = RunFactory(course=course)
+    enrollment = Enrollment.objects.create(user=learner, run=run, version=run.version)
+    ids = list(
+        Lesson.objects.filter(version=run.version).order_by("position").values_list("pk", flat=True)
+    )
+    return enrollment, ids
+
+
+def _visit(enrollment: Enrollment, learner: Any, lesson_id: int) -> None:
+    course_services.player_visit(
+        registration=enrollment.registration, user=learner, lesson_id=lesson_id
+    )
+
+
+def _activity(enrollment: Enrollment) -> tuple[Any, Any, Any]:
+    return (
+        LearnerActivity.objects.filter(enrollment_id=enrollment.pk).first(),
+        UserActivity.objects.filter(user_id=enrollment.user_id).first(),
+        PlaceActivity.objects.filter(user_id=enrollment.user_id).first(),
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_first_view_writes_the_activity_before_its_only_commit(learner: Any) -> None:
+    """No commit callback is needed: the rows are there when the visit returns, and the visit's
+    statements hold one COMMIT (none of the activity upserts runs after it)."""
+    enrollment, ids = _enrolment(learner)
+    with CaptureQueriesContext(connection) as queries:
+        _visit(enrollment, learner, ids[0])
+    today = timezone.now().astimezone(UTC).date()
+    learner_row, user_row, place_row = _activity(enrollment)
+    assert learner_row is not None
+    assert learner_row.last_active_on == today
+    assert learner_row.run_id == enrollment.run_id
+    assert learner_row.course_id == enrollment.run.course_id
+    assert user_row is not None
+    assert user_row.last_active_on == today
+    assert place_row is not None
+    assert place_row.last_active_on == today
+    assert place_row.institution_id == (enrollment.institution_id or 0)
+    sql = [q["sql"].lstrip() for q in queries.captured_queries]
+    assert sql.count("COMMIT") == 1, sql
+    after_commit = sql[sql.index("COMMIT") + 1 :]
+    assert not any("activity" in statement for statement in after_commit), after_commit
+
+
+def test_the_activity_rolls_back_with_the_visit(
+    learner: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A visit that fails after the activity was written leaves no activity (nor progress, nor
+    statements): it was written in the visit's transaction."""
+    enrollment, ids = _enrolment(learner)
+
+    def fail(*args: Any, **kwargs: Any) -> bool:
+        raise RuntimeError("the visit failed after the activity")
+
+    monkeypatch.setattr(course_services, "_complete_if_met", fail)
+    with CaptureQueriesContext(connection) as queries, pytest.raises(RuntimeError):
+        _visit(enrollment, learner, ids[0])
+    # The upsert ran, inside the visit, before it failed.
+    assert any("dashboards_learneractivity" in q["sql"] for q in queries.captured_queries)
+    assert _activity(enrollment) == (None, None, None)
+    assert not LessonProgress.objects.filter(enrollment=enrollment).exists()
+    assert not Statement.objects.filter(registration=enrollment.registration).exists()
+
+
+def test_a_result_recorded_elsewhere_writes_the_activity_too(learner: Any) -> None:
+    """record_lesson_result (a quiz, a watched video, launched content) sends the same signal."""
+    enrollment, ids = _enrolment(learner)
+    course_services.complete_lesson(
+        enrollment=enrollment, lesson=Lesson.objects.get(pk=ids[0]), actor=learner
+    )
+    learner_row, user_row, place_row = _activity(enrollment)
+    assert learner_row is not None
+    assert user_row is not None
+    assert place_row is not None
+
+
+def test_record_activity_is_one_statement_and_dates_only_move_forward(
+    learner: Any, require_postgres: None
+) -> None:
+    enrollment, _ids = _enrolment(learner)
+    later = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    with CaptureQueriesContext(connection) as queries:
+        services.record_activity(enrollment=enrollment, at=later)
+    assert len(queries) == 1
+    services.record_activity(enrollment=enrollment, at=later - timedelta(days=30))
+    learner_row, user_row, place_row = _activity(enrollment)
+    assert learner_row.last_active_on == later.date()
+    assert user_row.last_active_on == later.date()
+    assert place_row.last_active_on == later.date()
+    services.record_activity(enrollment=enrollment, at=later + timedelta(days=1))
+    learner_row, user_row, place_row = _activity(enrollment)
+    assert learner_row.last_active_on == user_row.last_active_on == place_row.last_active_on
+    assert learner_row.last_active_on == (later + timedelta(days=1)).date()
