@@ -172,7 +172,16 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py's asyncio pool refuses a connection beyond its size (100 by default)
+                # instead of waiting: 200 dashboards connecting at once failed with HTTP 500.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "max_connections": int(
+                            os.environ.get("LMS_CHANNELS_MAX_CONNECTIONS", "1000")
+                        ),
+                    }
+                ],
                 "prefix": os.environ.get("LMS_CHANNELS_PREFIX", "lms"),
                 "capacity": 1000,
             },

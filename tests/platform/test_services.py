@@ -101,3 +101,27 @@ def test_anonymous_websocket_is_refused(require_redis: str) -> None:
         return bool(connected)
 
     assert async_to_sync(scenario)() is False
+
+
+def test_many_sockets_connecting_at_once_all_join_through_the_redis_layer(
+    require_redis: str,
+) -> None:
+    """Dashboards opened together (a morning briefing): more simultaneous group joins than
+    redis-py's default asyncio pool of 100 connections, which refuses instead of waiting."""
+    import asyncio
+
+    user = UserFactory()
+    application = URLRouter(websocket_urlpatterns)
+
+    async def scenario() -> tuple[int, int]:
+        sockets = []
+        for _number in range(160):
+            socket = WebsocketCommunicator(application, "/ws/notifications/")
+            socket.scope["user"] = user
+            sockets.append(socket)
+        results = await asyncio.gather(*(socket.connect(timeout=30) for socket in sockets))
+        await asyncio.gather(*(socket.disconnect() for socket in sockets))
+        return sum(1 for ok, _code in results if ok), len(sockets)
+
+    connected, total = async_to_sync(scenario)()
+    assert connected == total
