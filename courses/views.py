@@ -193,9 +193,8 @@ def my_learning(request: HttpRequest) -> HttpResponse:
     )
     scope = get_scope(request.user)
     teaches = scope.is_dps or scope.is_instructor or scope.is_coordinator
-    return render(
-        request,
-        "courses/my_learning.html",
+    body = render_to_string(
+        "courses/includes/my_learning_body.html",
         {
             "page_obj": page,
             "cards": cards.cards(request, page.object_list),
@@ -203,7 +202,8 @@ def my_learning(request: HttpRequest) -> HttpResponse:
             "coordinates": bool(scope.coordinated_paths),
             "learner_links": [(reverse(name), label) for name, label in content.learner_links()],
         },
-    )
+    )  # no request: the body needs none of the context processors
+    return render_page(request, title=_("My learning"), content=mark_safe(body))  # noqa: S308 - template output
 
 
 def _own_enrollment(request: HttpRequest, registration: str) -> Enrollment:
