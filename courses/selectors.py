@@ -226,6 +226,8 @@ class PlayerEnrollment:
     course_title: dict[str, str]
     language: str
     progress: dict[int, tuple[str, int]]
+    # The course's code (its xAPI activity id), for the statements of a first view.
+    course_code: str = ""
 
 
 # One statement for the player's hot path: the enrolment (only the learner's own), its course's
@@ -233,7 +235,7 @@ class PlayerEnrollment:
 # ORM query costs more CPU than the database spends answering it.
 _PLAYER_SQL = f"""
 SELECT e.id, e.registration, e.status, e.version_id, e.progress_pct, e.last_lesson_id,
-       e.last_activity_at, c.title, c.default_language,
+       e.last_activity_at, c.title, c.default_language, c.code,
        (SELECT COALESCE(json_agg(json_build_array(p.lesson_id, p.status, p.position_seconds)),
                         '[]'::json)
           FROM {LessonProgress._meta.db_table} p WHERE p.enrollment_id = e.id)
@@ -261,7 +263,7 @@ def player_enrollment(*, registration: Any, user_id: int) -> PlayerEnrollment | 
         row = cursor.fetchone()
     if row is None:
         return None
-    (pk, reg, status, version_id, pct, last_lesson_id, last_activity_at, title, language,
+    (pk, reg, status, version_id, pct, last_lesson_id, last_activity_at, title, language, code,
      progress) = row  # fmt: skip
     return PlayerEnrollment(
         pk=pk,
@@ -274,6 +276,7 @@ def player_enrollment(*, registration: Any, user_id: int) -> PlayerEnrollment | 
         course_title=_json(title) or {},
         language=language,
         progress={lesson: (state, seconds or 0) for lesson, state, seconds in _json(progress)},
+        course_code=code,
     )
 
 
@@ -300,6 +303,7 @@ def _player_enrollment_orm(*, registration: Any, user_id: int) -> PlayerEnrollme
         course_title=enrollment.run.course.title or {},
         language=enrollment.run.course.default_language,
         progress={lesson: (state, seconds or 0) for lesson, state, seconds in rows},
+        course_code=enrollment.run.course.code,
     )
 
 

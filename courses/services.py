@@ -4,7 +4,8 @@ Each public function is one transaction. Rows whose counters change are locked w
 SELECT … FOR UPDATE (the run for seats, the enrolment for progress) so that two requests never
 give the same seat twice or complete a course twice. Every learning step is recorded as an xAPI
 statement in the same transaction, with a statement id derived from a stable event key so that
-repeating a step stores nothing new; signals go out after the commit.
+repeating a step stores nothing new; signals go out after the commit (except
+lesson_completed_in_transaction, see courses.signals).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -58,9 +59,13 @@ def statement_id(*parts: object) -> uuid.UUID:
 
 def course_activity_id(course: Course) -> str:
     """The xAPI activity id of a course."""
+    return _course_activity_id(course.code)
+
+
+def _course_activity_id(code: str) -> str:
     from lms.xapi.emit import activity_iri
 
-    return activity_iri("course", course.code)
+    return activity_iri("course", code)
 
 
 def lesson_activity_id(lesson: Lesson) -> str:
@@ -103,15 +108,28 @@ def _lesson_event(
     enrollment: Enrollment, lesson: Lesson, verb: str, result: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """The arguments of a statement about a lesson of the enrolment (see _emit_many)."""
+    return _lesson_statement(
+        enrollment.registration, enrollment.run.course.code, lesson, verb, result
+    )
+
+
+def _lesson_statement(
+    registration: uuid.UUID,
+    course_code: str,
+    lesson: Lesson,
+    verb: str,
+    result: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """_lesson_event for a registration in the course with this code."""
     return {
         "verb": verb,
         "activity_id": lesson_activity_id(lesson),
         "activity_name": lesson.title or None,
         "activity_type": LESSON_TYPE,
-        "registration": enrollment.registration,
-        "statement_id": statement_id(verb, enrollment.registration, lesson.key),
+        "registration": registration,
+        "statement_id": statement_id(verb, registration, lesson.key),
         "result": result,
-        "parent_activity_id": course_activity_id(enrollment.run.course),
+        "parent_activity_id": _course_activity_id(course_code),
     }
 
 
@@ -473,9 +491,12 @@ class PlayerVisit:
 
 def player_visit(*, registration: Any, user: Any, lesson_id: int) -> PlayerVisit:
     """visit_lesson for the player page, cheap on a revisit: one query reads the learner's
-    enrolment with its progress and one cache round trip the outline and lesson; only when the
-    visit changes something (a first view, another lesson than the last one, a resume point
-    older than TOUCH_SECONDS) does it go through visit_lesson, which locks and writes.
+    enrolment with its progress and one cache round trip the outline and lesson. Back to a
+    lesson already opened, only a moved or stale resume point is written (one UPDATE). A first
+    view on PostgreSQL is _first_view, which reuses what this read (no second read of the
+    enrolment, its progress or the outline) and locks and writes in six round trips from BEGIN
+    to COMMIT, the dashboards' activity included; elsewhere, or when the locked row shows that something changed meanwhile, it
+    goes through visit_lesson.
 
     The same refusals as visit_lesson: Enrollment.DoesNotExist (not the person's enrolment),
     PermissionDenied (not active or completed), Lesson.DoesNotExist (not in their version).
@@ -503,6 +524,8 @@ def player_visit(*, registration: Any, user: Any, lesson_id: int) -> PlayerVisit
             )
             state.last_lesson_id, state.last_activity_at = lesson.pk, now
         return PlayerVisit(state, lesson, outline)
+    if connection.vendor == "postgresql" and _first_view(state, user, lesson, outline):
+        return PlayerVisit(state, lesson, outline)
     visit = visit_lesson(registration=registration, user=user, lesson_id=lesson_id)
     enrollment = visit.enrollment
     state.status = enrollment.status
@@ -514,6 +537,138 @@ def player_visit(*, registration: Any, user: Any, lesson_id: int) -> PlayerVisit
         for pk, progress in visit.progress_map.items()
     }
     return PlayerVisit(state, visit.lesson, visit.outline)
+
+
+# The player's first view of a lesson on PostgreSQL (_first_view). One statement locks the
+# enrolment row (the latest version of it, as FOR UPDATE returns) and inserts the progress,
+# only while the enrolment still holds a seat in the version the player read; ON CONFLICT DO
+# NOTHING, so that a lesson another tab counted first is not counted again (its INSERT
+# committed before this statement had the lock; the unique key sees it). The progress count
+# is taken by the next statement, whose snapshot, taken after the lock, sees every other
+# transaction's progress of this enrolment.
+_ENROLLMENT_FIELDS = [field.attname for field in Enrollment._meta.concrete_fields]
+_FIRST_VIEW_SQL = f"""
+WITH e AS MATERIALIZED (
+    SELECT {", ".join(field.column for field in Enrollment._meta.concrete_fields)}
+      FROM {Enrollment._meta.db_table} WHERE id = %s FOR UPDATE
+), ins AS (
+    INSERT INTO {LessonProgress._meta.db_table}
+        (enrollment_id, lesson_id, status, passed, score_pct, position_seconds, started_at,
+         completed_at)
+    SELECT e.id, %s, %s, NULL, NULL, 0, %s::timestamptz, %s::timestamptz FROM e
+     WHERE e.status IN (%s, %s) AND e.version_id = %s
+    ON CONFLICT (enrollment_id, lesson_id) DO NOTHING
+    RETURNING id
+)
+SELECT (SELECT id FROM ins), e.* FROM e
+"""  # noqa: S608 - table and column names from the models, values as parameters
+_PROGRESS_COUNTS = f"""
+    (SELECT count(*) FROM {LessonProgress._meta.db_table} p WHERE p.enrollment_id = %s),
+    (SELECT count(*) FROM {LessonProgress._meta.db_table} p
+      WHERE p.enrollment_id = %s AND p.status = %s)"""  # noqa: S608
+_DONE_PCT = f"""100 * (
+    SELECT count(*) FROM {LessonProgress._meta.db_table} p
+     WHERE p.enrollment_id = %s AND p.status = %s AND p.lesson_id = ANY(%s)) / %s"""  # noqa: S608
+
+
+def _first_view(
+    state: selectors.PlayerEnrollment,
+    user: Any,
+    lesson: Lesson,
+    outline: list[selectors.OutlineItem],
+) -> bool:
+    """What visit_lesson records for a first view of `lesson`, without reading again what the
+    player read (the enrolment, its progress, the outline and lesson): BEGIN, the lock and the
+    progress in one statement, the enrolment's UPDATE (progress % counted in it, after the
+    lock), the statements (one round trip), the receivers of lesson_completed_in_transaction
+    (the dashboards' activity, one statement) and COMMIT. `state` is brought up to date.
+
+    False, with nothing written, when the locked row shows the view is not a first view any
+    more (another tab counted the lesson), or the enrolment left its seat or its version: the
+    caller goes through visit_lesson, which decides (and refuses) as always.
+    """
+    now = timezone.now()
+    completes = lesson.kind in (Lesson.Kind.TEXT, Lesson.Kind.DOCUMENT)
+    status = LessonProgress.Status.COMPLETED if completes else LessonProgress.Status.STARTED
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _FIRST_VIEW_SQL,
+                [state.pk, lesson.pk, status, now, now if completes else None,
+                 *SEAT_HOLDING, state.version_id],
+            )  # fmt: skip
+            row = cursor.fetchone()
+            if row is None or row[0] is None:
+                return False
+            enrollment = Enrollment.from_db(connection.alias, _ENROLLMENT_FIELDS, row[1:])
+            enrollment.user = user
+            changed: dict[str, Any] = {"last_lesson_id": lesson.pk}
+            last = enrollment.last_activity_at
+            if (
+                enrollment.last_lesson_id != lesson.pk
+                or last is None
+                or (now - last).total_seconds() > TOUCH_SECONDS
+            ):
+                changed["last_activity_at"] = now
+            sets = [f"{name} = %s" for name in changed]
+            params: list[Any] = list(changed.values())
+            required = [item.pk for item in outline if item.is_required]
+            if completes and not required:
+                sets.append("progress_pct = 100")
+            elif completes:
+                sets.append(f"progress_pct = {_DONE_PCT}")
+                params += [enrollment.pk, LessonProgress.Status.COMPLETED, required, len(required)]
+            cursor.execute(
+                f"UPDATE {Enrollment._meta.db_table} SET {', '.join(sets)} "  # noqa: S608
+                f"WHERE id = %s RETURNING progress_pct, {_PROGRESS_COUNTS}",
+                [*params, enrollment.pk, enrollment.pk, enrollment.pk,
+                 LessonProgress.Status.COMPLETED],
+            )  # fmt: skip
+            pct, total, done = cursor.fetchone()
+        for name, value in changed.items():
+            setattr(enrollment, name, value)
+        enrollment.progress_pct = pct
+        events = [_lesson_statement(
+            enrollment.registration, state.course_code, lesson,
+            "experienced" if completes else "launched",
+        )]  # fmt: skip
+        if completes:
+            events.append(
+                _lesson_statement(
+                    enrollment.registration, state.course_code, lesson, "completed",
+                    {"completion": True},
+                )
+            )  # fmt: skip
+        _emit_many(user, events)
+        if completes:
+            if enrollment.status == Enrollment.Status.ACTIVE and pct >= 100:
+                # The course may be complete: the rules read the run, course and version.
+                enrollment = (
+                    Enrollment.objects.select_related("run__course", "version")
+                    .defer("run__course__description", "run__course__learning_outcomes")
+                    .get(pk=enrollment.pk)
+                )
+                enrollment.user = user
+            _lesson_completed(enrollment, lesson)
+            _complete_if_met(enrollment, user)
+    # What the player shows: the progress it read and this lesson's, unless the counts taken
+    # under the lock say another tab recorded something meanwhile (then read again).
+    progress = state.progress
+    known_done = sum(1 for entry, _seconds in progress.values() if entry == "completed")
+    if (total, done) == (len(progress) + 1, known_done + int(completes)):
+        progress[lesson.pk] = (status, 0)
+    else:
+        state.progress = {
+            pk: (entry, seconds or 0)
+            for pk, entry, seconds in LessonProgress.objects.filter(
+                enrollment_id=enrollment.pk
+            ).values_list("lesson_id", "status", "position_seconds")
+        }
+    state.status = enrollment.status
+    state.progress_pct = enrollment.progress_pct
+    state.last_lesson_id = enrollment.last_lesson_id
+    state.last_activity_at = enrollment.last_activity_at
+    return True
 
 
 def open_lesson(*, enrollment: Enrollment, lesson: Lesson) -> LessonProgress:

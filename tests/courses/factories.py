@@ -7,7 +7,16 @@ from typing import Any
 import factory
 from factory.django import DjangoModelFactory
 
-from courses.models import Course, CourseRun, CourseVersion, Lesson, Module, RunInstructor, Session
+from courses.models import (
+    Course,
+    CourseRun,
+    CourseVersion,
+    Enrollment,
+    Lesson,
+    Module,
+    RunInstructor,
+    Session,
+)
 from tests.factories import UserFactory
 
 
@@ -76,3 +85,16 @@ def add_sessions(run: CourseRun, count: int) -> list[Session]:
         )
         for i in range(count)
     ]
+
+
+def enrol_in_text_course(user: Any, lessons: int = 3) -> tuple[Enrollment, list[int]]:
+    """An active enrolment of `user` in a new run of a course of `lessons` text lessons, with the
+    lesson ids in reading order."""
+    course = CourseFactory()
+    make_version(course, lessons=lessons)
+    run = RunFactory(course=course)
+    enrollment = Enrollment.objects.create(user=user, run=run, version=run.version)
+    ids = list(
+        Lesson.objects.filter(version=run.version).order_by("position").values_list("pk", flat=True)
+    )
+    return enrollment, ids

@@ -101,17 +101,9 @@ def test_a_cached_catalogue_runs_no_query(client: Client, django_assert_num_quer
 
 
 def _player(learner: Any, lessons: int) -> tuple[Enrollment, list[int]]:
-    from courses.models import Lesson
-    from tests.courses.factories import make_version
+    from tests.courses.factories import enrol_in_text_course
 
-    course = CourseFactory()
-    make_version(course, lessons=lessons)
-    run = RunFactory(course=course)
-    enrollment = Enrollment.objects.create(user=learner, run=run, version=run.version)
-    ids = list(
-        Lesson.objects.filter(version=run.version).order_by("position").values_list("pk", flat=True)
-    )
-    return enrollment, ids
+    return enrol_in_text_course(learner, lessons)
 
 
 @pytest.mark.parametrize("lessons", [3, 30])

@@ -16,20 +16,13 @@ from courses.models import Enrollment, Lesson, LessonProgress
 from lms.dashboards import services
 from lms.dashboards.models import LearnerActivity, PlaceActivity, UserActivity
 from lms.xapi.models import Statement
-from tests.courses.factories import CourseFactory, RunFactory, make_version
+from tests.courses.factories import enrol_in_text_course
 
 pytestmark = pytest.mark.django_db
 
 
-def _enrolment(learner: Any) -> tuple[Enrollment, list[int]]:
-    course = CourseFactory()
-    make_version(course, lessons=3)
-    run = RunFactory(course=course)
-    enrollment = Enrollment.objects.create(user=learner, run=run, version=run.version)
-    ids = list(
-        Lesson.objects.filter(version=run.version).order_by("position").values_list("pk", flat=True)
-    )
-    return enrollment, ids
+def _enrolment(learner: Any, lessons: int = 3) -> tuple[Enrollment, list[int]]:
+    return enrol_in_text_course(learner, lessons)
 
 
 def _visit(enrollment: Enrollment, learner: Any, lesson_id: int) -> None:
