@@ -222,3 +222,53 @@ def test_a_launched_lesson_records_its_start_without_progress(
             "statement_id", flat=True
         )
     ) == [statement_id("launched", enrollment.registration, key)]
+
+
+def _in_another_tab(enrollment: Enrollment, learner: Any, lesson_id: int) -> Any:
+    """Tab B's first view of `lesson_id` in its own connection, its transaction (and so the
+    enrolment's lock) held open until the returned function is called."""
+    import threading
+
+    from django.db import connections, transaction
+
+    locked, release = threading.Event(), threading.Event()
+
+    def tab() -> None:
+        try:
+            with transaction.atomic():
+                _visit(enrollment, learner, lesson_id)
+                locked.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=tab)
+    thread.start()
+    assert locked.wait(10)
+
+    def commit_later() -> threading.Thread:
+        threading.Timer(0.3, release.set).start()
+        return thread
+
+    return commit_later
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_tabs_racing_on_postgresql_count_once_and_both(
+    learner: Any, require_postgres: None
+) -> None:
+    """Real locks: tab A's first view waits for tab B's transaction; the same lesson is then
+    not counted again, and another lesson's % counts B's lesson too."""
+    enrollment, ids = _enrolment(learner)
+    stale = _read(enrollment, learner)
+    thread = _in_another_tab(enrollment, learner, ids[1])()
+    assert _first_view(stale, learner, ids[1]) is False  # waited for B, then found its row
+    thread.join()
+    assert LessonProgress.objects.filter(enrollment=enrollment).count() == 1
+    stale = _read(enrollment, learner)
+    thread = _in_another_tab(enrollment, learner, ids[2])()
+    assert _first_view(stale, learner, ids[0]) is True
+    thread.join()
+    enrollment.refresh_from_db()
+    assert enrollment.progress_pct == 75
+    assert LessonProgress.objects.filter(enrollment=enrollment).count() == 3
