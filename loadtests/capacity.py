@@ -135,8 +135,12 @@ def write_capacity() -> Path:
         f"wrk (a C client, closed loop, {main['connections']} connections, {main['hot_seconds']} s "
         "after a 2 s warm-up) against one request at a time, spread over the sampled learners' "
         "own sessions, enrolments and lessons (xAPI POSTs with each learner's launch credential "
-        "and a fresh statement id; verifications from many addresses). The ceiling is a minimal "
-        "Django JSON view under the same gunicorn settings and middleware, in the same run.",
+        'and a fresh statement id; verifications from many addresses). "lesson" is first '
+        "views: each learner walks through lessons they have not opened, each view recording "
+        "progress, statements, the resume point and the dashboards' activity; \"lesson, "
+        'revisit" is learners back on the lesson they opened last (one read). The ceiling is a '
+        "minimal Django JSON view under the same gunicorn settings and middleware, in the same "
+        "run.",
         "",
         "| request | req/s | per core | p50 ms | p95 ms | p99 ms | errors | share of ceiling |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",

@@ -40,6 +40,8 @@ VENV_BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
 WEB, MINIMAL, WS = 8108, 8109, 8110
 PASSWORD = "loadtest-Passw0rd!"  # noqa: S105 - set on the sampled load-test accounts only
+# Learners of the pool whose last lesson the "lesson, revisit" phase asks for again.
+REVISITED = 300
 
 
 def env() -> dict[str, str]:
@@ -98,26 +100,34 @@ def prepare_pool(path: Path, size: int) -> dict[str, Any]:
     rng = random.Random(42)
     hashed = make_password(PASSWORD)  # one hash for all: the load test signs in, not cracks
     with connection.cursor() as cur:
-        # Learners who have not opened their course yet come first: the lesson phase then
-        # measures what a lesson page mostly is, a first view that records progress, at any
-        # database size and however many runs came before (each run opens its learners' lessons,
-        # so the next run samples others).
+        # Learners who have not opened their course yet come first, then those who opened one
+        # lesson of it: the lesson phase walks each learner through lessons they have not
+        # opened, so that it measures first views (which record progress) at any database size
+        # and however many runs came before (each run opens its learners' lessons).
         candidates = (
-            "SELECT e.user_id, u.email, e.registration::text, e.version_id FROM courses_enrollment"
-            " e JOIN accounts_user u ON u.id = e.user_id JOIN courses_courserun r ON r.id = e.run_id"
-            " WHERE e.status = 'active' AND r.mode = 'virtual' AND u.email LIKE 'officer%%' {}"
-            " ORDER BY e.id LIMIT %s"
+            "SELECT e.user_id, u.email, e.registration::text, e.version_id, e.id FROM"
+            " courses_enrollment e JOIN accounts_user u ON u.id = e.user_id JOIN courses_courserun"
+            " r ON r.id = e.run_id WHERE e.status = 'active' AND r.mode = 'virtual' AND u.email"
+            " LIKE 'officer%%' AND {} ORDER BY e.id LIMIT %s"
         )
         unopened = (
             "NOT EXISTS (SELECT 1 FROM courses_lessonprogress p WHERE p.enrollment_id = e.id)"
         )
-        cur.execute(candidates.format("AND " + unopened), [size * 20])
-        fresh = cur.fetchall()
-        rows = rng.sample(fresh, min(size, len(fresh)))
-        if len(rows) < size:
-            cur.execute(candidates.format("AND NOT " + unopened), [size * 20])
-            others = cur.fetchall()
-            rows += rng.sample(others, min(size - len(rows), len(others)))
+        one_opened = (
+            "(SELECT count(*) FROM courses_lessonprogress p WHERE p.enrollment_id = e.id) = 1"
+        )
+        rows: list[tuple[Any, ...]] = []
+        for condition in (unopened, one_opened):
+            if len(rows) < size:
+                cur.execute(candidates.format(condition), [size * 20])
+                found = cur.fetchall()
+                rows += rng.sample(found, min(size - len(rows), len(found)))
+        cur.execute(
+            "SELECT enrollment_id, array_agg(lesson_id) FROM courses_lessonprogress"
+            " WHERE enrollment_id = ANY(%s) GROUP BY enrollment_id",
+            [[row[4] for row in rows]],
+        )
+        opened = {enrollment: set(ids) for enrollment, ids in cur.fetchall()}
         cur.execute(
             "SELECT version_id, array_agg(id ORDER BY position) FILTER (WHERE kind <> 'xapi'), "
             "min(id) FILTER (WHERE kind = 'xapi') FROM courses_lesson GROUP BY version_id"
@@ -150,7 +160,7 @@ def prepare_pool(path: Path, size: int) -> dict[str, Any]:
 
     activity = dict(Lesson.objects.filter(kind="xapi").values_list("pk", "activity_id"))
     learners = []
-    for _, email, reg, v in rows:
+    for _, email, reg, v, enrollment in rows:
         user = users[email]
         xapi_lesson = lessons[v][1]
         launch = (
@@ -165,7 +175,9 @@ def prepare_pool(path: Path, size: int) -> dict[str, Any]:
                 "email": email,
                 "cookie": _session_for(user),
                 "registration": reg,
-                "lessons": lessons[v][0][:6],
+                "lessons": [
+                    lesson for lesson in lessons[v][0] if lesson not in opened.get(enrollment, ())
+                ][:6],
                 "xapi_lesson": xapi_lesson,
                 "launch": launch,
             }
@@ -279,6 +291,13 @@ def hot_requests(pool: dict[str, Any]) -> dict[str, list[Any]]:
             Request(f"/courses/learn/{lr['registration']}/{lesson}/", headers=h)
             for lr, h in zip(learners, cookie, strict=True)
             for lesson in lr["lessons"]
+        ],
+        # The same learners back on the lesson they opened last (their resume point): the first
+        # learners of the list, whose lessons the lesson phase has opened.
+        "lesson, revisit": [
+            Request(f"/courses/learn/{lr['registration']}/{lr['lessons'][-1]}/", headers=h)
+            for lr, h in list(zip(learners, cookie, strict=True))[:REVISITED]
+            if lr["lessons"]
         ],
         "my learning": [Request("/courses/my-learning/", headers=h) for h in cookie],
         "xapi statement POST": xapi,
@@ -417,7 +436,9 @@ def main() -> None:
     parser.add_argument("--hot-seconds", type=int, default=10, help="length of each hot phase")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
-    parser.add_argument("--pool", type=int, default=300, help="sampled learners")
+    parser.add_argument(
+        "--pool", type=int, default=1200, help="sampled learners (6 lessons each, first views)"
+    )
     parser.add_argument("--sockets", type=int, default=200, help="dashboard WebSockets")
     parser.add_argument("--exam-officers", type=int, default=150)
     parser.add_argument("--hot-only", action="store_true", help="phases 1 and 2 only")
