@@ -360,12 +360,14 @@ class Enrollment(models.Model):
         on_delete=models.PROTECT,
         related_name="enrollments",
         verbose_name=_("learner"),
+        db_index=False,  # (user, status) and the unique (user, run) lead with it
     )
     run = models.ForeignKey(
         CourseRun,
         on_delete=models.PROTECT,
         related_name="enrollments",
         verbose_name=_("course run"),
+        db_index=False,  # (run, status) and (run, waitlist_position) lead with it
     )
     version = models.ForeignKey(CourseVersion, on_delete=models.PROTECT, related_name="enrollments")
     status = models.CharField(
@@ -391,13 +393,28 @@ class Enrollment(models.Model):
         _("final score (%)"), max_digits=5, decimal_places=2, null=True, blank=True
     )
     passed = models.BooleanField(null=True, blank=True)
+    # The resume point, written on every move between lessons. Neither indexed nor a database
+    # foreign key: an index on it made each of those UPDATEs write a new entry in every index of
+    # the table (no heap-only update), and nothing looks enrolments up by it. A deleted lesson
+    # leaves a stale id, which resuming skips (it falls back to the first lesson not done).
     last_lesson = models.ForeignKey(
-        Lesson, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Lesson,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     last_activity_at = models.DateTimeField(null=True, blank=True)
     # Denormalised for dashboards and scoped lists without joins across 1,000,000 rows.
     institution = models.ForeignKey(
-        Institution, null=True, blank=True, on_delete=models.PROTECT, related_name="enrollments"
+        Institution,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="enrollments",
+        db_index=False,  # (institution, status) leads with it
     )
     member_state = models.ForeignKey(
         MemberState, null=True, blank=True, on_delete=models.PROTECT, related_name="enrollments"
@@ -446,7 +463,10 @@ class LessonProgress(models.Model):
         COMPLETED = "completed", _("Completed")
 
     enrollment = models.ForeignKey(
-        Enrollment, on_delete=models.CASCADE, related_name="lesson_progress"
+        Enrollment,
+        on_delete=models.CASCADE,
+        related_name="lesson_progress",
+        db_index=False,  # the unique (enrollment, lesson) leads with it
     )
     lesson = models.ForeignKey(Lesson, on_delete=models.CASCADE, related_name="progress")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.STARTED)
