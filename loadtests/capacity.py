@@ -169,7 +169,9 @@ def write_capacity() -> Path:
             "",
             "Locust, the scenarios of loadtests/locustfile.py by their weights (learner 90, "
             "verifier 5, instructor 3, DPS 1; one learner in ten signs in through the form), "
-            "with the think times of the load model, while DPS dashboards hold WebSockets open:",
+            "with the think times of the load model, while DPS dashboards hold WebSockets open "
+            f"(run of {main.get('full_started', main['started'])}, with the sections below; a "
+            "later `--hot-only` run replaces only the table above):",
             "",
             *_locust_table(main["model"], cores),
             "",

@@ -517,6 +517,8 @@ def main() -> None:
                 },
                 learner["email"],
             )
+        if not args.hot_only:  # a later --hot-only run keeps these phases and says when they ran
+            results["full_started"] = results["started"]
         results["load_after"] = os.getloadavg()[0]
     finally:
         for p in procs:
