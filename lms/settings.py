@@ -180,6 +180,10 @@ if REDIS_URL:
                         "max_connections": int(
                             os.environ.get("LMS_CHANNELS_MAX_CONNECTIONS", "1000")
                         ),
+                        # Longer than channels_redis's 5 s BZPOPMIN: at redis-py's default of 5 s
+                        # an idle consumer's read sometimes timed out as the server answered,
+                        # which closed the socket with an error (seen once in a capacity run).
+                        "socket_timeout": 15,
                     }
                 ],
                 "prefix": os.environ.get("LMS_CHANNELS_PREFIX", "lms"),

@@ -125,3 +125,20 @@ def test_many_sockets_connecting_at_once_all_join_through_the_redis_layer(
 
     connected, total = async_to_sync(scenario)()
     assert connected == total
+
+
+def test_the_channel_layer_reads_longer_than_its_blocking_pops(require_redis: str) -> None:
+    """channels_redis waits for messages with BZPOPMIN for brpop_timeout seconds; a socket
+    timeout no longer than that makes an idle consumer's read race the server's empty answer."""
+    from channels.layers import get_channel_layer
+
+    async def pool_settings() -> tuple[Any, int, int]:
+        layer: Any = get_channel_layer()
+        pool = layer.connection(0).connection_pool
+        # what a connection of the pool uses (the library's default when the settings say none)
+        timeout = pool.make_connection().socket_timeout
+        return timeout, pool.max_connections, layer.brpop_timeout
+
+    socket_timeout, max_connections, brpop_timeout = async_to_sync(pool_settings)()
+    assert socket_timeout > brpop_timeout
+    assert max_connections >= 1000
