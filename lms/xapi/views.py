@@ -15,8 +15,10 @@ from email.message import Message
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q, QuerySet, TextField, Value
+from django.db.models.functions import Cast, StrIndex
+from django.db.models.lookups import GreaterThan
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -609,6 +611,16 @@ def _matching_rows(
     return sorted(unique.values(), key=lambda row: (row[1], row[0]), reverse=not ascending)[:count]
 
 
+def _list_holds(field: str, value: str) -> Q:
+    """Statements whose JSON list `field` has `value` as an element: JSON containment on
+    PostgreSQL (the GIN index); elsewhere (SQLite, a laptop's `make run`, which has no JSON
+    containment) the element's JSON text found in the list's, case-sensitively."""
+    if connection.vendor == "postgresql":
+        return Q(**{f"{field}__contains": [value]})
+    text = StrIndex(Cast(field, TextField()), Value(json.dumps(value)))
+    return Q(GreaterThan(text, 0))
+
+
 def _get_statements(xrequest: XRequest, caller: Caller) -> HttpResponse:
     params = xrequest.params
     unknown = set(params) - QUERY_PARAMS - {"statementId", "voidedStatementId"}
@@ -650,7 +662,7 @@ def _get_statements(xrequest: XRequest, caller: Caller) -> HttpResponse:
         agent = _parse_agent(params["agent"], "agent")
         key = agent_key(agent)
         if _bool_param(params, "related_agents"):
-            matching &= Q(related_agents__contains=[key])
+            matching &= _list_holds("related_agents", key)
         else:
             matching &= Q(actor_key=key)
     else:
@@ -661,7 +673,7 @@ def _get_statements(xrequest: XRequest, caller: Caller) -> HttpResponse:
     if "activity" in params:
         check_iri(params["activity"], "activity")
         if _bool_param(params, "related_activities"):
-            matching &= Q(related_activities__contains=[params["activity"]])
+            matching &= _list_holds("related_activities", params["activity"])
         else:
             matching &= Q(activity_id=params["activity"])
     else:

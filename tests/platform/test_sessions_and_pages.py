@@ -38,7 +38,7 @@ def cache_round_trips(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 
 
 def test_a_signed_in_page_sets_the_hint_and_then_reads_session_and_person_together(
-    client: Client, learner: Any, monkeypatch: pytest.MonkeyPatch
+    client: Client, learner: Any, monkeypatch: pytest.MonkeyPatch, require_redis: str
 ) -> None:
     client.force_login(learner)
     first = client.get(reverse("courses:catalogue"))

@@ -43,7 +43,7 @@ def _post_counting(launched: LRS, body: Any) -> tuple[Any, list[str]]:
 
 
 def test_a_launched_statement_is_one_round_trip_once_the_credential_is_cached(
-    learner: Any,
+    learner: Any, require_postgres: None
 ) -> None:
     launched, params = _launched(learner)
     assert launched.post("statements", _own(params)).status_code == 200  # reads the credential
@@ -124,7 +124,8 @@ def test_a_wrong_secret_is_refused_and_does_not_evict_the_right_one(learner: Any
     assert key in auth._LAUNCHES
     response, queries = _post_counting(launched, _own(params))
     assert response.status_code == 200
-    assert len(queries) == 1
+    if connection.vendor == "postgresql":  # SQLite's portable write takes a few statements
+        assert len(queries) == 1
 
 
 def test_a_learner_moved_to_another_institution_writes_there_at_once(learner: Any) -> None:
@@ -151,7 +152,8 @@ def test_the_same_statement_again_is_accepted_a_different_one_conflicts(learner:
     response, queries = _post_counting(launched, first)
     assert response.status_code == 200
     assert response.json() == [first["id"]]
-    assert len(queries) == 2  # the INSERT that met the id, then the stored statement
+    if connection.vendor == "postgresql":
+        assert len(queries) == 2  # the INSERT that met the id, then the stored statement
     changed = dict(first, verb={"id": "http://adlnet.gov/expapi/verbs/failed"})
     response = launched.post("statements", changed)
     assert response.status_code == 409

@@ -40,7 +40,7 @@ def _queries_to_post(lrs: LRS, body: Any, capture: Any) -> int:
 
 
 def test_a_batch_costs_the_same_queries_whatever_its_size(
-    lrs: LRS, django_capture_on_commit_callbacks: Any
+    lrs: LRS, django_capture_on_commit_callbacks: Any, require_postgres: None
 ) -> None:
     small = _queries_to_post(lrs, _batch(5), django_capture_on_commit_callbacks)
     large = _queries_to_post(lrs, _batch(300), django_capture_on_commit_callbacks)
