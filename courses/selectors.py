@@ -236,6 +236,21 @@ class PlayerEnrollment:
     # The course's code (its xAPI activity id), for the statements of a first view.
     course_code: str = ""
 
+    def follow(self, enrollment: Enrollment) -> None:
+        """Take the enrolment's state after a visit wrote it (status, %, resume point)."""
+        self.status = enrollment.status
+        self.progress_pct = enrollment.progress_pct
+        self.last_lesson_id = enrollment.last_lesson_id
+        self.last_activity_at = enrollment.last_activity_at
+
+
+def progress_states(*, enrollment_id: int) -> dict[int, tuple[str, int]]:
+    """{lesson id: (status, position in seconds)} of an enrolment's progress rows."""
+    rows = LessonProgress.objects.filter(enrollment_id=enrollment_id).values_list(
+        "lesson_id", "status", "position_seconds"
+    )
+    return {lesson: (state, seconds or 0) for lesson, state, seconds in rows}
+
 
 # One statement for the player's hot path: the enrolment (only the learner's own), its course's
 # title and language, and its progress rows aggregated as JSON. Raw SQL: building the equivalent
@@ -296,9 +311,6 @@ def _player_enrollment_orm(*, registration: Any, user_id: int) -> PlayerEnrollme
     )
     if enrollment is None:
         return None
-    rows = LessonProgress.objects.filter(enrollment_id=enrollment.pk).values_list(
-        "lesson_id", "status", "position_seconds"
-    )
     return PlayerEnrollment(
         pk=enrollment.pk,
         registration=enrollment.registration,
@@ -309,7 +321,7 @@ def _player_enrollment_orm(*, registration: Any, user_id: int) -> PlayerEnrollme
         last_activity_at=enrollment.last_activity_at,
         course_title=enrollment.run.course.title or {},
         language=enrollment.run.course.default_language,
-        progress={lesson: (state, seconds or 0) for lesson, state, seconds in rows},
+        progress=progress_states(enrollment_id=enrollment.pk),
         course_code=enrollment.run.course.code,
     )
 

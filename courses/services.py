@@ -527,11 +527,7 @@ def player_visit(*, registration: Any, user: Any, lesson_id: int) -> PlayerVisit
     if connection.vendor == "postgresql" and _first_view(state, user, lesson, outline):
         return PlayerVisit(state, lesson, outline)
     visit = visit_lesson(registration=registration, user=user, lesson_id=lesson_id)
-    enrollment = visit.enrollment
-    state.status = enrollment.status
-    state.progress_pct = enrollment.progress_pct
-    state.last_lesson_id = enrollment.last_lesson_id
-    state.last_activity_at = enrollment.last_activity_at
+    state.follow(visit.enrollment)
     state.progress = {
         pk: (progress.status, progress.position_seconds)
         for pk, progress in visit.progress_map.items()
@@ -658,16 +654,8 @@ def _first_view(
     if (total, done) == (len(progress) + 1, known_done + int(completes)):
         progress[lesson.pk] = (status, 0)
     else:
-        state.progress = {
-            pk: (entry, seconds or 0)
-            for pk, entry, seconds in LessonProgress.objects.filter(
-                enrollment_id=enrollment.pk
-            ).values_list("lesson_id", "status", "position_seconds")
-        }
-    state.status = enrollment.status
-    state.progress_pct = enrollment.progress_pct
-    state.last_lesson_id = enrollment.last_lesson_id
-    state.last_activity_at = enrollment.last_activity_at
+        state.progress = selectors.progress_states(enrollment_id=enrollment.pk)
+    state.follow(enrollment)
     return True
 
 
