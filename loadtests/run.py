@@ -71,7 +71,8 @@ def _session_for(user: Any) -> str:
     """A signed-in session for `user`, as the sign-in view would store it (the password hash is
     deliberately slow, so the load test signs most users in this way and measures the sign-in
     itself separately). With the person-id hint cookie that a browser holds after its first
-    signed-in page (lms.accounts.sessions)."""
+    signed-in page (lms.accounts.sessions), and the CSRF cookie that it holds since the sign-in
+    form (without it every page would make and set a new CSRF secret, as for a first visit)."""
     from importlib import import_module
 
     from django.conf import settings
@@ -82,9 +83,16 @@ def _session_for(user: Any) -> str:
     store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
     store.create()
+    from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
+    from django.utils.crypto import get_random_string
+
     from lms.accounts.sessions import HINT_COOKIE
 
-    return f"{settings.SESSION_COOKIE_NAME}={store.session_key}; {HINT_COOKIE}={user.pk}"
+    csrf = get_random_string(CSRF_SECRET_LENGTH, CSRF_ALLOWED_CHARS)
+    return (
+        f"{settings.SESSION_COOKIE_NAME}={store.session_key}; {HINT_COOKIE}={user.pk}; "
+        f"{settings.CSRF_COOKIE_NAME}={csrf}"
+    )
 
 
 def prepare_pool(path: Path, size: int) -> dict[str, Any]:
