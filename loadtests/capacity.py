@@ -145,13 +145,30 @@ def write_capacity() -> Path:
         "| request | req/s | per core | p50 ms | p95 ms | p99 ms | errors | share of ceiling |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for r in [ceiling | {"name": "minimal view (ceiling)"}, *main["hot"]]:
+    signed_in = main.get("ceiling_signed_in")
+    floor = [signed_in | {"name": "minimal view, signed in"}] if signed_in else []
+    for r in [ceiling | {"name": "minimal view (ceiling)"}, *floor, *main["hot"]]:
         share = r["rps"] / ceiling["rps"] if ceiling["rps"] else 0
         mark = " (goal ≥ 50 %)" if r["name"] in HOT_GOAL else ""
         lines.append(
             f"| {r['name']} | {r['rps']:.0f} | {r['rps'] / cores:.0f} | {r['p50_ms']:.1f} | "
             f"{r['p95_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | {share:.0%}{mark} |"
         )
+    if signed_in and signed_in["rps"]:
+        pages = ", ".join(
+            f"{name} {hot[name]['rps'] / signed_in['rps']:.0%}"
+            for name in ("catalogue", "lesson", "lesson, revisit", "my learning")
+            if name in hot
+        )
+        lines += [
+            "",
+            '"minimal view, signed in" is the same minimal view asked with the sampled learners\' '
+            "cookies: the middleware then reads the session and the person, as for every "
+            f"signed-in page, so it is the floor of a signed-in request "
+            f"({signed_in['rps'] / ceiling['rps']:.0%} of the ceiling). Against that floor the "
+            f"signed-in pages keep: {pages}. The goal is measured against the ceiling, as the "
+            "issue asks.",
+        ]
     missed = [
         r["name"] for r in main["hot"] if r["name"] in HOT_GOAL and r["rps"] < ceiling["rps"] / 2
     ]

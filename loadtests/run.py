@@ -500,6 +500,14 @@ def main() -> None:
         results["ceiling"] = measure(
             "minimal view", f"http://{HOST}:{MINIMAL}", [wrk.Request("/minimal/")]
         )
+        # The same minimal view asked by the sampled learners with their cookies: the floor of
+        # any signed-in request (the middleware reads the session and the person), for telling
+        # what a page costs from what being signed in costs (docs/CAPACITY.md).
+        results["ceiling_signed_in"] = measure(
+            "minimal view, signed in",
+            f"http://{HOST}:{MINIMAL}",
+            [wrk.Request("/minimal/", headers={"Cookie": lr["cookie"]}) for lr in pool["learners"]],
+        )
         results["hot"] = [measure(n, web, reqs) for n, reqs in hot_requests(pool).items() if reqs]
         if not args.hot_only:
             probe = SocketProbe(pool["dps_cookie"], args.sockets, args.seconds)
