@@ -199,3 +199,30 @@ def test_forwarding_follows_its_target_from_the_next_write(
     ForwardingTarget.objects.filter(pk=target.pk).update(is_active=False)
     post()
     assert len(sent) == 1
+
+
+def test_another_process_takes_the_credential_from_the_shared_cache(
+    learner: Any, require_postgres: None
+) -> None:
+    launched, params = _launched(learner)
+    assert launched.post("statements", _own(params)).status_code == 200  # reads the credential
+    auth._LAUNCHES.clear()  # as another web process sees it: nothing of its own yet
+    response, queries = _post_counting(launched, _own(params))
+    assert response.status_code == 200
+    assert len(queries) == 1  # the INSERT, which confirms the credential; no read of it
+
+
+def test_a_revoked_credential_in_the_shared_cache_is_refused_and_forgotten(
+    learner: Any,
+) -> None:
+    from django.core.cache import cache
+
+    launched, params = _launched(learner)
+    assert launched.post("statements", _own(params)).status_code == 200
+    key = _key_of(params["auth"])
+    assert cache.get(auth._SHARED_PREFIX + key) is not None
+    LaunchCredential.objects.filter(key=key).delete()  # revoked behind every process's back
+    auth._LAUNCHES.clear()  # another process: the shared entry still names the credential
+    assert launched.post("statements", _own(params)).status_code == 401
+    assert cache.get(auth._SHARED_PREFIX + key) is None
+    assert Statement.objects.count() == 1
