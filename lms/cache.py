@@ -8,23 +8,19 @@ takes its connections from the pool Django already keeps, so one per pool serves
 
 from __future__ import annotations
 
-import contextlib
-import os
-import threading
 from typing import Any
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
-from redis.exceptions import RedisError
 
-_FAILED = object()
+from lms.redis_held import FAILED, HeldConnection
 
 
 class ReusingRedisCacheClient(RedisCacheClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._clients: dict[int, Any] = {}
-        self._local = threading.local()
+        self._held = HeldConnection(lambda: self._get_connection_pool(False))  # type: ignore[attr-defined]
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
         index = self._get_connection_pool_index(write)  # type: ignore[attr-defined]
@@ -35,47 +31,12 @@ class ReusingRedisCacheClient(RedisCacheClient):
             self._clients[index] = client
         return client
 
-    # Reads on a held connection --------------------------------------------------------------
-    #
-    # A read through redis.Redis takes a connection from the pool and gives it back, wraps the
-    # call in its retry and observability layers and looks up a response callback: about 80 µs
-    # of CPU per command on the 2-core test machine, against 45 µs for sending the command and
-    # reading the answer on a connection held by the thread (docs/performance/hot_paths.md).
-    # Every signed-in page starts with such a read (lms.accounts.sessions), the lesson player
-    # makes two. A held connection that fails is dropped and the read is done again the usual
-    # way, with redis-py's retries; a forked process or another thread never shares one.
-
-    def _held(self) -> Any:
-        local = self._local
-        conn = getattr(local, "conn", None)
-        if conn is None or local.pid != os.getpid():
-            pool = self._get_connection_pool(False)  # type: ignore[attr-defined]
-            conn = pool.make_connection()
-            local.conn, local.pid = conn, os.getpid()
-        return conn
-
-    def _read(self, *command: Any) -> Any:
-        try:
-            conn = self._held()
-            conn.send_command(*command)
-            return conn.read_response()
-        except (RedisError, OSError):
-            self._drop_held()
-            return _FAILED
-        except BaseException:
-            self._drop_held()  # an answer may be left unread on it
-            raise
-
-    def _drop_held(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        self._local.conn = None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                conn.disconnect()
+    # Reads on a connection the thread holds (lms.redis_held): a cache read is the first thing
+    # every signed-in page does (lms.accounts.sessions), the lesson player makes two.
 
     def get(self, key: Any, default: Any) -> Any:
-        value = self._read("GET", key)
-        if value is _FAILED:
+        value = self._held.call("GET", key)
+        if value is FAILED:
             return super().get(key, default)  # type: ignore[no-untyped-call]
         return default if value is None else self._serializer.loads(value)  # type: ignore[attr-defined]
 
@@ -83,8 +44,8 @@ class ReusingRedisCacheClient(RedisCacheClient):
         keys = list(keys)
         if not keys:
             return {}
-        values = self._read("MGET", *keys)
-        if values is _FAILED:
+        values = self._held.call("MGET", *keys)
+        if values is FAILED:
             return super().get_many(keys)  # type: ignore[no-any-return, no-untyped-call]
         loads = self._serializer.loads  # type: ignore[attr-defined]
         return {k: loads(v) for k, v in zip(keys, values, strict=True) if v is not None}

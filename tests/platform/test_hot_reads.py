@@ -87,7 +87,7 @@ def redis_cache(require_redis: str) -> Any:
 
 
 def _held(cache: Any) -> Any:
-    return getattr(cache._cache._local, "conn", None)
+    return cache._cache._held.held
 
 
 def test_reads_use_one_held_connection(redis_cache: Any) -> None:
@@ -132,6 +132,6 @@ def test_threads_and_forked_processes_never_share_a_held_connection(redis_cache:
     thread.join()
     assert theirs[0] is not None
     assert theirs[0] is not mine
-    redis_cache._cache._local.pid = -1  # as a process forked after the read would see it
+    redis_cache._cache._held._local.pid = -1  # as a process forked after the read would see it
     assert redis_cache.get("hot-read:a") == {"a": 1}
     assert _held(redis_cache) is not mine
