@@ -56,6 +56,8 @@ def env() -> dict[str, str]:
     # verifiers come from many addresses: the load generator says which in X-Forwarded-For, as
     # the reverse proxy of a deployment does
     e.setdefault("LMS_TRUSTED_PROXIES", "1")
+    # launched content's statements go through the Redis buffer, as in the deployments (deploy/)
+    e.setdefault("LMS_XAPI_BUFFERED", "1")
     e.setdefault("DJANGO_SETTINGS_MODULE", "lms.settings")
     return e
 

@@ -46,7 +46,8 @@ class _Launch:
     read_at: float
 
 
-def _launch_ttl() -> float:
+def launch_cache_seconds() -> float:
+    """How long a process keeps a launch credential it has read (XAPI_LAUNCH_CACHE_SECONDS)."""
     return float(getattr(settings, "XAPI_LAUNCH_CACHE_SECONDS", 300))
 
 
@@ -86,9 +87,9 @@ def _launch_from_cache(key: str, secret: str) -> Caller | None:
     """The caller of a cached launch credential, to be confirmed by the write; None when it is
     not cached (or too old), expired or the secret is wrong (the database then decides)."""
     launch = _LAUNCHES.get(key)
-    if launch is None or time.time() - launch.read_at > _launch_ttl():
+    if launch is None or time.time() - launch.read_at > launch_cache_seconds():
         launch = cache.get(_SHARED_PREFIX + key)
-        if not isinstance(launch, _Launch) or time.time() - launch.read_at > _launch_ttl():
+        if not isinstance(launch, _Launch) or time.time() - launch.read_at > launch_cache_seconds():
             return None
         _remember(key, launch)
     if launch.expires_at <= timezone.now() or not check_hash(secret, launch.secret_hash):
@@ -127,7 +128,7 @@ def _launch_from_database(key: str, secret: str) -> Caller | None:
         read_at=time.time(),
     )
     _remember(key, entry)
-    cache.set(_SHARED_PREFIX + key, entry, max(1, int(_launch_ttl())))
+    cache.set(_SHARED_PREFIX + key, entry, max(1, int(launch_cache_seconds())))
     return caller
 
 

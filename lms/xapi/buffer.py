@@ -1,12 +1,25 @@
-"""Buffered ingest of launched statements (LMS_XAPI_BUFFERED, off by default).
+"""Buffered ingest of launched statements (LMS_XAPI_BUFFERED; the deployments turn it on).
 
 A POST or PUT by launched content (a cached launch credential, no attachments, no voiding) is
-answered once its statements are claimed in Redis and checked against the database in one read;
-the prepared rows wait in a Redis list and a drain (a Celery task, or `drain_now` before any read
-or synchronous write) copies them into PostgreSQL in batches.
+answered once its statements are claimed in Redis, in one round trip and without reading the
+database; the prepared rows wait in a Redis list and a drain (a Celery task, or `drain_now` before
+any read or synchronous write) inserts them into PostgreSQL in batches: under the load test, about
+a third of the database's work per statement of one INSERT each (docs/performance/hot_paths.md).
+
+What the drain decides, since the request did not read the database:
+- the launch credential: each row's credential must still hold when its batch is written (the
+  same rule as the synchronous write: not deleted, not expired at acceptance, its learner not
+  suspended nor moved to another institution). The rows of a credential that no longer holds are
+  not stored and the credential is marked refused in Redis, so that its next write gets 401
+  (through the database) in every process; withdrawing a credential therefore drops at most what
+  its content sent between the withdrawal and the next drain, a fraction of a second under load.
+- ids: a claim (below) makes the same id with another statement a 409 for CLAIM_SECONDS; an id
+  stored before its claim (or after it expired) is not stored twice (ON CONFLICT DO NOTHING) and,
+  if the statements differ, the stored one is kept and the conflict logged.
 
 Redis keys (the LRS's Redis database):
   xapi:claim:<id>        sha256 of the statement's comparable form, 24 h: duplicates and 409s
+  xapi:refused:<key>     a launch credential the drain found withdrawn (launch cache TTL)
   xapi:buffer            the prepared rows waiting (JSON, one per item)
   xapi:buffer:processing the batch a drain is writing; a crashed drain's batch is written again
   xapi:drain-lock        one drain at a time
@@ -17,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import time
 import uuid
@@ -26,6 +40,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
+from lms.redis_held import FAILED, HeldConnection
 from lms.xapi import store
 from lms.xapi.models import Statement
 from lms.xapi.signals import statements_stored
@@ -35,12 +50,14 @@ PROCESSING = "xapi:buffer:processing"
 LOCK = "xapi:drain-lock"
 SCHEDULED = "xapi:drain-scheduled"
 CLAIM = "xapi:claim:"
+REFUSED = "xapi:refused:"
 CLAIM_SECONDS = 86400
 BATCH = 5000
 LOCK_MS = 60_000
 DRAIN_COUNTDOWN = 0.2
 
 _redis: Any = None
+log = logging.getLogger(__name__)
 
 # Move up to ARGV[1] rows from the buffer to the processing list, atomically (a crash leaves
 # them in one list or the other); a leftover processing batch is returned first, unmoved.
@@ -99,15 +116,21 @@ class Fallback(Exception):
     statement): the synchronous path answers, with its exact rules."""
 
 
-# KEYS: the buffer, the drain-scheduled flag, one claim per statement; ARGV: the claim's
-# seconds, then per statement its hash and its row. All or nothing: an id claimed for another
-# statement pushes nothing (-1); ids claimed for the same statement are not pushed again.
+class Refused(Exception):
+    """The drain found this launch credential withdrawn: the database decides (401)."""
+
+
+# KEYS: the buffer, the drain-scheduled flag, the credential's refusal mark, one claim per
+# statement; ARGV: the claim's seconds, then per statement its hash and its row. All or nothing:
+# a refused credential (-2) or an id claimed for another statement (-1) pushes nothing; ids
+# claimed for the same statement are not pushed again.
 # Returns 0 (nothing new), 1 (pushed) or 2 (pushed, and a drain is to be scheduled).
 _ACCEPT = """
-local n = #KEYS - 2
+if redis.call('EXISTS', KEYS[3]) == 1 then return -2 end
+local n = #KEYS - 3
 local new = {}
 for i = 1, n do
-  local found = redis.call('GET', KEYS[i + 2])
+  local found = redis.call('GET', KEYS[i + 3])
   if not found then
     new[#new + 1] = i
   elseif found ~= ARGV[2 * i] then
@@ -116,26 +139,39 @@ for i = 1, n do
 end
 if #new == 0 then return 0 end
 for _, i in ipairs(new) do
-  redis.call('SET', KEYS[i + 2], ARGV[2 * i], 'EX', tonumber(ARGV[1]))
+  redis.call('SET', KEYS[i + 3], ARGV[2 * i], 'EX', tonumber(ARGV[1]))
   redis.call('RPUSH', KEYS[1], ARGV[2 * i + 1])
 end
 if redis.call('SET', KEYS[2], '1', 'NX', 'PX', 500) then return 2 end
 return 1
 """
 _accept_script: Any = None
+_held: Any = None
 
 
-def accept(ids: list[str], hashes: list[str], rows: list[store.Row]) -> None:
-    """Claim the statements' ids and queue the new ones, in one atomic Redis round trip; a drain
-    is scheduled unless one is already on its way. Fallback: an id claimed for another statement.
-    """
-    global _accept_script
+def accept(
+    ids: list[str], hashes: list[str], rows: list[store.Row], confirm: store.LaunchCheck
+) -> None:
+    """Claim the statements' ids and queue the new ones with the credential they were accepted
+    under, in one atomic Redis round trip; a drain is scheduled unless one is already on its
+    way. Fallback: an id claimed for another statement. Refused: the credential was found
+    withdrawn by a drain."""
+    global _accept_script, _held
     if _accept_script is None:
         _accept_script = redis_client().register_script(_ACCEPT)
+        _held = HeldConnection(lambda: redis_client().connection_pool)
     args: list[Any] = [CLAIM_SECONDS]
     for digest, row in zip(hashes, rows, strict=True):
-        args += [digest, _dump(row)]
-    result = _accept_script(keys=[BUFFER, SCHEDULED, *[CLAIM + i for i in ids]], args=args)
+        args += [digest, _dump(row, confirm)]
+    keys = [BUFFER, SCHEDULED, REFUSED + confirm.key, *[CLAIM + i for i in ids]]
+    # On the thread's held connection; when that fails (or Redis lost the script), through
+    # redis-py, which loads the script and retries. Running it twice is harmless: the claims
+    # of the first run make the second push nothing.
+    result = _held.call("EVALSHA", _accept_script.sha, len(keys), *keys, *args)
+    if result is FAILED:
+        result = _accept_script(keys=keys, args=args)
+    if result == -2:
+        raise Refused
     if result == -1:
         raise Fallback
     if result == 2:
@@ -144,37 +180,19 @@ def accept(ids: list[str], hashes: list[str], rows: list[store.Row]) -> None:
         drain_statements.apply_async(countdown=DRAIN_COUNTDOWN)
 
 
-_CHECK_SQL: str | None = None
-
-
-def _check_sql() -> str:
-    global _CHECK_SQL
-    if _CHECK_SQL is None:
-        _CHECK_SQL = (
-            f"SELECT EXISTS ({store.launch_holds_sql()}), "  # noqa: S608
-            f"EXISTS (SELECT 1 FROM {Statement._meta.db_table} "
-            "WHERE statement_id = ANY(%s::text[]::uuid[]))"
-        )
-    return _CHECK_SQL
-
-
-def check(confirm: store.LaunchCheck, ids: list[str]) -> tuple[bool, bool]:
-    """(the launch credential holds, one of `ids` is stored already), in one indexed read."""
-    if connection.vendor != "postgresql":
-        stored = Statement.objects.filter(statement_id__in=ids).exists()
-        return store.confirm_launch(confirm), stored
-    with store._bound_cursor() as cursor:
-        cursor.execute(_check_sql(), [*store.launch_holds_params(confirm), ids])
-        ok, stored = cursor.fetchone()
-    return bool(ok), bool(stored)
-
-
 # Rows in Redis -----------------------------------------------------------------------------
 
 
-def _dump(row: store.Row) -> bytes:
+def _dump(row: store.Row, confirm: store.LaunchCheck) -> bytes:
     return json.dumps(
         [
+            [
+                confirm.key,
+                confirm.secret_hash,
+                confirm.user_id,
+                str(confirm.registration),
+                confirm.institution_id,
+            ],
             str(row.statement_id),
             row.data,
             row.actor_key,
@@ -195,8 +213,10 @@ def _dump(row: store.Row) -> bytes:
     ).encode()
 
 
-def _load(item: bytes) -> store.Row:
+def _load(item: bytes) -> tuple[store.Row, list[Any]]:
+    """A buffered row and its credential: [key, secret hash, user, registration, institution]."""
     (
+        credential,
         sid,
         data,
         actor,
@@ -213,7 +233,7 @@ def _load(item: bytes) -> store.Row:
         user,
         att,
     ) = json.loads(item)
-    return store.Row(
+    row = store.Row(
         statement_id=uuid.UUID(sid),
         data=data,
         actor_key=actor,
@@ -231,6 +251,7 @@ def _load(item: bytes) -> store.Row:
         user_id=user,
         has_attachments=att,
     )
+    return row, credential
 
 
 # Draining ----------------------------------------------------------------------------------
@@ -243,8 +264,84 @@ def move_batch(limit: int = BATCH) -> list[bytes]:
     return list(r.eval(_MOVE, 2, BUFFER, PROCESSING, limit))
 
 
+_HOLDING_SQL: str | None = None
+
+
+def _holding_sql() -> str:
+    """The launch credentials of a batch that still hold, in one query: key, secret hash, user,
+    registration and institution as accepted, not expired at the first acceptance, the learner
+    not suspended (the rule of store.launch_holds_sql, for many credentials at once)."""
+    global _HOLDING_SQL
+    if _HOLDING_SQL is None:
+        from django.contrib.auth import get_user_model
+
+        from lms.xapi.models import LaunchCredential
+
+        _HOLDING_SQL = (
+            "SELECT c.k FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::uuid[], "  # noqa: S608
+            "%s::bigint[], %s::timestamptz[]) AS c(k, h, u, r, i, t) WHERE EXISTS ("
+            f"SELECT 1 FROM {LaunchCredential._meta.db_table} lc "
+            f"JOIN {get_user_model()._meta.db_table} u ON u.id = lc.user_id "
+            "WHERE lc.key = c.k AND lc.secret_hash = c.h AND lc.expires_at > c.t "
+            "AND lc.user_id = c.u AND lc.registration = c.r AND u.status <> %s "
+            "AND u.institution_id IS NOT DISTINCT FROM c.i)"
+        )
+    return _HOLDING_SQL
+
+
+def _holding(credentials: dict[str, tuple[list[Any], datetime]]) -> set[str]:
+    """The keys among `credentials` (key -> (credential, first acceptance)) that still hold."""
+    from lms.accounts.models import User
+
+    if connection.vendor != "postgresql":
+        return {
+            key
+            for key, ((_, secret_hash, user, registration, institution), _at) in credentials.items()
+            if store.confirm_launch(
+                store.LaunchCheck(
+                    key=key, secret="", secret_hash=secret_hash, user_id=user,
+                    registration=uuid.UUID(registration), institution_id=institution,
+                )
+            )
+        }  # fmt: skip
+    columns: list[list[Any]] = [[], [], [], [], [], []]
+    for key, ((_, secret_hash, user, registration, institution), at) in credentials.items():
+        for column, value in zip(
+            columns, (key, secret_hash, user, registration, institution, at), strict=True
+        ):
+            column.append(value)
+    with store._bound_cursor() as cursor:
+        cursor.execute(_holding_sql(), [*columns, User.Status.SUSPENDED.value])
+        return {key for (key,) in cursor.fetchall()}
+
+
+def _refuse(keys: set[str], dropped: int) -> None:
+    """Mark withdrawn credentials refused (their next write reads the database and gets 401)."""
+    from lms.xapi.auth import forget_launch, launch_cache_seconds
+
+    r = redis_client()
+    for key in keys:
+        r.set(REFUSED + key, "1", ex=max(1, int(launch_cache_seconds())) + 60)
+        forget_launch(key)
+    log.warning(
+        "xAPI buffer: %s statement(s) of %s withdrawn launch credential(s) not stored",
+        dropped,
+        len(keys),
+    )
+
+
 def _write_batch(items: list[bytes]) -> int:
-    rows = [_load(item) for item in items]
+    """Insert a batch: the rows of credentials that still hold, each id once."""
+    loaded = [_load(item) for item in items]
+    credentials: dict[str, tuple[list[Any], datetime]] = {}
+    for row, credential in loaded:
+        seen = credentials.get(credential[0])
+        if seen is None or row.stored < seen[1]:
+            credentials[credential[0]] = (credential, row.stored)
+    holding = _holding(credentials)
+    rows = [row for row, credential in loaded if credential[0] in holding]
+    if len(rows) < len(loaded):
+        _refuse(set(credentials) - holding, len(loaded) - len(rows))
     with transaction.atomic():
         written = store.write(rows)
         store.forward_written(written)
@@ -253,7 +350,36 @@ def _write_batch(items: list[bytes]) -> int:
             transaction.on_commit(
                 lambda: statements_stored.send(sender=Statement, statements=stored)
             )
+    _log_conflicts([row for row in rows if row.statement_id not in written.inserted])
     return len(written.inserted)
+
+
+def _as_sent(data: dict[str, Any]) -> dict[str, Any]:
+    """A prepared statement less the timestamp the LRS gave it (store.prepare stamps a statement
+    sent without one with its stored time): what same_statement compares."""
+    if data.get("timestamp") == data.get("stored"):
+        return {k: v for k, v in data.items() if k != "timestamp"}
+    return data
+
+
+def _log_conflicts(rows: list[store.Row]) -> None:
+    """Rows whose id was stored already (a crashed drain's batch written again, or an id sent
+    again after its claim expired): the stored statement stays; a different one is logged."""
+    if not rows:
+        return
+    existing = store.stored_data([row.statement_id for row in rows])
+    conflicts = [
+        str(row.statement_id)
+        for row in rows
+        if str(row.statement_id) in existing
+        and not store.same_statement(existing[str(row.statement_id)], _as_sent(row.data))
+    ]
+    if conflicts:
+        log.warning(
+            "xAPI buffer: %s accepted statement(s) conflict with stored ones, kept the stored: %s",
+            len(conflicts),
+            ", ".join(conflicts[:20]),
+        )
 
 
 def pending() -> bool:

@@ -520,3 +520,34 @@ def forward_on_commit(rows: Iterable[Row]) -> None:
     for institution_id, target_id in targets.items():
         ids = by_institution[institution_id]
         transaction.on_commit(partial(forward_statements.delay, target_id, ids))
+
+
+def comparable(value: Any) -> Any:
+    """A statement part with the defaults the LRS fills in, for equality checks."""
+    if isinstance(value, dict):
+        result = {k: comparable(v) for k, v in value.items()}
+        if "objectType" in result and result["objectType"] in {"Activity", "Agent"}:
+            result.pop("objectType")
+        if isinstance(result.get("mbox"), str):
+            result["mbox"] = result["mbox"].lower()
+        for key in ("parent", "grouping", "category", "other"):
+            if isinstance(result.get(key), dict):
+                result[key] = [result[key]]
+        return result
+    if isinstance(value, list):
+        return [comparable(item) for item in value]
+    return value
+
+
+def same_statement(existing: dict[str, Any], incoming: dict[str, Any]) -> bool:
+    """Whether `incoming` is the statement `existing` stored (the same id may be sent again)."""
+    ignored = {"stored", "authority", "version", "id"}
+    if "timestamp" not in incoming:
+        ignored.add("timestamp")
+    left = {k: v for k, v in existing.items() if k not in ignored}
+    right = {k: v for k, v in incoming.items() if k not in ignored}
+    if "timestamp" in left and "timestamp" in right:
+        a, b = parse_datetime(left.pop("timestamp")), parse_datetime(right.pop("timestamp"))
+        if a != b:
+            return False
+    return bool(comparable(left) == comparable(right))

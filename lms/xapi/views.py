@@ -240,7 +240,7 @@ def _check_signature(statement: dict[str, Any], jws: bytes, field: str) -> None:
     if header.get("alg") not in {"RS256", "RS384", "RS512"}:
         raise bad(field, "the JWS algorithm must be RS256, RS384 or RS512")
     for key in ("actor", "verb", "object", "result", "context"):
-        if _comparable(payload.get(key)) != _comparable(statement.get(key)):
+        if store.comparable(payload.get(key)) != store.comparable(statement.get(key)):
             raise bad(field, f"the signed payload differs from the statement in '{key}'")
     if header.get("x5c"):
         _verify_jws(header, f"{header_b64}.{payload_b64}".encode(), _b64url(signature_b64), field)
@@ -261,36 +261,6 @@ def _verify_jws(header: dict[str, Any], signed: bytes, signature: bytes, field: 
         key.verify(signature, signed, padding.PKCS1v15(), digest[header["alg"]])
     except (InvalidSignature, ValueError, KeyError, IndexError) as exc:
         raise bad(field, "the JWS signature does not verify with its x5c certificate") from exc
-
-
-def _comparable(value: Any) -> Any:
-    """A statement part with the defaults the LRS fills in, for equality checks."""
-    if isinstance(value, dict):
-        result = {k: _comparable(v) for k, v in value.items()}
-        if "objectType" in result and result["objectType"] in {"Activity", "Agent"}:
-            result.pop("objectType")
-        if isinstance(result.get("mbox"), str):
-            result["mbox"] = result["mbox"].lower()
-        for key in ("parent", "grouping", "category", "other"):
-            if isinstance(result.get(key), dict):
-                result[key] = [result[key]]
-        return result
-    if isinstance(value, list):
-        return [_comparable(item) for item in value]
-    return value
-
-
-def _same_statement(existing: dict[str, Any], incoming: dict[str, Any]) -> bool:
-    ignored = {"stored", "authority", "version", "id"}
-    if "timestamp" not in incoming:
-        ignored.add("timestamp")
-    left = {k: v for k, v in existing.items() if k not in ignored}
-    right = {k: v for k, v in incoming.items() if k not in ignored}
-    if "timestamp" in left and "timestamp" in right:
-        a, b = parse_datetime(left.pop("timestamp")), parse_datetime(right.pop("timestamp"))
-        if a != b:
-            return False
-    return bool(_comparable(left) == _comparable(right))
 
 
 def _enforce_learner(statement: dict[str, Any], caller: Caller, field: str) -> None:
@@ -398,7 +368,7 @@ def _store_statements(
                         raise XAPIError(
                             409, "id", "a statement with this id was stored at the same time"
                         )
-                    if not _same_statement(found, statement):
+                    if not store.same_statement(found, statement):
                         raise XAPIError(
                             409, "id", "a different statement with this id is already stored"
                         )
@@ -424,19 +394,17 @@ def _store_statements(
 def _buffer_statements(
     statements: list[dict[str, Any]], ids: list[str], caller: Caller, now: datetime
 ) -> list[str]:
-    """The buffered write of launched statements (lms.xapi.buffer): checked in one read (the
-    credential holds, no id stored yet), then claimed and queued in one Redis round trip; the
-    drain inserts them. Fallback: the synchronous path decides (an id stored already, or claimed
-    for another statement)."""
+    """The buffered write of launched statements (lms.xapi.buffer): claimed and queued in one
+    Redis round trip, without reading the database; the drain confirms the credential and
+    inserts them. Fallback: the synchronous path decides (an id claimed for another statement);
+    CredentialRejected: a drain found the credential withdrawn (the database decides: 401)."""
     assert caller.confirm is not None
-    confirmed, stored = buffer.check(caller.confirm, ids)
-    if not confirmed:
-        raise store.CredentialRejected
-    if stored:
-        raise buffer.Fallback
     rows = [store.prepare(statement, caller, now) for statement in statements]
     hashes = [buffer.fingerprint(statement) for statement in statements]
-    buffer.accept(ids, hashes, rows)
+    try:
+        buffer.accept(ids, hashes, rows, caller.confirm)
+    except buffer.Refused as exc:
+        raise store.CredentialRejected from exc
     return ids
 
 

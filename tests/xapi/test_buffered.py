@@ -1,8 +1,10 @@
 """Buffered ingest (LMS_XAPI_BUFFERED): launched statements are claimed in Redis, queued and
-drained into PostgreSQL; every read and synchronous write drains first."""
+drained into PostgreSQL without a database read in the request; the drain confirms the launch
+credentials; every read and synchronous write drains first."""
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -51,6 +53,11 @@ def _launched(learner: Any) -> tuple[LRS, dict[str, Any]]:
     # The first write reads the credential from the database (synchronous) and caches it.
     assert launched.post("statements", _own(params)).status_code == 200
     return launched, params
+
+
+def _key(params: dict[str, Any]) -> str:
+    """The launch credential's key, from its Basic authorization."""
+    return base64.b64decode(params["auth"].split()[1]).decode().partition(":")[0]
 
 
 def _own(params: dict[str, Any], **overrides: Any) -> dict[str, Any]:
@@ -121,24 +128,99 @@ def test_the_same_id_with_another_statement_is_409(learner: Any, drained: bool) 
     "withdraw",
     [
         pytest.param(
-            lambda: LaunchCredential.objects.update(
+            lambda learner: LaunchCredential.objects.update(
                 expires_at=timezone.now() - timedelta(seconds=1)
             ),
             id="expired",
         ),
-        pytest.param(lambda: LaunchCredential.objects.all().delete(), id="revoked"),
+        pytest.param(lambda learner: LaunchCredential.objects.all().delete(), id="revoked"),
+        pytest.param(
+            lambda learner: type(learner).objects.filter(pk=learner.pk).update(status="suspended"),
+            id="learner suspended",
+        ),
     ],
 )
-def test_a_withdrawn_credential_gets_401_and_nothing_is_stored(learner: Any, withdraw: Any) -> None:
+def test_a_withdrawn_credential_is_not_stored_and_its_next_write_gets_401(
+    learner: Any, withdraw: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     launched, params = _launched(learner)
-    withdraw()
+    withdraw(learner)  # behind the caches' back: no signal, no cache entry dropped
+    # Accepted from the cached credential, without reading the database ...
+    accepted = _own(params, id=str(uuid.uuid4()))
+    assert launched.post("statements", accepted).status_code == 200
+    # ... and dropped by the drain, which finds the credential withdrawn and marks it refused.
+    with caplog.at_level("WARNING", logger="lms.xapi.buffer"):
+        assert buffer.drain_now() == 0
+    assert not Statement.objects.filter(statement_id=accepted["id"]).exists()
+    assert "withdrawn launch credential" in caplog.text
+    assert buffer.redis_client().exists(buffer.REFUSED + _key(params))
+    # Its next write, in any process, reads the database and is refused.
     body = _own(params, id=str(uuid.uuid4()))
     response = launched.post("statements", body)
     assert response.status_code == 401
     assert _buffered_count() == 0
-    assert buffer.redis_client().get(buffer.CLAIM + body["id"]) is None  # claim released
+    assert buffer.redis_client().get(buffer.CLAIM + body["id"]) is None  # nothing claimed
     buffer.drain_now()
     assert not Statement.objects.filter(statement_id=body["id"]).exists()
+
+
+def test_a_buffered_post_reads_no_database(learner: Any, django_assert_num_queries: Any) -> None:
+    launched, params = _launched(learner)
+    with django_assert_num_queries(0):
+        response = launched.post("statements", [_own(params), _own(params)])
+    assert response.status_code == 200, response.content
+    assert _buffered_count() == 2
+
+
+def test_a_refusal_mark_on_a_credential_that_holds_falls_back_to_the_database(
+    learner: Any,
+) -> None:
+    launched, params = _launched(learner)
+    buffer.redis_client().set(buffer.REFUSED + _key(params), "1")
+    body = _own(params, id=str(uuid.uuid4()))
+    assert launched.post("statements", body).status_code == 200
+    # written synchronously by the caller the database confirmed, not buffered
+    assert _buffered_count() == 0
+    assert Statement.objects.filter(statement_id=body["id"]).exists()
+
+
+def test_the_drain_keeps_the_credentials_that_hold_in_a_mixed_batch(learner: Any) -> None:
+    launched, params = _launched(learner)
+    other_params = issue_launch_credential(
+        user=learner, registration=uuid.uuid4(), activity_id="http://example.org/b"
+    )
+    other = LRS(other_params["auth"])
+    assert other.post("statements", _own(other_params)).status_code == 200  # cached now
+    kept = launched.post("statements", _own(params)).json()[0]
+    lost = other.post("statements", _own(other_params)).json()[0]
+    LaunchCredential.objects.filter(key=_key(other_params)).delete()
+    assert buffer.drain_now() == 1
+    assert Statement.objects.filter(statement_id=kept).exists()
+    assert not Statement.objects.filter(statement_id=lost).exists()
+    assert not buffer.redis_client().exists(buffer.REFUSED + _key(params))
+
+
+def test_an_id_sent_again_after_its_claim_expired_keeps_the_stored_statement(
+    learner: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    launched, params = _launched(learner)
+    body = _own(params, id=str(uuid.uuid4()))
+    assert launched.post("statements", body).status_code == 200
+    buffer.drain_now()
+    buffer.redis_client().delete(buffer.CLAIM + body["id"])  # the claim expired
+    other = {**body, "verb": {"id": "http://adlnet.gov/expapi/verbs/attempted"}}
+    assert launched.post("statements", other).status_code == 200
+    with caplog.at_level("WARNING", logger="lms.xapi.buffer"):
+        assert buffer.drain_now() == 0
+    assert Statement.objects.get(statement_id=body["id"]).verb_id == body["verb"]["id"]
+    assert body["id"] in caplog.text
+    # the same statement again after its claim expired is no conflict
+    caplog.clear()
+    buffer.redis_client().delete(buffer.CLAIM + body["id"])
+    assert launched.post("statements", body).status_code == 200
+    with caplog.at_level("WARNING", logger="lms.xapi.buffer"):
+        buffer.drain_now()
+    assert "conflict" not in caplog.text
 
 
 def test_a_drain_that_crashed_after_moving_a_batch_stores_each_statement_once(
@@ -224,3 +306,16 @@ def test_an_equal_statement_written_differently_is_accepted_as_the_same(learner:
     again = {**body, "object": {"id": body["object"]["id"]}}  # objectType left to its default
     assert launched.post("statements", again).status_code == 200  # the synchronous rule decides
     assert Statement.objects.filter(statement_id=body["id"]).count() == 1
+
+
+def test_accept_survives_a_broken_held_connection_and_a_flushed_script(learner: Any) -> None:
+    launched, params = _launched(learner)
+    assert launched.post("statements", _own(params)).status_code == 200
+    held = buffer._held.held
+    assert held is not None  # the accept went over this thread's connection
+    held._sock.close()  # as a Redis restart or a dropped socket leaves it
+    assert launched.post("statements", _own(params)).status_code == 200
+    buffer.redis_client().script_flush()  # as a Redis restarted without its scripts
+    assert launched.post("statements", _own(params)).status_code == 200
+    assert _buffered_count() == 3
+    assert buffer.drain_now() == 3
