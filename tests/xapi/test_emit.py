@@ -161,3 +161,78 @@ def test_one_batch_with_the_same_event_twice_stores_and_forwards_it_once(
         assert emit_many([(learner, event), (learner, event)]) == [key, key]
     assert sent == [(target.pk, [str(key)])]
     assert Statement.objects.filter(statement_id=key).count() == 1
+
+
+class _Person:
+    def __init__(self, pk: int, full_name: str) -> None:
+        self.pk, self.full_name = pk, full_name
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"verb": "experienced", "activity_id": "https://lms.example/a/1"},
+        {
+            "verb": "completed",
+            "activity_id": "https://lms.example/a/2",
+            "activity_name": {"es": "Lección", "en": "Lesson"},
+            "activity_type": "http://adlnet.gov/expapi/activities/lesson",
+            "registration": uuid.UUID("6F1C2A5E-8C1B-4C57-9B38-6B1E9A0C4D21"),
+            "result": {"completion": True},
+            "parent_activity_id": "https://lms.example/c/1",
+        },
+        {
+            "verb": "scored",
+            "activity_id": "https://lms.example/q/3",
+            "result": {
+                "score_scaled": 0.75,
+                "score_raw": 15,
+                "score_max": 20,
+                "success": True,
+                "duration": "PT1H2M3.5S",
+                "response": "b",
+            },
+        },  # fmt: skip
+        {
+            "verb": "attended",
+            "activity_id": "https://lms.example/s/4",
+            "context_extensions": {"https://lms.example/ext/room": "A-12"},
+        },
+    ],
+    ids=["bare", "lesson", "scored", "extensions"],
+)
+def test_a_statement_from_a_remembered_shape_is_what_tincan_builds(fields: dict) -> None:
+    from datetime import UTC, datetime
+
+    from lms.xapi import emit as emitter
+
+    for person in (
+        _Person(7, "Ana Pérez"),
+        _Person(81, "Jean-Luc D'Arcy"),
+        _Person(9, 'São Tomé "Zé" <b>'),
+    ):
+        for when in (datetime(2026, 3, 1, 12, 0, tzinfo=UTC),
+                     datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)):  # fmt: skip
+            statement_id = uuid.uuid4()
+            built = emitter.build_statement(
+                actor=person, statement_id=statement_id, timestamp=when, **fields
+            )
+            whole = emitter._build_with_tincan(
+                actor=person, statement_id=statement_id, timestamp=when, **fields
+            )
+            assert built == whole
+            assert built["actor"]["account"]["name"] == str(person.pk)
+
+
+def test_a_shape_is_built_once_and_a_copy_is_never_shared() -> None:
+    from lms.xapi import emit as emitter
+
+    emitter._SHAPES.clear()
+    fields = {"verb": "launched", "activity_id": "https://lms.example/a/shape"}
+    first = emitter.build_statement(actor=_Person(1, "Uno"), **fields)
+    first["object"]["id"] = "changed by the caller"
+    second = emitter.build_statement(actor=_Person(2, "Dos"), **fields)
+    assert len(emitter._SHAPES) == 1
+    assert second["object"]["id"] == "https://lms.example/a/shape"
+    assert second["actor"]["name"] == "Dos"
+    assert first["id"] != second["id"]
