@@ -88,28 +88,28 @@ def build_statement(
     process, with stand-ins for those, and a statement is that shape with its own values put in,
     formatted by tincan's own conversions (tests/xapi/test_emit.py compares the two).
     """
-    shape_key = _shape_key(verb, activity_id, activity_name, activity_type, registration,
-                           result, parent_activity_id, context_extensions, actor)  # fmt: skip
+    fields = {
+        "verb": verb, "activity_id": activity_id, "activity_name": activity_name,
+        "activity_type": activity_type, "registration": registration, "result": result,
+        "parent_activity_id": parent_activity_id, "context_extensions": context_extensions,
+    }  # fmt: skip
+    shape_key = _shape_key(fields, actor)
     if shape_key is None:
         return _build_with_tincan(
-            actor=actor, verb=verb, activity_id=activity_id, activity_name=activity_name,
-            activity_type=activity_type, registration=registration, result=result,
-            parent_activity_id=parent_activity_id, context_extensions=context_extensions,
-            statement_id=statement_id, timestamp=timestamp,
-        )  # fmt: skip
+            actor, {**fields, "statement_id": statement_id, "timestamp": timestamp}
+        )
     shape = _SHAPES.get(shape_key)
     if shape is None:
         if len(_SHAPES) >= _MAX_SHAPES:
             _SHAPES.clear()
+        stand_ins = {
+            "registration": _STAND_IN_ID if registration is not None else None,
+            "statement_id": _STAND_IN_ID,
+            "timestamp": _STAND_IN_TIME,
+        }
         shape = _SHAPES[shape_key] = json.dumps(
-            _build_with_tincan(
-                actor=_StandIn(), verb=verb, activity_id=activity_id,
-                activity_name=activity_name, activity_type=activity_type,
-                registration=_STAND_IN_ID if registration is not None else None, result=result,
-                parent_activity_id=parent_activity_id, statement_id=_STAND_IN_ID,
-                timestamp=_STAND_IN_TIME,
-            )
-        )  # fmt: skip
+            _build_with_tincan(_StandIn(), {**fields, **stand_ins})
+        )
     data: dict[str, Any] = json.loads(shape)
     data["id"] = str(uuid.UUID(str(statement_id))) if statement_id else str(uuid.uuid4())
     data["actor"]["name"] = actor.full_name
@@ -132,22 +132,14 @@ class _StandIn:
     full_name = "-"
 
 
-def _shape_key(
-    verb: str,
-    activity_id: str,
-    activity_name: dict[str, str] | None,
-    activity_type: str | None,
-    registration: Any,
-    result: dict[str, Any] | None,
-    parent_activity_id: str | None,
-    context_extensions: dict[str, Any] | None,
-    actor: Any,
-) -> tuple[Any, ...] | None:
+def _shape_key(fields: dict[str, Any], actor: Any) -> tuple[Any, ...] | None:
     """What a statement's shape depends on; None when it is not shared (extensions, a result
-    with other than plain values, a learner without a name): tincan builds it whole."""
-    if context_extensions or not getattr(actor, "full_name", None):
+    with other than plain values, a lazy name, a learner without a name): tincan builds it
+    whole."""
+    if fields["context_extensions"] or not getattr(actor, "full_name", None):
         return None
-    if activity_name and any(type(v) is not str for v in activity_name.values()):
+    name, result = fields["activity_name"], fields["result"]
+    if name and any(type(v) is not str for v in name.values()):
         return None  # (a lazy translation would be cached in one language)
     result_items: tuple[Any, ...] | None = None
     if result:
@@ -155,27 +147,20 @@ def _shape_key(
             return None
         result_items = tuple(sorted(result.items()))
     return (
-        verb, activity_id, tuple(sorted(activity_name.items())) if activity_name else None,
-        activity_type, registration is not None, result_items, parent_activity_id,
-        settings.SITE_URL,
+        fields["verb"], fields["activity_id"], tuple(sorted(name.items())) if name else None,
+        fields["activity_type"], fields["registration"] is not None, result_items,
+        fields["parent_activity_id"], settings.SITE_URL,
     )  # fmt: skip
 
 
-def _build_with_tincan(
-    *,
-    actor: Any,
-    verb: str,
-    activity_id: str,
-    activity_name: dict[str, str] | None = None,
-    activity_type: str | None = None,
-    registration: uuid.UUID | None = None,
-    result: dict[str, Any] | None = None,
-    parent_activity_id: str | None = None,
-    context_extensions: dict[str, Any] | None = None,
-    statement_id: uuid.UUID | None = None,
-    timestamp: datetime | None = None,
-) -> dict[str, Any]:
-    """build_statement, every part by tincan."""
+def _build_with_tincan(actor: Any, fields: dict[str, Any]) -> dict[str, Any]:
+    """build_statement, every part by tincan (`fields`: its keywords but the actor)."""
+    verb, activity_id = fields["verb"], fields["activity_id"]
+    activity_name, activity_type = fields.get("activity_name"), fields.get("activity_type")
+    registration, result = fields.get("registration"), fields.get("result")
+    parent_activity_id = fields.get("parent_activity_id")
+    context_extensions = fields.get("context_extensions")
+    statement_id, timestamp = fields.get("statement_id"), fields.get("timestamp")
     info = VERBS[verb]
     account = actor_of(actor)
     definition = None

@@ -218,7 +218,7 @@ def test_a_statement_from_a_remembered_shape_is_what_tincan_builds(fields: dict)
                 actor=person, statement_id=statement_id, timestamp=when, **fields
             )
             whole = emitter._build_with_tincan(
-                actor=person, statement_id=statement_id, timestamp=when, **fields
+                person, {**fields, "statement_id": statement_id, "timestamp": when}
             )
             assert built == whole
             assert built["actor"]["account"]["name"] == str(person.pk)
