@@ -20,7 +20,8 @@ What the drain decides, since the request did not read the database:
 Redis keys (the LRS's Redis database):
   xapi:claim:<id>        sha256 of the statement's comparable form, 24 h: duplicates and 409s
   xapi:refused:<key>     a launch credential the drain found withdrawn (launch cache TTL)
-  xapi:buffer            the prepared rows waiting (JSON, one per item)
+  xapi:buffer            the prepared rows waiting (JSON, one per item): launched content's,
+                         and the platform's own statements (queue_platform; no claim)
   xapi:buffer:processing the batch a drain is writing; a crashed drain's batch is written again
   xapi:drain-lock        one drain at a time
   xapi:drain-scheduled   a drain task is on its way
@@ -39,6 +40,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from redis.exceptions import RedisError
 
 from lms.redis_held import FAILED, HeldConnection
 from lms.xapi import store
@@ -146,7 +148,16 @@ if redis.call('SET', KEYS[2], '1', 'NX', 'PX', 500) then return 2 end
 return 1
 """
 _accept_script: Any = None
-_held: Any = None
+_held = HeldConnection(lambda: redis_client().connection_pool)
+
+
+def _run(script: Any, keys: list[str], args: list[Any]) -> Any:
+    """A registered script, on the thread's held connection; when that fails (or Redis lost
+    the script), through redis-py, which loads the script and retries."""
+    result = _held.call("EVALSHA", script.sha, len(keys), *keys, *args)
+    if result is FAILED:
+        result = script(keys=keys, args=args)
+    return result
 
 
 def accept(
@@ -156,20 +167,16 @@ def accept(
     under, in one atomic Redis round trip; a drain is scheduled unless one is already on its
     way. Fallback: an id claimed for another statement. Refused: the credential was found
     withdrawn by a drain."""
-    global _accept_script, _held
+    global _accept_script
     if _accept_script is None:
         _accept_script = redis_client().register_script(_ACCEPT)
-        _held = HeldConnection(lambda: redis_client().connection_pool)
     args: list[Any] = [CLAIM_SECONDS]
     for digest, row in zip(hashes, rows, strict=True):
         args += [digest, _dump(row, confirm)]
     keys = [BUFFER, SCHEDULED, REFUSED + confirm.key, *[CLAIM + i for i in ids]]
-    # On the thread's held connection; when that fails (or Redis lost the script), through
-    # redis-py, which loads the script and retries. Running it twice is harmless: the claims
-    # of the first run make the second push nothing.
-    result = _held.call("EVALSHA", _accept_script.sha, len(keys), *keys, *args)
-    if result is FAILED:
-        result = _accept_script(keys=keys, args=args)
+    # Running it twice (_run) is harmless: the claims of the first run make the second push
+    # nothing.
+    result = _run(_accept_script, keys, args)
     if result == -2:
         raise Refused
     if result == -1:
@@ -180,10 +187,47 @@ def accept(
         drain_statements.apply_async(countdown=DRAIN_COUNTDOWN)
 
 
+# KEYS: the buffer, the drain-scheduled flag; ARGV: the rows. Returns 2 when a drain is to be
+# scheduled, else 1.
+_PUSH = """
+for i = 1, #ARGV, 1000 do
+  redis.call('RPUSH', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+if redis.call('SET', KEYS[2], '1', 'NX', 'PX', 500) then return 2 end
+return 1
+"""
+_push_script: Any = None
+
+
+def queue_platform(rows: list[store.Row]) -> None:
+    """Queue statements the platform made (lms.xapi.emit, after the commit that recorded their
+    events): no claim (their ids are fixed by their events, so the same event twice is the same
+    statement) and no credential. Redis failing, they are written at once instead."""
+    global _push_script
+    if not rows:
+        return
+    if _push_script is None:
+        _push_script = redis_client().register_script(_PUSH)
+    try:
+        result = _run(_push_script, [BUFFER, SCHEDULED], [_dump(row, None) for row in rows])
+    except RedisError:
+        log.warning(
+            "xAPI buffer: Redis failed, %s platform statement(s) written at once", len(rows)
+        )
+        with transaction.atomic():
+            store.forward_written(store.write(rows))
+        return
+    if result == 2:
+        from lms.xapi.tasks import drain_statements
+
+        drain_statements.apply_async(countdown=DRAIN_COUNTDOWN)
+
+
 # Rows in Redis -----------------------------------------------------------------------------
 
 
-def _dump(row: store.Row, confirm: store.LaunchCheck) -> bytes:
+def _dump(row: store.Row, confirm: store.LaunchCheck | None) -> bytes:
+    """A row and the launch credential it was accepted under (None: made by the platform)."""
     return json.dumps(
         [
             [
@@ -192,7 +236,9 @@ def _dump(row: store.Row, confirm: store.LaunchCheck) -> bytes:
                 confirm.user_id,
                 str(confirm.registration),
                 confirm.institution_id,
-            ],
+            ]
+            if confirm is not None
+            else None,
             str(row.statement_id),
             row.data,
             row.actor_key,
@@ -213,8 +259,9 @@ def _dump(row: store.Row, confirm: store.LaunchCheck) -> bytes:
     ).encode()
 
 
-def _load(item: bytes) -> tuple[store.Row, list[Any]]:
-    """A buffered row and its credential: [key, secret hash, user, registration, institution]."""
+def _load(item: bytes) -> tuple[store.Row, list[Any] | None]:
+    """A buffered row and its credential: [key, secret hash, user, registration, institution],
+    None for the platform's own statements."""
     (
         credential,
         sid,
@@ -331,26 +378,42 @@ def _refuse(keys: set[str], dropped: int) -> None:
 
 
 def _write_batch(items: list[bytes]) -> int:
-    """Insert a batch: the rows of credentials that still hold, each id once."""
+    """Insert a batch: the platform's rows and those of launch credentials that still hold,
+    each id once. statements_stored carries the launched ones (lms.xapi.signals: the app that
+    made a platform statement already knows)."""
     loaded = [_load(item) for item in items]
     credentials: dict[str, tuple[list[Any], datetime]] = {}
     for row, credential in loaded:
+        if credential is None:
+            continue
         seen = credentials.get(credential[0])
         if seen is None or row.stored < seen[1]:
             credentials[credential[0]] = (credential, row.stored)
-    holding = _holding(credentials)
-    rows = [row for row, credential in loaded if credential[0] in holding]
+    holding = _holding(credentials) if credentials else set()
+    rows = [row for row, credential in loaded if credential is None or credential[0] in holding]
     if len(rows) < len(loaded):
-        _refuse(set(credentials) - holding, len(loaded) - len(rows))
+        dropped = sum(1 for _row, c in loaded if c is not None and c[0] not in holding)
+        _refuse(set(credentials) - holding, dropped)
+    launched = {row.statement_id for row, credential in loaded if credential is not None}
     with transaction.atomic():
         written = store.write(rows)
         store.forward_written(written)
-        stored = [row.data for row in rows if row.statement_id in written.inserted]
+        stored = [
+            row.data
+            for row in rows
+            if row.statement_id in written.inserted and row.statement_id in launched
+        ]
         if stored:
             transaction.on_commit(
                 lambda: statements_stored.send(sender=Statement, statements=stored)
             )
-    _log_conflicts([row for row in rows if row.statement_id not in written.inserted])
+    _log_conflicts(
+        [
+            row
+            for row in rows
+            if row.statement_id in launched and row.statement_id not in written.inserted
+        ]
+    )
     return len(written.inserted)
 
 

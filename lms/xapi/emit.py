@@ -9,9 +9,11 @@ import json
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from tincan import (
     Activity,
@@ -29,7 +31,7 @@ from tincan import (
 from tincan import Statement as TinCanStatement
 from tincan.conversions.iso8601 import jsonify_datetime, make_datetime
 
-from lms.xapi import store
+from lms.xapi import buffer, store
 from lms.xapi.models import Statement
 from lms.xapi.verbs import VERBS
 
@@ -211,7 +213,9 @@ def emit_many(events: Iterable[tuple[Any, dict[str, Any]]]) -> list[uuid.UUID]:
     makes emitting the same event twice store it once, and forward it once.
 
     On PostgreSQL one round trip (store.write: the INSERT … ON CONFLICT DO NOTHING and the
-    institutions' forwarding targets in the same statement). Only the statements actually
+    institutions' forwarding targets in the same statement). With the buffered ingest on
+    (LMS_XAPI_BUFFERED), statements that void nothing are queued in Redis when the caller's
+    transaction commits and inserted by the next drain instead. Only the statements actually
     inserted void what they target and are forwarded (after commit), as the LRS's POST does;
     statements_stored is not sent (lms.xapi.signals: the emitting app already knows).
     """
@@ -235,6 +239,11 @@ def emit_many(events: Iterable[tuple[Any, dict[str, Any]]]) -> list[uuid.UUID]:
     unique: dict[uuid.UUID, store.Row] = {}
     for row in rows:
         unique.setdefault(row.statement_id, row)
+    if buffer.enabled() and all(row.voids is None for row in unique.values()):
+        # Queued once the caller's transaction commits (nothing if it rolls back) and inserted
+        # by the next drain, in a batch (lms.xapi.buffer); reads of the LRS drain first.
+        transaction.on_commit(partial(buffer.queue_platform, list(unique.values())))
+        return [row.statement_id for row in rows]
     written = store.write(list(unique.values()))
     voided = [
         row.voids

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
+from django.db import transaction
 from django.utils import timezone
 
 from lms.xapi import buffer, tasks
@@ -50,8 +51,12 @@ def _launched(learner: Any) -> tuple[LRS, dict[str, Any]]:
         user=learner, registration=uuid.uuid4(), activity_id="http://example.org/a"
     )
     launched = LRS(params["auth"])
-    # The first write reads the credential from the database (synchronous) and caches it.
+    # The first write reads the credential from the database and caches it; its statement is
+    # buffered like the others (test_a_credentials_first_statement_is_buffered_too). Stored
+    # here, and the drain it scheduled forgotten, so that each test starts from an empty buffer.
     assert launched.post("statements", _own(params)).status_code == 200
+    buffer.drain_now()
+    buffer.redis_client().delete(buffer.SCHEDULED)
     return launched, params
 
 
@@ -73,6 +78,7 @@ def test_an_accepted_post_is_buffered_and_readable_right_after(
     learner: Any, drain_sends: list[int]
 ) -> None:
     launched, params = _launched(learner)
+    drain_sends.clear()
     before = Statement.objects.count()
     response = launched.post("statements", _own(params))
     assert response.status_code == 200, response.content
@@ -319,3 +325,130 @@ def test_accept_survives_a_broken_held_connection_and_a_flushed_script(learner: 
     assert launched.post("statements", _own(params)).status_code == 200
     assert _buffered_count() == 3
     assert buffer.drain_now() == 3
+
+
+# The platform's own statements (lms.xapi.emit) -------------------------------------------
+
+
+def _emit_event(learner: Any, event: uuid.UUID) -> uuid.UUID:
+    from lms.xapi.emit import emit
+
+    return emit(
+        actor=learner,
+        verb="experienced",
+        activity_id="http://example.org/lesson/1",
+        statement_id=event,
+    )
+
+
+def test_platform_statements_are_queued_at_commit_and_stored_once(
+    learner: Any,
+    drain_sends: list[int],
+    django_capture_on_commit_callbacks: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    event = uuid.uuid4()
+    with stored_batches() as batches:
+        with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+            statement_id = _emit_event(learner, event)
+            assert _buffered_count() == 0  # not before the commit
+        assert _buffered_count() == 1
+        assert drain_sends == [1]
+        assert not Statement.objects.filter(statement_id=statement_id).exists()
+        with django_capture_on_commit_callbacks(execute=True):
+            assert _emit_event(learner, event) == statement_id  # the same event again
+        with caplog.at_level("WARNING", logger="lms.xapi.buffer"):
+            with django_capture_on_commit_callbacks(execute=True):
+                assert buffer.drain_now() == 1
+            # and once more after it was stored: still one statement, and no conflict
+            with django_capture_on_commit_callbacks(execute=True):
+                _emit_event(learner, event)
+            assert buffer.drain_now() == 0
+    assert Statement.objects.filter(statement_id=statement_id).count() == 1
+    stored = Statement.objects.get(statement_id=statement_id)
+    assert stored.user_id == learner.pk
+    assert batches == []  # statements_stored is for launched content (lms.xapi.signals)
+    assert caplog.text == ""
+
+
+def test_a_rolled_back_event_queues_no_statement(
+    learner: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    def roll_back() -> None:
+        with transaction.atomic():
+            _emit_event(learner, uuid.uuid4())
+            raise RuntimeError
+
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        roll_back()
+    assert _buffered_count() == 0
+
+
+def test_platform_statements_are_written_at_once_when_redis_fails(
+    learner: Any, django_capture_on_commit_callbacks: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import redis
+
+    from lms.redis_held import HeldConnection
+
+    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)  # nothing listens
+    saved = buffer._redis, buffer._push_script, buffer._held
+    buffer._redis, buffer._push_script = dead, None
+    buffer._held = HeldConnection(lambda: dead.connection_pool)
+    try:
+        with (
+            caplog.at_level("WARNING", logger="lms.xapi.buffer"),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            statement_id = _emit_event(learner, uuid.uuid4())
+    finally:
+        buffer._redis, buffer._push_script, buffer._held = saved
+    assert Statement.objects.filter(statement_id=statement_id).exists()
+    assert "written at once" in caplog.text
+
+
+def test_a_first_view_of_a_lesson_is_recorded_and_its_statements_drained(
+    client: Any, learner: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django.urls import reverse
+
+    from courses.models import Enrollment, Lesson, LessonProgress
+    from tests.courses.factories import CourseFactory, RunFactory, make_version
+
+    course = CourseFactory()
+    make_version(course, lessons=2)
+    run = RunFactory(course=course)
+    enrollment = Enrollment.objects.create(user=learner, run=run, version=run.version)
+    lesson = Lesson.objects.filter(version=run.version).order_by("position").first()
+    client.force_login(learner)
+    before = Statement.objects.filter(user_id=learner.pk).count()
+    url = reverse("courses:lesson", args=[enrollment.registration, lesson.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.get(url).status_code == 200
+    assert LessonProgress.objects.filter(enrollment=enrollment, lesson=lesson).exists()
+    assert Statement.objects.filter(user_id=learner.pk).count() == before  # queued
+    queued = _buffered_count()
+    assert queued >= 1
+    assert buffer.drain_now() == queued
+    verbs = set(
+        Statement.objects.filter(
+            user_id=learner.pk, registration=enrollment.registration
+        ).values_list("verb_id", flat=True)
+    )
+    assert any(verb.endswith(("/experienced", "/launched")) for verb in verbs)
+
+
+def test_a_credentials_first_statement_is_buffered_too(
+    learner: Any, django_assert_num_queries: Any
+) -> None:
+    params = issue_launch_credential(
+        user=learner, registration=uuid.uuid4(), activity_id="http://example.org/a"
+    )
+    launched = LRS(params["auth"])
+    with django_assert_num_queries(1):  # the credential, read once; no write, no drain
+        response = launched.post("statements", _own(params))
+    assert response.status_code == 200, response.content
+    assert _buffered_count() == 1
+    wrong = LRS(params["auth"][:-4] + "AAAA")  # the same key, a wrong secret
+    assert wrong.post("statements", _own(params)).status_code == 401
+    assert _buffered_count() == 1
