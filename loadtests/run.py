@@ -511,6 +511,27 @@ def main() -> None:
             )
             with urllib.request.urlopen(warm, timeout=10) as answer:  # noqa: S310 - our server
                 answer.read()
+        # Every sampled launch as content starts it: an "initialized" statement, which reads the
+        # fresh credential once and puts it in the shared cache (the phase then measures content
+        # in progress; a web process meeting a credential first takes it from that cache).
+        for lr in pool["learners"]:
+            launch = lr.get("launch")
+            if not launch:
+                continue
+            body = json.dumps({
+                "actor": launch["actor"],
+                "verb": {"id": "http://adlnet.gov/expapi/verbs/initialized",
+                         "display": {"en-US": "initialized"}},
+                "object": {"objectType": "Activity", "id": launch["activity_id"]},
+                "context": {"registration": launch["registration"]},
+            }).encode()  # fmt: skip
+            start_content = urllib.request.Request(  # noqa: S310 - our server
+                f"{web}/xapi/statements", data=body, method="POST",
+                headers={"Authorization": launch["auth"], "X-Experience-API-Version": "1.0.3",
+                         "Content-Type": "application/json"},
+            )  # fmt: skip
+            with urllib.request.urlopen(start_content, timeout=10) as answer:  # noqa: S310
+                answer.read()
         # The same minimal view asked by the sampled learners with their cookies: the floor of
         # any signed-in request (the middleware reads the session and the person), for telling
         # what a page costs from what being signed in costs (docs/CAPACITY.md).

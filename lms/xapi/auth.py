@@ -169,6 +169,13 @@ def authenticate(
                 cached = _launch_from_cache(key, secret)
                 if cached is not None:
                     return cached
+                fresh = _launch_from_database(key, secret)
+                if fresh is None:
+                    return None
+                # Read now and cached: the write confirms it like any cached credential, so
+                # that a credential's first statement in a process is buffered like the rest
+                # (lms.xapi.buffer) instead of draining the buffer before a synchronous write.
+                return _launch_from_cache(key, secret) or fresh
             return _launch_from_database(key, secret)
         client = (
             LRSClient.objects.select_related("institution").filter(key=key, is_active=True).first()
