@@ -109,6 +109,36 @@ def load_results() -> dict[str, dict[str, Any]]:
     }
 
 
+def cpu_table(rows: list[dict[str, Any]]) -> list[str]:
+    """Where each hot request's time went: CPU per request of each group of processes."""
+    rows = [r for r in rows if r.get("cpu_ms")]
+    if not rows:
+        return []
+    groups = ["web", "database", "redis", "worker", "wrk", "other"]
+    lines = [
+        "",
+        "### Where the time goes, by process",
+        "",
+        "CPU time each group of processes used during the phase, per request, in core-ms "
+        "(psutil, user and system time): the web processes (gunicorn: Django, Python, "
+        "rendering), PostgreSQL, Redis, the Celery worker (the xAPI buffer's drains and other "
+        "tasks), the load generator, and the rest of the machine (the kernel's network work, "
+        "other programs). 2 cores give 2,000 core-ms a second: the total is what one request "
+        "costs the machine.",
+        "",
+        "| request | " + " | ".join(groups) + " | total |",
+        "| --- | " + " | ".join("---:" for _ in groups) + " | ---: |",
+    ]
+    for r in rows:
+        cpu = r["cpu_ms"]
+        lines.append(
+            f"| {r['name']} | "
+            + " | ".join(f"{cpu.get(g, 0):.2f}" for g in groups)
+            + f" | {sum(cpu.get(g, 0) for g in groups):.2f} |"
+        )
+    return lines
+
+
 def write_capacity() -> Path:
     runs = load_results()
     if not runs:
@@ -178,6 +208,7 @@ def write_capacity() -> Path:
             f"Below the goal of half the ceiling: {', '.join(missed)}. What each of them costs, "
             "what was cut and what would close the gap: docs/performance/hot_paths.md.",
         ]
+    lines += cpu_table([ceiling | {"name": "minimal view (ceiling)"}, *floor, *main["hot"]])
     if "model" in main:
         ws = main.get("websocket") or {}
         lines += [

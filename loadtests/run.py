@@ -270,6 +270,50 @@ def read_stats(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+# Where a hot request's time goes, across processes: each group's CPU time over the phase,
+# per request (the processes of the stack, the load generator, the rest of the machine).
+CPU_GROUPS = (
+    ("web", "gunicorn"),
+    ("worker", "celery"),
+    ("websocket", "daphne"),
+    ("database", "postgres"),
+    ("redis", "redis-server"),
+    ("wrk", "wrk"),
+)
+
+
+def cpu_seconds() -> dict[str, Any]:
+    """CPU seconds (user and system) used so far by each group of running processes; "other"
+    is the machine's total less the groups (the kernel's interrupts, other programs)."""
+    import psutil
+
+    by_process: dict[tuple[str, int], float] = {}
+    for process in psutil.process_iter(["name", "cmdline", "cpu_times"]):
+        info = process.info
+        if info["cpu_times"] is None:
+            continue
+        text = " ".join([info["name"] or "", *(info["cmdline"] or [])[:3]])
+        group = next((g for g, word in CPU_GROUPS if word in text), None)
+        if group:
+            by_process[(group, process.pid)] = info["cpu_times"].user + info["cpu_times"].system
+    total = psutil.cpu_times()
+    return {"_processes": by_process, "_busy": sum(total) - total.idle - total.iowait}
+
+
+def cpu_per_request(
+    before: dict[str, Any], after: dict[str, Any], requests: int
+) -> dict[str, float]:
+    """Core-milliseconds per request of each group between two cpu_seconds() readings (a process
+    that started meanwhile counts from zero; one that ended is missed)."""
+    if not requests:
+        return {}
+    used: dict[str, float] = {g: 0.0 for g, _ in CPU_GROUPS}
+    for key, seconds in after["_processes"].items():
+        used[key[0]] += seconds - before["_processes"].get(key, 0.0)
+    used["other"] = max(0.0, after["_busy"] - before["_busy"] - sum(used.values()))
+    return {g: round(v * 1000 / requests, 3) for g, v in used.items()}
+
+
 def hot_requests(pool: dict[str, Any]) -> dict[str, list[Any]]:
     """The request lists of the hot phase: each learner's own session, enrolment and lessons."""
     from loadtests.wrk import Request
@@ -491,13 +535,15 @@ def main() -> None:
 
         def measure(name: str, base: str, requests: list[Any]) -> dict[str, Any]:
             wrk.run(name, base, requests, seconds=2, connections=args.connections)  # warm
+            before = cpu_seconds()
             r = wrk.run(
                 name, base, requests, seconds=args.hot_seconds, connections=args.connections
             )
+            after = cpu_seconds()
             sys.stdout.write(
                 f"{name}: {r.rps:.0f} req/s, p95 {r.p95_ms:.0f} ms, errors {r.errors}\n"
             )
-            return r.as_dict()
+            return r.as_dict() | {"cpu_ms": cpu_per_request(before, after, r.requests)}
 
         results["ceiling"] = measure(
             "minimal view", f"http://{HOST}:{MINIMAL}", [wrk.Request("/minimal/")]
