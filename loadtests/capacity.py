@@ -122,9 +122,9 @@ def cpu_table(rows: list[dict[str, Any]]) -> list[str]:
         "CPU time each group of processes used during the phase, per request, in core-ms "
         "(psutil, user and system time): the web processes (gunicorn: Django, Python, "
         "rendering), PostgreSQL, Redis, the Celery worker (the xAPI buffer's drains and other "
-        "tasks), the load generator, and the rest of the machine (the kernel's network work, "
-        "other programs). 2 cores give 2,000 core-ms a second: the total is what one request "
-        "costs the machine.",
+        "tasks), the load generator (wrk), and the rest of the machine (the kernel's own "
+        "threads, such as its disk writes, and other programs). 2 cores give 2,000 core-ms a "
+        "second: the total is what one request costs the machine.",
         "",
         "| request | " + " | ".join(groups) + " | total |",
         "| --- | " + " | ".join("---:" for _ in groups) + " | ---: |",

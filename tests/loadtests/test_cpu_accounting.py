@@ -36,6 +36,19 @@ def test_a_busy_process_of_a_group_is_counted_in_its_group() -> None:
     assert 3.0 <= per_request["redis"] <= 6.0  # ≥ 0.3 s over 100 requests, in core-ms
     assert set(per_request) >= {"web", "database", "redis", "worker", "wrk", "other"}
     assert all(value >= 0 for value in per_request.values())
+    # still running at the last reading: not yet among this process's waited-for children
+    assert per_request["wrk"] < 1.0
+
+
+def test_a_load_generator_that_ended_is_counted_as_wrk() -> None:
+    before = cpu_seconds()
+    subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", "import time\nt = time.process_time()\n"
+         "while time.process_time() - t < 0.3: pass"],
+        check=True,
+    )  # fmt: skip
+    after = cpu_seconds()
+    assert 3.0 <= cpu_per_request(before, after, requests=100)["wrk"] <= 6.0
     assert cpu_per_request(before, after, requests=0) == {}
 
 
