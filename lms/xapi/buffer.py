@@ -452,8 +452,20 @@ def pending() -> bool:
 
 def drain_now(wait: float = 10.0) -> int:
     """Write everything buffered so far; returns the number of statements inserted. Cheap when
-    nothing waits. Another drain running: wait for it (a reader must see its own writes)."""
-    if not enabled() or not pending():
+    nothing waits. Another drain running: wait for it (a reader must see its own writes).
+    Redis failing, nothing is drained (what is buffered waits for Redis to come back) and the
+    caller goes on with what the database holds."""
+    if not enabled():
+        return 0
+    try:
+        return _drain(wait)
+    except RedisError:
+        log.warning("xAPI buffer: Redis failed, drain skipped", exc_info=True)
+        return 0
+
+
+def _drain(wait: float) -> int:
+    if not pending():
         return 0
     r = redis_client()
     token = uuid.uuid4().hex

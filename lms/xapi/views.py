@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.http import http_date
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
+from redis.exceptions import RedisError
 
 from lms.accounts.models import Institution
 from lms.xapi import buffer, documents, store
@@ -35,6 +37,8 @@ from lms.xapi.signals import statements_stored
 from lms.xapi.store import XAPI_VERSION, Caller
 from lms.xapi.validation import StatementError, check_agent, check_iri, check_statement
 from lms.xapi.verbs import VOIDED_IRI
+
+log = logging.getLogger(__name__)
 
 VERSION_RE = re.compile(r"^1\.0(\.\d+)?$")
 SIGNATURE_USAGE = "http://adlnet.gov/expapi/attachments/signature"
@@ -347,6 +351,8 @@ def _store_statements(
                 return _buffer_statements(statements, ids, caller, now)
             except buffer.Fallback:
                 pass
+            except RedisError:  # Redis down or full: the synchronous write does without it
+                log.warning("xAPI buffer: Redis failed, statements written at once", exc_info=True)
         buffer.drain_now()  # order, voiding targets and conflicts see the buffered statements
     rows = [store.prepare(statement, caller, now) for statement in statements]
     # One statement with nothing else to write is one INSERT, atomic by itself: no transaction

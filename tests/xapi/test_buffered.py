@@ -452,3 +452,29 @@ def test_a_credentials_first_statement_is_buffered_too(
     wrong = LRS(params["auth"][:-4] + "AAAA")  # the same key, a wrong secret
     assert wrong.post("statements", _own(params)).status_code == 401
     assert _buffered_count() == 1
+
+
+def test_with_redis_down_a_launched_statement_is_written_at_once_and_read_back(
+    learner: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import redis
+
+    from lms.redis_held import HeldConnection
+
+    launched, params = _launched(learner)
+    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)  # nothing listens
+    saved = buffer._redis, buffer._accept_script, buffer._held
+    buffer._redis, buffer._accept_script = dead, None
+    buffer._held = HeldConnection(lambda: dead.connection_pool)
+    try:
+        with caplog.at_level("WARNING"):
+            response = launched.post("statements", _own(params))
+            assert response.status_code == 200, response.content
+            statement_id = response.json()[0]
+            assert Statement.objects.filter(statement_id=statement_id).exists()
+            got = launched.get("statements", {"statementId": statement_id})
+            assert got.status_code == 200, got.content
+    finally:
+        buffer._redis, buffer._accept_script, buffer._held = saved
+    assert "statements written at once" in caplog.text
+    assert "drain skipped" in caplog.text
