@@ -39,7 +39,7 @@ NEXT = "\ue000next\ue000"
 CSRF = "\ue000csrf\ue000"
 UNREAD = "\ue000unread\ue000"
 PATH = "\ue000path\ue000"
-FLAGS = ("is_dps", "is_coordinator", "is_instructor", "is_validator")
+FLAGS = ("is_dps", "is_coordinator", "is_instructor", "is_validator", "is_donor")
 MAX_VARIANTS = 2048
 
 _rendered: dict[tuple[Any, ...], str] = {}
@@ -98,7 +98,8 @@ def _render_variant(
     nodelist: NodeList, context: template.Context, variant: tuple[bool, tuple[bool, ...], bool]
 ) -> str:
     signed_in, flags, has_unread = variant
-    scope_stand_in = SimpleNamespace(**dict(zip(FLAGS, flags[:4] or (False,) * 4, strict=True)))
+    roles = flags[: len(FLAGS)] or (False,) * len(FLAGS)
+    scope_stand_in = SimpleNamespace(**dict(zip(FLAGS, roles, strict=True)))
     with context.push(
         request=_Request(path=PATH),
         user=_User(is_authenticated=signed_in, is_staff=bool(flags and flags[-1])),

@@ -85,3 +85,19 @@ def test_navigation_is_role_aware(client: Any, coordinator: Any, learner: Any) -
     assert (
         reverse("accounts:import_officers") not in client.get("/accounts/account/").content.decode()
     )
+
+
+def test_the_dashboards_link_is_shown_only_to_those_the_dashboards_admit(
+    client: Any, learner: Any, coordinator: Any, validator: Any, instructor: Any
+) -> None:
+    from tests.factories import DonorFactory, RoleAssignmentFactory, UserFactory
+
+    donor = UserFactory()
+    RoleAssignmentFactory(user=donor, role="donor", donor=DonorFactory())
+    link = f'href="{reverse("dashboards:home")}"'
+    for person in (coordinator, validator, instructor, donor):
+        client.force_login(person)
+        assert link in client.get(reverse("courses:catalogue")).content.decode(), person
+    client.force_login(learner)
+    assert link not in client.get(reverse("courses:catalogue")).content.decode()
+    assert client.get(reverse("dashboards:home")).status_code == 403
