@@ -181,6 +181,11 @@ def accept(
         raise Refused
     if result == -1:
         raise Fallback
+    _schedule(result)
+
+
+def _schedule(result: int) -> None:
+    """Send the drain task when the script set the drain-scheduled flag (result 2)."""
     if result == 2:
         from lms.xapi.tasks import drain_statements
 
@@ -209,6 +214,8 @@ def queue_platform(rows: list[store.Row]) -> None:
     if _push_script is None:
         _push_script = redis_client().register_script(_PUSH)
     try:
+        # Pushed twice (_run's retry after a lost answer), they are still stored once: the drain
+        # inserts each id once.
         result = _run(_push_script, [BUFFER, SCHEDULED], [_dump(row, None) for row in rows])
     except RedisError:
         log.warning(
@@ -217,10 +224,7 @@ def queue_platform(rows: list[store.Row]) -> None:
         with transaction.atomic():
             store.forward_written(store.write(rows))
         return
-    if result == 2:
-        from lms.xapi.tasks import drain_statements
-
-        drain_statements.apply_async(countdown=DRAIN_COUNTDOWN)
+    _schedule(result)
 
 
 # Rows in Redis -----------------------------------------------------------------------------
