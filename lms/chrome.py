@@ -18,7 +18,6 @@ which change only with a deploy, that is with new processes.
 from __future__ import annotations
 
 import os
-import re
 from types import SimpleNamespace
 from typing import Any
 
@@ -217,7 +216,7 @@ def csrf_token(request: HttpRequest) -> str:
     secret = request.META.get("CSRF_COOKIE")
     if kept is not None and secret is not None and kept[0] == secret:
         return str(kept[1])
-    if secret is not None and len(secret) == CSRF_SECRET_LENGTH and _ALPHABET_RE.fullmatch(secret):
+    if secret is not None and len(secret) == CSRF_SECRET_LENGTH and set(secret) <= _INDEX.keys():
         # As get_token: the cookie is sent again, which renews its expiry.
         request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True
         token = mask_csrf_secret(secret)
@@ -228,7 +227,6 @@ def csrf_token(request: HttpRequest) -> str:
 
 
 _ALPHABET = CSRF_ALLOWED_CHARS
-_ALPHABET_RE = re.compile(r"[a-zA-Z0-9]+")
 _INDEX = {c: i for i, c in enumerate(_ALPHABET)}
 # Bytes at or above this are drawn again, so that byte % 62 is uniform (248 = 4 * 62).
 _UNBIASED = 256 - 256 % len(_ALPHABET)

@@ -324,18 +324,10 @@ def _holding_sql() -> str:
     not suspended (the rule of store.launch_holds_sql, for many credentials at once)."""
     global _HOLDING_SQL
     if _HOLDING_SQL is None:
-        from django.contrib.auth import get_user_model
-
-        from lms.xapi.models import LaunchCredential
-
+        holds = store.launch_holds_sql("c.k", "c.h", "c.u", "c.r", "c.i", at="c.t")
         _HOLDING_SQL = (
             "SELECT c.k FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::uuid[], "  # noqa: S608
-            "%s::bigint[], %s::timestamptz[]) AS c(k, h, u, r, i, t) WHERE EXISTS ("
-            f"SELECT 1 FROM {LaunchCredential._meta.db_table} lc "
-            f"JOIN {get_user_model()._meta.db_table} u ON u.id = lc.user_id "
-            "WHERE lc.key = c.k AND lc.secret_hash = c.h AND lc.expires_at > c.t "
-            "AND lc.user_id = c.u AND lc.registration = c.r AND u.status <> %s "
-            "AND u.institution_id IS NOT DISTINCT FROM c.i)"
+            f"%s::bigint[], %s::timestamptz[]) AS c(k, h, u, r, i, t) WHERE EXISTS ({holds})"
         )
     return _HOLDING_SQL
 

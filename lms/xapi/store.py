@@ -302,8 +302,19 @@ _WRITE_SQL: dict[tuple[bool, bool, int], str] = {}
 VALUES_ROWS = 20
 
 
-def launch_holds_sql() -> str:
-    """A query with a row when a cached launch credential still holds (launch_holds_params)."""
+def launch_holds_sql(
+    key: str = "%s",
+    secret_hash: str = "%s",  # noqa: S107 - an SQL placeholder, not a password
+    user: str = "%s",
+    registration: str = "%s",
+    institution: str = "%s",
+    at: str = "now()",
+) -> str:
+    """A query with a row when a launch credential still holds: not deleted, the same secret,
+    not expired at `at`, its learner the same, not suspended and in the same institution. The
+    arguments are SQL expressions (placeholders by default, with launch_holds_params; the
+    buffer's drain passes columns, lms.xapi.buffer). One parameter is always a placeholder:
+    the suspended status, between the registration's and the institution's."""
     from django.contrib.auth import get_user_model
 
     from lms.xapi.models import LaunchCredential
@@ -311,9 +322,9 @@ def launch_holds_sql() -> str:
     return (
         f"SELECT 1 FROM {LaunchCredential._meta.db_table} lc "  # noqa: S608
         f"JOIN {get_user_model()._meta.db_table} u ON u.id = lc.user_id "
-        "WHERE lc.key = %s AND lc.secret_hash = %s AND lc.expires_at > now() "
-        "AND lc.user_id = %s AND lc.registration = %s AND u.status <> %s "
-        "AND u.institution_id IS NOT DISTINCT FROM %s"
+        f"WHERE lc.key = {key} AND lc.secret_hash = {secret_hash} AND lc.expires_at > {at} "
+        f"AND lc.user_id = {user} AND lc.registration = {registration} AND u.status <> %s "
+        f"AND u.institution_id IS NOT DISTINCT FROM {institution}"
     )
 
 
