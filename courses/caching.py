@@ -1,9 +1,10 @@
 """Forget the cached outline and content of a course version when an author changes them.
 
 The lesson player reads them from the cache (courses.selectors.lesson_outline, player_lesson);
-these receivers keep the cache true to the database. Writes that bypass signals (bulk_create,
-QuerySet.update) happen only when content is first loaded, before anything was cached, and the
-entries expire after CONTENT_CACHE_SECONDS anyway.
+these receivers keep the cache true to the database, and drop this process's copies of frozen
+versions' content (which only a row saved under a reused id can contradict: test databases).
+Writes that bypass signals (bulk_create, QuerySet.update) happen only when content is first
+loaded, before anything was cached, and the entries expire after CONTENT_CACHE_SECONDS anyway.
 """
 
 from __future__ import annotations
@@ -16,16 +17,20 @@ from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 
 from courses.models import Lesson, Module
-from courses.selectors import lesson_cache_key, outline_cache_key
+from courses.selectors import forget_frozen, lesson_cache_key, outline_cache_key
 
 
 def forget_lesson(sender: Any, instance: Lesson, **kwargs: Any) -> None:
-    cache.delete_many([outline_cache_key(instance.version_id), lesson_cache_key(instance.pk)])
+    keys = [outline_cache_key(instance.version_id), lesson_cache_key(instance.pk)]
+    cache.delete_many(keys)
+    forget_frozen(keys)
 
 
 def forget_module(sender: Any, instance: Module, **kwargs: Any) -> None:
     # A module's position orders its lessons in the outline.
-    cache.delete(outline_cache_key(instance.version_id))
+    key = outline_cache_key(instance.version_id)
+    cache.delete(key)
+    forget_frozen([key])
 
 
 def connect() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 
 from courses.models import (
     AttendanceRecord,
@@ -159,33 +159,67 @@ class OutlineItem:
     is_required: bool
 
 
+class Outline(list[OutlineItem]):
+    """A version's lessons in reading order. `frozen`: the version was frozen when they were
+    read, so they never change again (edits of a frozen version are refused everywhere: the
+    authoring services, the admin; an edit makes a new version)."""
+
+    frozen: bool = False
+
+
 def outline_cache_key(version_id: int) -> str:
-    return f"courses:outline:1:{version_id}"
+    return f"courses:outline:2:{version_id}"
 
 
 def lesson_cache_key(lesson_id: int) -> str:
     return f"courses:lesson:1:{lesson_id}"
 
 
-def lesson_outline(*, version_id: int) -> list[OutlineItem]:
+# A frozen version's outline and lessons, kept in this process's memory as well: they cannot
+# change, and every lesson page reads them, so each process asks Redis for them once. Bounded
+# (the oldest entry goes first); the receivers in courses.caching drop entries too, for rows
+# saved under an id that was used before (test databases).
+FROZEN_LOCAL_MAX = 2000
+_frozen_local: dict[str, Any] = {}
+
+
+def _keep_frozen(entries: dict[str, Any]) -> None:
+    for key, value in entries.items():
+        if key not in _frozen_local and len(_frozen_local) >= FROZEN_LOCAL_MAX:
+            del _frozen_local[next(iter(_frozen_local))]
+        _frozen_local[key] = value
+
+
+def forget_frozen(keys: list[str]) -> None:
+    """Drop this process's copies under `keys` (or all of them with an empty list)."""
+    if not keys:
+        _frozen_local.clear()
+    for key in keys:
+        _frozen_local.pop(key, None)
+
+
+def lesson_outline(*, version_id: int) -> Outline:
     """The lessons of a course version in reading order (titles only), cached.
 
     On a miss the version's lessons are read whole once and each is cached for player_lesson
     too, so that a learner's first page after a change still costs one query for content.
     """
     key = outline_cache_key(version_id)
-    outline: list[OutlineItem] | None = cache.get(key)
+    outline: Outline | None = _frozen_local.get(key)
+    if outline is None:
+        outline = cache.get(key)
     if outline is None:
         lessons = list(
-            Lesson.objects.filter(version_id=version_id).order_by(
-                "module__position", "module_id", "position", "pk"
-            )
+            Lesson.objects.filter(version_id=version_id)
+            .annotate(version_frozen=F("version__is_frozen"))
+            .order_by("module__position", "module_id", "position", "pk")
         )
-        outline = [
+        outline = Outline(
             OutlineItem(pk=item.pk, kind=item.kind, title=item.title or {},
                         is_required=item.is_required)
             for item in lessons
-        ]  # fmt: skip
+        )  # fmt: skip
+        outline.frozen = bool(lessons) and all(item.version_frozen for item in lessons)
         entries: dict[str, Any] = {lesson_cache_key(item.pk): item for item in lessons}
         entries[key] = outline
         cache.set_many(entries, CONTENT_CACHE_SECONDS)
@@ -195,7 +229,9 @@ def lesson_outline(*, version_id: int) -> list[OutlineItem]:
 def player_lesson(*, lesson_id: int, version_id: int) -> Lesson | None:
     """One lesson of a version with its content, cached (None when not in that version)."""
     key = lesson_cache_key(lesson_id)
-    lesson: Lesson | None = cache.get(key)
+    lesson: Lesson | None = _frozen_local.get(key)
+    if lesson is None:
+        lesson = cache.get(key)
     if lesson is None:
         lesson = Lesson.objects.filter(pk=lesson_id).first()
         if lesson is None:
@@ -204,18 +240,25 @@ def player_lesson(*, lesson_id: int, version_id: int) -> Lesson | None:
     return lesson if lesson.version_id == version_id else None
 
 
-def player_content(*, version_id: int, lesson_id: int) -> tuple[list[OutlineItem], Lesson | None]:
-    """The outline of a version and one of its lessons (None when not in it), both from the cache
-    in one round trip; what is missing is read as lesson_outline and player_lesson do."""
+def player_content(*, version_id: int, lesson_id: int) -> tuple[Outline, Lesson | None]:
+    """The outline of a version and one of its lessons (None when not in it): from this
+    process's memory when the version is frozen and they were read here before, else from the
+    cache in one round trip; what is missing is read as lesson_outline and player_lesson do."""
     outline_key, lesson_key = outline_cache_key(version_id), lesson_cache_key(lesson_id)
-    found = cache.get_many([outline_key, lesson_key])
-    outline: list[OutlineItem] | None = found.get(outline_key)
-    if outline is None:
-        outline = lesson_outline(version_id=version_id)
-    lesson: Lesson | None = found.get(lesson_key)
-    if lesson is None:
-        return outline, player_lesson(lesson_id=lesson_id, version_id=version_id)
-    return outline, lesson if lesson.version_id == version_id else None
+    outline: Outline | None = _frozen_local.get(outline_key)
+    lesson: Lesson | None = _frozen_local.get(lesson_key)
+    if outline is None or lesson is None:
+        found = cache.get_many([outline_key, lesson_key])
+        outline = found.get(outline_key)
+        if outline is None:
+            outline = lesson_outline(version_id=version_id)
+        lesson = found.get(lesson_key)
+        if lesson is None:
+            lesson = player_lesson(lesson_id=lesson_id, version_id=version_id)
+        if outline.frozen and lesson is not None and lesson.version_id == version_id:
+            # Only a lesson of the frozen version: a lesson of an unfrozen one may change.
+            _keep_frozen({outline_key: outline, lesson_key: lesson})
+    return outline, lesson if lesson is not None and lesson.version_id == version_id else None
 
 
 @dataclass

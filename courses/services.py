@@ -406,7 +406,7 @@ class LessonVisit:
 
     enrollment: Enrollment
     lesson: Lesson
-    outline: list[selectors.OutlineItem]
+    outline: selectors.Outline
     progress: LessonProgress
     progress_map: dict[int, LessonProgress]
 
@@ -486,7 +486,7 @@ class PlayerVisit:
 
     enrollment: selectors.PlayerEnrollment
     lesson: Lesson
-    outline: list[selectors.OutlineItem]
+    outline: selectors.Outline
 
 
 def player_visit(*, registration: Any, user: Any, lesson_id: int) -> PlayerVisit:
@@ -571,7 +571,7 @@ def _first_view(
     state: selectors.PlayerEnrollment,
     user: Any,
     lesson: Lesson,
-    outline: list[selectors.OutlineItem],
+    outline: selectors.Outline,
 ) -> bool:
     """What visit_lesson records for a first view of `lesson`, without reading again what the
     player read (the enrolment, its progress, the outline and lesson): BEGIN, the lock and the

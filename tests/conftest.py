@@ -40,6 +40,15 @@ def _fresh_cache() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_frozen_content() -> None:
+    """No frozen course content kept in this process's memory from an earlier test (a test
+    database may give a new version an id an earlier test's frozen version had)."""
+    from courses.selectors import forget_frozen
+
+    forget_frozen([])
+
+
+@pytest.fixture(autouse=True)
 def _fresh_channel_layer() -> None:
     """A channel layer of the test's own. get_channel_layer() keeps one layer per process, and
     channels_redis binds an asyncio lock to the event loop that first waits on it; a later
