@@ -166,9 +166,10 @@ def write_capacity() -> Path:
         "after a 2 s warm-up) against one request at a time, spread over the sampled learners' "
         "own sessions, enrolments and lessons (xAPI POSTs with each learner's launch credential "
         'and a fresh statement id; verifications from many addresses). "lesson" is first '
-        "views: each learner walks through lessons they have not opened, each view recording "
-        "progress, statements, the resume point and the dashboards' activity; \"lesson, "
-        'revisit" is learners back on the lesson they opened last (one read). The ceiling is a '
+        "views: the learners take turns, each opening their next lesson not yet opened (no two "
+        "requests in flight are one learner's), each view recording progress, statements, the "
+        'resume point and the dashboards\' activity; "lesson, revisit" is other learners back '
+        "on the lesson they opened last (one read). The ceiling is a "
         "minimal Django JSON view under the same gunicorn settings and middleware, in the same "
         "run.",
         "",

@@ -1,0 +1,52 @@
+"""The hot phase's lesson lists (loadtests.run.lesson_requests, revisit_requests): the lesson
+phase never has two requests of one learner in flight at once, and the revisit phase asks
+other learners."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loadtests.run import REVISITED, lesson_requests, revisit_requests
+
+
+def _pool(learners: int, lessons: int) -> list[dict[str, Any]]:
+    return [
+        {"cookie": f"sessionid=s{i}", "registration": f"reg-{i}",
+         "lessons": list(range(100 * i, 100 * i + lessons)), "launch": None}
+        for i in range(learners)
+    ]  # fmt: skip
+
+
+def _learner(path: str) -> str:
+    return path.split("/")[3]
+
+
+def test_the_lesson_phase_takes_turns_between_learners() -> None:
+    lessons = lesson_requests(_pool(learners=40, lessons=6))
+    assert len(lessons) == 240
+    paths = [r.path for r in lessons]
+    assert len(set(paths)) == 240
+    # 16 connections in flight: any 16 consecutive requests are 16 different learners'
+    for start in range(len(paths) - 16):
+        assert len({_learner(p) for p in paths[start : start + 16]}) == 16
+    # and each learner's lessons come in their reading order
+    mine = [p for p in paths if _learner(p) == "reg-7"]
+    assert mine == [f"/courses/learn/reg-7/{lesson}/" for lesson in range(700, 706)]
+
+
+def test_uneven_lesson_lists_are_all_asked() -> None:
+    pool = _pool(learners=3, lessons=2)
+    pool[1]["lessons"] = [150]
+    lessons = [r.path for r in lesson_requests(pool)]
+    assert lessons == [
+        "/courses/learn/reg-0/0/", "/courses/learn/reg-1/150/", "/courses/learn/reg-2/200/",
+        "/courses/learn/reg-0/1/", "/courses/learn/reg-2/201/",
+    ]  # fmt: skip
+
+
+def test_the_revisits_are_the_last_learners_last_lessons() -> None:
+    learners = REVISITED + 100
+    revisits = [r.path for r in revisit_requests(_pool(learners=learners, lessons=6))]
+    assert len(revisits) == REVISITED
+    assert revisits[0] == f"/courses/learn/reg-100/{100 * 100 + 5}/"
+    assert revisits[-1] == f"/courses/learn/reg-{learners - 1}/{100 * (learners - 1) + 5}/"
