@@ -146,6 +146,13 @@ if DATABASE_URL:
             }
         else:
             _db["CONN_MAX_AGE"] = int(os.environ.get("DB_CONN_MAX_AGE", "60"))
+        # Behind PgBouncer in transaction mode (deploy/) each transaction may run on another
+        # server connection: a cursor declared outside a transaction (QuerySet.iterator())
+        # would be looked for on the wrong one. Django then reads such results whole instead.
+        # The connection to the pooler itself stays open between requests (DB_CONN_MAX_AGE):
+        # the pooler keeps the time zone and encoding per client, and a new connection per
+        # request would pay a TCP connect and a SCRAM authentication each time.
+        _db["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DB_TRANSACTION_POOLING", False)
     DATABASES = {"default": _db}
 else:
     DATABASES = {

@@ -161,3 +161,20 @@ def test_dockerfile_runs_as_non_root_with_static_files_and_catalogues() -> None:
     assert "collectstatic --noinput" in dockerfile
     assert "compile_catalogues" in dockerfile
     assert "libharfbuzz-subset0" in dockerfile
+
+
+def test_the_pooled_deployments_keep_connections_and_no_server_side_cursors() -> None:
+    """Both deployments reach PostgreSQL through PgBouncer in transaction mode: the processes
+    say so (DB_TRANSACTION_POOLING: no cursor outlives its transaction) and keep their
+    connection to the pooler between requests (DB_CONN_MAX_AGE above 0)."""
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    config = _named("ConfigMap", "lms-config")["data"]
+    pooler = _by_kind("Pooler")[0]["spec"]["pgbouncer"]
+    assert pooler["poolMode"] == "transaction"
+    for name in ("web", "websocket", "worker", "beat"):
+        environment = compose["services"][name]["environment"]
+        assert "pgbouncer:6432" in environment["DATABASE_URL"]
+        assert environment["DB_TRANSACTION_POOLING"] == "1"
+        assert int(environment["DB_CONN_MAX_AGE"]) > 0
+    assert config["DB_TRANSACTION_POOLING"] == "1"
+    assert int(config["DB_CONN_MAX_AGE"]) > 0

@@ -101,3 +101,21 @@ def test_logs_are_json_lines_with_the_request_id(client: Any) -> None:
     assert line["logger"] == "django.request"
     assert "/no-such-page/" in line["message"]
     assert "time" in line
+
+
+@pytest.mark.parametrize(("pooling", "disabled"), [("1", "True"), ("0", "False"), (None, "False")])
+def test_transaction_pooling_turns_server_side_cursors_off(
+    pooling: str | None, disabled: str
+) -> None:
+    env = {"DATABASE_URL": "postgres://lms@pooler:6432/lms", "DB_CONN_MAX_AGE": "60"}
+    if pooling is not None:
+        env["DB_TRANSACTION_POOLING"] = pooling
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "LMS_", "DB_"))}
+    clean.update(DJANGO_SETTINGS_MODULE="lms.settings", LMS_VAR_DIR=str(settings.VAR_DIR), **env)
+    result = subprocess.run(  # noqa: S603 - our own interpreter and settings
+        [sys.executable, "-c", "from django.conf import settings; db = settings.DATABASES['default'];"
+         " print(db['DISABLE_SERVER_SIDE_CURSORS'], db['CONN_MAX_AGE'])"],
+        env=clean, cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [disabled, "60"]
