@@ -139,6 +139,15 @@ def cpu_table(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _settings(main: dict[str, Any]) -> str:
+    """The PostgreSQL settings the run had, as a clause of the report's first paragraph."""
+    settings = main.get("settings")
+    if not settings:
+        return ""
+    listed = ", ".join(f"{name} {value}" for name, value in sorted(settings.items()))
+    return f"; PostgreSQL with {listed}"
+
+
 def write_capacity() -> Path:
     runs = load_results()
     if not runs:
@@ -155,7 +164,8 @@ def write_capacity() -> Path:
         f"{cores}-core machine (load average {main['load_before']:.1f} before the run, "
         f"{main.get('load_after', 0):.1f} after). Database `{main['database']}`: "
         f"{main['learners']:,} learners, {main['enrolments']:,} enrolments, "
-        f"{main['statements']:,} xAPI statements (docs/performance/scale.md). Stack: gunicorn with "
+        f"{main['statements']:,} xAPI statements (docs/performance/scale.md){_settings(main)}. "
+        "Stack: gunicorn with "
         f"{main['workers']} sync workers for HTTP, Daphne for WebSockets, one Celery worker, "
         'PostgreSQL and Redis, all on the same machine as the load generators; so "per core" '
         "below is the whole stack's cost (web, database, cache) divided by the machine's cores.",

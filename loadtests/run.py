@@ -222,6 +222,22 @@ def database_size() -> dict[str, int]:
     return sizes
 
 
+# The server settings that decide how the writes of a large database cost (its pages in memory,
+# the WAL written per change); deploy/k8s/postgres.yaml sets them for production.
+SERVER_SETTINGS = ("shared_buffers", "wal_compression", "max_wal_size", "synchronous_commit")
+
+
+def database_settings() -> dict[str, str]:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT name, current_setting(name) FROM pg_settings WHERE name = ANY(%s)",
+            [list(SERVER_SETTINGS)],
+        )
+        return dict(cur.fetchall())
+
+
 def collectstatic() -> None:
     """DEBUG is off, as in production: the manifest of static files must exist."""
     subprocess.run(  # noqa: S603
@@ -560,7 +576,8 @@ def main() -> None:
         start([str(VENV_BIN / "celery"), "-A", "lms", "worker", "--concurrency=1", "--loglevel=WARNING"], "worker"),
     ]  # fmt: skip
     results: dict[str, Any] = {
-        "database": label, **sizes, "workers": args.workers, "cores": os.cpu_count(),
+        "database": label, **sizes, "settings": database_settings(),
+        "workers": args.workers, "cores": os.cpu_count(),
         "connections": args.connections, "hot_seconds": args.hot_seconds,
         "load_before": os.getloadavg()[0], "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }  # fmt: skip
