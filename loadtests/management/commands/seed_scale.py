@@ -8,7 +8,7 @@ from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from loadtests.seeding import Seeder
+from loadtests.seeding import Seeder, vacuum_seeded
 
 
 class Command(BaseCommand):
@@ -39,6 +39,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         if not options["no_dashboards"] and "rebuild_dashboards" in get_commands():
             call_command("rebuild_dashboards", stdout=self.stdout)
-        self.stdout.write(f"seeded in {report.total_seconds} s")
+        vacuumed = vacuum_seeded(progress=not options["no_progress"])
+        self.stdout.write(f"seeded in {report.total_seconds} s, vacuumed in {vacuumed} s")
         for label, count in report.counts.items():
             self.stdout.write(f"{label}: {count}")
