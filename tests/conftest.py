@@ -49,6 +49,15 @@ def _fresh_frozen_content() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_recorded_activity() -> None:
+    """No enrolment's activity remembered as recorded by an earlier test (a test database may
+    give a new enrolment an id an earlier test's had)."""
+    from lms.dashboards.services import forget_recorded
+
+    forget_recorded()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_channel_layer() -> None:
     """A channel layer of the test's own. get_channel_layer() keeps one layer per process, and
     channels_redis binds an asyncio lock to the event loop that first waits on it; a later

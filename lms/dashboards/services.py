@@ -249,15 +249,41 @@ _ACTIVITY_SQL = (
 )
 
 
+# The day up to which this process has recorded each enrolment's activity (its keys: enrolment,
+# learner, institution, member state), once the recording committed. Dates only move forward,
+# so recording that day or an earlier one again changes nothing: a learner's later lessons of
+# the day skip the statement. Bounded; the oldest entries go first.
+RECORDED_MAX = 50_000
+_recorded: dict[tuple[int, int, int, int], date] = {}
+
+
+def forget_recorded() -> None:
+    """Forget what this process recorded (tests: a new database may reuse an enrolment's id)."""
+    _recorded.clear()
+
+
+def _remember_recorded(key: tuple[int, int, int, int], day: date) -> None:
+    if key not in _recorded and len(_recorded) >= RECORDED_MAX:
+        del _recorded[next(iter(_recorded))]
+    if _recorded.get(key, day) <= day:
+        _recorded[key] = day
+
+
 def record_activity(*, enrollment: Enrollment, at: datetime) -> None:
     """Remember that the enrolment (and its learner, in the whole network and in their place)
     was active at `at`; dates only move forward. One statement on PostgreSQL (three upserts in
-    data-modifying CTEs), three elsewhere; whatever the table sizes. Runs in the caller's
-    transaction (the player's first view: the visit's own)."""
+    data-modifying CTEs), three elsewhere; whatever the table sizes; none when this process
+    recorded that day or a later one for the same enrolment, learner and place since its
+    start. Runs in the caller's transaction (the player's first view: the visit's own)."""
     day = at.astimezone(UTC).date()
     institution_id = enrollment.institution_id or 0
     member_state_id = enrollment.member_state_id or 0
     user_id = enrollment.user_id
+    key = (enrollment.pk, user_id, institution_id, member_state_id)
+    recorded = _recorded.get(key)
+    if recorded is not None and recorded >= day:
+        return
+    transaction.on_commit(lambda: _remember_recorded(key, day))
     learner: list[Any] = [
         enrollment.pk,
         user_id,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -17,6 +17,7 @@ from lms.dashboards import services
 from lms.dashboards.models import LearnerActivity, PlaceActivity, UserActivity
 from lms.xapi.models import Statement
 from tests.courses.factories import enrol_in_text_course
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -112,3 +113,41 @@ def test_record_activity_is_one_statement_and_dates_only_move_forward(
     learner_row, user_row, place_row = _activity(enrollment)
     assert learner_row.last_active_on == user_row.last_active_on == place_row.last_active_on
     assert learner_row.last_active_on == (later + timedelta(days=1)).date()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_learners_later_lessons_of_the_day_skip_the_activity_statement(
+    learner: Any, require_postgres: None
+) -> None:
+    """Once a first view's activity committed, the learner's next first views of the day do
+    not write it again (the date would not move); a later day does, and a rolled-back one is
+    not remembered."""
+    enrollment, ids = _enrolment(learner, lessons=4)
+    _visit(enrollment, learner, ids[0])
+    with CaptureQueriesContext(connection) as queries:
+        _visit(enrollment, learner, ids[1])
+    assert not [q for q in queries.captured_queries if "dashboards_learneractivity" in q["sql"]]
+    assert LessonProgress.objects.filter(enrollment=enrollment).count() == 2
+    today = timezone.now().astimezone(UTC).date()
+    assert _activity(enrollment)[0].last_active_on == today
+    # A later day is written.
+    tomorrow = timezone.now() + timedelta(days=1)
+    with CaptureQueriesContext(connection) as queries:
+        services.record_activity(enrollment=enrollment, at=tomorrow)
+    assert len(queries) == 1
+    assert _activity(enrollment)[0].last_active_on == tomorrow.astimezone(UTC).date()
+    # A recording whose transaction rolls back is not remembered: the next one writes.
+    other, _other_ids = _enrolment(UserFactory(), lessons=2)
+
+    def record_then_fail() -> None:
+        with transaction.atomic():
+            services.record_activity(enrollment=other, at=timezone.now())
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        record_then_fail()
+    assert _activity(other)[0] is None
+    with CaptureQueriesContext(connection) as queries:
+        services.record_activity(enrollment=other, at=timezone.now())
+    assert len(queries) == 1
+    assert _activity(other)[0] is not None
