@@ -24,6 +24,7 @@ from courses.models import (
 )
 from lms.accounts.models import Institution, Role, RoleAssignment, User
 from lms.accounts.permissions import get_scope
+from lms.memo import Memo
 
 
 def catalogue_courses(
@@ -176,26 +177,15 @@ def lesson_cache_key(lesson_id: int) -> str:
 
 
 # A frozen version's outline and lessons, kept in this process's memory as well: they cannot
-# change, and every lesson page reads them, so each process asks Redis for them once. Bounded
-# (the oldest entry goes first); the receivers in courses.caching drop entries too, for rows
-# saved under an id that was used before (test databases).
-FROZEN_LOCAL_MAX = 2000
-_frozen_local: dict[str, Any] = {}
-
-
-def _keep_frozen(entries: dict[str, Any]) -> None:
-    for key, value in entries.items():
-        if key not in _frozen_local and len(_frozen_local) >= FROZEN_LOCAL_MAX:
-            del _frozen_local[next(iter(_frozen_local))]
-        _frozen_local[key] = value
+# change, and every lesson page reads them, so each process asks Redis for them once. Bounded;
+# the receivers in courses.caching drop entries too, for rows saved under an id that was used
+# before (test databases).
+_frozen_local: Memo[str, Any] = Memo(2000)
 
 
 def forget_frozen(keys: list[str]) -> None:
     """Drop this process's copies under `keys` (or all of them with an empty list)."""
-    if not keys:
-        _frozen_local.clear()
-    for key in keys:
-        _frozen_local.pop(key, None)
+    _frozen_local.forget(keys or None)
 
 
 def lesson_outline(*, version_id: int) -> Outline:
@@ -257,7 +247,8 @@ def player_content(*, version_id: int, lesson_id: int) -> tuple[Outline, Lesson 
             lesson = player_lesson(lesson_id=lesson_id, version_id=version_id)
         if outline.frozen and lesson is not None and lesson.version_id == version_id:
             # Only a lesson of the frozen version: a lesson of an unfrozen one may change.
-            _keep_frozen({outline_key: outline, lesson_key: lesson})
+            _frozen_local.put(outline_key, outline)
+            _frozen_local.put(lesson_key, lesson)
     return outline, lesson if lesson is not None and lesson.version_id == version_id else None
 
 

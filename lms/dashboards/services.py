@@ -31,6 +31,7 @@ from lms.dashboards.models import (
     StateTally,
     UserActivity,
 )
+from lms.memo import Memo
 
 COUNTERS = (
     "enrolled",
@@ -252,21 +253,19 @@ _ACTIVITY_SQL = (
 # The day up to which this process has recorded each enrolment's activity (its keys: enrolment,
 # learner, institution, member state), once the recording committed. Dates only move forward,
 # so recording that day or an earlier one again changes nothing: a learner's later lessons of
-# the day skip the statement. Bounded; the oldest entries go first.
-RECORDED_MAX = 50_000
-_recorded: dict[tuple[int, int, int, int], date] = {}
+# the day skip the statement. Bounded (50,000 enrolments a process).
+_recorded: Memo[tuple[int, int, int, int], date] = Memo(50_000)
 
 
 def forget_recorded() -> None:
     """Forget what this process recorded (tests: a new database may reuse an enrolment's id)."""
-    _recorded.clear()
+    _recorded.forget()
 
 
 def _remember_recorded(key: tuple[int, int, int, int], day: date) -> None:
-    if key not in _recorded and len(_recorded) >= RECORDED_MAX:
-        del _recorded[next(iter(_recorded))]
-    if _recorded.get(key, day) <= day:
-        _recorded[key] = day
+    known = _recorded.get(key)
+    if known is None or known < day:
+        _recorded.put(key, day)
 
 
 def record_activity(*, enrollment: Enrollment, at: datetime) -> None:

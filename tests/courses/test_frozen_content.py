@@ -122,7 +122,7 @@ def test_the_version_freezes_after_its_outline_was_cached(learner: Any) -> None:
 
 
 def test_the_memory_is_bounded(learner: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(selectors, "FROZEN_LOCAL_MAX", 4)
+    monkeypatch.setattr(selectors._frozen_local, "limit", 4)
     for _ in range(3):
         enrollment, ids = _enrolment(learner, frozen=True)
         selectors.player_content(version_id=enrollment.version_id, lesson_id=ids[0])
