@@ -123,6 +123,8 @@ def test_cloudnativepg_cluster_has_a_replica_and_backups() -> None:
     assert set(store["s3Credentials"]) == {"accessKeyId", "secretAccessKey"}
     assert spec["backup"]["retentionPolicy"].endswith("d")
     assert spec["storage"]["size"].endswith("Gi")
+    # a restarted or promoted instance reloads its shared buffers
+    assert "pg_prewarm" in spec["postgresql"]["shared_preload_libraries"]
     backup = _named("ScheduledBackup", "lms-db-nightly")
     assert backup["spec"]["cluster"]["name"] == "lms-db"
     assert len(backup["spec"]["schedule"].split()) == 6  # CNPG schedules have seconds
