@@ -42,6 +42,8 @@ WEB, MINIMAL, WS = 8108, 8109, 8110
 PASSWORD = "loadtest-Passw0rd!"  # noqa: S105 - set on the sampled load-test accounts only
 # Learners of the pool whose last lesson the "lesson, revisit" phase asks for again.
 REVISITED = 300
+# The pool takes learners with up to this many lessons opened (fewest first).
+MOST_OPENED = 16
 
 
 def env() -> dict[str, str]:
@@ -110,39 +112,43 @@ def prepare_pool(path: Path, size: int) -> dict[str, Any]:
     rng = random.Random(42)
     hashed = make_password(PASSWORD)  # one hash for all: the load test signs in, not cracks
     with connection.cursor() as cur:
-        # Learners who have not opened their course yet come first, then those who opened one
-        # lesson of it: the lesson phase walks each learner through lessons they have not
-        # opened, so that it measures first views (which record progress) at any database size
-        # and however many runs came before (each run opens its learners' lessons).
-        candidates = (
-            "SELECT e.user_id, u.email, e.registration::text, e.version_id, e.id FROM"
-            " courses_enrollment e JOIN accounts_user u ON u.id = e.user_id JOIN courses_courserun"
-            " r ON r.id = e.run_id WHERE e.status = 'active' AND r.mode = 'virtual' AND u.email"
-            " LIKE 'officer%%' AND {} ORDER BY e.id LIMIT %s"
-        )
-        unopened = (
-            "NOT EXISTS (SELECT 1 FROM courses_lessonprogress p WHERE p.enrollment_id = e.id)"
-        )
-        one_opened = (
-            "(SELECT count(*) FROM courses_lessonprogress p WHERE p.enrollment_id = e.id) = 1"
-        )
-        rows: list[tuple[Any, ...]] = []
-        for condition in (unopened, one_opened):
-            if len(rows) < size:
-                cur.execute(candidates.format(condition), [size * 20])
-                found = cur.fetchall()
-                rows += rng.sample(found, min(size - len(rows), len(found)))
-        cur.execute(
-            "SELECT enrollment_id, array_agg(lesson_id) FROM courses_lessonprogress"
-            " WHERE enrollment_id = ANY(%s) GROUP BY enrollment_id",
-            [[row[4] for row in rows]],
-        )
-        opened = {enrollment: set(ids) for enrollment, ids in cur.fetchall()}
         cur.execute(
             "SELECT version_id, array_agg(id ORDER BY position) FILTER (WHERE kind <> 'xapi'), "
             "min(id) FILTER (WHERE kind = 'xapi') FROM courses_lesson GROUP BY version_id"
         )
         lessons = {v: (ids or [], x) for v, ids, x in cur.fetchall()}
+        # Learners with the fewest lessons opened come first (none, then one, and so on), each
+        # with a lesson left to open: the lesson phase walks each learner through lessons they
+        # have not opened, so that it measures first views (which record progress) at any
+        # database size and however many runs came before (each run opens its learners'
+        # lessons, which moves them down the order).
+        candidates = (
+            "SELECT e.user_id, u.email, e.registration::text, e.version_id, e.id FROM"
+            " courses_enrollment e JOIN accounts_user u ON u.id = e.user_id JOIN courses_courserun"
+            " r ON r.id = e.run_id WHERE e.status = 'active' AND r.mode = 'virtual' AND u.email"
+            " LIKE 'officer%%' AND (SELECT count(*) FROM courses_lessonprogress p"
+            " WHERE p.enrollment_id = e.id) = %s ORDER BY e.id LIMIT %s"
+        )
+        rows: list[tuple[Any, ...]] = []
+        opened: dict[int, set[int]] = {}
+        for count in range(MOST_OPENED + 1):
+            if len(rows) >= size:
+                break
+            cur.execute(candidates, [count, size * 20])
+            found = cur.fetchall()
+            cur.execute(
+                "SELECT enrollment_id, array_agg(lesson_id) FROM courses_lessonprogress"
+                " WHERE enrollment_id = ANY(%s) GROUP BY enrollment_id",
+                [[row[4] for row in found]],
+            )
+            seen = {enrollment: set(ids) for enrollment, ids in cur.fetchall()}
+            fresh = [
+                row for row in found
+                if set(lessons.get(row[3], ([], None))[0]) - seen.get(row[4], set())
+            ]  # fmt: skip
+            picked = rng.sample(fresh, min(size - len(rows), len(fresh)))
+            rows += picked
+            opened.update({row[4]: seen.get(row[4], set()) for row in picked})
         cur.execute(
             "SELECT code FROM certification_certificate WHERE id IN (SELECT id FROM "
             "certification_certificate ORDER BY id LIMIT 20000) ORDER BY md5(code) LIMIT 2000"
