@@ -109,8 +109,9 @@ def load_results() -> dict[str, dict[str, Any]]:
     }
 
 
-def cpu_table(rows: list[dict[str, Any]]) -> list[str]:
-    """Where each hot request's time went: CPU per request of each group of processes."""
+def cpu_table(rows: list[dict[str, Any]], cores: int = 2) -> list[str]:
+    """Where each hot request's time went: CPU per request of each group of processes, on a
+    machine of `cores` cores."""
     rows = [r for r in rows if r.get("cpu_ms")]
     if not rows:
         return []
@@ -123,8 +124,8 @@ def cpu_table(rows: list[dict[str, Any]]) -> list[str]:
         "(psutil, user and system time): the web processes (gunicorn: Django, Python, "
         "rendering), PostgreSQL, Redis, the Celery worker (the xAPI buffer's drains and other "
         "tasks), the load generator (wrk), and the rest of the machine (the kernel's own "
-        "threads, such as its disk writes, and other programs). 2 cores give 2,000 core-ms a "
-        "second: the total is what one request costs the machine.",
+        f"threads, such as its disk writes, and other programs). {cores} cores give "
+        f"{cores * 1000:,} core-ms a second: the total is what one request costs the machine.",
         "",
         "| request | " + " | ".join(groups) + " | total |",
         "| --- | " + " | ".join("---:" for _ in groups) + " | ---: |",
@@ -219,7 +220,7 @@ def write_capacity() -> Path:
             f"Below the goal of half the ceiling: {', '.join(missed)}. What each of them costs, "
             "what was cut and what would close the gap: docs/performance/hot_paths.md.",
         ]
-    lines += cpu_table([ceiling | {"name": "minimal view (ceiling)"}, *floor, *main["hot"]])
+    lines += cpu_table([ceiling | {"name": "minimal view (ceiling)"}, *floor, *main["hot"]], cores)
     if "model" in main:
         ws = main.get("websocket") or {}
         lines += [

@@ -363,7 +363,7 @@ def lesson_requests(learners: list[dict[str, Any]]) -> list[Any]:
 def revisit_requests(learners: list[dict[str, Any]]) -> list[Any]:
     """The revisit phase: learners back on the lesson they opened last (their resume point):
     the pool's last learners with their last lesson, which the lesson phase does not reach in
-    its time; main() opens each once just before the phase (revisit_setup)."""
+    its time; main() opens each once just before the phase (ask_each)."""
     from loadtests.wrk import Request
 
     return [
@@ -374,30 +374,34 @@ def revisit_requests(learners: list[dict[str, Any]]) -> list[Any]:
     ]  # fmt: skip
 
 
+def statement_request(launch: dict[str, Any], verb: str, *, with_id: bool = False) -> Any:
+    """A statement POST by launched content (its launch credential), of an ADL verb; with_id:
+    a fresh statement id per request ({uuid}, loadtests.wrk)."""
+    from loadtests.wrk import Request
+
+    statement = {
+        **({"id": "{uuid}"} if with_id else {}),
+        "actor": launch["actor"],
+        "verb": {"id": f"http://adlnet.gov/expapi/verbs/{verb}", "display": {"en-US": verb}},
+        "object": {"objectType": "Activity", "id": launch["activity_id"]},
+        "context": {"registration": launch["registration"]},
+    }
+    headers = {"Authorization": launch["auth"], "X-Experience-API-Version": "1.0.3",
+               "Content-Type": "application/json"}  # fmt: skip
+    return Request("/xapi/statements", "POST", headers, json.dumps(statement))
+
+
 def hot_requests(pool: dict[str, Any]) -> dict[str, list[Any]]:
     """The request lists of the hot phase: each learner's own session, enrolment and lessons."""
     from loadtests.wrk import Request
 
     learners = pool["learners"]
     cookie = [{"Cookie": lr["cookie"]} for lr in learners]
-    statement = {
-        "id": "{uuid}",
-        "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced",
-                 "display": {"en-US": "experienced"}},
-    }  # fmt: skip
-    xapi = []
-    for lr in learners:
-        launch = lr.get("launch")
-        if not launch:
-            continue
-        body = statement | {
-            "actor": launch["actor"],
-            "object": {"objectType": "Activity", "id": launch["activity_id"]},
-            "context": {"registration": launch["registration"]},
-        }
-        xapi.append(Request("/xapi/statements", "POST", {
-            "Authorization": launch["auth"], "X-Experience-API-Version": "1.0.3",
-            "Content-Type": "application/json"}, json.dumps(body)))  # fmt: skip
+    xapi = [
+        statement_request(lr["launch"], "experienced", with_id=True)
+        for lr in learners
+        if lr.get("launch")
+    ]
     codes = pool["codes"]
     return {
         "catalogue": [Request("/courses/", headers=h) for h in cookie],
@@ -418,11 +422,12 @@ def hot_requests(pool: dict[str, Any]) -> dict[str, list[Any]]:
     }
 
 
-def revisit_setup(base: str, requests: list[Any]) -> None:
-    """Open each lesson of the revisit phase once, one after another, so that it is opened and
-    is its learner's resume point (the phase then measures revisits only)."""
+def ask_each(base: str, requests: list[Any]) -> None:
+    """Send each request once, one after another, and read its answer (a phase's set-up)."""
     for r in requests:
-        ask = urllib.request.Request(base + r.path, headers=r.headers)  # noqa: S310 - our server
+        ask = urllib.request.Request(  # noqa: S310 - our own server
+            base + r.path, data=r.body.encode() or None, method=r.method, headers=r.headers
+        )
         with urllib.request.urlopen(ask, timeout=30) as answer:  # noqa: S310
             answer.read()
 
@@ -614,45 +619,30 @@ def main() -> None:
         # Every sampled learner's person entry into the cache (the pool's set-up forgot them),
         # so that the first signed-in phase does not pay the cold reads of all 1,200 (the
         # entries then stay for principal.TTL; later phases see the steady state's reloads).
-        for lr in pool["learners"]:
-            warm = urllib.request.Request(
-                f"http://{HOST}:{MINIMAL}/minimal/", headers={"Cookie": lr["cookie"]}
-            )
-            with urllib.request.urlopen(warm, timeout=10) as answer:  # noqa: S310 - our server
-                answer.read()
+        signed_in = [
+            wrk.Request("/minimal/", headers={"Cookie": lr["cookie"]}) for lr in pool["learners"]
+        ]
+        ask_each(f"http://{HOST}:{MINIMAL}", signed_in)
         # Every sampled launch as content starts it: an "initialized" statement, which reads the
         # fresh credential once and puts it in the shared cache (the phase then measures content
         # in progress; a web process meeting a credential first takes it from that cache).
-        for lr in pool["learners"]:
-            launch = lr.get("launch")
-            if not launch:
-                continue
-            body = json.dumps({
-                "actor": launch["actor"],
-                "verb": {"id": "http://adlnet.gov/expapi/verbs/initialized",
-                         "display": {"en-US": "initialized"}},
-                "object": {"objectType": "Activity", "id": launch["activity_id"]},
-                "context": {"registration": launch["registration"]},
-            }).encode()  # fmt: skip
-            start_content = urllib.request.Request(  # noqa: S310 - our server
-                f"{web}/xapi/statements", data=body, method="POST",
-                headers={"Authorization": launch["auth"], "X-Experience-API-Version": "1.0.3",
-                         "Content-Type": "application/json"},
-            )  # fmt: skip
-            with urllib.request.urlopen(start_content, timeout=10) as answer:  # noqa: S310
-                answer.read()
+        starts = [statement_request(lr["launch"], "initialized") for lr in pool["learners"]
+                  if lr.get("launch")]  # fmt: skip
+        ask_each(web, starts)
         # The same minimal view asked by the sampled learners with their cookies: the floor of
         # any signed-in request (the middleware reads the session and the person), for telling
         # what a page costs from what being signed in costs (docs/CAPACITY.md).
         results["ceiling_signed_in"] = measure(
             "minimal view, signed in",
             f"http://{HOST}:{MINIMAL}",
-            [wrk.Request("/minimal/", headers={"Cookie": lr["cookie"]}) for lr in pool["learners"]],
+            signed_in,
         )
         results["hot"] = []
         for name, requests in hot_requests(pool).items():
             if name == "lesson, revisit":
-                revisit_setup(web, requests)
+                # each lesson opened once first: opened, and its learner's resume point (the
+                # phase then measures revisits only)
+                ask_each(web, requests)
             if requests:
                 results["hot"].append(measure(name, web, requests))
         if not args.hot_only:
