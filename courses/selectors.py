@@ -24,6 +24,7 @@ from courses.models import (
 )
 from lms.accounts.models import Institution, Role, RoleAssignment, User
 from lms.accounts.permissions import get_scope
+from lms.db import bound_cursor
 from lms.memo import Memo
 
 
@@ -114,7 +115,7 @@ def _uuid(value: Any) -> uuid.UUID:
 
 
 def _learning_rows(user_id: int, offset: int, size: int) -> tuple[list[LearningRow], int]:
-    with connection.cursor() as cursor:
+    with bound_cursor(prepare=True) as cursor:
         cursor.execute(_LEARNING_SQL, [user_id, size, offset])
         rows = cursor.fetchall()
     total = rows[0][-1] if rows else 0
@@ -313,7 +314,7 @@ def player_enrollment(*, registration: Any, user_id: int) -> PlayerEnrollment | 
     None when there is none (someone else's registration included)."""
     if connection.vendor != "postgresql":  # the JSON aggregate is PostgreSQL's (SQLite laptops)
         return _player_enrollment_orm(registration=registration, user_id=user_id)
-    with connection.cursor() as cursor:
+    with bound_cursor(prepare=True) as cursor:
         field = Enrollment._meta.get_field("registration")
         cursor.execute(_PLAYER_SQL, [field.get_db_prep_value(registration, connection), user_id])
         row = cursor.fetchone()

@@ -163,6 +163,10 @@ else:
         }
     }
 IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+# The hot paths' hand-written SQL as prepared statements (lms/db.py). Behind PgBouncer it needs
+# max_prepared_statements above 0 (PgBouncer 1.21 and later; deploy/ sets it): turn it off for
+# a pooler without it.
+DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis: cache, channel layer, Celery broker and results.

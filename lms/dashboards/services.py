@@ -31,6 +31,7 @@ from lms.dashboards.models import (
     StateTally,
     UserActivity,
 )
+from lms.db import bound_cursor
 from lms.memo import Memo
 
 COUNTERS = (
@@ -294,10 +295,11 @@ def record_activity(*, enrollment: Enrollment, at: datetime) -> None:
     ]
     person: list[Any] = [user_id, day]
     place: list[Any] = [member_state_id, institution_id, user_id, day]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql":
+        with bound_cursor(prepare=True) as cursor:
             cursor.execute(_ACTIVITY_SQL, [*learner, *person, *place])
-            return
+        return
+    with connection.cursor() as cursor:
         cursor.execute(_LEARNER_ACTIVITY_SQL, learner)
         cursor.execute(_USER_ACTIVITY_SQL, person)
         cursor.execute(_PLACE_ACTIVITY_SQL, place)

@@ -42,6 +42,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from redis.exceptions import RedisError
 
+from lms.db import bound_cursor
 from lms.redis_held import FAILED, HeldConnection
 from lms.xapi import store
 from lms.xapi.models import Statement
@@ -353,7 +354,7 @@ def _holding(credentials: dict[str, tuple[list[Any], datetime]]) -> set[str]:
             columns, (key, secret_hash, user, registration, institution, at), strict=True
         ):
             column.append(value)
-    with store._bound_cursor() as cursor:
+    with bound_cursor() as cursor:
         cursor.execute(_holding_sql(), [*columns, User.Status.SUSPENDED.value])
         return {key for (key,) in cursor.fetchall()}
 

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from lms.db import bound_cursor
 from lms.xapi.models import Statement, agent_key
 from lms.xapi.verbs import VOIDED_IRI
 
@@ -374,24 +375,6 @@ def _write_sql(confirm: bool, forwarding: bool, rows: int) -> str:
     return sql
 
 
-def _bound_cursor() -> Any:
-    """A cursor with server-side binding on Django's psycopg connection, through Django's wrapper
-    (execute wrappers, query logging, error translation).
-
-    Django's cursors bind on the client: the seventeen arrays of a write would each be quoted
-    into the SQL text in Python (a regex pass over every value). Bound, they travel as they are.
-    Not a prepared statement (PgBouncer in transaction mode runs in front in production).
-    """
-    import psycopg
-
-    connection.ensure_connection()
-    raw = psycopg.Cursor(connection.connection)
-    # (django-stubs type the argument as Django's wrapper; it is the driver's cursor.)
-    if connection.queries_logged:
-        return connection.make_debug_cursor(raw)  # type: ignore[arg-type]
-    return connection.make_cursor(raw)  # type: ignore[arg-type]
-
-
 def write(rows: list[Row], *, confirm: LaunchCheck | None = None) -> Written:
     """Insert the statements of `rows` not stored yet, in one round trip on PostgreSQL: the
     INSERT … ON CONFLICT DO NOTHING, the check of a cached launch credential (nothing is
@@ -414,7 +397,7 @@ def write(rows: list[Row], *, confirm: LaunchCheck | None = None) -> Written:
     else:
         params += [list(column) for column in zip(*values, strict=True)]
     sql = _write_sql(confirm is not None, forwarding, len(rows) if len(rows) <= VALUES_ROWS else 0)
-    with _bound_cursor() as cursor:
+    with bound_cursor() as cursor:
         cursor.execute(sql, params)
         result = cursor.fetchall()
     confirmed = bool(result[0][0])

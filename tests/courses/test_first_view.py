@@ -277,3 +277,36 @@ def test_two_tabs_racing_on_postgresql_count_once_and_both(
     enrollment.refresh_from_db()
     assert enrollment.progress_pct == 75
     assert LessonProgress.objects.filter(enrollment=enrollment).count() == 3
+
+
+def _synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return str(cursor.fetchone()[0])
+
+
+def test_a_first_view_commits_without_waiting_for_the_disk(
+    learner: Any, require_postgres: None
+) -> None:
+    """The first view's transaction turns synchronous_commit off for itself (the test runs in
+    one outer transaction, so the setting is still visible after the visit); the view that
+    completes the course turns it on again: a completion commits durably."""
+    enrollment, ids = _enrolment(learner, lessons=2)
+    assert _synchronous_commit() == "on"
+    _visit(enrollment, learner, ids[0])
+    assert _synchronous_commit() == "off"
+    visit = _visit(enrollment, learner, ids[1])
+    assert visit.enrollment.status == Enrollment.Status.COMPLETED
+    assert _synchronous_commit() == "on"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_asynchronous_commit_ends_with_the_first_views_transaction(
+    learner: Any, require_postgres: None
+) -> None:
+    """In autocommit (as in a request) the setting is the transaction's own: the connection's
+    next transactions commit durably again."""
+    enrollment, ids = _enrolment(learner)
+    _visit(enrollment, learner, ids[0])
+    assert LessonProgress.objects.filter(enrollment=enrollment, lesson_id=ids[0]).exists()
+    assert _synchronous_commit() == "on"

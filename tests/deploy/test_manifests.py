@@ -180,3 +180,17 @@ def test_the_pooled_deployments_keep_connections_and_no_server_side_cursors() ->
         assert int(environment["DB_CONN_MAX_AGE"]) > 0
     assert config["DB_TRANSACTION_POOLING"] == "1"
     assert int(config["DB_CONN_MAX_AGE"]) > 0
+
+
+def test_the_poolers_carry_the_prepared_statements_the_processes_send() -> None:
+    """The processes prepare the lesson pages' queries (lms/db.py): each pooler tracks
+    protocol-level prepared statements (PgBouncer's max_prepared_statements above 0), or a
+    statement prepared on one server connection would be missing on the next."""
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    config = _named("ConfigMap", "lms-config")["data"]
+    pooler = _by_kind("Pooler")[0]["spec"]["pgbouncer"]["parameters"]
+    for name in ("web", "websocket", "worker", "beat"):
+        assert compose["services"][name]["environment"]["DB_PREPARED_STATEMENTS"] == "1"
+    assert config["DB_PREPARED_STATEMENTS"] == "1"
+    assert int(compose["services"]["pgbouncer"]["environment"]["MAX_PREPARED_STATEMENTS"]) > 0
+    assert int(pooler["max_prepared_statements"]) > 0

@@ -1,0 +1,101 @@
+"""lms.db: server-binding cursors, and prepared statements for the hot paths' SQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from courses.models import Enrollment
+from lms.accounts.models import User
+from lms.db import bound_cursor
+from tests.courses.factories import enrol_in_text_course
+
+pytestmark = pytest.mark.django_db
+
+
+def _prepared(marker: str) -> list[tuple[int, int]]:
+    """(generic plans, custom plans) of this connection's prepared statements whose text holds
+    `marker`."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE %s AND statement NOT LIKE %s",
+            [f"%{marker}%", "%pg_prepared_statements%"],
+        )
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+def test_a_query_asking_is_prepared_once_and_planned_generically(require_postgres: None) -> None:
+    """Seven executions: one statement prepared on this connection; PostgreSQL keeps a generic
+    plan after five custom ones. The query is logged with its values, as Django logs its own."""
+    sql = "SELECT %s::bigint + 1 /* lms-db-test-prepared */"
+    with CaptureQueriesContext(connection) as queries:
+        for value in range(7):
+            with bound_cursor(prepare=True) as cursor:
+                cursor.execute(sql, [value])
+                assert cursor.fetchone() == (value + 1,)
+    assert _prepared("lms-db-test-prepared") == [(2, 5)]
+    logged = [q["sql"] for q in queries.captured_queries]
+    assert len(logged) == 7
+    assert logged[3].startswith("SELECT 3::bigint + 1"), logged[3]
+
+
+def test_nothing_is_prepared_unless_asked_or_when_turned_off(
+    require_postgres: None, settings: Any
+) -> None:
+    """A bound cursor that does not ask, Django's own cursors (the ORM), and any cursor when
+    DB_PREPARED_STATEMENTS is off prepare nothing; each still answers."""
+    with bound_cursor(prepare=True) as cursor:  # the connection now prepares what asks
+        cursor.execute("SELECT 1 /* lms-db-test-warm */")
+    for _ in range(7):
+        with bound_cursor() as cursor:
+            cursor.execute("SELECT %s::int /* lms-db-test-unasked */", [1])
+            assert cursor.fetchone() == (1,)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT %s::int /* lms-db-test-django */", [2])
+            assert cursor.fetchone() == (2,)
+        assert User.objects.filter(email="lms-db-test-orm").count() == 0
+    settings.DB_PREPARED_STATEMENTS = False
+    for _ in range(7):
+        with bound_cursor(prepare=True) as cursor:
+            cursor.execute("SELECT %s::int /* lms-db-test-off */", [3])
+            assert cursor.fetchone() == (3,)
+    assert _prepared("lms-db-test-unasked") == []
+    assert _prepared("lms-db-test-django") == []
+    assert _prepared("lms-db-test-orm") == []
+    assert _prepared("lms-db-test-off") == []
+
+
+def test_a_database_error_in_a_prepared_query_is_djangos(require_postgres: None) -> None:
+    """Errors come translated (django.db's exceptions), as from Django's cursors, and a value
+    that cannot be a bigint is refused by the server, not quoted into the text."""
+    from django.db import DataError, transaction
+
+    with pytest.raises(DataError), transaction.atomic(), bound_cursor(prepare=True) as cursor:
+        cursor.execute("SELECT %s::bigint /* lms-db-test-error */", ["1; DROP TABLE x"])
+
+
+def test_lesson_pages_and_my_learning_send_prepared_statements(
+    client: Client, learner: Any, require_postgres: None
+) -> None:
+    """A first view, revisits and My learning: their queries are prepared on the connection and
+    the revisit's read runs its generic plan once PostgreSQL has settled on it."""
+    enrollment, ids = enrol_in_text_course(learner, 3)
+    assert isinstance(enrollment, Enrollment)
+    client.force_login(learner)
+    lesson = reverse("courses:lesson", args=[enrollment.registration, ids[0]])
+    for _ in range(8):
+        assert client.get(lesson).status_code == 200
+        assert client.get(reverse("courses:my_learning")).status_code == 200
+    read = _prepared("json_agg(json_build_array(p.lesson_id")
+    assert read
+    assert sum(generic + custom for generic, custom in read) >= 8, read
+    assert any(generic for generic, _custom in read), read
+    assert _prepared("COUNT(*) OVER ()"), "My learning's page is not prepared"
+    assert _prepared("ON CONFLICT (enrollment_id, lesson_id) DO NOTHING"), "first view"
+    assert _prepared("INSERT INTO dashboards_learneractivity"), "the activity upsert"
