@@ -14,6 +14,8 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -24,6 +26,7 @@ from certification.forms import BulkVerifyForm, RevokeForm, VerifyForm
 from certification.models import BulkIssuance, Certificate
 from courses.models import CourseRun
 from lms.accounts.permissions import has_perm
+from lms.chrome import render_page
 
 
 def _too_many(request: HttpRequest, as_json: bool = False) -> HttpResponse:
@@ -58,9 +61,8 @@ def verify(request: HttpRequest, code: str) -> HttpResponse:
     if normalised != code:
         return redirect("certification:verify", code=normalised)
     facts = selectors.public_facts(certificate, get_language() or "en")
-    return render(
-        request,
-        "certification/verify.html",
+    body = render_to_string(
+        "certification/includes/verify_body.html",
         {
             "facts": facts,
             "certificate": certificate,
@@ -68,6 +70,11 @@ def verify(request: HttpRequest, code: str) -> HttpResponse:
             "can_revoke": certificate.revoked_at is None
             and has_perm(request.user, "certification.revoke_certificate", certificate),
         },
+    )  # no request: the body needs none of the context processors
+    return render_page(
+        request,
+        title=_("Certificate verification"),
+        content=mark_safe(body),  # noqa: S308 - template output
     )
 
 

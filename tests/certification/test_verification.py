@@ -32,6 +32,34 @@ def test_valid_certificate_page_and_json(certificate: Certificate) -> None:
     assert "email" not in str(data).lower()
 
 
+def test_the_page_reads_the_certificate_in_one_query_and_keeps_the_site_around_it(
+    certificate: Certificate, dps_admin: Any
+) -> None:
+    """One query (the certificate with its issuing institution; not its course or program),
+    the site's page around the facts (language, landmarks, title), and the revocation link for
+    those who may revoke, in their language."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(f"/verify/{certificate.code}", HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert len(sql) == 1, sql
+    assert "certification_certificate" in sql[0]
+    assert "courses_course" not in sql[0]
+    body = page.content.decode()
+    assert '<html lang="en"' in body
+    assert "<main" in body
+    assert "<title>Certificate verification" in body
+    assert display_code(certificate.code) in body
+    assert "Revoke this certificate" not in body
+    client.force_login(dps_admin)
+    page = client.get(f"/verify/{certificate.code}", HTTP_ACCEPT_LANGUAGE="es")
+    assert f"/certificates/{certificate.pk}/revoke" in page.content.decode()
+
+
 def test_typed_code_with_dashes_and_lowercase_is_found(certificate: Certificate) -> None:
     typed = display_code(certificate.code).lower()
     response = Client().get("/verify/", {"code": typed})
