@@ -14,12 +14,14 @@ ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT / "docs" / "loadtest"
 MAIN_DATABASE = "lms_bench"
 # The peak of the load model (loadtests/README.md), requests per second by request. Learners:
-# 300 req/s split by the Locust task weights (lesson 6, statement 4, catalogue 2, My learning 1).
+# 300 req/s split by the Locust task weights (lesson 6, statement 4, catalogue 2, My learning 1),
+# and the video players' position saves on top (weight 3 at the same rate: ~69 req/s).
 PEAK = {
     "lesson": 300 * 6 / 13,
     "xapi statement POST": 300 * 4 / 13,
     "catalogue": 300 * 2 / 13,
     "my learning": 300 * 1 / 13,
+    "video position": 300 * 3 / 13,
     "exam (start, autosave, submit)": 70.0,
     "instructor pages": 5.0,
     "verify page": 10.0,
@@ -31,6 +33,8 @@ PEAK = {
 # Requests of the peak that the hot phase did not measure alone: the closest measured request.
 STAND_IN = {
     "exam (start, autosave, submit)": "lesson",
+    # a write of the learner's progress under their enrolment's lock, as a first view
+    "video position": "lesson",
     "instructor pages": "my learning",
 }
 HEADROOM = 1.5
@@ -318,8 +322,9 @@ def write_capacity() -> Path:
         "",
         f"The load model's peak (loadtests/README.md) is about {peak_rps:.0f} requests a second. "
         "Each request's cost in core-seconds is the machine's cores divided by the rate it "
-        "reached alone at saturation (the table above; exam requests are costed as a lesson and "
-        "instructor pages as My learning, their closest measured neighbours):",
+        "reached alone at saturation (the table above; exam requests and the video player's "
+        "position saves are costed as a lesson's first view, instructor pages as My learning, "
+        "their closest measured neighbours):",
         "",
         "| request | peak req/s | core-ms each | cores at the peak |",
         "| --- | ---: | ---: | ---: |",

@@ -58,12 +58,23 @@ class Person(FastHttpUser):
     def get(self, path: str, name: str) -> None:
         self.client.get(path, headers=self.headers, name=name)
 
+    def csrf_token(self) -> str:
+        """The CSRF secret the browser holds (the pool's cookie, or the one the sign-in form
+        set): Django takes it as the X-CSRFToken of a script's POST."""
+        cookies = self.headers.get("Cookie", "")
+        if not cookies:
+            jar = getattr(self.client, "cookiejar", None)
+            found = [c.value for c in jar or [] if c.name == "csrftoken"]
+            return found[0] if found else ""
+        match = re.search(r"(?:^|; )csrftoken=([^;]+)", cookies)
+        return match.group(1) if match else ""
+
 
 class Learner(Person):
     """An officer studying: catalogue, lessons, xAPI content reporting statements."""
 
     weight = 90
-    wait_time = between(5, 15)
+    wait_time = between(4, 13)
 
     def on_start(self) -> None:
         self.me = random.choice(POOL["learners"])  # noqa: S311
@@ -82,6 +93,21 @@ class Learner(Person):
     @task(1)
     def my_learning(self) -> None:
         self.get("/courses/my-learning/", "my learning")
+
+    @task(3)
+    def video_position(self) -> None:
+        """The video player saves where the learner is (every 15 s while a video plays)."""
+        lesson = self.me.get("video_lesson")
+        token = self.csrf_token()
+        if not lesson or not token:
+            return
+        self.position = getattr(self, "position", 0) + 15
+        self.client.post(
+            f"/courses/learn/{self.me['registration']}/{lesson}/position/",
+            data={"position": str(self.position % 600), "duration": "900"},
+            headers={**self.headers, "X-CSRFToken": token},
+            name="video position",
+        )
 
     @task(4)
     def statement(self) -> None:

@@ -114,9 +114,12 @@ def prepare_pool(path: Path, size: int) -> dict[str, Any]:
     with connection.cursor() as cur:
         cur.execute(
             "SELECT version_id, array_agg(id ORDER BY position) FILTER (WHERE kind <> 'xapi'), "
-            "min(id) FILTER (WHERE kind = 'xapi') FROM courses_lesson GROUP BY version_id"
+            "min(id) FILTER (WHERE kind = 'xapi'), min(id) FILTER (WHERE kind = 'video') "
+            "FROM courses_lesson GROUP BY version_id"
         )
-        lessons = {v: (ids or [], x) for v, ids, x in cur.fetchall()}
+        by_version = cur.fetchall()
+        lessons = {v: (ids or [], x) for v, ids, x, _video in by_version}
+        videos = {v: video for v, _ids, _x, video in by_version}
         # Learners with the fewest lessons opened come first (none, then one, and so on), each
         # with a lesson left to open: the lesson phase walks each learner through lessons they
         # have not opened, so that it measures first views (which record progress) at any
@@ -195,6 +198,7 @@ def prepare_pool(path: Path, size: int) -> dict[str, Any]:
                     lesson for lesson in lessons[v][0] if lesson not in opened.get(enrollment, ())
                 ][:6],
                 "xapi_lesson": xapi_lesson,
+                "video_lesson": videos.get(v),  # where the player saves its position
                 "launch": launch,
             }
         )

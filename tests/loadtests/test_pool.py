@@ -48,3 +48,26 @@ def test_learners_who_opened_lessons_are_taken_while_a_lesson_is_left(
     # the fewest opened first
     assert [lr["email"] for lr in pool["learners"]][0] == "officer-one@example.org"
     assert json.loads((tmp_path / "pool.json").read_text())["learners"] == pool["learners"]
+
+
+def test_learners_carry_the_video_lesson_whose_position_the_player_saves(
+    require_postgres: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mixed load's video player saves positions for the first video of each learner's
+    version; a version without a video gives none (the task then sends nothing)."""
+    from loadtests.run import prepare_pool
+
+    monkeypatch.setattr(os, "environ", dict(os.environ))
+    with_video = RunFactory()
+    first = Lesson.objects.filter(version=with_video.version).order_by("position").first()
+    assert first is not None
+    video = Lesson.objects.create(
+        version=with_video.version, module=first.module, position=9, kind=Lesson.Kind.VIDEO,
+        title={"en": "Video"}, video_url="https://video.example.org/a.mp4",
+    )  # fmt: skip
+    _enrolled("officer-video@example.org", with_video, opened=0)
+    _enrolled("officer-text@example.org", RunFactory(), opened=0)
+    pool = prepare_pool(tmp_path / "pool.json", 5)
+    learners = {lr["email"]: lr for lr in pool["learners"]}
+    assert learners["officer-video@example.org"]["video_lesson"] == video.pk
+    assert learners["officer-text@example.org"]["video_lesson"] is None
