@@ -207,13 +207,15 @@ def my_learning(request: HttpRequest) -> HttpResponse:
 
 
 def _own_enrollment(request: HttpRequest, registration: str) -> Enrollment:
-    enrollment = get_object_or_404(
-        Enrollment.objects.select_related("run__course", "version", "user"),
-        registration=registration,
-    )
+    """The signed-in learner's enrolment for the player's actions (resume, complete, the video's
+    position, launch): its own row only. None of them reads its run, course or version here (what
+    records a result reads them again under its lock), and building the query with those joins
+    cost Django more than the rest of a position save."""
+    enrollment = get_object_or_404(Enrollment, registration=registration)
     # Only the learner reads their own player; others get a 404 that reveals nothing.
     if enrollment.user_id != request.user.pk:
         raise Http404
+    enrollment.user = request.user
     if enrollment.status not in (Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED):
         raise PermissionDenied(_("Your enrolment is not active."))
     return enrollment

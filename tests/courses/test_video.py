@@ -166,3 +166,40 @@ def test_a_lesson_of_another_course_is_not_found(
     assert foreign is not None
     client.force_login(learner)
     assert client.post(_url(enrollment, foreign), {"position": "10"}).status_code == 404
+
+
+def test_a_position_save_reads_the_enrolment_row_alone(
+    learner: Any, video_enrolment: tuple[Enrollment, Lesson]
+) -> None:
+    """The player's saves come every 15 s from every learner watching a video: the enrolment
+    is read without its run, course, version or person (the view knows the person), then
+    locked, and the progress written; the learner's own save reaching the end still records
+    the completion."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from lms.xapi.models import Statement
+
+    enrollment, video = video_enrolment
+    client = Client()
+    client.force_login(learner)
+    assert (
+        client.post(_url(enrollment, video), {"position": "15", "duration": "600"}).status_code
+        == 200
+    )
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(_url(enrollment, video), {"position": "30", "duration": "600"})
+    assert response.status_code == 200
+    reads = [q["sql"] for q in queries.captured_queries if '"courses_enrollment"' in q["sql"]]
+    assert reads, queries.captured_queries
+    assert not any(
+        table in sql
+        for sql in reads
+        for table in ('"courses_courserun"', '"courses_course"', '"accounts_user"')
+    ), reads
+    assert not any("accounts_user" in q["sql"] for q in queries.captured_queries)
+    done = client.post(_url(enrollment, video), {"position": "600", "duration": "600"})
+    assert done.json() == {"position": 600, "completed": True}
+    progress = LessonProgress.objects.get(enrollment=enrollment, lesson=video)
+    assert progress.status == LessonProgress.Status.COMPLETED
+    assert Statement.objects.filter(registration=enrollment.registration).exists()
