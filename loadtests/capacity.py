@@ -33,8 +33,6 @@ PEAK = {
 # Requests of the peak that the hot phase did not measure alone: the closest measured request.
 STAND_IN = {
     "exam (start, autosave, submit)": "lesson",
-    # a write of the learner's progress under their enrolment's lock, as a first view
-    "video position": "lesson",
     "instructor pages": "my learning",
 }
 HEADROOM = 1.5
@@ -322,9 +320,8 @@ def write_capacity() -> Path:
         "",
         f"The load model's peak (loadtests/README.md) is about {peak_rps:.0f} requests a second. "
         "Each request's cost in core-seconds is the machine's cores divided by the rate it "
-        "reached alone at saturation (the table above; exam requests and the video player's "
-        "position saves are costed as a lesson's first view, instructor pages as My learning, "
-        "their closest measured neighbours):",
+        "reached alone at saturation (the table above; exam requests are costed as a lesson and "
+        "instructor pages as My learning, their closest measured neighbours):",
         "",
         "| request | peak req/s | core-ms each | cores at the peak |",
         "| --- | ---: | ---: | ---: |",

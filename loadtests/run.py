@@ -26,6 +26,7 @@ import csv
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import threading
@@ -378,6 +379,31 @@ def revisit_requests(learners: list[dict[str, Any]]) -> list[Any]:
     ]  # fmt: skip
 
 
+def position_requests(learners: list[dict[str, Any]]) -> list[Any]:
+    """The video player's position saves: one per learner whose version has a video, with their
+    session and its CSRF secret (Django takes the secret as a script's X-CSRFToken)."""
+    from loadtests.wrk import Request
+
+    requests = []
+    for i, lr in enumerate(learners):
+        token = re.search(r"(?:^|; )csrftoken=([^;]+)", lr["cookie"])
+        if not lr.get("video_lesson") or token is None:
+            continue
+        requests.append(
+            Request(
+                f"/courses/learn/{lr['registration']}/{lr['video_lesson']}/position/",
+                method="POST",
+                headers={
+                    "Cookie": lr["cookie"],
+                    "X-CSRFToken": token.group(1),
+                    "Content-Type": "application/x-www-form-urlencoded",
+                },
+                body=f"position={15 + i % 500}&duration=900",
+            )  # fmt: skip
+        )
+    return requests
+
+
 def statement_request(launch: dict[str, Any], verb: str, *, with_id: bool = False) -> Any:
     """A statement POST by launched content (its launch credential), of an ADL verb; with_id:
     a fresh statement id per request ({uuid}, loadtests.wrk)."""
@@ -412,6 +438,7 @@ def hot_requests(pool: dict[str, Any]) -> dict[str, list[Any]]:
         "lesson": lesson_requests(learners),
         "lesson, revisit": revisit_requests(learners),
         "my learning": [Request("/courses/my-learning/", headers=h) for h in cookie],
+        "video position": position_requests(learners),
         "xapi statement POST": xapi,
         "verify page": [
             Request(

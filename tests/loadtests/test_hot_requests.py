@@ -50,3 +50,25 @@ def test_the_revisits_are_the_last_learners_last_lessons() -> None:
     assert len(revisits) == REVISITED
     assert revisits[0] == f"/courses/learn/reg-100/{100 * 100 + 5}/"
     assert revisits[-1] == f"/courses/learn/reg-{learners - 1}/{100 * (learners - 1) + 5}/"
+
+
+def test_the_position_phase_saves_each_video_learners_own_position() -> None:
+    """One POST per learner whose version has a video, with their own session and its CSRF
+    secret as X-CSRFToken; none for a learner without a video."""
+    from loadtests.run import position_requests
+
+    learners = [
+        {"cookie": f"sessionid=s{i}; lms_pid={i}; csrftoken=secret{i}", "registration": f"reg-{i}",
+         "video_lesson": 50 + i if i != 1 else None}
+        for i in range(3)
+    ]  # fmt: skip
+    requests = position_requests(learners)
+    assert [r.path for r in requests] == [
+        "/courses/learn/reg-0/50/position/",
+        "/courses/learn/reg-2/52/position/",
+    ]
+    assert all(r.method == "POST" for r in requests)
+    assert requests[1].headers["X-CSRFToken"] == "secret2"
+    assert requests[1].headers["Cookie"] == learners[2]["cookie"]
+    assert requests[0].body.startswith("position=")
+    assert "duration=900" in requests[0].body
