@@ -20,6 +20,8 @@ from urllib.parse import parse_qs, urlparse
 
 from locust import FastHttpUser, between, task
 
+from loadtests.run import csrf_secret
+
 POOL: dict[str, Any] = json.loads(
     Path(os.environ.get("LOADTEST_POOL", "var/loadtest-pool.json")).read_text()
 )
@@ -66,8 +68,7 @@ class Person(FastHttpUser):
             jar = getattr(self.client, "cookiejar", None)
             found = [c.value for c in jar or [] if c.name == "csrftoken"]
             return found[0] if found else ""
-        match = re.search(r"(?:^|; )csrftoken=([^;]+)", cookies)
-        return match.group(1) if match else ""
+        return csrf_secret(cookies) or ""
 
 
 class Learner(Person):

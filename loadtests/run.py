@@ -379,6 +379,13 @@ def revisit_requests(learners: list[dict[str, Any]]) -> list[Any]:
     ]  # fmt: skip
 
 
+def csrf_secret(cookies: str) -> str | None:
+    """The CSRF secret in a Cookie header (_session_for puts one there): Django takes it as the
+    X-CSRFToken of a script's POST."""
+    found = re.search(r"(?:^|; )csrftoken=([^;]+)", cookies)
+    return found.group(1) if found else None
+
+
 def position_requests(learners: list[dict[str, Any]]) -> list[Any]:
     """The video player's position saves: one per learner whose version has a video, with their
     session and its CSRF secret (Django takes the secret as a script's X-CSRFToken)."""
@@ -386,7 +393,7 @@ def position_requests(learners: list[dict[str, Any]]) -> list[Any]:
 
     requests = []
     for i, lr in enumerate(learners):
-        token = re.search(r"(?:^|; )csrftoken=([^;]+)", lr["cookie"])
+        token = csrf_secret(lr["cookie"])
         if not lr.get("video_lesson") or token is None:
             continue
         requests.append(
@@ -395,7 +402,7 @@ def position_requests(learners: list[dict[str, Any]]) -> list[Any]:
                 method="POST",
                 headers={
                     "Cookie": lr["cookie"],
-                    "X-CSRFToken": token.group(1),
+                    "X-CSRFToken": token,
                     "Content-Type": "application/x-www-form-urlencoded",
                 },
                 body=f"position={15 + i % 500}&duration=900",
