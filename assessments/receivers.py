@@ -3,10 +3,22 @@ taken."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.db.models.signals import post_delete, post_save
 from django.urls import reverse
+
+from lms.memo import Memo
+
+# Which assessment a quiz lesson opens, asked by the lesson player on every view of one (the
+# revisits of a final quiz cost a query each for it, more than the rest of the page). A lesson
+# has at most one assessment and its id never changes, so each process remembers the answers it
+# found for ASSESSMENT_LINK_SECONDS: an assessment created is linked at once (a lesson without
+# one is not remembered), one deleted in this process is forgotten at once (the receivers
+# below), and in another process within that bound (until then its link finds no page).
+ASSESSMENT_LINK_SECONDS = 60.0
+_assessment_of: Memo[int, tuple[int, float]] = Memo(5000)
 
 
 def _question_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
@@ -27,16 +39,36 @@ def _section_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> 
 def _lesson_url(enrollment: Any, lesson: Any) -> str | None:
     from assessments.models import Assessment
 
-    pk = Assessment.objects.filter(lesson_id=lesson.pk).values_list("pk", flat=True).first()
+    now = time.monotonic()
+    known = _assessment_of.get(lesson.pk)
+    if known is not None and known[1] > now:
+        pk: int | None = known[0]
+    else:
+        pk = Assessment.objects.filter(lesson_id=lesson.pk).values_list("pk", flat=True).first()
+        if pk is not None:
+            _assessment_of.put(lesson.pk, (pk, now + ASSESSMENT_LINK_SECONDS))
     return reverse("assessments:overview", args=[pk]) if pk else None
+
+
+def _assessment_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
+    _assessment_of.forget([instance.lesson_id])
+
+
+def _lesson_saved(sender: Any, instance: Any, **kwargs: Any) -> None:
+    # a lesson saved under an id used before (a test database's) starts with no link
+    _assessment_of.forget([instance.pk])
 
 
 def connect() -> None:
     """Connect the receivers (called from AssessmentsConfig.ready())."""
-    from assessments.models import AssessmentSection, Question
+    from assessments.models import Assessment, AssessmentSection, Question
     from courses.content import register_lesson_url
+    from courses.models import Lesson
 
     post_save.connect(_question_changed, sender=Question, dispatch_uid="assessments_q_saved")
     post_delete.connect(_question_changed, sender=Question, dispatch_uid="assessments_q_deleted")
     post_save.connect(_section_saved, sender=AssessmentSection, dispatch_uid="assessments_section")
+    post_save.connect(_assessment_changed, sender=Assessment, dispatch_uid="assessments_link")
+    post_delete.connect(_assessment_changed, sender=Assessment, dispatch_uid="assessments_unlink")
+    post_save.connect(_lesson_saved, sender=Lesson, dispatch_uid="assessments_lesson_saved")
     register_lesson_url("assessment", _lesson_url)
