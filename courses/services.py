@@ -520,9 +520,7 @@ def player_visit(*, registration: Any, user: Any, lesson_id: int) -> PlayerVisit
             or last is None
             or (now - last).total_seconds() > TOUCH_SECONDS
         ):
-            Enrollment.objects.filter(pk=state.pk).update(
-                last_lesson_id=lesson.pk, last_activity_at=now
-            )
+            _move_resume_point(state.pk, lesson.pk, now)
             state.last_lesson_id, state.last_activity_at = lesson.pk, now
         return PlayerVisit(state, lesson, outline)
     if connection.vendor == "postgresql" and _first_view(state, user, lesson, outline):
@@ -534,6 +532,25 @@ def player_visit(*, registration: Any, user: Any, lesson_id: int) -> PlayerVisit
         for pk, progress in visit.progress_map.items()
     }
     return PlayerVisit(state, visit.lesson, visit.outline)
+
+
+_MOVE_SQL = (
+    f"UPDATE {Enrollment._meta.db_table} SET last_lesson_id = %s, last_activity_at = %s "  # noqa: S608
+    "WHERE id = %s"
+)
+
+
+def _move_resume_point(enrollment_id: int, lesson_id: int, now: Any) -> None:
+    """The resume point of a learner back on a lesson already opened: one UPDATE, prepared on
+    PostgreSQL (learners move between their lessons often; the ORM built this query for longer
+    than the server ran it)."""
+    if connection.vendor != "postgresql":
+        Enrollment.objects.filter(pk=enrollment_id).update(
+            last_lesson_id=lesson_id, last_activity_at=now
+        )
+        return
+    with bound_cursor(prepare=True) as cursor:
+        cursor.execute(_MOVE_SQL, [lesson_id, now, enrollment_id])
 
 
 # The player's first view of a lesson on PostgreSQL (_first_view). One statement locks the
@@ -689,6 +706,28 @@ def complete_lesson(*, enrollment: Enrollment, lesson: Lesson, actor: Any) -> Le
     )
 
 
+# The video player's position save on PostgreSQL (save_video_position): one statement locks the
+# enrolment (which orders it with the player's first view of the lesson, as before), inserts the
+# progress or moves its position, and returns it: no BEGIN, no COMMIT, one round trip. Outside
+# a transaction of the caller's, its commit does not wait for the disk (synchronous_commit off
+# for itself, as a first view's): a database crash may lose the last fraction of a second of
+# positions, which the next save (every 15 s) writes again. The watched threshold's completion
+# is recorded by complete_lesson, durably, in its own transaction.
+_SAVE_POSITION_SQL = f"""
+WITH e AS MATERIALIZED (
+    SELECT id FROM {Enrollment._meta.db_table} WHERE id = %s FOR UPDATE
+)
+INSERT INTO {LessonProgress._meta.db_table} AS p
+    (enrollment_id, lesson_id, status, passed, score_pct, position_seconds, started_at,
+     completed_at)
+SELECT e.id, %s::bigint, %s::text, NULL, NULL, %s::integer, %s::timestamptz, NULL FROM e
+ON CONFLICT (enrollment_id, lesson_id) DO UPDATE SET position_seconds = EXCLUDED.position_seconds
+RETURNING p.id, p.status, p.position_seconds,
+    set_config('synchronous_commit', COALESCE(%s::text, current_setting('synchronous_commit')),
+               true)
+"""  # noqa: S608 - table and column names from the models, values as parameters
+
+
 def save_video_position(
     *, enrollment: Enrollment, lesson: Lesson, seconds: int, duration: int | None = None
 ) -> LessonProgress:
@@ -700,8 +739,34 @@ def save_video_position(
         raise ValidationError({"position": _("The position must be a number of seconds.")})
     if duration is not None:
         seconds = min(seconds, duration)
+    progress = _save_position(enrollment, lesson, seconds)
+    if (
+        duration
+        and seconds >= WATCHED_FRACTION * duration
+        and progress.status != LessonProgress.Status.COMPLETED
+    ):
+        progress = complete_lesson(enrollment=enrollment, lesson=lesson, actor=enrollment.user)
+    return progress
+
+
+def _save_position(enrollment: Enrollment, lesson: Lesson, seconds: int) -> LessonProgress:
+    """The learner's progress in `lesson` with its position at `seconds`, created if need be,
+    under the enrolment's lock."""
+    if connection.vendor == "postgresql":
+        with bound_cursor(prepare=True) as cursor:
+            cursor.execute(
+                _SAVE_POSITION_SQL,
+                [enrollment.pk, lesson.pk, LessonProgress.Status.STARTED, seconds,
+                 timezone.now(), None if connection.in_atomic_block else "off"],
+            )  # fmt: skip
+            row = cursor.fetchone()
+        if row is None:  # the enrolment is gone
+            raise Enrollment.DoesNotExist
+        return LessonProgress(
+            pk=row[0], enrollment_id=enrollment.pk, lesson=lesson, status=row[1],
+            position_seconds=row[2],
+        )  # fmt: skip
     with transaction.atomic():
-        # The enrolment lock orders this with the player's first INSERT of the progress.
         Enrollment.objects.select_for_update().filter(pk=enrollment.pk).values_list("pk").get()
         progress, _created = LessonProgress.objects.get_or_create(
             enrollment_id=enrollment.pk, lesson=lesson
@@ -709,12 +774,6 @@ def save_video_position(
         if progress.position_seconds != seconds:
             progress.position_seconds = seconds
             progress.save(update_fields=["position_seconds"])
-        if (
-            duration
-            and seconds >= WATCHED_FRACTION * duration
-            and progress.status != LessonProgress.Status.COMPLETED
-        ):
-            progress = complete_lesson(enrollment=enrollment, lesson=lesson, actor=enrollment.user)
     return progress
 
 

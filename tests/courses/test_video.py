@@ -203,3 +203,59 @@ def test_a_position_save_reads_the_enrolment_row_alone(
     progress = LessonProgress.objects.get(enrollment=enrollment, lesson=video)
     assert progress.status == LessonProgress.Status.COMPLETED
     assert Statement.objects.filter(registration=enrollment.registration).exists()
+
+
+def _synchronous_commit() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return str(cursor.fetchone()[0])
+
+
+def test_a_position_save_is_one_statement(
+    learner: Any, video_enrolment: tuple[Enrollment, Lesson], require_postgres: None
+) -> None:
+    """The lock, the progress (created on the first save, moved after) and its answer in one
+    round trip; inside a caller's transaction (this test's) the commit's setting is left as the
+    caller had it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    enrollment, video = video_enrolment
+    for seconds in (40, 55):
+        with CaptureQueriesContext(connection) as queries:
+            progress = services.save_video_position(
+                enrollment=enrollment, lesson=video, seconds=seconds, duration=600
+            )
+        assert len(queries) == 1, queries.captured_queries
+        assert "FOR UPDATE" in queries[0]["sql"]
+        assert (progress.position_seconds, progress.status) == (seconds, "started")
+        assert _synchronous_commit() == "on"
+    stored = LessonProgress.objects.get(enrollment=enrollment, lesson=video)
+    assert (stored.pk, stored.position_seconds, stored.status) == (progress.pk, 55, "started")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_position_save_in_a_request_does_not_wait_for_the_disk(
+    learner: Any, video_enrolment: tuple[Enrollment, Lesson], require_postgres: None
+) -> None:
+    """In autocommit (as in a request) the save's own transaction commits asynchronously; the
+    connection's next transactions are durable again, and the completion at the threshold is
+    recorded in a transaction of its own."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    enrollment, video = video_enrolment
+    with CaptureQueriesContext(connection) as queries:
+        services.save_video_position(enrollment=enrollment, lesson=video, seconds=70, duration=600)
+    assert "synchronous_commit" in queries[0]["sql"]
+    assert "'off'" in queries[0]["sql"]
+    assert _synchronous_commit() == "on"
+    assert LessonProgress.objects.get(enrollment=enrollment, lesson=video).position_seconds == 70
+    progress = services.save_video_position(
+        enrollment=enrollment, lesson=video, seconds=600, duration=600
+    )
+    assert progress.status == LessonProgress.Status.COMPLETED
+    enrollment.refresh_from_db()
+    assert enrollment.progress_pct == 25
