@@ -142,6 +142,17 @@ def cpu_table(rows: list[dict[str, Any]], cores: int = 2) -> list[str]:
     return lines
 
 
+def _encoding(main: dict[str, Any]) -> str:
+    """What the hot phases asked of the answers' encoding."""
+    if main.get("accept_encoding"):
+        return (
+            f"Every request asks, as browsers do, `Accept-Encoding: {main['accept_encoding']}`: "
+            "pages come back gzipped (lms.compression), the web processes paying for it; the "
+            "minimal view's answer is too short to compress."
+        )
+    return "The requests asked for no compression (runs before 2026-12-05): pages went plain."
+
+
 def _settings(main: dict[str, Any]) -> str:
     """The PostgreSQL settings the run had, as a clause of the report's first paragraph."""
     settings = main.get("settings")
@@ -184,7 +195,7 @@ def write_capacity() -> Path:
         'resume point and the dashboards\' activity; "lesson, revisit" is other learners back '
         "on the lesson they opened last (one read). The ceiling is a "
         "minimal Django JSON view under the same gunicorn settings and middleware, in the same "
-        "run.",
+        f"run. {_encoding(main)}",
         "",
         "| request | req/s | per core | p50 ms | p95 ms | p99 ms | errors | share of ceiling |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",

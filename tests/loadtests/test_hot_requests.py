@@ -72,3 +72,21 @@ def test_the_position_phase_saves_each_video_learners_own_position() -> None:
     assert requests[1].headers["Cookie"] == learners[2]["cookie"]
     assert requests[0].body.startswith("position=")
     assert "duration=900" in requests[0].body
+
+
+def test_the_phases_ask_for_compressed_answers_as_browsers_do() -> None:
+    """Browsers (and Locust's client) send Accept-Encoding; the hot phases too, so that the
+    pages' compression is in what they measure; a request's own header is kept."""
+    from loadtests.capacity import _encoding
+    from loadtests.run import BROWSER_ENCODINGS, as_browser
+    from loadtests.wrk import Request
+
+    asked = as_browser(
+        [Request("/courses/", headers={"Cookie": "sessionid=s1"}),
+         Request("/minimal/", headers={"Accept-Encoding": "identity"})]
+    )  # fmt: skip
+    assert asked[0].headers == {"Accept-Encoding": BROWSER_ENCODINGS, "Cookie": "sessionid=s1"}
+    assert asked[1].headers == {"Accept-Encoding": "identity"}
+    assert "gzip" in BROWSER_ENCODINGS
+    assert "gzip" in _encoding({"accept_encoding": BROWSER_ENCODINGS})
+    assert "no compression" in _encoding({})
