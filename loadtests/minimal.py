@@ -1,5 +1,6 @@
 """The ceiling: a minimal Django JSON view behind the same settings and middleware as the LMS,
-served by the same HTTP server in the same load test run (loadtests.run compares against it)."""
+served by the same HTTP server in the same load test run (loadtests.run compares against it),
+and the floors of signed-in pages beside it (loadtests.views)."""
 
 from __future__ import annotations
 
@@ -7,20 +8,19 @@ import os
 
 import django
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lms.settings")
 django.setup()
 
-
-def ping(request: HttpRequest) -> JsonResponse:
-    """The least a Django request can do: route, run the middleware, return JSON."""
-    return JsonResponse({"ok": True})
-
+from loadtests.views import own_row, ping  # noqa: E402 - after django.setup()
 
 # the LMS URLs too, so that a real page can be compared on the same server
-urlpatterns = [path("minimal/", ping), path("", include("lms.urls"))]
+urlpatterns = [
+    path("minimal/", ping),
+    path("minimal/own-row/", own_row),
+    path("", include("lms.urls")),
+]
 settings.ROOT_URLCONF = __name__
 
 from django.core.wsgi import get_wsgi_application  # noqa: E402 - after the URLconf swap

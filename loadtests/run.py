@@ -7,6 +7,8 @@ worker. The database is DATABASE_URL (default: lms_bench, seeded by `manage.py s
 
 Phases, each bounded:
 1. ceiling: the minimal Django JSON view alone, driven by wrk (closed loop, 16 connections);
+   then the same view signed in (the floor of a signed-in request) and signed in with one
+   prepared read of the learner's own row (the floor of a page about the learner's own data);
 2. hot requests, each alone, driven by wrk the same way: catalogue, lesson, My learning, the
    xAPI statement POST of launched content, certificate verification, the sign-in form and the
    DPS dashboard, spread over the sampled learners' real sessions and enrolments;
@@ -32,6 +34,7 @@ import sys
 import threading
 import time
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -384,8 +387,6 @@ def revisit_requests(learners: list[dict[str, Any]]) -> list[Any]:
 
 def as_browser(requests: list[Any]) -> list[Any]:
     """The requests with a browser's Accept-Encoding (unless one is set already)."""
-    from dataclasses import replace
-
     return [
         replace(r, headers={"Accept-Encoding": BROWSER_ENCODINGS, **r.headers}) for r in requests
     ]
@@ -688,6 +689,13 @@ def main() -> None:
             "minimal view, signed in",
             f"http://{HOST}:{MINIMAL}",
             signed_in,
+        )
+        # And with one prepared read of the learner's own row: the floor of any page about
+        # the learner's own data (a lesson reads their enrolment and progress; loadtests.views).
+        results["ceiling_own_row"] = measure(
+            "minimal view, signed in, one query",
+            f"http://{HOST}:{MINIMAL}",
+            [replace(r, path="/minimal/own-row/") for r in signed_in],
         )
         results["hot"] = []
         for name, requests in hot_requests(pool).items():
