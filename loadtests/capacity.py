@@ -111,6 +111,17 @@ def load_results() -> dict[str, dict[str, Any]]:
     }
 
 
+def _steady(main: dict[str, Any]) -> str:
+    """How the mixed load's statistics were taken."""
+    if not main.get("model_steady"):
+        return ""
+    return (
+        ". Its statistics start once every user has spawned (Locust's --reset-stats): they are "
+        "the model's steady state, not the seconds in which all its users arrive at once, one in "
+        "ten hashing a password (the exam window below measures such an arrival)"
+    )
+
+
 def _own_row_sentence(
     ceiling: dict[str, Any], own_row: dict[str, Any], hot: dict[str, dict[str, Any]]
 ) -> str:
@@ -268,7 +279,8 @@ def write_capacity() -> Path:
             "verifier 5, instructor 3, DPS 1; one learner in ten signs in through the form), "
             "with the think times of the load model, while DPS dashboards hold WebSockets open "
             f"(run of {main.get('full_started', main['started'])}, with the sections below; a "
-            "later `--hot-only` run replaces only the table above):",
+            "later `--hot-only` run replaces only the table above)"
+            f"{_steady(main)}:",
             "",
             *_locust_table(main["model"], cores),
             "",

@@ -279,21 +279,35 @@ def wait_http(url: str, timeout: float = 180) -> None:
     raise RuntimeError(f"{url} did not answer in {timeout} s")
 
 
+def locust_command(
+    name: str, host: str, classes: list[str], users: int, seconds: int,
+    *, locustfile: str = "loadtests/locustfile.py", spawn_rate: int | None = None,
+    steady: bool = False,
+) -> list[str]:  # fmt: skip
+    """Locust's command line for a bounded headless run writing docs/loadtest/<name>*. `steady`:
+    the statistics start again once every user has spawned (--reset-stats), so that they are
+    the steady state of the load model, not the seconds in which all its users arrive at once
+    (the exam window, whose arrival is the point, keeps them)."""
+    prefix = REPORTS / name
+    return [str(VENV_BIN / "locust"), "-f", str(ROOT / locustfile), "--headless",
+            "--host", host, "-u", str(users), "-r", str(spawn_rate or max(1, users // 5)),
+            "-t", f"{seconds}s", "--stop-timeout", "5", "--csv", str(prefix),
+            "--html", f"{prefix}.html", "--only-summary", "--loglevel", "WARNING",
+            *(["--reset-stats"] if steady else []), *classes]  # fmt: skip
+
+
 def locust(
     name: str, host: str, classes: list[str], users: int, seconds: int, pool: Path,
     *, locustfile: str = "loadtests/locustfile.py", spawn_rate: int | None = None,
-    extra_env: dict[str, str] | None = None,
+    extra_env: dict[str, str] | None = None, steady: bool = False,
 ) -> Path:  # fmt: skip
-    prefix = REPORTS / name
     e = env() | {"LOADTEST_POOL": str(pool)} | (extra_env or {})
     subprocess.run(  # noqa: S603
-        [str(VENV_BIN / "locust"), "-f", str(ROOT / locustfile), "--headless",
-         "--host", host, "-u", str(users), "-r", str(spawn_rate or max(1, users // 5)),
-         "-t", f"{seconds}s", "--stop-timeout", "5", "--csv", str(prefix),
-         "--html", f"{prefix}.html", "--only-summary", "--loglevel", "WARNING", *classes],
+        locust_command(name, host, classes, users, seconds, locustfile=locustfile,
+                       spawn_rate=spawn_rate, steady=steady),
         cwd=ROOT, env=e, check=False, timeout=seconds + 180,
     )  # fmt: skip
-    return Path(f"{prefix}_stats.csv")
+    return Path(f"{REPORTS / name}_stats.csv")
 
 
 def read_stats(path: Path) -> list[dict[str, str]]:
@@ -709,9 +723,10 @@ def main() -> None:
             probe = SocketProbe(pool["dps_cookie"], args.sockets, args.seconds)
             probe.start()
             model = locust("model", web, ["Learner", "Instructor", "Verifier", "DpsAnalyst"],
-                           args.users, args.seconds, pool_path)  # fmt: skip
+                           args.users, args.seconds, pool_path, steady=True)  # fmt: skip
             probe.join(timeout=120)
             results["model"] = read_stats(model)
+            results["model_steady"] = True
             results["websocket"] = probe.result
             exam = locust("exam", web, ["ExamBurstUser"], args.exam_officers, 90, pool_path,
                           locustfile="loadtests/scenarios/exam_burst.py",

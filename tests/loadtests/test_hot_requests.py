@@ -90,3 +90,21 @@ def test_the_phases_ask_for_compressed_answers_as_browsers_do() -> None:
     assert "gzip" in BROWSER_ENCODINGS
     assert "gzip" in _encoding({"accept_encoding": BROWSER_ENCODINGS})
     assert "no compression" in _encoding({})
+
+
+def test_the_mixed_load_is_measured_once_its_users_have_arrived() -> None:
+    """The model's statistics restart when every user has spawned (its steady state); the exam
+    window's keep its arrival, which is what it measures; the report says which."""
+    from loadtests.capacity import _steady
+    from loadtests.run import locust_command
+
+    model = locust_command("model", "http://h", ["Learner", "Verifier"], 600, 60, steady=True)
+    exam = locust_command("exam", "http://h", ["ExamBurstUser"], 150, 90, spawn_rate=5)
+    assert "--reset-stats" in model
+    assert model[-2:] == ["Learner", "Verifier"]
+    assert model[model.index("-u") + 1] == "600"
+    assert model[model.index("-r") + 1] == "120"
+    assert "--reset-stats" not in exam
+    assert exam[exam.index("-r") + 1] == "5"
+    assert "--reset-stats" in _steady({"model_steady": True})
+    assert _steady({}) == ""
