@@ -113,12 +113,13 @@ def load_results() -> dict[str, dict[str, Any]]:
 
 def _steady(main: dict[str, Any]) -> str:
     """How the mixed load's statistics were taken."""
-    if not main.get("model_steady"):
+    arrival = main.get("model_arrival_seconds")
+    if not arrival:
         return ""
     return (
-        ". Its statistics start once every user has spawned (Locust's --reset-stats): they are "
-        "the model's steady state, not the seconds in which all its users arrive at once, one in "
-        "ten hashing a password (the exam window below measures such an arrival)"
+        f". Its users arrive over the first {arrival} s and its statistics start once every one has "
+        "spawned (Locust's --reset-stats): they are the model's steady state, not its users' "
+        "arrival, one in ten hashing a password (the exam window below measures an arrival)"
     )
 
 

@@ -49,6 +49,8 @@ REVISITED = 300
 # What a browser (and Locust's client) asks of every request: pages then come back gzipped
 # (lms.compression), and the web processes pay for that as they do for real visitors.
 BROWSER_ENCODINGS = "gzip, deflate, br"
+# The mixed model's users arrive over this many seconds of its run (its statistics start after).
+ARRIVAL_SECONDS = 20
 # The pool takes learners with up to this many lessons opened (fewest first).
 MOST_OPENED = 16
 
@@ -722,11 +724,14 @@ def main() -> None:
         if not args.hot_only:
             probe = SocketProbe(pool["dps_cookie"], args.sockets, args.seconds)
             probe.start()
+            # The model's users arrive over ARRIVAL_SECONDS (all of them in a few seconds queued
+            # hundreds of first requests at once, which the steady state never sees).
             model = locust("model", web, ["Learner", "Instructor", "Verifier", "DpsAnalyst"],
-                           args.users, args.seconds, pool_path, steady=True)  # fmt: skip
+                           args.users, args.seconds, pool_path, steady=True,
+                           spawn_rate=max(1, args.users // ARRIVAL_SECONDS))  # fmt: skip
             probe.join(timeout=120)
             results["model"] = read_stats(model)
-            results["model_steady"] = True
+            results["model_arrival_seconds"] = ARRIVAL_SECONDS  # and statistics after it
             results["websocket"] = probe.result
             exam = locust("exam", web, ["ExamBurstUser"], args.exam_officers, 90, pool_path,
                           locustfile="loadtests/scenarios/exam_burst.py",

@@ -106,5 +106,6 @@ def test_the_mixed_load_is_measured_once_its_users_have_arrived() -> None:
     assert model[model.index("-r") + 1] == "120"
     assert "--reset-stats" not in exam
     assert exam[exam.index("-r") + 1] == "5"
-    assert "--reset-stats" in _steady({"model_steady": True})
+    assert "arrive over the first 20 s" in _steady({"model_arrival_seconds": 20})
+    assert "--reset-stats" in _steady({"model_arrival_seconds": 20})
     assert _steady({}) == ""
