@@ -628,6 +628,11 @@ def main() -> None:
     parser.add_argument("--exam-officers", type=int, default=150)
     parser.add_argument("--hot-only", action="store_true", help="phases 1 and 2 only")
     args = parser.parse_args()
+    if not args.hot_only and args.seconds <= ARRIVAL_SECONDS:
+        parser.error(
+            f"--seconds must be longer than the {ARRIVAL_SECONDS} s in which the mixed model's "
+            "users arrive (its statistics start after them)"
+        )
     from loadtests import wrk
 
     REPORTS.mkdir(parents=True, exist_ok=True)

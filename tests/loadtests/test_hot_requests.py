@@ -109,3 +109,19 @@ def test_the_mixed_load_is_measured_once_its_users_have_arrived() -> None:
     assert "arrive over the first 20 s" in _steady({"model_arrival_seconds": 20})
     assert "--reset-stats" in _steady({"model_arrival_seconds": 20})
     assert _steady({}) == ""
+
+
+def test_a_mixed_phase_no_longer_than_the_arrival_is_refused(monkeypatch: Any, capsys: Any) -> None:
+    """Its statistics would be empty (they start once every user has arrived): refused before
+    anything starts, naming the option."""
+    import sys
+
+    import pytest
+
+    from loadtests import run
+
+    monkeypatch.setattr(sys, "argv", ["loadtests.run", "--seconds", str(run.ARRIVAL_SECONDS)])
+    with pytest.raises(SystemExit) as refused:
+        run.main()
+    assert refused.value.code == 2
+    assert "--seconds must be longer than the 20 s" in capsys.readouterr().err
