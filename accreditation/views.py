@@ -46,6 +46,16 @@ def _get_request(http: HttpRequest, pk: int, perm: str = "accreditation.view_req
     return obj
 
 
+def _nav(user: Any) -> dict[str, bool]:
+    """Which of the section's pages the person may open (accreditation/_nav.html links only
+    those): the owner side's requests (DPS, coordinators) and the validator portal."""
+    scope = get_scope(user)
+    return {
+        "nav_requests": bool(scope.is_dps or scope.coordinated_paths),
+        "nav_portal": bool(scope.university_ids),
+    }
+
+
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
     """The requests of the courses the person's institutions own."""
@@ -57,7 +67,7 @@ def index(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.requests_for_owner(scope), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    return render(request, "accreditation/index.html", {"page_obj": page})
+    return render(request, "accreditation/index.html", {"page_obj": page, **_nav(request.user)})
 
 
 def _versions_for(user: Any) -> Any:
@@ -172,6 +182,7 @@ def _detail(
         in (AccreditationRequest.Status.SUBMITTED, AccreditationRequest.Status.IN_REVIEW),
     }
     context.update(forms or {})
+    context.update(_nav(request.user))
     return render(request, "accreditation/detail.html", context, status=status)
 
 
@@ -326,6 +337,7 @@ def portal(request: HttpRequest) -> HttpResponse:
             "query_string": f"status={status}" if status else "",
             "accredited": selectors.accredited_for_university(scope.university_ids)[:50],
             "rereview": selectors.rereview_flags(scope.university_ids)[:50],
+            **_nav(request.user),
         },
     )
 

@@ -41,7 +41,13 @@ def verify_form(request: HttpRequest) -> HttpResponse:
     form = VerifyForm(request.GET or None)
     if request.GET and form.is_valid():
         return redirect("certification:verify", code=form.cleaned_data["code"])
-    return render(request, "certification/verify_form.html", {"form": form})
+    # The bulk page's link only for those it serves (DPS and university validators).
+    can_verify_many = has_perm(request.user, "certification.verify_many")
+    return render(
+        request,
+        "certification/verify_form.html",
+        {"form": form, "can_verify_many": can_verify_many},
+    )
 
 
 def _lookup(request: HttpRequest, code: str) -> tuple[str, Certificate | None]:

@@ -303,3 +303,34 @@ def test_validator_marks_a_condition_fulfilled(
     assert response.status_code == 302
     condition.refresh_from_db()
     assert condition.fulfilled_by == validator
+
+
+def _section_nav(page: Any) -> bytes:
+    """The accreditation section's own navigation (the site header links /accreditation/ for
+    everyone with a role there: validators are sent on to their portal)."""
+    html = page.content
+    start = html.index(b'class="filters"')
+    return html[start : html.index(b"</nav>", start)]
+
+
+def test_the_section_links_only_the_pages_each_person_may_open(
+    submitted: AccreditationRequest, coordinator: Any, validator: Any, dps_admin: Any
+) -> None:
+    requests_link = b'href="' + reverse("accreditation:index").encode() + b'"'
+    portal_link = b'href="' + reverse("accreditation:portal").encode() + b'"'
+    # the owner side sees its requests, not the validator portal (403 for it); the university's
+    # validator the other way round
+    cases = [
+        (coordinator, "accreditation:index", requests_link, portal_link),
+        (dps_admin, "accreditation:index", requests_link, portal_link),
+        (validator, "accreditation:portal", portal_link, requests_link),
+    ]
+    for user, home, shown, hidden in cases:
+        client = client_for(user)
+        for url in (reverse(home), detail(submitted)):
+            page = client.get(url)
+            assert page.status_code == 200
+            assert shown in _section_nav(page)
+            assert hidden not in _section_nav(page)
+    for user in (coordinator, dps_admin):
+        assert client_for(user).get(reverse("accreditation:portal")).status_code == 403

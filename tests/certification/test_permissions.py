@@ -106,6 +106,18 @@ def test_bulk_verification_open_to_validators_only(
         assert _client(user).get("/certificates/verify-many").status_code == 403
 
 
+def test_the_verify_page_offers_bulk_verification_only_to_those_it_serves(
+    validator: Any, dps_admin: Any, coordinator: Any, learner: Any
+) -> None:
+    for user in (validator, dps_admin):
+        assert b"/certificates/verify-many" in _client(user).get("/verify/").content
+    for user in (learner, coordinator):
+        page = _client(user).get("/verify/")
+        assert page.status_code == 200
+        assert b"/certificates/verify-many" not in page.content
+    assert b"/certificates/verify-many" not in Client().get("/verify/").content
+
+
 def test_bulk_verification_reads_an_uploaded_file(certificate: Certificate, validator: Any) -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
