@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from django.db.models.signals import post_delete, post_save
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 
 from lms.memo import Memo
 
@@ -16,9 +16,11 @@ from lms.memo import Memo
 # has at most one assessment and its id never changes, so each process remembers the answers it
 # found for ASSESSMENT_LINK_SECONDS: an assessment created is linked at once (a lesson without
 # one is not remembered), one deleted in this process is forgotten at once (the receivers
-# below), and in another process within that bound (until then its link finds no page).
+# below), and in another process within that bound (until then its link finds no page). The
+# link itself is kept with the script prefix it was built under (reverse() was the rest of
+# this function's time on a revisit).
 ASSESSMENT_LINK_SECONDS = 60.0
-_assessment_of: Memo[int, tuple[int, float]] = Memo(5000)
+_assessment_of: Memo[int, tuple[float, str, str]] = Memo(5000)
 
 
 def _question_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
@@ -40,14 +42,16 @@ def _lesson_url(enrollment: Any, lesson: Any) -> str | None:
     from assessments.models import Assessment
 
     now = time.monotonic()
+    prefix = get_script_prefix()
     known = _assessment_of.get(lesson.pk)
-    if known is not None and known[1] > now:
-        pk: int | None = known[0]
-    else:
-        pk = Assessment.objects.filter(lesson_id=lesson.pk).values_list("pk", flat=True).first()
-        if pk is not None:
-            _assessment_of.put(lesson.pk, (pk, now + ASSESSMENT_LINK_SECONDS))
-    return reverse("assessments:overview", args=[pk]) if pk else None
+    if known is not None and known[0] > now and known[1] == prefix:
+        return known[2]
+    pk = Assessment.objects.filter(lesson_id=lesson.pk).values_list("pk", flat=True).first()
+    if pk is None:
+        return None
+    url = reverse("assessments:overview", args=[pk])
+    _assessment_of.put(lesson.pk, (now + ASSESSMENT_LINK_SECONDS, prefix, url))
+    return url
 
 
 def _assessment_changed(sender: Any, instance: Any, **kwargs: Any) -> None:

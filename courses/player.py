@@ -13,6 +13,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
 from django.templatetags.static import static
 from django.urls import get_script_prefix, reverse
 from django.utils.html import escape, format_html, linebreaks
@@ -222,13 +223,28 @@ def content(
     return mark_safe("".join(html))  # noqa: S308 - every part escaped
 
 
+# The static links depend only on the collected files' manifest and the settings, which change
+# with a deploy, that is with new processes (as lms.chrome's head): built once per process
+# (static() looked up the manifest on every view).
+
+
+@lru_cache(maxsize=1)
+def _player_script(static_url: str) -> SafeString:
+    return format_html('<script src="{}" defer></script>', static("courses/player.js"))
+
+
+@lru_cache(maxsize=1)
+def _player_head(static_url: str) -> SafeString:
+    return format_html('<link rel="stylesheet" href="{}">', static("courses/courses.css"))
+
+
 def scripts(lesson: Lesson) -> SafeString:
     """The player script for videos."""
     if lesson.kind != Lesson.Kind.VIDEO:
         return mark_safe("")  # noqa: S308 - constant
-    return format_html('<script src="{}" defer></script>', static("courses/player.js"))
+    return _player_script(settings.STATIC_URL)
 
 
 def head() -> SafeString:
     """The player's stylesheet."""
-    return format_html('<link rel="stylesheet" href="{}">', static("courses/courses.css"))
+    return _player_head(settings.STATIC_URL)
