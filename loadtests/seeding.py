@@ -184,9 +184,16 @@ class Seeder:
         self.seed = seed
         self.out = out
         self.progress = progress
-        self.now = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0)
+        self.now = self.last_noon(timezone.now())
         self.report = Report()
         self.site = settings.SITE_URL.rstrip("/")
+
+    @staticmethod
+    def last_noon(now: dt.datetime) -> dt.datetime:
+        """The seed's "now": the last noon (UTC) that has passed, so that a seed repeats within
+        a day and no date it writes (today's completions, say) is in the future."""
+        noon = now.replace(hour=12, minute=0, second=0, microsecond=0)
+        return noon if noon <= now else noon - dt.timedelta(days=1)
 
     # helpers -------------------------------------------------------------------------------
     def log(self, text: str) -> None:

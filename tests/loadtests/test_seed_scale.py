@@ -173,3 +173,38 @@ def test_the_tables_requests_read_are_vacuumed(seeded: str) -> None:
     assert "vacuumed in" in seeded
     for name in ("courses_enrollment", "courses_lessonprogress", "accounts_user", "xapi_statement"):
         assert _scalar(f"SELECT relallvisible FROM pg_class WHERE relname = '{name}'") > 0, name  # noqa: S608
+
+
+def test_the_seeds_now_is_the_last_noon_that_has_passed() -> None:
+    import datetime as dt
+
+    from loadtests.seeding import Seeder
+
+    utc = dt.UTC
+    morning = dt.datetime(2026, 12, 6, 1, 26, tzinfo=utc)
+    afternoon = dt.datetime(2026, 12, 6, 15, 0, tzinfo=utc)
+    assert Seeder.last_noon(morning) == dt.datetime(2026, 12, 5, 12, 0, tzinfo=utc)
+    assert Seeder.last_noon(afternoon) == dt.datetime(2026, 12, 6, 12, 0, tzinfo=utc)
+    assert Seeder.last_noon(afternoon.replace(hour=12)) == afternoon.replace(hour=12)
+
+
+# What the seeder writes as having happened (a deadline may lie ahead)
+HAPPENED = {
+    "courses.Enrollment": ["enrolled_at", "completed_at", "last_activity_at"],
+    "courses.LessonProgress": ["started_at", "completed_at"],
+    "courses.EnrollmentEvent": ["at"],
+    "courses.AttendanceRecord": ["recorded_at"],
+    "assessments.Attempt": ["started_at", "submitted_at", "released_at"],
+    "certification.Certificate": ["issued_at", "revoked_at"],
+    "xapi.Statement": ["timestamp", "stored"],
+}
+
+
+def test_nothing_seeded_happens_in_the_future(seeded: str) -> None:
+    from django.utils import timezone
+
+    now = timezone.now()
+    for label, fields in HAPPENED.items():
+        model = apps.get_model(label)
+        for name in fields:
+            assert not model.objects.filter(**{f"{name}__gt": now}).exists(), (label, name)
