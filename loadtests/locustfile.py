@@ -166,6 +166,36 @@ class Instructor(Person):
     def teaching(self) -> None:
         self.get("/courses/teaching/", "teaching")
 
+    @task(2)
+    def grade(self) -> None:
+        """Open a submitted essay (loadtests.grading) and grade it, as the grading page's form
+        does. An essay another instructor graded first is graded again: the form then needs a
+        reason, which every grade here gives."""
+        essays = POOL.get("essays") or []
+        token = self.csrf_token()
+        if not essays or not token:
+            return
+        essay = random.choice(essays)  # noqa: S311
+        path = f"/assessments/grading/attempts/{essay['attempt']}/"
+        self.get(path, "grade page")
+        with self.client.post(
+            path,
+            data={
+                "answer": str(essay["answer"]),
+                "score": str(random.randint(4, 10)),  # noqa: S311
+                "comment": "Proportionate and well argued.",
+                "reason": "Second reading of the essay.",
+            },
+            headers={**self.headers, "X-CSRFToken": token},
+            allow_redirects=False,
+            name="grade",
+            catch_response=True,
+        ) as response:
+            # The page answers both a saved grade and a refused one by sending the grader back
+            # to it (the message says which): anything else is a failure.
+            if response.status_code != 302:
+                response.failure(f"grade answered {response.status_code}")
+
 
 class Verifier(FastHttpUser):
     """An employer or university checking a certificate by its code (anonymous, each from its

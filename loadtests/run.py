@@ -51,6 +51,8 @@ REVISITED = 300
 BROWSER_ENCODINGS = "gzip, deflate, br"
 # The mixed model's users arrive over this many seconds of its run (its statistics start after).
 ARRIVAL_SECONDS = 20
+# Submitted essays waiting for the mixed model's instructors (loadtests.grading)
+ESSAYS = 200
 # The pool takes learners with up to this many lessons opened (fewest first).
 MOST_OPENED = 16
 
@@ -108,9 +110,10 @@ def _session_for(user: Any) -> str:
     )
 
 
-def prepare_pool(path: Path, size: int) -> dict[str, Any]:
+def prepare_pool(path: Path, size: int, *, essays: int = 0) -> dict[str, Any]:
     """Sample seeded learners, instructors and certificate codes; give them a known password,
-    a session and (for xAPI content) a launch credential."""
+    a session and (for xAPI content) a launch credential; with `essays`, that many submitted
+    essays for the instructors to grade (loadtests.grading)."""
     _setup_django()
     from django.contrib.auth.hashers import make_password
     from django.db import connection
@@ -218,7 +221,12 @@ def prepare_pool(path: Path, size: int) -> dict[str, Any]:
         "codes": codes or ["NOSUCHCODE00"],
         "dps": dps.email,
         "dps_cookie": _session_for(users[dps.email]),
+        "essays": [],
     }
+    if essays and instructors:
+        from loadtests import grading
+
+        pool["essays"] = grading.setup([users[e].pk for e in instructors], essays)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(pool))
     return pool
@@ -637,7 +645,7 @@ def main() -> None:
 
     REPORTS.mkdir(parents=True, exist_ok=True)
     pool_path = ROOT / "var" / "loadtest-pool.json"
-    pool = prepare_pool(pool_path, args.pool)
+    pool = prepare_pool(pool_path, args.pool, essays=0 if args.hot_only else ESSAYS)
     sizes = database_size()
     label = env()["DATABASE_URL"].rsplit("/", 1)[-1]
     # Locust replaces an officer who has submitted with a new one (the next number): enough

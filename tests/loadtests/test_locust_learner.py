@@ -1,13 +1,9 @@
 """A Locust learner who signs in through the form (one in ten of the mixed load) still saves
 their video position: the CSRF secret then comes from the client's cookie jar, not from the
-pool's cookie. Run in a subprocess against a live server: importing Locust patches the standard
-library with gevent, which the test process must not have."""
+pool's cookie (tests.loadtests.locust_script runs the scenario against a live server)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +12,7 @@ import pytest
 from courses.models import Enrollment, Lesson, LessonProgress
 from tests.courses.factories import RunFactory
 from tests.factories import UserFactory
+from tests.loadtests.locust_script import run_script
 
 PASSWORD = "locust-learner-pass-2026"  # noqa: S105 - a test account's
 
@@ -72,16 +69,7 @@ def test_a_learner_signed_in_through_the_form_saves_the_video_position(
         "dps": "",
         "dps_cookie": "",
     }
-    path = tmp_path / "pool.json"
-    path.write_text(json.dumps(pool))
-    root = Path(__file__).resolve().parents[2]
-    done = subprocess.run(  # noqa: S603 - our own interpreter and script
-        [sys.executable, "-c", SCRIPT, live_server.url],
-        cwd=root, env={"LOADTEST_POOL": str(path), "PYTHONPATH": str(root), "PATH": "/usr/bin"},
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = run_script(SCRIPT, pool, live_server.url, tmp_path)
     assert result["token"]  # from the cookie jar: the pool gave no cookie
     assert result["answers"] == [
         ["sign-in form", 200, False], ["sign-in", 200, False], ["video position", 200, False],
