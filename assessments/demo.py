@@ -1,5 +1,7 @@
 """Demo assessment: a timed quiz in the demo course (every objective kind and an essay graded with
-a rubric), drawn from two categories of the course's question bank (see `manage.py seed_demo`)."""
+a rubric), drawn from two categories of the course's question bank, and a cadet of the on-site
+run who has submitted it, so that the instructor's grading queue has an essay waiting (see
+`manage.py seed_demo`)."""
 
 from __future__ import annotations
 
@@ -220,3 +222,45 @@ def seed(context: dict[str, Any]) -> None:
                 count=category.questions.count(),
             )
     context.update(assessment=assessment)
+    _essay_waiting(context, assessment)
+
+
+CADET = "cadete.rojas@demo.lms"
+
+
+def _essay_waiting(context: dict[str, Any], assessment: Assessment) -> None:
+    """A cadet of the on-site run (no sign-in: the account has no password) enrolled by the
+    coordinator, who has taken and submitted the quiz: the objective answers are graded at once,
+    the essay waits for the run's instructor. Once only."""
+    from assessments import services
+    from assessments.models import Attempt
+    from courses import services as courses_services
+    from lms.accounts.models import User
+
+    onsite = (context.get("runs") or {}).get("onsite")
+    coordinator = (context.get("people") or {}).get("coordinator@demo.lms")
+    if onsite is None or coordinator is None:
+        return
+    cadet = User.objects.filter(email=CADET).first()
+    if cadet is None:
+        academy = (context.get("institutions") or {}).get("ECSAN")
+        cadet = User.objects.create_user(
+            CADET, None, full_name="Camila Rojas", preferred_language="es",
+            institution=academy or coordinator.institution, status=User.Status.ACTIVE,
+        )  # fmt: skip
+    if Attempt.objects.filter(assessment=assessment, user=cadet).exists():
+        return
+    enrollment = courses_services.enrol(user=cadet, run=onsite, actor=coordinator)
+    attempt = services.start_attempt(assessment=assessment, enrollment=enrollment, actor=cadet)
+    questions = {
+        q.pk: q for q in Question.objects.filter(pk__in=[e["question"] for e in attempt.draw])
+    }
+    responses: dict[int, Any] = {}
+    for pk, question in questions.items():
+        if question.kind == K.ESSAY:
+            responses[pk] = (
+                "Me presentaría, escucharía a los organizadores y mantendría la distancia."
+            )
+        elif "correct" in question.key:
+            responses[pk] = question.key["correct"]
+    services.submit_attempt(attempt=attempt, actor=cadet, responses=responses)
