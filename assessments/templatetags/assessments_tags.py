@@ -1,12 +1,18 @@
-"""Template helpers of the assessments app: reading a stored response in the attempt form."""
+"""Template helpers of the assessments app: reading a stored response in the attempt form, and
+showing a response or a question's right answer in words (the review and grading pages)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import template
+from django.utils.translation import gettext as _
+
+from assessments.models import Question
+from lms.i18n import pick
 
 register = template.Library()
+K = Question.Kind
 
 
 @register.filter
@@ -41,3 +47,74 @@ def as_text(response: Any) -> str:
     if isinstance(response, dict):
         return "; ".join(f"{key} → {value}" for key, value in response.items())
     return str(response)
+
+
+def _labels(question: Question) -> dict[str, Any]:
+    """The texts of what a response names by id: options, choices, prompts and items."""
+    data = question.data or {}
+    labels: dict[str, Any] = {}
+    for group in ("options", "choices", "prompts", "items"):
+        for entry in data.get(group, []) or []:
+            if isinstance(entry, dict) and "id" in entry:
+                labels[f"{group}:{entry['id']}"] = entry.get("text")
+    return labels
+
+
+def _label(labels: dict[str, Any], group: str, item_id: Any) -> str:
+    text = labels.get(f"{group}:{item_id}")
+    if isinstance(text, dict):
+        return str(pick(text))
+    return str(text) if text else str(item_id)
+
+
+def in_words(question: Question, value: Any) -> str:
+    """A response (or a right answer in the response's shape) as the learner saw it: option
+    texts rather than their ids, True/False in the reader's language, matched pairs and orders
+    by their texts. Empty when there is none."""
+    if value is None or value == "" or value == [] or value == {}:
+        return ""
+    labels = _labels(question)
+    kind = question.kind
+    if kind == K.SINGLE:
+        return _label(labels, "options", value)
+    if kind == K.MULTIPLE:
+        chosen = value if isinstance(value, list) else [value]
+        return ", ".join(_label(labels, "options", item) for item in chosen)
+    if kind == K.TRUE_FALSE:
+        return _("True") if str(value).lower() == "true" else _("False")
+    if kind == K.MATCHING and isinstance(value, dict):
+        return "; ".join(
+            f"{_label(labels, 'prompts', prompt)} → {_label(labels, 'choices', choice)}"
+            for prompt, choice in value.items()
+        )
+    if kind == K.ORDERING and isinstance(value, list):
+        return " → ".join(_label(labels, "items", item) for item in value)
+    return as_text(value)
+
+
+@register.simple_tag
+def answer_text(question: Question, response: Any) -> str:
+    """`{% answer_text question response %}`: the response in words (in_words)."""
+    return in_words(question, response)
+
+
+@register.simple_tag
+def right_answer_text(question: Question) -> str:
+    """`{% right_answer_text question %}`: what the question's key accepts, in words."""
+    key = question.key or {}
+    kind = question.kind
+    if kind in (K.SINGLE, K.MULTIPLE, K.TRUE_FALSE):
+        return in_words(question, key.get("correct"))
+    if kind == K.MATCHING:
+        return in_words(question, key.get("pairs"))
+    if kind == K.ORDERING:
+        return in_words(question, key.get("order"))
+    if kind == K.NUMERIC:
+        value, tolerance = key.get("value"), key.get("tolerance")
+        if value is None:
+            return ""
+        return f"{value} ± {tolerance}" if tolerance not in (None, 0, "0", "") else str(value)
+    if kind == K.SHORT_TEXT:
+        accepted = [str(text) for text in key.get("accepted", []) if text]
+        return " / ".join(accepted) if accepted else str(key.get("pattern") or "")
+    return as_text(key)

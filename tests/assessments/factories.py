@@ -129,3 +129,17 @@ def enrol(assessment: Assessment, user: Any | None = None) -> Enrollment:
     return Enrollment.objects.create(
         user=user, run=run, version=run.version, status=Enrollment.Status.ACTIVE
     )
+
+
+def submitted(assessment: Assessment, responses: dict[int, Any], user: Any | None = None) -> Any:
+    """An attempt of a newly enrolled learner (or `user`), started and submitted with
+    `responses` (question id -> response)."""
+    from assessments import services
+
+    enrollment = enrol(assessment, user)
+    attempt = services.start_attempt(
+        assessment=assessment, enrollment=enrollment, actor=enrollment.user
+    )
+    return services.submit_attempt(
+        attempt=attempt, actor=enrollment.user, responses=responses
+    ).attempt
