@@ -83,3 +83,32 @@ def test_the_review_and_grading_pages_show_words_not_ids(instructor: Any) -> Non
     assert "Red → Option x; Blue → Option x" in page
     assert "correct →" not in page
     assert "pairs →" not in page
+
+
+def test_the_learners_review_shows_words_and_no_empty_right_answer() -> None:
+    from assessments.models import Assessment
+
+    assessment = make_assessment(
+        kinds=[K.SINGLE, K.TRUE_FALSE, K.SHORT_TEXT],
+        time_limit_minutes=None,
+        review_shows=Assessment.ReviewShows.CORRECT,
+    )
+    questions = {
+        q.kind: q for q in Question.objects.filter(course=assessment.lesson.version.course)
+    }
+    # a short answer that no key can show (its grading accepts nothing listed)
+    Question.objects.filter(pk=questions[K.SHORT_TEXT].pk).update(key={})
+    attempt = submitted(
+        assessment,
+        {questions[K.SINGLE].pk: "a", questions[K.TRUE_FALSE].pk: "false"},
+    )
+    client = Client()
+    client.force_login(attempt.user)
+    with translation.override("en"):
+        page = client.get(reverse("assessments:review", args=[attempt.pk])).content.decode()
+    assert "Your answer: Option a" in page
+    assert "Right answer: Option b" in page
+    assert "Your answer: False" in page
+    assert "Right answer: True" in page
+    assert page.count("Right answer:") == 2
+    assert "correct →" not in page
