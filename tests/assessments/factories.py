@@ -131,15 +131,15 @@ def enrol(assessment: Assessment, user: Any | None = None) -> Enrollment:
     )
 
 
-def submitted(assessment: Assessment, responses: dict[int, Any], user: Any | None = None) -> Any:
+def submitted(assessment: Assessment, responses: Any, user: Any | None = None) -> Any:
     """An attempt of a newly enrolled learner (or `user`), started and submitted with
-    `responses` (question id -> response)."""
+    `responses`: {question id: response}, or a function of the started attempt that gives them
+    (for responses that follow the questions drawn)."""
     from assessments import services
 
     enrollment = enrol(assessment, user)
     attempt = services.start_attempt(
         assessment=assessment, enrollment=enrollment, actor=enrollment.user
     )
-    return services.submit_attempt(
-        attempt=attempt, actor=enrollment.user, responses=responses
-    ).attempt
+    given = responses(attempt) if callable(responses) else responses
+    return services.submit_attempt(attempt=attempt, actor=enrollment.user, responses=given).attempt

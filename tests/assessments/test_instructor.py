@@ -13,7 +13,7 @@ from django.urls import reverse
 from assessments import selectors, services
 from assessments.models import Answer, Assessment, Attempt, GradeChange, Question
 from courses.models import LessonProgress
-from tests.assessments.factories import enrol, make_assessment, make_rubric, run_of
+from tests.assessments.factories import enrol, make_assessment, make_rubric, run_of, submitted
 from tests.courses.factories import assign_instructor
 from tests.factories import UserFactory
 
@@ -32,16 +32,15 @@ def essay_exam(db: None) -> Assessment:
 
 
 def _submitted(assessment: Assessment, user: Any = None) -> Attempt:
-    enrollment = enrol(assessment, user)
-    attempt = services.start_attempt(
-        assessment=assessment, enrollment=enrollment, actor=enrollment.user
-    )
-    responses = {}
-    for entry in attempt.draw:
-        responses[entry["question"]] = "b" if entry["options"] else "Force must be proportionate."
-    return services.submit_attempt(
-        attempt=attempt, actor=enrollment.user, responses=responses
-    ).attempt
+    """Submitted with "b" for every drawn question with options and an essay for the rest."""
+
+    def responses(attempt: Attempt) -> dict[int, Any]:
+        return {
+            entry["question"]: "b" if entry["options"] else "Force must be proportionate."
+            for entry in attempt.draw
+        }
+
+    return submitted(assessment, responses, user)
 
 
 def _essay(attempt: Attempt) -> Answer:
