@@ -3,9 +3,11 @@ showing a response or a question's right answer in words (the review and grading
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import template
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from assessments.models import Question
@@ -92,6 +94,18 @@ def in_words(question: Question, value: Any) -> str:
     return as_text(value)
 
 
+def _number(value: Any) -> str:
+    """A number of a question's key in the reader's notation ("3,5" in French and Spanish);
+    anything else as stored, empty for none."""
+    if value is None or value == "" or isinstance(value, bool):
+        return ""
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        return str(value)
+    return number_format(number) if number.is_finite() else str(value)
+
+
 @register.simple_tag
 def answer_text(question: Question, response: Any) -> str:
     """`{% answer_text question response %}`: the response in words (in_words)."""
@@ -110,10 +124,10 @@ def right_answer_text(question: Question) -> str:
     if kind == K.ORDERING:
         return in_words(question, key.get("order"))
     if kind == K.NUMERIC:
-        value, tolerance = key.get("value"), key.get("tolerance")
-        if value is None:
+        value, tolerance = _number(key.get("value")), _number(key.get("tolerance"))
+        if not value:
             return ""
-        return f"{value} ± {tolerance}" if tolerance not in (None, 0, "0", "") else str(value)
+        return f"{value} ± {tolerance}" if tolerance.strip("0,. ") else value
     if kind == K.SHORT_TEXT:
         accepted = [str(text) for text in key.get("accepted", []) if text]
         return " / ".join(accepted) if accepted else str(key.get("pattern") or "")

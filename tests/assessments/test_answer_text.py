@@ -54,6 +54,13 @@ def test_each_kind_reads_in_words(category: QuestionCategory) -> None:
         assert in_words(single, "b") == "Opção b"
     with translation.override("fr"):
         assert right_answer_text(true_false) == "Vrai"
+        # a numeric key in the reader's notation; the learner's own answer as they typed it
+        assert right_answer_text(numeric) == "3,5 ± 0,1"
+        assert in_words(numeric, "3.4") == "3.4"
+    with translation.override("es"):
+        assert right_answer_text(numeric) == "3,5 ± 0,1"
+        numeric.key = {"value": "12", "tolerance": 0}
+        assert right_answer_text(numeric) == "12"
 
 
 def test_the_review_and_grading_pages_show_words_not_ids(instructor: Any) -> None:
