@@ -22,44 +22,24 @@ POINTS = Decimal(10)
 def _assessment() -> tuple[Any, Any, Any]:
     """The essay assignment, its question and its run (made on first use)."""
     from assessments.models import Assessment, AssessmentSection, Question, QuestionCategory
-    from courses.models import Course, CourseRun, CourseVersion, Lesson, Module
+    from loadtests.skeleton import assessment_run
 
-    course, _made = Course.objects.get_or_create(
-        code=COURSE,
-        defaults={
-            "title": {"es": "Ensayo de la carga", "en": "Load test essay"},
-            "is_published": False,
-        },
-    )
-    run = CourseRun.objects.filter(code=RUN).select_related("version").first()
-    if run is None:
-        version = CourseVersion.objects.create(course=course, number=1)
-        module = Module.objects.create(version=version, position=1, title={"en": "Essay"})
-        lesson = Lesson.objects.create(
-            version=version, module=module, position=1, kind=Lesson.Kind.ASSESSMENT,
-            title={"es": "Ensayo", "en": "Essay"},
-        )  # fmt: skip
-        # A second lesson: a graded essay alone never completes the course.
-        Lesson.objects.create(
-            version=version, module=module, position=2, kind=Lesson.Kind.TEXT,
-            title={"en": "Reading"}, body={"en": "<p>Reading.</p>"},
-        )  # fmt: skip
-        course.current_version = version
-        course.save(update_fields=["current_version"])
-        category = QuestionCategory.objects.create(course=course, slug="essay")
+    run, assessment, made = assessment_run(
+        course_code=COURSE, run_code=RUN,
+        title={"es": "Ensayo de la carga", "en": "Load test essay"},
+        lesson_title={"es": "Ensayo", "en": "Essay"}, kind=Assessment.Kind.ASSIGNMENT,
+        time_limit_minutes=None, published=False,
+        reading=True,  # a graded essay alone never completes the course
+    )  # fmt: skip
+    if made:
+        category = QuestionCategory.objects.create(course=run.course, slug="essay")
         Question.objects.create(
-            course=course, category=category, kind=Question.Kind.ESSAY, points=POINTS,
+            course=run.course, category=category, kind=Question.Kind.ESSAY, points=POINTS,
             text={"es": "¿Cuándo es proporcional el uso de la fuerza?",
                   "en": "When is the use of force proportionate?"},
         )  # fmt: skip
-        assessment = Assessment.objects.create(
-            lesson=lesson, kind=Assessment.Kind.ASSIGNMENT, time_limit_minutes=None,
-            max_attempts=None,
-        )  # fmt: skip
         AssessmentSection.objects.create(assessment=assessment, category=category, count=1)
-        run = CourseRun.objects.create(course=course, version=version, code=RUN)
-    assessment = Assessment.objects.get(lesson__version_id=run.version_id)
-    question = Question.objects.get(course=course, kind=Question.Kind.ESSAY)
+    question = Question.objects.get(course=run.course, kind=Question.Kind.ESSAY)
     return assessment, question, run
 
 

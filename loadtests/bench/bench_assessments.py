@@ -10,6 +10,7 @@ sections' cached pools, never the bank).
 
 from __future__ import annotations
 
+import os
 import statistics
 import threading
 import time
@@ -28,26 +29,19 @@ THREADS = 2
 
 def _seed(learners: int) -> tuple[int, list[int]]:
     """The bench exam and `learners` active enrolments; returns (assessment id, user ids)."""
-    from assessments.models import Assessment, AssessmentSection, Question, QuestionCategory
-    from courses.models import Course, CourseRun, CourseVersion, Enrollment, Lesson, Module
+    from assessments.models import AssessmentSection, Question, QuestionCategory
+    from courses.models import Enrollment
     from lms.accounts.models import User
+    from loadtests.skeleton import assessment_run
 
-    course, made = Course.objects.get_or_create(
-        code="bench-exam-course",
-        defaults={"title": {"es": "Examen nacional", "en": "National exam"}, "is_published": True},
-    )
-    if made or course.current_version is None:
-        version = CourseVersion.objects.create(course=course, number=1)
-        module = Module.objects.create(version=version, position=1, title={"en": "Exam"})
-        lesson = Lesson.objects.create(
-            version=version, module=module, position=1, kind="assessment",
-            title={"es": "Examen", "en": "Exam"},
-        )  # fmt: skip
-        course.current_version = version
-        course.save(update_fields=["current_version"])
-        assessment = Assessment.objects.create(
-            lesson=lesson, kind="exam", time_limit_minutes=60, max_attempts=None
-        )
+    run, assessment, made = assessment_run(
+        course_code="bench-exam-course", run_code="bench-exam-run",
+        title={"es": "Examen nacional", "en": "National exam"},
+        lesson_title={"es": "Examen", "en": "Exam"}, kind="exam", time_limit_minutes=60,
+        published=True,
+    )  # fmt: skip
+    if made:
+        course = run.course
         for c in range(3):
             category = QuestionCategory.objects.create(course=course, slug=f"part-{c}")
             Question.objects.bulk_create(
@@ -63,9 +57,6 @@ def _seed(learners: int) -> tuple[int, list[int]]:
             AssessmentSection.objects.create(
                 assessment=assessment, category=category, position=c, count=DRAWN // 3 + (c == 0) * (DRAWN % 3)
             )  # fmt: skip
-        CourseRun.objects.create(course=course, version=version, code="bench-exam-run")
-    run = CourseRun.objects.get(code="bench-exam-run")
-    assessment = Assessment.objects.get(lesson__version=run.version)
     bench_users = User.objects.filter(email__startswith="exam", email__endswith="@bench.lms")
     bench_users.exclude(status="active").update(status="active")
     have = bench_users.count()
@@ -152,6 +143,7 @@ def run(options: dict[str, Any]) -> str:
         finally:
             connection.close()
 
+    load_before = os.getloadavg()[0]
     began = time.perf_counter()
     threads = [threading.Thread(target=worker, args=(clients[i::THREADS],)) for i in range(THREADS)]
     for thread in threads:
@@ -159,15 +151,17 @@ def run(options: dict[str, Any]) -> str:
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - began
+    load_after = os.getloadavg()[0]
     lines = [
         "## Assessments: exam-window burst",
         "",
         f"Measured by `manage.py run_benchmarks --only assessments --scale {scale:g}`: "
         f"{len(clients)} officers (scale {scale:g} of 2,000), each start → 2 autosaves → "
         f"submit of an exam drawing {DRAWN} questions from a bank of {BANK} in 3 categories, "
-        f"through Django's test client in-process from {THREADS} threads on the shared 2-core "
-        "machine (PostgreSQL; the server's own time, no HTTP server or network; other helpers' "
-        "work was running on the same cores). Submitting grades the attempt, stores the xAPI "
+        f"through Django's test client in-process from {THREADS} threads on this 2-core "
+        "machine (PostgreSQL; the server's own time, no HTTP server or network; load average "
+        f"{load_before:.1f} before, {load_after:.1f} after, whatever else ran counts in it). "
+        "Submitting grades the attempt, stores the xAPI "
         f"statements (answered × {DRAWN}, scored, passed/failed) and updates the course progress.",
         "",
         "| Step | Count | Per second (whole burst) | p50 ms | p95 ms | Queries |",
