@@ -338,7 +338,7 @@ def launch(request: HttpRequest, registration: str, lesson_id: int) -> HttpRespo
 # Instructor pages ------------------------------------------------------------------------------
 
 
-def _run(request: HttpRequest, run_code: str) -> CourseRun:
+def _run(request: HttpRequest, run_code: str, **_ids: Any) -> CourseRun:
     return get_object_or_404(
         CourseRun.objects.select_related("course", "host_institution"), code=run_code
     )
@@ -354,7 +354,10 @@ def teaching(request: HttpRequest) -> HttpResponse:
 @require_perm("courses.teach_run", _run)
 def roster(request: HttpRequest, run_code: str) -> HttpResponse:
     """The people of a run with status, progress and attendance."""
-    run: CourseRun = request.permission_object  # type: ignore[attr-defined]
+    return _roster_page(request, request.permission_object)  # type: ignore[attr-defined]
+
+
+def _roster_page(request: HttpRequest, run: CourseRun, status: int = 200) -> HttpResponse:
     page = _page(request, selectors.run_roster(run=run), 50)
     sessions = run.sessions.order_by("starts_at")
     return render(
@@ -372,6 +375,7 @@ def roster(request: HttpRequest, run_code: str) -> HttpResponse:
             "sessions": sessions,
             "can_manage": has_perm(request.user, "courses.manage_run", run),
         },
+        status=status,
     )
 
 
@@ -647,9 +651,29 @@ def enrol_officers(request: HttpRequest, run_code: str) -> HttpResponse:
 def decide_enrolment(request: HttpRequest, run_code: str, enrollment_id: int) -> HttpResponse:
     """Approve or reject a pending request (on-site runs)."""
     run: CourseRun = request.permission_object  # type: ignore[attr-defined]
-    enrollment = get_object_or_404(Enrollment, pk=enrollment_id, run=run)
-    if request.POST.get("decision") == "approve":
-        services.approve_enrolment(enrollment=enrollment, actor=request.user)
+    enrollment = get_object_or_404(
+        Enrollment.objects.select_related("user"), pk=enrollment_id, run=run
+    )
+    decision = request.POST.get("decision")
+    if decision not in ("approve", "reject"):
+        messages.error(request, _("Decision: choose Approve or Reject."))
+        return _roster_page(request, run, status=400)
+    was_pending = enrollment.status == Enrollment.Status.PENDING
+    decide = services.approve_enrolment if decision == "approve" else services.reject_enrolment
+    enrollment = decide(enrollment=enrollment, actor=request.user)
+    name = enrollment.user.full_name
+    if not was_pending:
+        messages.info(
+            request,
+            _("The request of %(name)s was already decided: %(status)s.")
+            % {"name": name, "status": enrollment.get_status_display()},
+        )
+    elif decision == "approve":
+        messages.success(
+            request,
+            _("The request of %(name)s is approved: %(status)s.")
+            % {"name": name, "status": enrollment.get_status_display()},
+        )
     else:
-        services.reject_enrolment(enrollment=enrollment, actor=request.user)
+        messages.success(request, _("The request of %(name)s is rejected.") % {"name": name})
     return redirect("courses:roster", run_code=run.code)
