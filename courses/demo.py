@@ -156,4 +156,25 @@ def seed(context: dict[str, Any]) -> None:
         services.enrol(user=learner, run=virtual, actor=learner)
         if coordinator is not None:
             services.enrol(user=learner, run=onsite, actor=coordinator)
+    _requests_waiting(onsite, institutions.get("ECSAN") or ponal)
     context.update(program=program, course=course, runs={"virtual": virtual, "onsite": onsite})
+
+
+# Cadets (no sign-in: the accounts have no password) who asked for a seat in the on-site run.
+REQUESTS = [("cadete.mora@demo.lms", "Julián Mora"), ("cadete.diaz@demo.lms", "Sofía Díaz")]
+
+
+def _requests_waiting(onsite: CourseRun, academy: Any) -> None:
+    """Two requests for a seat in the on-site run, waiting for the coordinator's decision on the
+    roster. Made once: a request decided in the demo stays decided on the next `make run`."""
+    from lms.accounts.models import User
+
+    for email, name in REQUESTS:
+        cadet = User.objects.filter(email=email).first()
+        if cadet is not None:
+            continue
+        cadet = User.objects.create_user(
+            email, None, full_name=name, preferred_language="es", institution=academy,
+            status=User.Status.ACTIVE,
+        )  # fmt: skip
+        services.enrol(user=cadet, run=onsite, actor=cadet)
