@@ -59,7 +59,10 @@ def _seed(learners: int) -> tuple[int, list[int]]:
             )  # fmt: skip
     bench_users = User.objects.filter(email__startswith="exam", email__endswith="@bench.lms")
     bench_users.exclude(status="active").update(status="active")
-    have = bench_users.count()
+    # Officers who have not taken the exam yet; a run after another makes new ones, so that
+    # every run measures `learners` whole attempts.
+    fresh = Enrollment.objects.filter(run=run).exclude(attempts__assessment=assessment)
+    have, ready = bench_users.count(), fresh.count()
     with transaction.atomic():
         users = User.objects.bulk_create(
             User(
@@ -68,16 +71,12 @@ def _seed(learners: int) -> tuple[int, list[int]]:
                 password="!",
                 status="active",
             )
-            for i in range(have, learners)
+            for i in range(have, have + max(0, learners - ready))
         )
         Enrollment.objects.bulk_create(
             Enrollment(user=u, run=run, version=run.version, status="active") for u in users
         )
-    ids = list(
-        Enrollment.objects.filter(run=run)
-        .exclude(attempts__assessment=assessment)
-        .values_list("user_id", flat=True)[:learners]
-    )
+    ids = list(fresh.values_list("user_id", flat=True)[:learners])
     return assessment.pk, ids
 
 
