@@ -658,11 +658,12 @@ def decide_enrolment(request: HttpRequest, run_code: str, enrollment_id: int) ->
     if decision not in ("approve", "reject"):
         messages.error(request, _("Decision: choose Approve or Reject."))
         return _roster_page(request, run, status=400)
-    was_pending = enrollment.status == Enrollment.Status.PENDING
+    name, was_pending = enrollment.user.full_name, enrollment.status == Enrollment.Status.PENDING
     decide = services.approve_enrolment if decision == "approve" else services.reject_enrolment
     enrollment = decide(enrollment=enrollment, actor=request.user)
-    name = enrollment.user.full_name
-    if not was_pending:
+    S = Enrollment.Status
+    made = (S.ACTIVE, S.WAITLISTED) if decision == "approve" else (S.REJECTED,)
+    if not was_pending or enrollment.status not in made:  # decided before, here or elsewhere
         messages.info(
             request,
             _("The request of %(name)s was already decided: %(status)s.")
