@@ -235,19 +235,14 @@ def _essay_waiting(context: dict[str, Any], assessment: Assessment) -> None:
     from assessments import services
     from assessments.models import Attempt
     from courses import services as courses_services
-    from lms.accounts.models import User
+    from courses.demo import cadet as demo_cadet
 
     onsite = (context.get("runs") or {}).get("onsite")
     coordinator = (context.get("people") or {}).get("coordinator@demo.lms")
     if onsite is None or coordinator is None:
         return
-    cadet = User.objects.filter(email=CADET).first()
-    if cadet is None:
-        academy = (context.get("institutions") or {}).get("ECSAN")
-        cadet = User.objects.create_user(
-            CADET, None, full_name="Camila Rojas", preferred_language="es",
-            institution=academy or coordinator.institution, status=User.Status.ACTIVE,
-        )  # fmt: skip
+    academy = (context.get("institutions") or {}).get("ECSAN") or coordinator.institution
+    cadet, _made = demo_cadet(CADET, "Camila Rojas", academy)
     if Attempt.objects.filter(assessment=assessment, user=cadet).exists():
         return
     enrollment = courses_services.enrol(user=cadet, run=onsite, actor=coordinator)

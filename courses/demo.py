@@ -164,17 +164,25 @@ def seed(context: dict[str, Any]) -> None:
 REQUESTS = [("cadete.mora@demo.lms", "Julián Mora"), ("cadete.diaz@demo.lms", "Sofía Díaz")]
 
 
+def cadet(email: str, name: str, academy: Any) -> tuple[Any, bool]:
+    """(the cadet, made): a Spanish-speaking officer of `academy` who cannot sign in (no
+    password), made on first use. The demo's other apps use it for their cadets too."""
+    from lms.accounts.models import User
+
+    found = User.objects.filter(email=email).first()
+    if found is not None:
+        return found, False
+    made = User.objects.create_user(
+        email, None, full_name=name, preferred_language="es", institution=academy,
+        status=User.Status.ACTIVE,
+    )  # fmt: skip
+    return made, True
+
+
 def _requests_waiting(onsite: CourseRun, academy: Any) -> None:
     """Two requests for a seat in the on-site run, waiting for the coordinator's decision on the
     roster. Made once: a request decided in the demo stays decided on the next `make run`."""
-    from lms.accounts.models import User
-
     for email, name in REQUESTS:
-        cadet = User.objects.filter(email=email).first()
-        if cadet is not None:
-            continue
-        cadet = User.objects.create_user(
-            email, None, full_name=name, preferred_language="es", institution=academy,
-            status=User.Status.ACTIVE,
-        )  # fmt: skip
-        services.enrol(user=cadet, run=onsite, actor=cadet)
+        officer, made = cadet(email, name, academy)
+        if made:
+            services.enrol(user=officer, run=onsite, actor=officer)
