@@ -440,10 +440,12 @@ def _total(attempt: Attempt, answers: list[Answer]) -> None:
 
 
 def _emit_answers(attempt: Attempt, answers: list[Answer]) -> None:
-    from lms.xapi.emit import emit
+    """One `answered` statement per question, all stored in one round trip."""
+    from lms.xapi.emit import emit_many
 
     registration = attempt.enrollment.registration if attempt.enrollment_id else None
     parent = assessment_activity_id(attempt.assessment)
+    events = []
     for answer in answers:
         result: dict[str, Any] = {}
         if answer.response is not None:
@@ -453,21 +455,26 @@ def _emit_answers(attempt: Attempt, answers: list[Answer]) -> None:
             result["score_min"] = 0.0
             result["score_max"] = float(answer.max_score)
             result["success"] = answer.score >= answer.max_score
-        emit(
-            actor=attempt.user,
-            verb="answered",
-            activity_id=question_activity_id(answer.question_id),
-            activity_type="http://adlnet.gov/expapi/activities/cmi.interaction",
-            registration=registration,
-            result=result or None,
-            parent_activity_id=parent,
-            statement_id=statement_id("answered", attempt.pk, answer.question_id),
+        events.append(
+            (
+                attempt.user,
+                {
+                    "verb": "answered",
+                    "activity_id": question_activity_id(answer.question_id),
+                    "activity_type": "http://adlnet.gov/expapi/activities/cmi.interaction",
+                    "registration": registration,
+                    "result": result or None,
+                    "parent_activity_id": parent,
+                    "statement_id": statement_id("answered", attempt.pk, answer.question_id),
+                },
+            )
         )
+    emit_many(events)
 
 
 def _release(attempt: Attempt, *, now: datetime, revision: int = 0) -> None:
     """Show the grade to the learner, emit scored and passed/failed, feed course completion."""
-    from lms.xapi.emit import emit
+    from lms.xapi.emit import emit_many
 
     attempt.status = Attempt.Status.RELEASED
     attempt.released_at = attempt.released_at or now
@@ -483,17 +490,21 @@ def _release(attempt: Attempt, *, now: datetime, revision: int = 0) -> None:
         "completion": True,
     }
     registration = attempt.enrollment.registration
-    for verb in ("scored", "passed" if attempt.passed else "failed"):
-        emit(
-            actor=attempt.user,
-            verb=verb,
-            activity_id=activity,
-            activity_name=assessment.lesson.title or None,
-            activity_type="http://adlnet.gov/expapi/activities/assessment",
-            registration=registration,
-            result=result,
-            statement_id=statement_id(verb, attempt.pk, revision),
+    emit_many(
+        (
+            attempt.user,
+            {
+                "verb": verb,
+                "activity_id": activity,
+                "activity_name": assessment.lesson.title or None,
+                "activity_type": "http://adlnet.gov/expapi/activities/assessment",
+                "registration": registration,
+                "result": result,
+                "statement_id": statement_id(verb, attempt.pk, revision),
+            },
         )
+        for verb in ("scored", "passed" if attempt.passed else "failed")
+    )
     _record_result(attempt)
 
 
