@@ -47,6 +47,10 @@ STATEMENT_NAMESPACE = uuid.UUID("6f0d3c2e-4c52-5d7e-9b0a-1d4e6a2c9f11")
 
 # Statuses that hold a seat in a run (CourseRun.active_count counts them).
 SEAT_HOLDING = (Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED)
+# An enrolment in these states is opened again by enrolling (the same row, a new event).
+REOPENABLE = (Enrollment.Status.WITHDRAWN, Enrollment.Status.REJECTED)
+# Rows a statement of a bulk path writes at most (bulk_create, bulk_update).
+BULK_BATCH = 1000
 
 
 class EnrolmentError(ValidationError):
@@ -179,14 +183,29 @@ def _lock_run(run_id: int) -> CourseRun:
 
 def _take_seat_or_queue(run: CourseRun, enrollment: Enrollment) -> None:
     """Give the enrolment a seat, or the next place on the waiting list (run is locked)."""
-    if run.capacity is None or run.active_count < run.capacity:
-        enrollment.status = Enrollment.Status.ACTIVE
-        enrollment.waitlist_position = None
-        run.active_count += 1
-    else:
+    _Seats(run).place(enrollment)
+
+
+class _Seats:
+    """The seats of a locked run, given in turn: a seat while any is left, else the next place
+    on the waiting list (the list's end read once, when the first one must wait)."""
+
+    def __init__(self, run: CourseRun) -> None:
+        self.run = run
+        self.last_place: int | None = None
+
+    def place(self, enrollment: Enrollment) -> None:
+        run = self.run
+        if run.capacity is None or run.active_count < run.capacity:
+            enrollment.status = Enrollment.Status.ACTIVE
+            enrollment.waitlist_position = None
+            run.active_count += 1
+            return
+        if self.last_place is None:
+            self.last_place = run.enrollments.aggregate(last=Max("waitlist_position"))["last"] or 0
+        self.last_place += 1
         enrollment.status = Enrollment.Status.WAITLISTED
-        last = run.enrollments.aggregate(last=Max("waitlist_position"))["last"] or 0
-        enrollment.waitlist_position = last + 1
+        enrollment.waitlist_position = self.last_place
         run.waitlist_count += 1
 
 
@@ -250,20 +269,12 @@ def enrol(*, user: Any, run: CourseRun, actor: Any, note: str = "") -> Enrollmen
         _check_program_order(user, run)
         enrollment = Enrollment.objects.filter(user_id=user.pk, run_id=run.pk).first()
         reopening = enrollment is not None
-        if enrollment is not None and enrollment.status not in (
-            Enrollment.Status.WITHDRAWN,
-            Enrollment.Status.REJECTED,
-        ):
+        if enrollment is not None and enrollment.status not in REOPENABLE:
             return enrollment
         from_status = enrollment.status if enrollment is not None else ""
         if enrollment is None:
-            enrollment = Enrollment(
-                user=user,
-                run=run,
-                version_id=run.version_id,
-                institution_id=user.institution_id,
-                member_state_id=user.member_state_id
-                or (user.institution.member_state_id if user.institution_id else None),
+            enrollment = _new_enrollment(
+                user, run, user.institution if user.institution_id else None
             )
         enrollment.enrolled_by = actor
         enrollment.enrolled_at = timezone.now()
@@ -287,6 +298,19 @@ def enrol(*, user: Any, run: CourseRun, actor: Any, note: str = "") -> Enrollmen
     return enrollment
 
 
+def _new_enrollment(user: Any, run: CourseRun, institution: Any) -> Enrollment:
+    """A first enrolment of `user` in `run` (not saved), counted in the officer's member state,
+    else their institution's."""
+    return Enrollment(
+        user=user,
+        run=run,
+        version_id=run.version_id,
+        institution_id=user.institution_id,
+        member_state_id=user.member_state_id
+        or (institution.member_state_id if institution is not None else None),
+    )
+
+
 @dataclass
 class BulkEnrolment:
     """What a bulk enrolment did."""
@@ -297,22 +321,179 @@ class BulkEnrolment:
 
 
 def enrol_many(*, users: Iterable[Any], run: CourseRun, actor: Any) -> BulkEnrolment:
-    """Enrol many officers at once (a coordinator's bulk enrolment), all or nothing."""
+    """Enrol many officers at once (a coordinator's bulk enrolment), all or nothing.
+
+    The rules of enrol, checked for all at once (each institution's permission once, the
+    program's order in one query), and the writes in a fixed number of statements whatever the
+    number of officers: the enrolments, their events and their `registered` statements, the
+    run's counts once; the dashboards hear of them in one signal (enrollments_changed). Listed
+    twice counts once; the coordinator themself, if listed, is enrolled as enrol does it.
+    """
     outcome = BulkEnrolment()
+    officers = {user.pk: user for user in users}
+    own = officers.pop(getattr(actor, "pk", None), None)
     with transaction.atomic():
-        for user in users:
-            existing = Enrollment.objects.filter(
-                user_id=user.pk, run_id=run.pk, status__in=[*SEAT_HOLDING, "waitlisted", "pending"]
-            ).exists()
-            if existing:
+        if officers:
+            _enrol_officers(list(officers.values()), run, actor, outcome)
+        if own is not None:
+            if Enrollment.objects.filter(
+                user_id=own.pk, run_id=run.pk, status__in=[*SEAT_HOLDING, "waitlisted", "pending"]
+            ).exists():
                 outcome.already += 1
-                continue
-            enrollment = enrol(user=user, run=run, actor=actor, note="bulk")
-            if enrollment.status == Enrollment.Status.WAITLISTED:
-                outcome.waitlisted.append(enrollment)
             else:
-                outcome.enrolled.append(enrollment)
+                enrollment = enrol(user=own, run=run, actor=actor, note="bulk")
+                waiting = enrollment.status == Enrollment.Status.WAITLISTED
+                (outcome.waitlisted if waiting else outcome.enrolled).append(enrollment)
     return outcome
+
+
+def _enrol_officers(users: list[Any], run: CourseRun, actor: Any, outcome: BulkEnrolment) -> None:
+    """enrol_many's officers other than the actor, in its transaction."""
+    institutions = _check_may_enrol(actor, users)
+    run = _lock_run(run.pk)
+    if not has_perm(actor, "courses.manage_run", run):
+        _check_open(run)
+    _check_program_order_of_many(users, run)
+    existing = {
+        enrollment.user_id: enrollment
+        for enrollment in Enrollment.objects.filter(
+            run_id=run.pk, user_id__in=[user.pk for user in users]
+        )
+    }
+    now = timezone.now()
+    seats = _Seats(run)
+    new: list[Enrollment] = []
+    reopened: list[Enrollment] = []
+    changes: list[tuple[Enrollment, str]] = []
+    for user in users:
+        enrollment = existing.get(user.pk)
+        if enrollment is not None and enrollment.status not in REOPENABLE:
+            outcome.already += 1
+            continue
+        from_status = enrollment.status if enrollment is not None else ""
+        if enrollment is None:
+            enrollment = _new_enrollment(user, run, institutions.get(user.institution_id))
+            new.append(enrollment)
+        else:
+            enrollment.user = user
+            reopened.append(enrollment)
+        enrollment.enrolled_by = actor
+        enrollment.enrolled_at = now
+        seats.place(enrollment)
+        changes.append((enrollment, from_status))
+        waiting = enrollment.status == Enrollment.Status.WAITLISTED
+        (outcome.waitlisted if waiting else outcome.enrolled).append(enrollment)
+    if not changes:
+        return
+    Enrollment.objects.bulk_create(new, batch_size=BULK_BATCH)
+    Enrollment.objects.bulk_update(
+        reopened,
+        ["status", "waitlist_position", "enrolled_by", "enrolled_at"],
+        batch_size=BULK_BATCH,
+    )
+    run.save(update_fields=["active_count", "waitlist_count"])
+    CourseVersion.objects.filter(pk=run.version_id, is_frozen=False).update(is_frozen=True)
+    events = EnrollmentEvent.objects.bulk_create(
+        [
+            EnrollmentEvent(
+                enrollment=enrollment,
+                from_status=from_status,
+                to_status=enrollment.status,
+                actor=actor,
+                note="bulk",
+            )
+            for enrollment, from_status in changes
+        ],
+        batch_size=BULK_BATCH,
+    )
+    _emit_registered(
+        run,
+        [
+            (enrollment, event.pk if from_status else 0)
+            for (enrollment, from_status), event in zip(changes, events, strict=True)
+        ],
+    )
+    moved = [(enrollment, from_status, enrollment.status) for enrollment, from_status in changes]
+    transaction.on_commit(
+        lambda: signals.enrollments_changed.send(sender=Enrollment, changes=moved)
+    )
+
+
+def _check_may_enrol(actor: Any, users: list[Any]) -> dict[int, Any]:
+    """enrol's permission for many officers: each institution asked once (the institutions,
+    read in one query, are returned by id); an officer with no institution, by DPS only."""
+    from lms.accounts.models import Institution
+
+    ids = {user.institution_id for user in users if user.institution_id is not None}
+    institutions = Institution.objects.in_bulk(ids)
+    refused = _("You may enrol only officers of your institution.")
+    if any(user.institution_id is None for user in users) and not get_scope(actor).is_dps:
+        raise PermissionDenied(refused)
+    for institution in institutions.values():
+        if not has_perm(actor, "courses.enrol_officers", institution):
+            raise PermissionDenied(refused)
+    return institutions
+
+
+def _check_program_order_of_many(users: list[Any], run: CourseRun) -> None:
+    """_check_program_order for many officers in two queries: the first officer listed who has
+    not completed a course the program puts before this one is named in the refusal."""
+    earlier = list(
+        ProgramCourse.objects.filter(
+            program__ordered=True,
+            program__program_courses__course_id=run.course_id,
+            position__lt=F("program__program_courses__position"),
+            required=True,
+        )
+        .exclude(course_id=run.course_id)
+        .select_related("course")
+        .order_by("position")
+    )
+    if not earlier:
+        return
+    done = set(
+        Enrollment.objects.filter(
+            user_id__in=[user.pk for user in users],
+            status=Enrollment.Status.COMPLETED,
+            run__course_id__in={step.course_id for step in earlier},
+        ).values_list("user_id", "run__course_id")
+    )
+    for user in users:
+        for step in earlier:
+            if (user.pk, step.course_id) not in done:
+                raise EnrolmentError(
+                    _(
+                        "%(name)s must complete the course “%(course)s” first: the program is "
+                        "taken in order."
+                    )
+                    % {
+                        "name": user.full_name or user.email,
+                        "course": step.course.localized_title(),
+                    },
+                    code="program_order",
+                )
+
+
+def _emit_registered(run: CourseRun, registered: list[tuple[Enrollment, int]]) -> None:
+    """The `registered` statements of enrolments made or reopened, in one round trip; the
+    number is the reopening's event (0 for a first enrolment), as enrol keys them."""
+    from lms.xapi.emit import emit_many
+
+    activity = course_activity_id(run.course)
+    emit_many(
+        (
+            enrollment.user,
+            {
+                "verb": "registered",
+                "activity_id": activity,
+                "activity_name": run.course.title or None,
+                "activity_type": "http://adlnet.gov/expapi/activities/course",
+                "registration": enrollment.registration,
+                "statement_id": statement_id("registered", enrollment.registration, number),
+            },
+        )
+        for enrollment, number in registered
+    )
 
 
 def approve_enrolment(*, enrollment: Enrollment, actor: Any) -> Enrollment:
@@ -962,7 +1143,12 @@ def record_attendance(
     *, session: Session, marks: dict[int, str], actor: Any
 ) -> list[AttendanceRecord]:
     """Take attendance for a session: {enrollment id: status}. Recomputes each learner's
-    attendance rate and completion. Only those who teach the run may do it."""
+    attendance rate and completion. Only those who teach the run may do it.
+
+    Bulk work for a roster of hundreds: the records are upserted in one statement, their
+    `attended` statements stored in one, the rates updated in one; only the officers this
+    marking may complete (active, every required lesson done, the version's attendance met) are
+    locked and checked one by one, so a session costs the same queries for 3 or 300 officers."""
     run = session.run
     if not has_perm(actor, "courses.teach_run", run):
         raise PermissionDenied(_("You do not teach this course run."))
@@ -971,44 +1157,81 @@ def record_attendance(
         if status not in valid:
             raise ValidationError({"status": _("Choose present, late, absent or excused.")})
     now = timezone.now()
-    records: list[AttendanceRecord] = []
     with transaction.atomic():
         enrollments = {
             e.pk: e
             for e in Enrollment.objects.filter(
                 run_id=run.pk, pk__in=list(marks), status__in=SEAT_HOLDING
-            ).select_related("user")
+            ).select_related("user", "version")
         }
         unknown = set(marks) - set(enrollments)
         if unknown:
             raise ValidationError({"enrollment": _("Someone listed is not enrolled in this run.")})
-        for enrollment_id, status in marks.items():
-            record, _created = AttendanceRecord.objects.update_or_create(
-                session=session,
-                enrollment_id=enrollment_id,
-                defaults={"status": status, "recorded_by": actor, "recorded_at": now},
-            )
-            records.append(record)
-            if status in (AttendanceRecord.Status.PRESENT, AttendanceRecord.Status.LATE):
-                enrollment = enrollments[enrollment_id]
-                _emit(
-                    actor=enrollment.user,
-                    verb="attended",
-                    activity_id=_session_activity_id(session),
-                    activity_name=session.title or None,
-                    activity_type="http://adlnet.gov/expapi/activities/meeting",
-                    registration=enrollment.registration,
-                    key=statement_id("attended", enrollment.registration, session.pk, status),
-                    parent_activity_id=course_activity_id(run.course),
+        records = AttendanceRecord.objects.bulk_create(
+            [
+                AttendanceRecord(
+                    session=session,
+                    enrollment_id=enrollment_id,
+                    status=status,
+                    recorded_by=actor,
+                    recorded_at=now,
                 )
-        refresh_attendance(run=run, enrollment_ids=list(marks))
+                for enrollment_id, status in marks.items()
+            ],
+            update_conflicts=True,
+            unique_fields=["session", "enrollment"],
+            update_fields=["status", "recorded_by", "recorded_at"],
+        )
+        _emit_attended(session, run, [(enrollments[r.enrollment_id], r.status) for r in records])
+        rates = refresh_attendance(run=run, enrollment_ids=list(marks))
         for enrollment_id in marks:
-            evaluate_completion(enrollment=enrollments[enrollment_id], actor=actor)
+            enrollment = enrollments[enrollment_id]
+            if _may_complete(enrollment, run, rates.get(enrollment_id)):
+                evaluate_completion(enrollment=enrollment, actor=actor)
         taken = list(records)
         transaction.on_commit(
             lambda: signals.attendance_recorded.send(sender=Session, session=session, records=taken)
         )
     return records
+
+
+def _may_complete(enrollment: Enrollment, run: CourseRun, attendance_pct: int | None) -> bool:
+    """Whether taking attendance could complete this enrolment (evaluate_completion decides,
+    under its lock): active, every required lesson done, and the version's minimum attendance
+    met by the rate just computed. The rest cannot complete by being marked."""
+    if enrollment.status != Enrollment.Status.ACTIVE or enrollment.progress_pct < 100:
+        return False
+    minimum = enrollment.version.min_attendance_pct
+    if run.mode == CourseRun.Mode.VIRTUAL or not minimum:
+        return True
+    return (attendance_pct or 0) >= minimum
+
+
+def _emit_attended(session: Session, run: CourseRun, marked: list[tuple[Enrollment, str]]) -> None:
+    """One `attended` statement per officer present or late, all in one round trip (the same
+    mark again stores nothing new: the statement id is the mark's)."""
+    from lms.xapi.emit import emit_many
+
+    activity = _session_activity_id(session)
+    parent = course_activity_id(run.course)
+    emit_many(
+        (
+            enrollment.user,
+            {
+                "verb": "attended",
+                "activity_id": activity,
+                "activity_name": session.title or None,
+                "activity_type": "http://adlnet.gov/expapi/activities/meeting",
+                "registration": enrollment.registration,
+                "parent_activity_id": parent,
+                "statement_id": statement_id(
+                    "attended", enrollment.registration, session.pk, status
+                ),
+            },
+        )
+        for enrollment, status in marked
+        if status in (AttendanceRecord.Status.PRESENT, AttendanceRecord.Status.LATE)
+    )
 
 
 def _session_activity_id(session: Session) -> str:
@@ -1017,8 +1240,9 @@ def _session_activity_id(session: Session) -> str:
     return activity_iri("session", session.pk)
 
 
-def refresh_attendance(*, run: CourseRun, enrollment_ids: list[int]) -> None:
-    """Attendance % = sessions attended (present or late) / scheduled sessions not excused."""
+def refresh_attendance(*, run: CourseRun, enrollment_ids: list[int]) -> dict[int, int]:
+    """Attendance % = sessions attended (present or late) / scheduled sessions not excused.
+    Written in one UPDATE for all the enrolments; returns {enrollment id: %}."""
     sessions = Session.objects.filter(run_id=run.pk).count()
     rows = (
         AttendanceRecord.objects.filter(enrollment_id__in=enrollment_ids, session__run_id=run.pk)
@@ -1028,10 +1252,18 @@ def refresh_attendance(*, run: CourseRun, enrollment_ids: list[int]) -> None:
             excused=Count("pk", filter=Q(status="excused")),
         )
     )
+    rates: dict[int, int] = {}
     for row in rows:
         expected = sessions - row["excused"]
-        pct = 100 if expected <= 0 else min(100, (100 * row["attended"]) // expected)
-        Enrollment.objects.filter(pk=row["enrollment_id"]).update(attendance_pct=pct)
+        rates[row["enrollment_id"]] = (
+            100 if expected <= 0 else min(100, (100 * row["attended"]) // expected)
+        )
+    Enrollment.objects.bulk_update(
+        [Enrollment(pk=pk, attendance_pct=pct) for pk, pct in rates.items()],
+        ["attendance_pct"],
+        batch_size=BULK_BATCH,
+    )
+    return rates
 
 
 # Versions -------------------------------------------------------------------------------------

@@ -5,6 +5,9 @@ after the transaction commits (courses.services sends them through transaction.o
 
 - enrollment_changed(sender, enrollment, from_status, to_status): an enrolment was created or
   changed state.
+- enrollments_changed(sender, changes): many enrolments made or reopened at once (a
+  coordinator's bulk enrolment); `changes` lists (enrollment, from_status, to_status). Sent
+  instead of one enrollment_changed each, so that a receiver can do its work once for all.
 - lesson_completed(sender, enrollment, lesson): a learner completed a lesson.
 - course_completed(sender, enrollment): an enrolment met its completion rules; fired once.
 - attendance_recorded(sender, session, records): attendance was taken for a session.
@@ -22,6 +25,7 @@ Sent inside the transaction:
 from django.dispatch import Signal
 
 enrollment_changed = Signal()
+enrollments_changed = Signal()
 lesson_completed = Signal()
 lesson_completed_in_transaction = Signal()
 course_completed = Signal()

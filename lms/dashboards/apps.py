@@ -20,6 +20,9 @@ class DashboardsConfig(AppConfig):
         course_signals.enrollment_changed.connect(
             receivers.on_enrollment_changed, dispatch_uid="dashboards.enrollment_changed"
         )
+        course_signals.enrollments_changed.connect(
+            receivers.on_enrollments_changed, dispatch_uid="dashboards.enrollments_changed"
+        )
         # Activity dates are written in the transaction that completed the lesson (one COMMIT
         # per first view of a lesson, not a transaction of their own after it).
         course_signals.lesson_completed_in_transaction.connect(

@@ -25,20 +25,28 @@ def _institution_path(institution_id: int | None) -> str:
 def on_enrollment_changed(
     sender: Any, enrollment: Enrollment, from_status: str, to_status: str, **kwargs: Any
 ) -> None:
-    services.record_enrolment_change(
-        enrollment=enrollment, from_status=from_status or "", to_status=to_status
-    )
-    if to_status != from_status and Enrollment.Status.ACTIVE in (to_status, from_status):
+    on_enrollments_changed(sender, changes=[(enrollment, from_status or "", to_status)])
+
+
+def on_enrollments_changed(
+    sender: Any, changes: list[tuple[Enrollment, str, str]], **kwargs: Any
+) -> None:
+    """The counters moved once for all the changes, and one live update per institution and
+    run with the number newly enrolled (a bulk enrolment of thousands is a few messages)."""
+    services.record_enrolment_changes(changes)
+    enrolled: dict[tuple[int | None, int], int] = {}
+    for enrollment, from_status, to_status in changes:
+        if to_status != from_status and Enrollment.Status.ACTIVE in (to_status, from_status):
+            key = (enrollment.institution_id, enrollment.run_id)
+            enrolled[key] = enrolled.get(key, 0) + int(to_status == Enrollment.Status.ACTIVE)
+    for (institution_id, run_id), count in enrolled.items():
         live.publish(
             live.groups_for(
-                institution_path=_institution_path(enrollment.institution_id),
-                run_id=enrollment.run_id,
+                institution_path=_institution_path(institution_id),
+                run_id=run_id,
                 course_id=None,
             ),
-            {
-                "event": "enrolment",
-                "counters": {"enrolled": 1 if to_status == Enrollment.Status.ACTIVE else 0},
-            },
+            {"event": "enrolment", "counters": {"enrolled": count}},
         )
 
 

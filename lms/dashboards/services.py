@@ -200,29 +200,35 @@ def _enrolment_cell(enrollment: Enrollment, moment: datetime | date | None) -> C
     )
 
 
-def record_enrolment_change(*, enrollment: Enrollment, from_status: str, to_status: str) -> None:
-    """Move the counters for an enrolment that went from `from_status` to `to_status`.
+def record_enrolment_changes(changes: Iterable[tuple[Enrollment, str, str]]) -> None:
+    """Move the counters for enrolments that went from one status to another, each an
+    (enrollment, from_status, to_status): the sums of all written in one upsert per table.
 
     Enrolments count in the month enrolled while active or completed; completions (and their
     pass) in the month completed. Leaving a state takes back exactly what entering it added.
     """
     deltas: dict[Cell, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    entered = int(to_status in COUNTED) - int(from_status in COUNTED)
-    if entered:
-        deltas[_enrolment_cell(enrollment, enrollment.enrolled_at)]["enrolled"] += entered
-    finished = int(to_status == Enrollment.Status.COMPLETED) - int(
-        from_status == Enrollment.Status.COMPLETED
-    )
-    if finished:
-        counters = deltas[_enrolment_cell(enrollment, enrollment.completed_at)]
-        counters["completed"] += finished
-        if enrollment.passed is not None:
-            counters["assessed"] += finished
-            counters["passed"] += finished if enrollment.passed else 0
+    active: list[tuple[Enrollment, datetime]] = []
+    for enrollment, from_status, to_status in changes:
+        from_status = from_status or ""
+        entered = int(to_status in COUNTED) - int(from_status in COUNTED)
+        if entered:
+            deltas[_enrolment_cell(enrollment, enrollment.enrolled_at)]["enrolled"] += entered
+        finished = int(to_status == Enrollment.Status.COMPLETED) - int(
+            from_status == Enrollment.Status.COMPLETED
+        )
+        if finished:
+            counters = deltas[_enrolment_cell(enrollment, enrollment.completed_at)]
+            counters["completed"] += finished
+            if enrollment.passed is not None:
+                counters["assessed"] += finished
+                counters["passed"] += finished if enrollment.passed else 0
+        if enrollment.last_activity_at is not None:
+            active.append((enrollment, enrollment.last_activity_at))
     with transaction.atomic():
         add_to_tallies(deltas)
-        if enrollment.last_activity_at is not None:
-            record_activity(enrollment=enrollment, at=enrollment.last_activity_at)
+        for enrollment, at in active:
+            record_activity(enrollment=enrollment, at=at)
 
 
 # The three upserts of record_activity; a date is replaced only by a later one (the WHERE of the

@@ -20,7 +20,7 @@ from tests.dashboards.conftest import enrol
 
 ACTIONS = st.lists(
     st.tuples(
-        st.sampled_from(["enrol", "withdraw", "lesson", "attend", "revoke"]),
+        st.sampled_from(["enrol", "bulk", "withdraw", "lesson", "attend", "attend_all", "revoke"]),
         st.integers(0, 3),  # officer
         st.sampled_from(["virtual", "onsite"]),
         st.integers(0, 2),  # lesson, session or attendance status
@@ -44,6 +44,14 @@ def _apply(
     enrollment = Enrollment.objects.filter(user=user, run=run).first()
     if kind == "enrol":
         committed(lambda: enrol(user, run))
+    elif kind == "bulk":  # a coordinator's bulk enrolment: new, reopened and already there
+        committed(lambda: courses.enrol_many(users=officers[who:], run=run, actor=dps))
+    elif kind == "attend_all" and which == "onsite":  # the whole roster in one tap
+        seated = Enrollment.objects.filter(run=run, status__in=["active", "completed"])
+        marks = {seat.pk: STATUSES[extra] for seat in seated}
+        session = Session.objects.filter(run=run).order_by("pk")[who % 2]
+        if marks:
+            committed(lambda: courses.record_attendance(session=session, marks=marks, actor=dps))
     elif enrollment is None:
         return
     elif kind == "withdraw" and enrollment.status in ("active", "waitlisted", "pending"):
