@@ -18,6 +18,7 @@ from django.urls import reverse
 
 from courses import services
 from courses.models import AttendanceRecord, CourseRun, Enrollment, EnrollmentEvent, Lesson
+from lms.accounts.models import User
 from lms.xapi.models import Statement
 from tests.courses.factories import RunFactory, add_sessions, assign_instructor
 from tests.factories import UserFactory
@@ -116,3 +117,27 @@ def test_the_page_marks_everyone_present_in_one_tap_for_a_large_roster() -> None
     assert len(statuses) == 60
     assert statuses[enrollments[0].pk] == "late"
     assert statuses[enrollments[59].pk] == "present"
+
+
+def test_a_sheet_of_more_than_a_thousand_officers_is_accepted() -> None:
+    """Once marked, the sheet sends a field per officer: past Django's default of 1,000 fields
+    the whole sheet was refused with a 400."""
+    run, sessions, teacher, _few = _onsite(0)
+    officers = User.objects.bulk_create(
+        User(email=f"agente{n}@sheet.test", full_name=f"Agente {n}", password="!")
+        for n in range(1100)
+    )
+    seated = Enrollment.objects.bulk_create(
+        Enrollment(user=officer, run=run, version=run.version, status="active")
+        for officer in officers
+    )
+    client = Client()
+    client.force_login(teacher)
+    url = reverse("courses:attendance", args=[run.code, sessions[0].pk])
+    sheet = {f"e{enrollment.pk}": "present" for enrollment in seated}
+    sheet[f"e{seated[0].pk}"] = "late"
+    response = client.post(url, {"all": "", **sheet})
+    assert response.status_code == 302
+    marks = AttendanceRecord.objects.filter(session=sessions[0])
+    assert marks.count() == 1100
+    assert marks.get(enrollment=seated[0]).status == "late"
