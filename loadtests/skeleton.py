@@ -21,30 +21,49 @@ def assessment_run(
     is an assessment of `kind` (with `reading`, a text lesson after it). Made on first use, when
     `made` is True and the caller adds the questions and the assessment's sections."""
     from assessments.models import Assessment
-    from courses.models import Course, CourseRun, CourseVersion, Lesson, Module
+    from courses.models import CourseRun, Lesson
 
     run = CourseRun.objects.filter(code=run_code).select_related("course", "version").first()
     made = run is None
     if run is None:
-        course, _created = Course.objects.get_or_create(
-            code=course_code, defaults={"title": title, "is_published": published}
-        )
-        version = CourseVersion.objects.create(course=course, number=course.versions.count() + 1)
-        module = Module.objects.create(version=version, position=1, title=lesson_title)
-        lesson = Lesson.objects.create(
-            version=version, module=module, position=1, kind=Lesson.Kind.ASSESSMENT,
-            title=lesson_title,
-        )  # fmt: skip
+        lessons: list[tuple[str, dict[str, str], dict[str, str] | None]] = [
+            (Lesson.Kind.ASSESSMENT, lesson_title, None)
+        ]
         if reading:
-            Lesson.objects.create(
-                version=version, module=module, position=2, kind=Lesson.Kind.TEXT,
-                title={"en": "Reading"}, body={"en": "<p>Reading.</p>"},
-            )  # fmt: skip
-        course.current_version = version
-        course.save(update_fields=["current_version"])
-        Assessment.objects.create(
-            lesson=lesson, kind=kind, time_limit_minutes=time_limit_minutes, max_attempts=None
+            lessons.append((Lesson.Kind.TEXT, {"en": "Reading"}, {"en": "<p>Reading.</p>"}))
+        course, version = course_of_lessons(
+            course_code=course_code, title=title, published=published, lessons=lessons
         )
+        Assessment.objects.create(
+            lesson=version.lessons.get(position=1), kind=kind,
+            time_limit_minutes=time_limit_minutes, max_attempts=None,
+        )  # fmt: skip
         run = CourseRun.objects.create(course=course, version=version, code=run_code)
     assessment = Assessment.objects.get(lesson__version_id=run.version_id)
     return run, assessment, made
+
+
+def course_of_lessons(
+    *,
+    course_code: str,
+    title: dict[str, str],
+    published: bool,
+    lessons: list[tuple[str, dict[str, str], dict[str, str] | None]],
+) -> tuple[Any, Any]:
+    """(course, version): the course `course_code` (made if new) with a new current version of
+    one module holding `lessons`, each (kind, title, body or None), in that order."""
+    from courses.models import Course, CourseVersion, Lesson, Module
+
+    course, _created = Course.objects.get_or_create(
+        code=course_code, defaults={"title": title, "is_published": published}
+    )
+    version = CourseVersion.objects.create(course=course, number=course.versions.count() + 1)
+    module = Module.objects.create(version=version, position=1, title=lessons[0][1])
+    for position, (kind, lesson_title, body) in enumerate(lessons, start=1):
+        Lesson.objects.create(
+            version=version, module=module, position=position, kind=kind, title=lesson_title,
+            **({"body": body} if body is not None else {}),
+        )  # fmt: skip
+    course.current_version = version
+    course.save(update_fields=["current_version"])
+    return course, version

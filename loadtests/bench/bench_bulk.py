@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -24,19 +25,12 @@ from django.utils import timezone
 def _seed(officers: int, stamp: str) -> dict[str, Any]:
     """An academy with a coordinator, an instructor and `officers` officers; a virtual run it
     hosts and an on-site run with one session (a course of one reading)."""
-    from courses.models import (
-        Course,
-        CourseRun,
-        CourseVersion,
-        Lesson,
-        Module,
-        RunInstructor,
-        Session,
-    )
+    from courses.models import CourseRun, Lesson, RunInstructor, Session
     from lms.accounts.models import Institution, MemberState, RoleAssignment, User
+    from loadtests.skeleton import course_of_lessons
 
     state = MemberState.objects.order_by("code").first() or MemberState.objects.create(
-        code="XX", name={"en": "Bench"}
+        code="XX", name_en="Bench", name_es="Banco", name_pt="Banco", name_fr="Banc"
     )
     academy = Institution.objects.create(
         member_state=state, name=f"Bench academy {stamp}", short_name="bench"
@@ -57,18 +51,11 @@ def _seed(officers: int, stamp: str) -> dict[str, Any]:
         )
         for i in range(officers)
     )  # fmt: skip
-    course = Course.objects.create(
-        code=f"bench-bulk-{stamp}", title={"es": "Curso masivo", "en": "Bulk course"},
-        is_published=True,
+    course, version = course_of_lessons(
+        course_code=f"bench-bulk-{stamp}", title={"es": "Curso masivo", "en": "Bulk course"},
+        published=True,
+        lessons=[(Lesson.Kind.TEXT, {"en": "Reading"}, {"en": "<p>Reading.</p>"})],
     )  # fmt: skip
-    version = CourseVersion.objects.create(course=course, number=1)
-    module = Module.objects.create(version=version, position=1, title={"en": "Module"})
-    Lesson.objects.create(
-        version=version, module=module, position=1, kind=Lesson.Kind.TEXT,
-        title={"en": "Reading"}, body={"en": "<p>Reading.</p>"},
-    )  # fmt: skip
-    course.current_version = version
-    course.save(update_fields=["current_version"])
     runs = {
         mode: CourseRun.objects.create(
             course=course,
@@ -85,7 +72,7 @@ def _seed(officers: int, stamp: str) -> dict[str, Any]:
     now = timezone.now()
     session = Session.objects.create(
         run=runs[CourseRun.Mode.ONSITE], title={"en": "Day 1"}, starts_at=now,
-        ends_at=now + timezone.timedelta(hours=8),
+        ends_at=now + timedelta(hours=8),
     )  # fmt: skip
     return {
         "coordinator": coordinator, "instructor": instructor, "runs": runs,
