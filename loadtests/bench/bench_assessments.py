@@ -180,6 +180,9 @@ def run(options: dict[str, Any]) -> str:
         f"Errors: {len(errors)}{' (' + '; '.join(sorted(set(errors))[:3]) + ')' if errors else ''}.",
         "",
         "Starting reads the sections' cached pools (one row per category), never the bank; "
-        "the query counts above do not change with the bank's size.",
+        "the query counts above do not change with the bank's size. The start is each "
+        "officer's first request: 3 of its queries load the signed-in person (the user, their "
+        "roles, the unread count), which the session's cache holds afterwards. The submit "
+        "stores its statements in two round trips (the answers, then the result).",
     ]
     return "\n".join(lines) + "\n"
