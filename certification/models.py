@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from courses.models import Course, CourseRun, Enrollment, Program
 from lms.accounts.models import Institution, University
 from lms.i18n import pick
+from lms.jobs import Job
 
 
 class CertificateTemplate(models.Model):
@@ -254,36 +255,16 @@ class CertificateEvent(models.Model):
         indexes = [models.Index(fields=["certificate", "at"])]
 
 
-class BulkIssuance(models.Model):
+class BulkIssuance(Job):
     """Issuing a whole run's certificates: progress kept here so a failed job can resume."""
 
-    class State(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Done")
-        FAILED = "failed", _("Failed")
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     run = models.ForeignKey(CourseRun, on_delete=models.CASCADE, related_name="bulk_issuances")
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
-    total = models.PositiveIntegerField(default=0)
     issued = models.PositiveIntegerField(default=0)
     already = models.PositiveIntegerField(default=0)
-    error = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(Job.Meta):
         indexes = [models.Index(fields=["run", "-created_at"])]
 
     @property
     def done(self) -> int:
         return self.issued + self.already
-
-    @property
-    def percent(self) -> int:
-        return 100 if not self.total else min(100, round(100 * self.done / self.total))

@@ -8,16 +8,7 @@ from typing import Any
 from celery import shared_task
 
 from certification import services
-
-# Late acknowledgement (a message whose worker dies is delivered again) and retries with backoff.
-RETRIED: dict[str, Any] = {
-    "acks_late": True,
-    "reject_on_worker_lost": True,
-    "autoretry_for": (Exception,),
-    "retry_backoff": 2,
-    "retry_backoff_max": 300,
-    "max_retries": 8,
-}
+from lms.jobs import RETRIED
 
 
 @shared_task(

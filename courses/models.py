@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from lms.accounts.models import Donor, Institution, MemberState
 from lms.i18n import i18n_field, pick
+from lms.jobs import Job
 
 
 class Program(models.Model):
@@ -561,3 +562,24 @@ class SupervisionObservation(models.Model):
     rating = models.PositiveSmallIntegerField(_("rating (1-5)"), null=True, blank=True)
     feedback = models.TextField(_("feedback on teaching"))
     observed_at = models.DateTimeField(default=timezone.now)
+
+
+class EnrolmentJob(Job):
+    """A coordinator's bulk enrolment too large for one request ("everyone matching" a search
+    of thousands of officers): done by a worker in batches, its progress kept here for the page
+    that follows it. Safe to run again: those already enrolled count as such."""
+
+    run = models.ForeignKey(CourseRun, on_delete=models.CASCADE, related_name="enrolment_jobs")
+    query = models.CharField(_("search"), max_length=100, blank=True)
+    enrolled = models.PositiveIntegerField(default=0)
+    waitlisted = models.PositiveIntegerField(default=0)
+    already = models.PositiveIntegerField(default=0)
+
+    class Meta(Job.Meta):
+        indexes = [models.Index(fields=["run", "-created_at"])]
+        verbose_name = _("bulk enrolment")
+        verbose_name_plural = _("bulk enrolments")
+
+    @property
+    def done(self) -> int:
+        return self.enrolled + self.waitlisted + self.already

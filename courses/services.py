@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, F, Max, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from courses import selectors, signals
@@ -30,6 +31,7 @@ from courses.models import (
     CourseVersion,
     Enrollment,
     EnrollmentEvent,
+    EnrolmentJob,
     Lesson,
     LessonProgress,
     Module,
@@ -345,6 +347,73 @@ def enrol_many(*, users: Iterable[Any], run: CourseRun, actor: Any) -> BulkEnrol
                 waiting = enrollment.status == Enrollment.Status.WAITLISTED
                 (outcome.waitlisted if waiting else outcome.enrolled).append(enrollment)
     return outcome
+
+
+def enrol_in_background_from() -> int:
+    """From how many officers a coordinator's "everyone matching" is a background job rather
+    than one request (LMS_ENROL_IN_BACKGROUND_FROM; about a second a thousand officers here)."""
+    return int(getattr(settings, "LMS_ENROL_IN_BACKGROUND_FROM", 2000))
+
+
+def start_enrolment_job(*, run: CourseRun, actor: Any, query: str) -> EnrolmentJob:
+    """Queue the enrolment of every officer the coordinator may enrol who matches `query`, once
+    committed; the worker runs run_enrolment_job."""
+    if not has_perm(actor, "courses.manage_run", run):
+        raise PermissionDenied(_("You may not enrol officers in this run."))
+    with transaction.atomic():
+        job = EnrolmentJob.objects.create(run=run, requested_by=actor, query=query[:100])
+        job_id = job.pk
+        transaction.on_commit(lambda: _queue_enrolment_job(job_id))
+    return job
+
+
+def _queue_enrolment_job(job_id: uuid.UUID) -> None:
+    from courses.tasks import enrolment_job_task
+
+    enrolment_job_task.delay(str(job_id))
+
+
+def run_enrolment_job(*, job_id: uuid.UUID | str, batch_size: int = BULK_BATCH) -> EnrolmentJob:
+    """Enrol the job's officers in batches (enrol_many each, in its own transaction with the
+    job's counters), in the requester's language for what it says. A refusal (the program's
+    order, a permission taken back meanwhile) ends the job failed with the reason, after the
+    batches already done; running it again carries on (those enrolled count as already). Any
+    other error marks it failed and is raised again, for the task to retry."""
+    job = EnrolmentJob.objects.select_related("run", "requested_by").get(pk=job_id)
+    jobs = EnrolmentJob.objects.filter(pk=job.pk)
+    actor = job.requested_by
+    if actor is None:
+        jobs.update(
+            state=EnrolmentJob.State.FAILED,
+            error=_("The account that asked for this enrolment no longer exists."),
+        )
+        return EnrolmentJob.objects.get(pk=job.pk)
+    officers = selectors.officers_to_enrol(user=actor, query=job.query).order_by("pk")
+    jobs.update(
+        state=EnrolmentJob.State.RUNNING, total=officers.count(),
+        enrolled=0, waitlisted=0, already=0, error="",
+    )  # fmt: skip
+    last = 0
+    with translation.override(actor.preferred_language or settings.LANGUAGE_CODE):
+        try:
+            while batch := list(officers.filter(pk__gt=last)[:batch_size]):
+                with transaction.atomic():
+                    outcome = enrol_many(users=batch, run=job.run, actor=actor)
+                    jobs.update(
+                        enrolled=F("enrolled") + len(outcome.enrolled),
+                        waitlisted=F("waitlisted") + len(outcome.waitlisted),
+                        already=F("already") + outcome.already,
+                    )
+                last = batch[-1].pk
+        except (ValidationError, PermissionDenied) as refused:
+            reason = " ".join(getattr(refused, "messages", None) or [str(refused)])
+            jobs.update(state=EnrolmentJob.State.FAILED, error=reason[:500])
+            return EnrolmentJob.objects.get(pk=job.pk)
+        except Exception as error:
+            jobs.update(state=EnrolmentJob.State.FAILED, error=str(error)[:500])
+            raise
+    jobs.update(state=EnrolmentJob.State.DONE)
+    return EnrolmentJob.objects.get(pk=job.pk)
 
 
 def _enrol_officers(users: list[Any], run: CourseRun, actor: Any, outcome: BulkEnrolment) -> None:

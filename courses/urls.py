@@ -34,6 +34,11 @@ urlpatterns = [
     path("runs/<slug:run_code>/progress.csv", views.progress_csv, name="progress_csv"),
     path("runs/<slug:run_code>/officers/", views.enrol_officers, name="enrol_officers"),
     path(
+        "runs/<slug:run_code>/officers/jobs/<uuid:job_id>/",
+        views.enrolment_job,
+        name="enrolment_job",
+    ),
+    path(
         "runs/<slug:run_code>/enrolments/<int:enrollment_id>/decide/",
         views.decide_enrolment,
         name="decide_enrolment",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -31,7 +32,16 @@ from django.views.decorators.http import require_POST
 from courses import cards, content, player, selectors, services
 from courses.caching import bounded_get_or_set
 from courses.forms import ObservationForm, ReplicatedRunForm, VideoPositionForm
-from courses.models import AttendanceRecord, Course, CourseRun, Enrollment, Lesson, Program, Session
+from courses.models import (
+    AttendanceRecord,
+    Course,
+    CourseRun,
+    Enrollment,
+    EnrolmentJob,
+    Lesson,
+    Program,
+    Session,
+)
 from lms.accounts.models import MemberState
 from lms.accounts.permissions import get_scope, has_perm, require_perm
 from lms.chrome import render_page
@@ -610,11 +620,12 @@ def enrol_officers(request: HttpRequest, run_code: str) -> HttpResponse:
     officers = selectors.officers_to_enrol(user=request.user, query=query)
     if request.method == "POST":
         if request.POST.get("everyone_matching"):
-            chosen = list(
-                selectors.officers_to_enrol(
-                    user=request.user, query=request.POST.get("q", "")[:100]
-                )
-            )
+            wanted = request.POST.get("q", "").strip()[:100]
+            matching = selectors.officers_to_enrol(user=request.user, query=wanted)
+            if matching.count() >= services.enrol_in_background_from():
+                job = services.start_enrolment_job(run=run, actor=request.user, query=wanted)
+                return redirect("courses:enrolment_job", run_code=run.code, job_id=job.pk)
+            chosen = list(matching)
         else:
             ids = [int(v) for v in request.POST.getlist("officer") if v.isdigit()]
             chosen = list(officers.filter(pk__in=ids))
@@ -644,6 +655,23 @@ def enrol_officers(request: HttpRequest, run_code: str) -> HttpResponse:
         "courses/enrol_officers.html",
         {"run": run, "page_obj": page, "q": query, "query_string": _query_string(request, "q")},
     )
+
+
+@require_perm("courses.manage_run", _run)
+def enrolment_job(request: HttpRequest, run_code: str, job_id: uuid.UUID) -> HttpResponse:
+    """A bulk enrolment under way: its progress, refreshed by the page's script from the same
+    address as JSON (Accept: application/json), or by reloading."""
+    run: CourseRun = request.permission_object  # type: ignore[attr-defined]
+    job = get_object_or_404(EnrolmentJob, pk=job_id, run=run)
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse(
+            {
+                "state": job.state, "label": str(job.get_state_display()), "total": job.total,
+                "done": job.done, "enrolled": job.enrolled, "waitlisted": job.waitlisted,
+                "already": job.already, "percent": job.percent, "error": job.error,
+            }
+        )  # fmt: skip
+    return render(request, "courses/enrolment_job.html", {"run": run, "job": job})
 
 
 @require_perm("courses.manage_run", _run)
