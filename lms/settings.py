@@ -286,6 +286,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 # A marked attendance sheet sends one field per officer: Django's 1,000 refused (400) the sheet
 # of any session of a thousand officers or more.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
+# From how many officers a coordinator's "everyone matching" runs as a background job.
+LMS_ENROL_IN_BACKGROUND_FROM = int(os.environ.get("LMS_ENROL_IN_BACKGROUND_FROM", "2000"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 EMAIL_BACKEND = os.environ.get(
