@@ -474,13 +474,28 @@ def _emit_answers(attempt: Attempt, answers: list[Answer]) -> None:
 
 def _release(attempt: Attempt, *, now: datetime, revision: int = 0) -> None:
     """Show the grade to the learner, emit scored and passed/failed, feed course completion."""
+    _release_many([attempt], now=now, revision=revision)
+
+
+def _release_many(attempts: list[Attempt], *, now: datetime, revision: int = 0) -> None:
+    """_release for locked attempts, in a fixed number of queries whatever their number: the
+    attempts updated in one, their statements stored in one, the results that count read in
+    one and recorded in the course's progress together (record_lesson_results)."""
     from lms.xapi.emit import emit_many
 
-    attempt.status = Attempt.Status.RELEASED
-    attempt.released_at = attempt.released_at or now
-    attempt.save(update_fields=["status", "released_at"])
+    for attempt in attempts:
+        attempt.status = Attempt.Status.RELEASED
+        attempt.released_at = attempt.released_at or now
+    Attempt.objects.bulk_update(attempts, ["status", "released_at"], batch_size=1000)
+    emit_many(
+        (attempt.user, event) for attempt in attempts for event in _result_events(attempt, revision)
+    )
+    _record_results(attempts)
+
+
+def _result_events(attempt: Attempt, revision: int) -> list[dict[str, Any]]:
+    """The `scored` and `passed` or `failed` statements of a released attempt."""
     assessment = attempt.assessment
-    activity = assessment_activity_id(assessment)
     result = {
         "score_scaled": float(attempt.score_pct or 0) / 100,
         "score_raw": float(attempt.score or 0),
@@ -489,34 +504,30 @@ def _release(attempt: Attempt, *, now: datetime, revision: int = 0) -> None:
         "success": bool(attempt.passed),
         "completion": True,
     }
-    registration = attempt.enrollment.registration
-    emit_many(
-        (
-            attempt.user,
-            {
-                "verb": verb,
-                "activity_id": activity,
-                "activity_name": assessment.lesson.title or None,
-                "activity_type": "http://adlnet.gov/expapi/activities/assessment",
-                "registration": registration,
-                "result": result,
-                "statement_id": statement_id(verb, attempt.pk, revision),
-            },
-        )
+    return [
+        {
+            "verb": verb,
+            "activity_id": assessment_activity_id(assessment),
+            "activity_name": assessment.lesson.title or None,
+            "activity_type": "http://adlnet.gov/expapi/activities/assessment",
+            "registration": attempt.enrollment.registration,
+            "result": result,
+            "statement_id": statement_id(verb, attempt.pk, revision),
+        }
         for verb in ("scored", "passed" if attempt.passed else "failed")
-    )
-    _record_result(attempt)
+    ]
 
 
 def counted_result(*, assessment: Assessment, enrollment: Enrollment) -> Decimal | None:
     """The score (%) that counts, by the assessment's method, over released attempts."""
-    scores = list(
-        Attempt.objects.filter(
-            assessment=assessment, enrollment=enrollment, status=Attempt.Status.RELEASED
-        )
-        .order_by("number")
-        .values_list("score_pct", flat=True)
-    )
+    scores = Attempt.objects.filter(
+        assessment=assessment, enrollment=enrollment, status=Attempt.Status.RELEASED
+    ).order_by("number")
+    return _counted(assessment, list(scores.values_list("score_pct", flat=True)))
+
+
+def _counted(assessment: Assessment, scores: list[Decimal | None]) -> Decimal | None:
+    """The score that counts of released attempts' scores, in the order taken."""
     values = [score for score in scores if score is not None]
     if not values:
         return None
@@ -527,22 +538,40 @@ def counted_result(*, assessment: Assessment, enrollment: Enrollment) -> Decimal
     return max(values)
 
 
-def _record_result(attempt: Attempt) -> None:
-    from courses.services import record_lesson_result
+def _record_results(attempts: list[Attempt]) -> None:
+    """The results that count of the attempts' learners, in their course progress: the
+    released attempts' scores read in one query, recorded together."""
+    from courses.services import LessonResult, record_lesson_results
 
-    assessment = attempt.assessment
-    enrollment = attempt.enrollment
-    score = counted_result(assessment=assessment, enrollment=enrollment)
-    if score is None:
-        return
-    record_lesson_result(
-        enrollment=enrollment,
-        lesson=assessment.lesson,
-        completed=True,
-        passed=score >= assessment.passing_score_pct,
-        score_pct=score,
-        actor=attempt.user,
-    )
+    pairs = {(attempt.assessment_id, attempt.enrollment_id): attempt for attempt in attempts}
+    released: dict[tuple[int, int], list[Decimal | None]] = {}
+    for assessment_id, enrollment_id, score in (
+        Attempt.objects.filter(
+            assessment_id__in={key[0] for key in pairs},
+            enrollment_id__in={key[1] for key in pairs},
+            status=Attempt.Status.RELEASED,
+        )
+        .order_by("number")
+        .values_list("assessment_id", "enrollment_id", "score_pct")
+    ):
+        released.setdefault((assessment_id, enrollment_id), []).append(score)
+    results = []
+    for key, attempt in pairs.items():
+        assessment = attempt.assessment
+        score = _counted(assessment, released.get(key, []))
+        if score is None:
+            continue
+        results.append(
+            LessonResult(
+                enrollment=attempt.enrollment,
+                lesson=assessment.lesson,
+                completed=True,
+                passed=score >= assessment.passing_score_pct,
+                score_pct=score,
+                actor=attempt.user,
+            )
+        )
+    record_lesson_results(results)
 
 
 # --- Grading by instructors -----------------------------------------------------------------
@@ -664,21 +693,21 @@ def grade_answer(
 def release_grades(
     *, assessment: Assessment, run: CourseRun, actor: Any, now: datetime | None = None
 ) -> int:
-    """Release every fully graded attempt of an assessment in a run; returns how many."""
+    """Release every fully graded attempt of an assessment in a run; returns how many. A fixed
+    number of queries whatever their number (_release_many)."""
     now = now or timezone.now()
     if not has_perm(actor, "courses.teach_run", run):
         raise PermissionDenied(_("You may only release grades in the runs you teach."))
-    released = 0
     with transaction.atomic():
-        attempts = (
+        attempts = list(
             Attempt.objects.select_for_update(of=("self",))
             .filter(assessment=assessment, run=run, status=Attempt.Status.GRADED)
             .select_related("assessment__lesson", "enrollment", "user")
+            .order_by("pk")
         )
-        for attempt in attempts:
-            _release(attempt, now=now)
-            released += 1
-    return released
+        if attempts:
+            _release_many(attempts, now=now)
+    return len(attempts)
 
 
 def record_practical(

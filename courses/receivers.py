@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from courses.models import Enrollment, Lesson, LessonProgress
+from courses.services import LessonResult, record_lesson_results
 
 # The outcome verbs that complete a lesson (ADL verb IRIs end with these words).
 _OUTCOME_VERBS = {"completed": None, "passed": True, "failed": False}
@@ -27,17 +27,6 @@ def _is_learner(actor: dict[str, Any], user: Any) -> bool:
     if account:
         return str(account.get("name")) == str(user.pk)
     return str(actor.get("mbox", "")).lower() == f"mailto:{user.email}".lower()
-
-
-@dataclass
-class _Result:
-    """What a batch's statements say about one learner in one lesson, merged in order."""
-
-    enrollment: Enrollment
-    lesson: Lesson
-    completed: bool = False
-    passed: bool | None = None
-    score_pct: Decimal | None = None
 
 
 def _candidates(
@@ -61,7 +50,7 @@ def _candidates(
     return found
 
 
-def _unchanged(progress: LessonProgress | None, result: _Result) -> bool:
+def _unchanged(progress: LessonProgress | None, result: LessonResult) -> bool:
     """Whether recording `result` would change nothing (the same statements sent again)."""
     if progress is None:
         return False
@@ -78,11 +67,9 @@ def on_statements_stored(sender: Any, statements: list[dict[str, Any]], **kwargs
 
     Set-based for a whole batch: one query finds the enrolments of the batch's registrations, one
     the lessons of their versions, one the progress already recorded; only the (enrolment, lesson)
-    pairs whose progress changes go through record_lesson_result, once each with the batch's
-    results merged in order, so completion is checked only for the enrolments affected.
+    pairs whose progress changes go through record_lesson_results together, each with the
+    batch's results merged in order, so completion is checked only for the enrolments affected.
     """
-    from courses.services import record_lesson_result
-
     candidates = _candidates(statements)
     if not candidates:
         return
@@ -107,13 +94,14 @@ def on_statements_stored(sender: Any, statements: list[dict[str, Any]], **kwargs
             activity_id__in={activity_id for _enrollment, activity_id, *_rest in mine},
         )
     }
-    results: dict[tuple[int, int], _Result] = {}
+    results: dict[tuple[int, int], LessonResult] = {}
     for enrollment, activity_id, statement, word, passed in mine:
         lesson = lessons.get((enrollment.version_id, activity_id))
         if lesson is None:
             continue
         merged = results.setdefault(
-            (enrollment.pk, lesson.pk), _Result(enrollment=enrollment, lesson=lesson)
+            (enrollment.pk, lesson.pk),
+            LessonResult(enrollment, lesson, completed=False, actor=enrollment.user),
         )
         result = statement.get("result") or {}
         scaled = (result.get("score") or {}).get("scaled")
@@ -137,17 +125,9 @@ def on_statements_stored(sender: Any, statements: list[dict[str, Any]], **kwargs
             lesson_id__in={key[1] for key in results},
         )
     }
-    for key, merged in results.items():
-        if _unchanged(recorded.get(key), merged):
-            continue
-        record_lesson_result(
-            enrollment=merged.enrollment,
-            lesson=merged.lesson,
-            completed=merged.completed,
-            passed=merged.passed,
-            score_pct=merged.score_pct,
-            actor=merged.enrollment.user,
-        )
+    record_lesson_results(
+        [merged for key, merged in results.items() if not _unchanged(recorded.get(key), merged)]
+    )
 
 
 def connect() -> None:

@@ -160,6 +160,23 @@ def _lesson_completed(enrollment: Enrollment, lesson: Lesson) -> None:
     )
 
 
+def _lessons_completed(completions: list[tuple[Enrollment, Lesson]]) -> None:
+    """_lesson_completed for many: lessons_completed_in_transaction once for all now,
+    lesson_completed for each after the commit (one alone goes through _lesson_completed)."""
+    if len(completions) == 1:
+        _lesson_completed(*completions[0])
+        return
+    if not completions:
+        return
+    signals.lessons_completed_in_transaction.send(sender=Lesson, completions=completions)
+
+    def announce() -> None:
+        for enrollment, lesson in completions:
+            signals.lesson_completed.send(sender=Lesson, enrollment=enrollment, lesson=lesson)
+
+    transaction.on_commit(announce)
+
+
 def _record_event(
     enrollment: Enrollment, from_status: str, actor: Any, note: str = ""
 ) -> EnrollmentEvent:
@@ -1043,70 +1060,149 @@ def record_lesson_result(
     Called by assessments when an attempt is graded. Idempotent: the same result twice changes
     nothing and emits one statement.
     """
-    if lesson.version_id != enrollment.version_id:
-        raise ValidationError(_("This lesson is not part of your course version."))
+    return record_lesson_results(
+        [LessonResult(enrollment, lesson, completed, passed, score_pct, actor)]
+    )[0]
+
+
+@dataclass
+class LessonResult:
+    """A learner's result in a lesson, for record_lesson_results; `actor` recorded it (the
+    course's completion event names them)."""
+
+    enrollment: Enrollment
+    lesson: Lesson
+    completed: bool
+    passed: bool | None = None
+    score_pct: Decimal | None = None
+    actor: Any = None
+
+
+def record_lesson_results(results: list[LessonResult]) -> list[LessonProgress]:
+    """record_lesson_result for many (enrolment, lesson) pairs at once (a run's released grades,
+    a batch of xAPI results; a pair listed again applies after the first, as a second call
+    would), in a fixed number of queries whatever their
+    number: the enrolments locked in one, their progress read, inserted and updated in one
+    each, the enrolments' progress and score recomputed in three and written in one, the
+    `completed` statements stored in one. Then, one by one, the dashboards' activity of those
+    who completed a lesson, and the course's completion of those whose every required lesson is
+    done. Returns the progress of each pair, in order."""
+    for item in results:
+        if item.lesson.version_id != item.enrollment.version_id:
+            raise ValidationError(_("This lesson is not part of your course version."))
+    if not results:
+        return []
     now = timezone.now()
+    ids = sorted({item.enrollment.pk for item in results})
     with transaction.atomic():
-        enrollment = (
-            Enrollment.objects.select_for_update()
+        locked = {
+            enrollment.pk: enrollment
+            for enrollment in Enrollment.objects.select_for_update(of=("self",))
             .select_related("run__course", "version", "user")
-            .get(pk=enrollment.pk)
+            .filter(pk__in=ids)
+            .order_by("pk")
+        }
+        recorded = {
+            (progress.enrollment_id, progress.lesson_id): progress
+            for progress in LessonProgress.objects.select_for_update().filter(
+                enrollment_id__in=ids, lesson_id__in={item.lesson.pk for item in results}
+            )
+        }
+        rows: list[LessonProgress] = []
+        new: list[LessonProgress] = []
+        changed: dict[int, LessonProgress] = {}
+        completions: list[tuple[Enrollment, LessonResult]] = []
+        for item in results:
+            enrollment = locked[item.enrollment.pk]
+            progress = recorded.get((enrollment.pk, item.lesson.pk))
+            if progress is None:
+                progress = LessonProgress(enrollment=enrollment, lesson=item.lesson, started_at=now)
+                recorded[(enrollment.pk, item.lesson.pk)] = progress
+                new.append(progress)
+            elif progress.pk is not None:
+                changed[progress.pk] = progress
+            if item.completed and progress.status != LessonProgress.Status.COMPLETED:
+                progress.status = LessonProgress.Status.COMPLETED
+                progress.completed_at = now
+                completions.append((enrollment, item))
+            if item.passed is not None:
+                progress.passed = item.passed
+            if item.score_pct is not None:
+                progress.score_pct = item.score_pct
+            rows.append(progress)
+        LessonProgress.objects.bulk_create(new, batch_size=BULK_BATCH)
+        LessonProgress.objects.bulk_update(
+            list(changed.values()),
+            ["status", "completed_at", "passed", "score_pct"],
+            batch_size=BULK_BATCH,
         )
-        progress, _created = LessonProgress.objects.select_for_update().get_or_create(
-            enrollment=enrollment, lesson=lesson
+        scored = {item.enrollment.pk for item in results if item.lesson.requires_pass}
+        _refresh_progress([locked[pk] for pk in ids], now, scored=scored)
+        from lms.xapi.emit import emit_many
+
+        emit_many(
+            (enrollment.user, _lesson_event(enrollment, item.lesson, "completed", _result_of(item)))
+            for enrollment, item in completions
         )
-        newly_completed = completed and progress.status != LessonProgress.Status.COMPLETED
-        if newly_completed:
-            progress.status = LessonProgress.Status.COMPLETED
-            progress.completed_at = now
-        if passed is not None:
-            progress.passed = passed
-        if score_pct is not None:
-            progress.score_pct = score_pct
-        progress.save()
-        _refresh_progress(enrollment, now, scored=lesson.requires_pass)
-        if newly_completed:
-            result: dict[str, Any] = {"completion": True}
-            if passed is not None:
-                result["success"] = passed
-            if score_pct is not None:
-                result["score_scaled"] = float(score_pct) / 100
-            _emit_many(enrollment.user, [_lesson_event(enrollment, lesson, "completed", result)])
-            _lesson_completed(enrollment, lesson)
-        _complete_if_met(enrollment, actor)
-    return progress
+        _lessons_completed([(enrollment, item.lesson) for enrollment, item in completions])
+        actors = {item.enrollment.pk: item.actor for item in results}
+        for pk in ids:
+            _complete_if_met(locked[pk], actors[pk])
+    return rows
 
 
-def _refresh_progress(enrollment: Enrollment, now: Any, *, scored: bool) -> None:
-    """Progress %, score and pass of the enrolment from its lesson progress (enrolment locked)."""
-    # Two indexed counts of this enrolment's own rows: joining the lessons to their progress
-    # would count every other learner's rows too (wrong totals, and work that grows with the run).
-    required = Lesson.objects.filter(version_id=enrollment.version_id, is_required=True)
-    total = required.count()
-    done = LessonProgress.objects.filter(
-        enrollment_id=enrollment.pk,
-        status=LessonProgress.Status.COMPLETED,
-        lesson__version_id=enrollment.version_id,
-        lesson__is_required=True,
-    ).count()
-    enrollment.progress_pct = 100 if total == 0 else (100 * done) // total
-    # Only lessons that must be passed carry the scores the final score averages.
-    scores = (
-        [
-            Decimal(score)
-            for score in LessonProgress.objects.filter(
-                enrollment_id=enrollment.pk, lesson__requires_pass=True, score_pct__isnull=False
-            ).values_list("score_pct", flat=True)
-            if score is not None
-        ]
-        if scored
-        else []
+def _result_of(item: LessonResult) -> dict[str, Any]:
+    """The xAPI result of a lesson completed with this result."""
+    result: dict[str, Any] = {"completion": True}
+    if item.passed is not None:
+        result["success"] = item.passed
+    if item.score_pct is not None:
+        result["score_scaled"] = float(item.score_pct) / 100
+    return result
+
+
+def _refresh_progress(enrollments: list[Enrollment], now: Any, *, scored: set[int]) -> None:
+    """Progress %, score and pass of locked enrolments from their lesson progress, written in
+    one UPDATE; the score only for those in `scored` (a result in a lesson that must be passed).
+
+    Counts of these enrolments' own rows (indexed by the enrolment): joining the lessons to all
+    their progress would count every other learner's rows too (work that grows with the run)."""
+    versions = {enrollment.version_id for enrollment in enrollments}
+    required = dict(
+        Lesson.objects.filter(version_id__in=versions, is_required=True)
+        .values("version_id")
+        .annotate(count=Count("pk"))
+        .values_list("version_id", "count")
     )
-    if scores:
-        total_score = sum(scores, Decimal(0))
-        enrollment.score_pct = (total_score / len(scores)).quantize(Decimal("0.01"))
-    enrollment.last_activity_at = now
-    enrollment.save(update_fields=["progress_pct", "score_pct", "last_activity_at"])
+    done = {
+        (row["enrollment_id"], row["lesson__version_id"]): row["count"]
+        for row in LessonProgress.objects.filter(
+            enrollment_id__in=[enrollment.pk for enrollment in enrollments],
+            status=LessonProgress.Status.COMPLETED,
+            lesson__is_required=True,
+        )
+        .values("enrollment_id", "lesson__version_id")
+        .annotate(count=Count("pk"))
+    }
+    # Only lessons that must be passed carry the scores the final score averages.
+    scores: dict[int, list[Decimal]] = {}
+    if scored:
+        for enrollment_id, score in LessonProgress.objects.filter(
+            enrollment_id__in=scored, lesson__requires_pass=True, score_pct__isnull=False
+        ).values_list("enrollment_id", "score_pct"):
+            if score is not None:
+                scores.setdefault(enrollment_id, []).append(Decimal(score))
+    for enrollment in enrollments:
+        total = required.get(enrollment.version_id, 0)
+        count = done.get((enrollment.pk, enrollment.version_id), 0)
+        enrollment.progress_pct = 100 if total == 0 else (100 * count) // total
+        own = scores.get(enrollment.pk)
+        if own:
+            enrollment.score_pct = (sum(own, Decimal(0)) / len(own)).quantize(Decimal("0.01"))
+        enrollment.last_activity_at = now
+    Enrollment.objects.bulk_update(
+        enrollments, ["progress_pct", "score_pct", "last_activity_at"], batch_size=BULK_BATCH
+    )
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,9 @@ Sent inside the transaction:
   the progress: dashboards' activity dates, one statement added to the player's first view
   instead of a transaction of their own after it. A receiver that raises rolls the visit back;
   anything slow or outside the database (mail, live updates) belongs on lesson_completed.
+- lessons_completed_in_transaction(sender, completions): the same for many at once (a run's
+  released grades, a batch of xAPI results), `completions` a list of (enrollment, lesson); sent
+  instead of one lesson_completed_in_transaction each (lesson_completed is still sent for each).
 """
 
 from django.dispatch import Signal
@@ -28,6 +31,7 @@ enrollment_changed = Signal()
 enrollments_changed = Signal()
 lesson_completed = Signal()
 lesson_completed_in_transaction = Signal()
+lessons_completed_in_transaction = Signal()
 course_completed = Signal()
 attendance_recorded = Signal()
 

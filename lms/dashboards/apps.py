@@ -28,6 +28,9 @@ class DashboardsConfig(AppConfig):
         course_signals.lesson_completed_in_transaction.connect(
             receivers.on_lesson_completed, dispatch_uid="dashboards.lesson_completed"
         )
+        course_signals.lessons_completed_in_transaction.connect(
+            receivers.on_lessons_completed, dispatch_uid="dashboards.lessons_completed"
+        )
         course_signals.course_completed.connect(
             receivers.on_course_completed, dispatch_uid="dashboards.course_completed"
         )

@@ -50,6 +50,16 @@ def on_enrollments_changed(
         )
 
 
+def on_lessons_completed(
+    sender: Any, completions: list[tuple[Enrollment, Any]], **kwargs: Any
+) -> None:
+    """on_lesson_completed for many at once (a run's released grades): one round trip."""
+    now = timezone.now()
+    services.record_activities(
+        (enrollment, enrollment.last_activity_at or now) for enrollment, _lesson in completions
+    )
+
+
 def on_lesson_completed(sender: Any, enrollment: Enrollment, lesson: Any, **kwargs: Any) -> None:
     """The learner's activity dates, in the transaction that completed the lesson (one statement
     on PostgreSQL); nothing live, so nothing to wait for the commit."""

@@ -281,6 +281,41 @@ def record_activity(*, enrollment: Enrollment, at: datetime) -> None:
     data-modifying CTEs), three elsewhere; whatever the table sizes; none when this process
     recorded that day or a later one for the same enrolment, learner and place since its
     start. Runs in the caller's transaction (the player's first view: the visit's own)."""
+    params = _activity_params(enrollment, at)
+    if params is None:
+        return
+    learner, person, place = params
+    if connection.vendor == "postgresql":
+        with bound_cursor(prepare=True) as cursor:
+            cursor.execute(_ACTIVITY_SQL, [*learner, *person, *place])
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(_LEARNER_ACTIVITY_SQL, learner)
+        cursor.execute(_USER_ACTIVITY_SQL, person)
+        cursor.execute(_PLACE_ACTIVITY_SQL, place)
+
+
+def record_activities(activity: Iterable[tuple[Enrollment, datetime]]) -> None:
+    """record_activity for many enrolments, each (enrolment, when): the same statement sent
+    once for all of them (executemany, pipelined by the driver: one round trip on PostgreSQL)."""
+    rows = [params for enrollment, at in activity if (params := _activity_params(enrollment, at))]
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.executemany(_ACTIVITY_SQL, [[*a, *b, *c] for a, b, c in rows])
+            return
+        cursor.executemany(_LEARNER_ACTIVITY_SQL, [learner for learner, _b, _c in rows])
+        cursor.executemany(_USER_ACTIVITY_SQL, [person for _a, person, _c in rows])
+        cursor.executemany(_PLACE_ACTIVITY_SQL, [place for _a, _b, place in rows])
+
+
+def _activity_params(
+    enrollment: Enrollment, at: datetime
+) -> tuple[list[Any], list[Any], list[Any]] | None:
+    """The three upserts' parameters of an enrolment's activity at `at` (learner, person,
+    place), or None when this process already recorded that day or a later one for it; the
+    day is remembered once the caller's transaction commits."""
     day = at.astimezone(UTC).date()
     institution_id = enrollment.institution_id or 0
     member_state_id = enrollment.member_state_id or 0
@@ -288,7 +323,7 @@ def record_activity(*, enrollment: Enrollment, at: datetime) -> None:
     key = (enrollment.pk, user_id, institution_id, member_state_id)
     recorded = _recorded.get(key)
     if recorded is not None and recorded >= day:
-        return
+        return None
     transaction.on_commit(lambda: _remember_recorded(key, day))
     learner: list[Any] = [
         enrollment.pk,
@@ -299,16 +334,7 @@ def record_activity(*, enrollment: Enrollment, at: datetime) -> None:
         day,
         enrollment.run_id,
     ]
-    person: list[Any] = [user_id, day]
-    place: list[Any] = [member_state_id, institution_id, user_id, day]
-    if connection.vendor == "postgresql":
-        with bound_cursor(prepare=True) as cursor:
-            cursor.execute(_ACTIVITY_SQL, [*learner, *person, *place])
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(_LEARNER_ACTIVITY_SQL, learner)
-        cursor.execute(_USER_ACTIVITY_SQL, person)
-        cursor.execute(_PLACE_ACTIVITY_SQL, place)
+    return learner, [user_id, day], [member_state_id, institution_id, user_id, day]
 
 
 def record_attendance(*, record_ids: list[int]) -> None:
