@@ -177,16 +177,22 @@ def _lessons_completed(completions: list[tuple[Enrollment, Lesson]]) -> None:
     transaction.on_commit(announce)
 
 
-def _record_event(
-    enrollment: Enrollment, from_status: str, actor: Any, note: str = ""
-) -> EnrollmentEvent:
-    event = EnrollmentEvent.objects.create(
+def _event(enrollment: Enrollment, from_status: str, actor: Any, note: str = "") -> EnrollmentEvent:
+    """The event (not saved) of the enrolment's move from `from_status` to its status now."""
+    return EnrollmentEvent(
         enrollment=enrollment,
         from_status=from_status,
         to_status=enrollment.status,
         actor=actor if getattr(actor, "pk", None) else None,
         note=note[:300],
     )
+
+
+def _record_event(
+    enrollment: Enrollment, from_status: str, actor: Any, note: str = ""
+) -> EnrollmentEvent:
+    event = _event(enrollment, from_status, actor, note)
+    event.save()
     to_status = enrollment.status
     transaction.on_commit(
         lambda: signals.enrollment_changed.send(
@@ -481,16 +487,7 @@ def _enrol_officers(users: list[Any], run: CourseRun, actor: Any, outcome: BulkE
     run.save(update_fields=["active_count", "waitlist_count"])
     CourseVersion.objects.filter(pk=run.version_id, is_frozen=False).update(is_frozen=True)
     events = EnrollmentEvent.objects.bulk_create(
-        [
-            EnrollmentEvent(
-                enrollment=enrollment,
-                from_status=from_status,
-                to_status=enrollment.status,
-                actor=actor,
-                note="bulk",
-            )
-            for enrollment, from_status in changes
-        ],
+        [_event(enrollment, from_status, actor, "bulk") for enrollment, from_status in changes],
         batch_size=BULK_BATCH,
     )
     _emit_registered(
@@ -1145,9 +1142,9 @@ def record_lesson_results(results: list[LessonResult]) -> list[LessonProgress]:
             for enrollment, item in completions
         )
         _lessons_completed([(enrollment, item.lesson) for enrollment, item in completions])
-        actors = {item.enrollment.pk: item.actor for item in results}
-        for pk in ids:
-            _complete_if_met(locked[pk], actors[pk])
+        _complete_all_met(
+            [locked[pk] for pk in ids], {item.enrollment.pk: item.actor for item in results}
+        )
     return rows
 
 
@@ -1220,27 +1217,46 @@ class CompletionCheck:
 
 def check_completion(enrollment: Enrollment) -> CompletionCheck:
     """Evaluate the completion rules of the enrolment's pinned version."""
-    lessons = Lesson.objects.filter(version_id=enrollment.version_id)
-    done = LessonProgress.objects.filter(
-        enrollment_id=enrollment.pk, status=LessonProgress.Status.COMPLETED
-    )
-    missing_required = (
-        lessons.filter(is_required=True).exclude(pk__in=done.values("lesson_id")).exists()
-    )
-    missing_pass = (
-        lessons.filter(requires_pass=True)
-        .exclude(pk__in=done.filter(passed=True).values("lesson_id"))
-        .exists()
-    )
-    version = enrollment.version
-    attendance_met = True
-    if enrollment.run.mode != CourseRun.Mode.VIRTUAL and version.min_attendance_pct:
-        attendance_met = (enrollment.attendance_pct or 0) >= version.min_attendance_pct
-    return CompletionCheck(
-        lessons_done=not missing_required,
-        assessments_passed=not missing_pass,
-        attendance_met=attendance_met,
-    )
+    checks, _assessed = _completion_facts([enrollment])
+    return checks[enrollment.pk]
+
+
+def _completion_facts(
+    enrollments: list[Enrollment],
+) -> tuple[dict[int, CompletionCheck], set[int]]:
+    """check_completion for many enrolments in two queries (their versions' required and
+    must-pass lessons; which of those each has completed, and passed), and the versions that
+    have lessons to pass."""
+    lessons: dict[int, list[tuple[int, bool, bool]]] = {}
+    for pk, version_id, required, must_pass in Lesson.objects.filter(
+        Q(is_required=True) | Q(requires_pass=True),
+        version_id__in={enrollment.version_id for enrollment in enrollments},
+    ).values_list("pk", "version_id", "is_required", "requires_pass"):
+        lessons.setdefault(version_id, []).append((pk, required, must_pass))
+    done = {
+        (enrollment_id, lesson_id): passed
+        for enrollment_id, lesson_id, passed in LessonProgress.objects.filter(
+            enrollment_id__in=[enrollment.pk for enrollment in enrollments],
+            lesson_id__in=[pk for listed in lessons.values() for pk, _r, _p in listed],
+            status=LessonProgress.Status.COMPLETED,
+        ).values_list("enrollment_id", "lesson_id", "passed")
+    }
+    checks = {}
+    for enrollment in enrollments:
+        mine = lessons.get(enrollment.version_id, [])
+        version = enrollment.version
+        attendance_met = True
+        if enrollment.run.mode != CourseRun.Mode.VIRTUAL and version.min_attendance_pct:
+            attendance_met = (enrollment.attendance_pct or 0) >= version.min_attendance_pct
+        checks[enrollment.pk] = CompletionCheck(
+            lessons_done=all((enrollment.pk, pk) in done for pk, required, _p in mine if required),
+            assessments_passed=all(
+                done.get((enrollment.pk, pk)) is True for pk, _r, must_pass in mine if must_pass
+            ),
+            attendance_met=attendance_met,
+        )
+    assessed = {version for version, listed in lessons.items() if any(p for _k, _r, p in listed)}
+    return checks, assessed
 
 
 def evaluate_completion(*, enrollment: Enrollment, actor: Any) -> bool:
@@ -1256,50 +1272,103 @@ def evaluate_completion(*, enrollment: Enrollment, actor: Any) -> bool:
 
 def _complete_if_met(enrollment: Enrollment, actor: Any) -> bool:
     """Complete the enrolment (locked by the caller, in its transaction) if it meets the rules."""
-    if enrollment.status != Enrollment.Status.ACTIVE:
-        return False
+    return bool(_complete_all_met([enrollment], {enrollment.pk: actor}))
+
+
+def _complete_all_met(enrollments: list[Enrollment], actors: dict[int, Any]) -> list[Enrollment]:
+    """_complete_if_met for many enrolments (locked by the caller, with their run, course,
+    version and learner), in a fixed number of queries whatever their number: the rules checked
+    in two, then for those that meet them the enrolments, the runs' counts, the events, the
+    `completed` statements and the trainers' qualifications written in one statement each;
+    after the commit enrollment_changed (enrollments_changed for many), then course_completed
+    for each, once. Returns the enrolments completed; `actors` says who completed each."""
     # progress_pct counts the required lessons done: below 100 no rule can be met yet.
-    if enrollment.progress_pct < 100:
-        return False
-    check = check_completion(enrollment)
-    if not check.met:
-        return False
+    candidates = [
+        enrollment
+        for enrollment in enrollments
+        if enrollment.status == Enrollment.Status.ACTIVE and enrollment.progress_pct >= 100
+    ]
+    if not candidates:
+        return []
+    checks, assessed = _completion_facts(candidates)
+    met = [enrollment for enrollment in candidates if checks[enrollment.pk].met]
+    if not met:
+        return []
     now = timezone.now()
-    has_assessments = Lesson.objects.filter(
-        version_id=enrollment.version_id, requires_pass=True
-    ).exists()
-    enrollment.status = Enrollment.Status.COMPLETED
-    enrollment.completed_at = now
-    enrollment.progress_pct = 100
-    enrollment.passed = True if has_assessments else enrollment.passed
-    enrollment.save(update_fields=["status", "completed_at", "progress_pct", "passed"])
-    CourseRun.objects.filter(pk=enrollment.run_id).update(completed_count=F("completed_count") + 1)
-    _record_event(enrollment, Enrollment.Status.ACTIVE, actor, "completion rules met")
-    run = enrollment.run
+    for enrollment in met:
+        enrollment.status = Enrollment.Status.COMPLETED
+        enrollment.completed_at = now
+        enrollment.progress_pct = 100
+        enrollment.passed = True if enrollment.version_id in assessed else enrollment.passed
+    Enrollment.objects.bulk_update(
+        met, ["status", "completed_at", "progress_pct", "passed"], batch_size=BULK_BATCH
+    )
+    runs: dict[int, int] = {}
+    for enrollment in met:
+        runs[enrollment.run_id] = runs.get(enrollment.run_id, 0) + 1
+    for run_id, count in runs.items():
+        CourseRun.objects.filter(pk=run_id).update(completed_count=F("completed_count") + count)
+    EnrollmentEvent.objects.bulk_create(
+        [
+            _event(
+                enrollment,
+                Enrollment.Status.ACTIVE,
+                actors.get(enrollment.pk),
+                "completion rules met",
+            )
+            for enrollment in met
+        ],
+        batch_size=BULK_BATCH,
+    )
+    from lms.xapi.emit import emit_many
+
+    emit_many((enrollment.user, _course_completed(enrollment)) for enrollment in met)
+    TrainerQualification.objects.bulk_create(
+        [
+            TrainerQualification(
+                user_id=enrollment.user_id,
+                course_id=enrollment.run.course_id,
+                qualified_by_run=enrollment.run,
+                qualified_at=now,
+            )
+            for enrollment in met
+            if enrollment.run.qualifies_trainers
+        ],
+        ignore_conflicts=True,
+    )
+    done = Enrollment.Status.COMPLETED
+
+    def announce() -> None:
+        if len(met) == 1:
+            signals.enrollment_changed.send(
+                sender=Enrollment, enrollment=met[0], from_status="active", to_status=done
+            )
+        else:
+            signals.enrollments_changed.send(
+                sender=Enrollment, changes=[(enrollment, "active", done) for enrollment in met]
+            )
+        for enrollment in met:
+            signals.course_completed.send(sender=Enrollment, enrollment=enrollment)
+
+    transaction.on_commit(announce)
+    return met
+
+
+def _course_completed(enrollment: Enrollment) -> dict[str, Any]:
+    """The statement of a course completed (emit_many's keywords)."""
     result: dict[str, Any] = {"completion": True, "success": True}
     if enrollment.score_pct is not None:
         result["score_scaled"] = float(enrollment.score_pct) / 100
-    _emit(
-        actor=enrollment.user,
-        verb="completed",
-        activity_id=course_activity_id(run.course),
-        activity_name=run.course.title,
-        activity_type="http://adlnet.gov/expapi/activities/course",
-        registration=enrollment.registration,
-        key=statement_id("course-completed", enrollment.registration),
-        result=result,
-    )
-    if run.qualifies_trainers:
-        TrainerQualification.objects.get_or_create(
-            user_id=enrollment.user_id,
-            course_id=run.course_id,
-            defaults={"qualified_by_run": run, "qualified_at": now},
-        )
-    completed = enrollment
-    transaction.on_commit(
-        lambda: signals.course_completed.send(sender=Enrollment, enrollment=completed)
-    )
-    return True
+    course = enrollment.run.course
+    return {
+        "verb": "completed",
+        "activity_id": course_activity_id(course),
+        "activity_name": course.title or None,
+        "activity_type": "http://adlnet.gov/expapi/activities/course",
+        "registration": enrollment.registration,
+        "statement_id": statement_id("course-completed", enrollment.registration),
+        "result": result,
+    }
 
 
 # Attendance -----------------------------------------------------------------------------------
@@ -1312,9 +1381,9 @@ def record_attendance(
     attendance rate and completion. Only those who teach the run may do it.
 
     Bulk work for a roster of hundreds: the records are upserted in one statement, their
-    `attended` statements stored in one, the rates updated in one; only the officers this
-    marking may complete (active, every required lesson done, the version's attendance met) are
-    locked and checked one by one, so a session costs the same queries for 3 or 300 officers."""
+    `attended` statements stored in one, the rates updated in one; the officers this marking
+    may complete (active, every required lesson done, the version's attendance met) are locked
+    and completed together, so a session costs the same queries for 3 or 300 officers."""
     run = session.run
     if not has_perm(actor, "courses.teach_run", run):
         raise PermissionDenied(_("You do not teach this course run."))
@@ -1350,10 +1419,15 @@ def record_attendance(
         )
         _emit_attended(session, run, [(enrollments[r.enrollment_id], r.status) for r in records])
         rates = refresh_attendance(run=run, enrollment_ids=list(marks))
-        for enrollment_id in marks:
-            enrollment = enrollments[enrollment_id]
-            if _may_complete(enrollment, run, rates.get(enrollment_id)):
-                evaluate_completion(enrollment=enrollment, actor=actor)
+        candidates = [pk for pk in marks if _may_complete(enrollments[pk], run, rates.get(pk))]
+        if candidates:
+            locked = list(
+                Enrollment.objects.select_for_update(of=("self",))
+                .select_related("run__course", "version", "user")
+                .filter(pk__in=candidates)
+                .order_by("pk")
+            )
+            _complete_all_met(locked, dict.fromkeys(candidates, actor))
         taken = list(records)
         transaction.on_commit(
             lambda: signals.attendance_recorded.send(sender=Session, session=session, records=taken)

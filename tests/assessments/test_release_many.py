@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 
 from assessments import services
 from assessments.models import Assessment, Attempt, Question
-from courses.models import Enrollment, LessonProgress
+from courses.models import Enrollment, EnrollmentEvent, LessonProgress
 from lms.xapi.models import Statement
 from tests.assessments.factories import enrol, make_assessment, run_of
 from tests.courses.factories import assign_instructor
@@ -110,3 +110,54 @@ def test_two_attempts_of_one_officer_released_together_count_by_the_method(
     progress = LessonProgress.objects.get(enrollment=enrollment, lesson=assessment.lesson)
     assert progress.score_pct == counted
     assert progress.passed is (counted >= assessment.passing_score_pct)
+
+
+def _final_exam(officers: int, instructor: Any) -> tuple[Assessment, Any, list[Enrollment]]:
+    """A practical evaluation that is the course's only required lesson, recorded (all pass)."""
+    assessment, run, enrollments = _graded_practical(0, instructor)
+    assessment.lesson.version.lessons.exclude(pk=assessment.lesson_id).update(is_required=False)
+    enrollments = [enrol(assessment) for _ in range(officers)]
+    question = Question.objects.get(category__course=run.course, kind=K.PRACTICAL)
+    marks = {e.pk: {question.pk: {"c1", "c2"}} for e in enrollments}
+    services.record_practical(assessment=assessment, run=run, actor=instructor, marks=marks)
+    return assessment, run, enrollments
+
+
+def test_releasing_a_final_exam_completes_5_or_30_courses_in_the_same_queries(
+    instructor: Any,
+) -> None:
+    counts = []
+    for officers in (5, 30):
+        assessment, run, enrollments = _final_exam(officers, instructor)
+        with CaptureQueriesContext(connection) as captured:
+            services.release_grades(assessment=assessment, run=run, actor=instructor)
+        counts.append(len(captured))
+        completed = Enrollment.objects.filter(pk__in=[e.pk for e in enrollments])
+        assert set(completed.values_list("status", "passed")) == {("completed", True)}
+        run.refresh_from_db()
+        assert run.completed_count == officers
+        assert (
+            EnrollmentEvent.objects.filter(
+                enrollment__run=run, to_status="completed", note="completion rules met"
+            ).count()
+            == officers
+        )
+        course_completed = Statement.objects.filter(
+            verb_id=VERBS + "completed",
+            registration__in=[e.registration for e in enrollments],
+            activity_id__contains="/course/",
+        )
+        assert course_completed.count() == officers
+    assert counts[0] == counts[1], counts
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_dashboards_count_each_completion_of_a_release_once(instructor: Any) -> None:
+    from lms.dashboards.models import RunTotal
+
+    assessment, run, enrollments = _final_exam(4, instructor)
+    services.release_grades(assessment=assessment, run=run, actor=instructor)
+    services.release_grades(assessment=assessment, run=run, actor=instructor)  # nothing left
+    total = RunTotal.objects.get(run_id=run.pk)
+    # (The factory's enrolments are rows made directly: their enrolling was never counted.)
+    assert (total.enrolled, total.completed, total.passed) == (0, 4, 4)

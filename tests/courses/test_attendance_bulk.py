@@ -141,3 +141,19 @@ def test_a_sheet_of_more_than_a_thousand_officers_is_accepted() -> None:
     marks = AttendanceRecord.objects.filter(session=sessions[0])
     assert marks.count() == 1100
     assert marks.get(enrollment=seated[0]).status == "late"
+
+
+@pytest.mark.django_db(transaction=False)
+def test_the_last_session_completes_3_or_25_officers_in_the_same_queries() -> None:
+    """The marking's own work (in a test transaction, what runs after the commit does not: the
+    dashboards' counters and the certificates' tasks, tested elsewhere)."""
+    counts = []
+    for officers in (3, 25):
+        run, sessions, teacher, enrollments = _onsite(officers, sessions=1)
+        Lesson.objects.filter(version=run.version).update(is_required=False)
+        Enrollment.objects.filter(pk__in=[e.pk for e in enrollments]).update(progress_pct=100)
+        marks = {e.pk: "present" for e in enrollments}
+        counts.append(_queries(sessions[0], marks, teacher))
+        statuses = set(Enrollment.objects.filter(run=run).values_list("status", flat=True))
+        assert statuses == {"completed"}
+    assert counts[0] == counts[1], counts
