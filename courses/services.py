@@ -246,24 +246,42 @@ def _check_open(run: CourseRun) -> None:
 
 def _check_program_order(user: Any, run: CourseRun) -> None:
     """In a program taken in order, the courses before this one must be completed first."""
-    earlier = ProgramCourse.objects.filter(
-        program__ordered=True,
-        program__program_courses__course_id=run.course_id,
-        position__lt=F("program__program_courses__position"),
-        required=True,
-    ).exclude(course_id=run.course_id)
-    missing = earlier.exclude(
-        course_id__in=Enrollment.objects.filter(
-            user_id=user.pk, status=Enrollment.Status.COMPLETED
-        ).values("run__course_id")
-    ).select_related("course")
-    first = missing.order_by("position").first()
-    if first is not None:
+    missing = _missing_earlier_courses([user], run)
+    if missing:
         raise EnrolmentError(
             _("Complete the course “%(course)s” first: the program is taken in order.")
-            % {"course": first.course.localized_title()},
+            % {"course": missing[0][1].course.localized_title()},
             code="program_order",
         )
+
+
+def _missing_earlier_courses(users: list[Any], run: CourseRun) -> list[tuple[Any, ProgramCourse]]:
+    """(officer, program step) for each of `users` who has not completed a course that a program
+    taken in order puts before this run's, the officers in the order given, their steps in the
+    program's order; two queries whatever their number (none when no program orders it)."""
+    earlier = list(
+        ProgramCourse.objects.filter(
+            program__ordered=True,
+            program__program_courses__course_id=run.course_id,
+            position__lt=F("program__program_courses__position"),
+            required=True,
+        )
+        .exclude(course_id=run.course_id)
+        .select_related("course")
+        .order_by("position")
+    )
+    if not earlier:
+        return []
+    done = set(
+        Enrollment.objects.filter(
+            user_id__in=[user.pk for user in users],
+            status=Enrollment.Status.COMPLETED,
+            run__course_id__in={step.course_id for step in earlier},
+        ).values_list("user_id", "run__course_id")
+    )
+    return [
+        (user, step) for user in users for step in earlier if (user.pk, step.course_id) not in done
+    ]
 
 
 def enrol(*, user: Any, run: CourseRun, actor: Any, note: str = "") -> Enrollment:
@@ -522,40 +540,17 @@ def _check_may_enrol(actor: Any, users: list[Any]) -> dict[int, Any]:
 def _check_program_order_of_many(users: list[Any], run: CourseRun) -> None:
     """_check_program_order for many officers in two queries: the first officer listed who has
     not completed a course the program puts before this one is named in the refusal."""
-    earlier = list(
-        ProgramCourse.objects.filter(
-            program__ordered=True,
-            program__program_courses__course_id=run.course_id,
-            position__lt=F("program__program_courses__position"),
-            required=True,
+    missing = _missing_earlier_courses(users, run)
+    if missing:
+        user, step = missing[0]
+        raise EnrolmentError(
+            _(
+                "%(name)s must complete the course “%(course)s” first: the program is "
+                "taken in order."
+            )
+            % {"name": user.full_name or user.email, "course": step.course.localized_title()},
+            code="program_order",
         )
-        .exclude(course_id=run.course_id)
-        .select_related("course")
-        .order_by("position")
-    )
-    if not earlier:
-        return
-    done = set(
-        Enrollment.objects.filter(
-            user_id__in=[user.pk for user in users],
-            status=Enrollment.Status.COMPLETED,
-            run__course_id__in={step.course_id for step in earlier},
-        ).values_list("user_id", "run__course_id")
-    )
-    for user in users:
-        for step in earlier:
-            if (user.pk, step.course_id) not in done:
-                raise EnrolmentError(
-                    _(
-                        "%(name)s must complete the course “%(course)s” first: the program is "
-                        "taken in order."
-                    )
-                    % {
-                        "name": user.full_name or user.email,
-                        "course": step.course.localized_title(),
-                    },
-                    code="program_order",
-                )
 
 
 def _emit_registered(run: CourseRun, registered: list[tuple[Enrollment, int]]) -> None:
