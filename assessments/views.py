@@ -24,6 +24,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from assessments import selectors, services
@@ -388,7 +389,11 @@ def release(request: HttpRequest, run_code: str, pk: int) -> HttpResponse:
     """Release the graded attempts of an assessment in a run to the learners."""
     run, assessment = _run_and_assessment(run_code, pk, request.user)
     count = services.release_grades(assessment=assessment, run=run, actor=request.user)
-    messages.success(request, _("%(count)d grades released.") % {"count": count})
+    messages.success(
+        request,
+        ngettext("%(count)d grade released.", "%(count)d grades released.", count)
+        % {"count": count},
+    )
     return redirect(
         f"{_reverse('assessments:queue')}?{urlencode({'run': run.pk, 'assessment': assessment.pk})}"
     )
@@ -433,7 +438,11 @@ def practical(request: HttpRequest, run_code: str, pk: int) -> HttpResponse:
         except ValidationError as error:
             messages.error(request, _error_text(error))
         else:
-            messages.success(request, _("%(count)d officers recorded.") % {"count": count})
+            messages.success(
+                request,
+                ngettext("%(count)d officer recorded.", "%(count)d officers recorded.", count)
+                % {"count": count},
+            )
         return redirect(request.get_full_path())
     answers = {
         (answer.attempt.enrollment_id, answer.question_id): answer

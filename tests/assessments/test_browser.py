@@ -98,7 +98,7 @@ def test_instructor_grades_an_essay_with_a_rubric(live_server: Any, browser: Any
     page.get_by_label("Show").select_option("graded")
     page.get_by_role("button", name="Filter").click()
     page.get_by_role("button", name="Release the graded results of this assessment").click()
-    page.get_by_text("1 grades released.").wait_for()
+    page.get_by_text("1 grade released.").wait_for()
     context.close()
     attempt.refresh_from_db()
     assert attempt.status == Attempt.Status.RELEASED

@@ -161,3 +161,20 @@ def test_the_dashboards_count_each_completion_of_a_release_once(instructor: Any)
     total = RunTotal.objects.get(run_id=run.pk)
     # (The factory's enrolments are rows made directly: their enrolling was never counted.)
     assert (total.enrolled, total.completed, total.passed) == (0, 4, 4)
+
+
+@pytest.mark.parametrize(
+    ("officers", "said"), [(1, "1 calificación publicada."), (3, "3 calificaciones publicadas.")]
+)
+def test_the_release_says_how_many_in_the_readers_grammar(
+    client: Any, instructor: Any, officers: int, said: str
+) -> None:
+    from django.urls import reverse
+
+    assessment, run, _enrollments = _graded_practical(officers, instructor)
+    instructor.preferred_language = "es"
+    instructor.save(update_fields=["preferred_language"])
+    client.force_login(instructor)
+    url = reverse("assessments:release", args=[run.code, assessment.pk])
+    page = client.post(url, follow=True).content.decode()
+    assert said in page
