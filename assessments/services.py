@@ -29,6 +29,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from assessments import grading
 from assessments.models import (
@@ -163,7 +164,11 @@ def check_can_start(*, assessment: Assessment, enrollment: Enrollment, now: date
         used = Attempt.objects.filter(assessment=assessment, enrollment=enrollment).count()
         if used >= assessment.max_attempts:
             raise AttemptRefused(
-                _("You have used all %(count)d attempts allowed.")
+                ngettext(
+                    "You have used the %(count)d attempt allowed.",
+                    "You have used all %(count)d attempts allowed.",
+                    assessment.max_attempts,
+                )
                 % {"count": assessment.max_attempts}
             )
 

@@ -640,7 +640,8 @@ def enrol_officers(request: HttpRequest, run_code: str) -> HttpResponse:
                 messages.success(
                     request,
                     _(
-                        "%(enrolled)d enrolled, %(waitlisted)d on the waiting list, %(already)d already there."
+                        "Enrolled: %(enrolled)d · on the waiting list: %(waitlisted)d · already "
+                        "there: %(already)d."
                     )
                     % {
                         "enrolled": len(outcome.enrolled),

@@ -249,6 +249,23 @@ def test_cannot_start_beyond_the_attempts_allowed(enrollment: Any) -> None:
         services.start_attempt(assessment=assessment, enrollment=enrollment, actor=enrollment.user)
 
 
+def test_a_single_attempt_allowed_is_said_in_the_singular(enrollment: Any) -> None:
+    from django.utils import translation
+
+    assessment = enrollment.run.version.lessons.get(kind="assessment").assessment
+    assessment.max_attempts = 1
+    assessment.save(update_fields=["max_attempts"])
+    attempt = services.start_attempt(
+        assessment=assessment, enrollment=enrollment, actor=enrollment.user
+    )
+    services.submit_attempt(attempt=attempt, actor=enrollment.user)
+    with pytest.raises(services.AttemptRefused, match="the 1 attempt allowed"):
+        services.start_attempt(assessment=assessment, enrollment=enrollment, actor=enrollment.user)
+    with translation.override("es"), pytest.raises(services.AttemptRefused) as refused:
+        services.start_attempt(assessment=assessment, enrollment=enrollment, actor=enrollment.user)
+    assert str(refused.value.messages[0]) == "Ya usó el 1 intento permitido."
+
+
 def test_cannot_start_for_someone_else_or_without_an_active_enrolment(enrollment: Any) -> None:
     assessment = enrollment.run.version.lessons.get(kind="assessment").assessment
     with pytest.raises(PermissionDenied):

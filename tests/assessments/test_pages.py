@@ -103,7 +103,7 @@ def test_no_start_beyond_the_attempts(client: Any, db: None) -> None:
     attempt = _start(client, assessment)
     client.post(reverse("assessments:submit", args=[attempt.pk]), {})
     response = client.post(reverse("assessments:start", args=[assessment.pk]), follow=True)
-    assert "all 1 attempts" in response.content.decode()
+    assert "You have used the 1 attempt allowed." in response.content.decode()
     assert Attempt.objects.count() == 1
 
 
