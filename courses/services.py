@@ -1090,7 +1090,7 @@ def record_lesson_results(results: list[LessonResult]) -> list[LessonProgress]:
         locked = {
             enrollment.pk: enrollment
             for enrollment in Enrollment.objects.select_for_update(of=("self",))
-            .select_related("run__course", "version", "user")
+            .select_related("run__course", "version", "user", "institution")
             .filter(pk__in=ids)
             .order_by("pk")
         }
@@ -1258,8 +1258,8 @@ def evaluate_completion(*, enrollment: Enrollment, actor: Any) -> bool:
     """Complete the enrolment if it meets every rule; fires course_completed exactly once."""
     with transaction.atomic():
         enrollment = (
-            Enrollment.objects.select_for_update()
-            .select_related("run__course", "version", "user")
+            Enrollment.objects.select_for_update(of=("self",))
+            .select_related("run__course", "version", "user", "institution")
             .get(pk=enrollment.pk)
         )
         return _complete_if_met(enrollment, actor)
@@ -1418,7 +1418,7 @@ def record_attendance(
         if candidates:
             locked = list(
                 Enrollment.objects.select_for_update(of=("self",))
-                .select_related("run__course", "version", "user")
+                .select_related("run__course", "version", "user", "institution")
                 .filter(pk__in=candidates)
                 .order_by("pk")
             )

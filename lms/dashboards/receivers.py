@@ -22,6 +22,15 @@ def _institution_path(institution_id: int | None) -> str:
     )
 
 
+def _path_of(enrollment: Enrollment) -> str:
+    """The path of the enrolment's institution: read with the enrolment when the sender did (a
+    run's completions announced together), else one query."""
+    if Enrollment._meta.get_field("institution").is_cached(enrollment):
+        institution = enrollment.institution
+        return institution.path if institution is not None else ""
+    return _institution_path(enrollment.institution_id)
+
+
 def on_enrollment_changed(
     sender: Any, enrollment: Enrollment, from_status: str, to_status: str, **kwargs: Any
 ) -> None:
@@ -73,7 +82,7 @@ def on_course_completed(sender: Any, enrollment: Enrollment, **kwargs: Any) -> N
     run = enrollment.run
     live.publish(
         live.groups_for(
-            institution_path=_institution_path(enrollment.institution_id),
+            institution_path=_path_of(enrollment),
             run_id=enrollment.run_id,
             course_id=run.course_id,
         ),

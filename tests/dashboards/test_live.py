@@ -52,3 +52,27 @@ def test_a_learner_cannot_listen(learner: Any) -> None:
         return connected, code
 
     assert async_to_sync(scenario)() == (False, 4403)
+
+
+@pytest.mark.django_db
+def test_a_completion_read_with_its_institution_is_announced_without_a_query(
+    network: dict[str, Any], officers: list[Any]
+) -> None:
+    """A run's completions written together are announced one by one after the commit: each
+    read its institution's path in a query of its own, unless the enrolment came with it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from courses.models import Enrollment
+    from lms.dashboards import receivers
+
+    made = enrol(officers[0], network["virtual"])
+    related = ("run__course", "user")
+    bare = Enrollment.objects.select_related(*related).get(pk=made.pk)
+    loaded = Enrollment.objects.select_related(*related, "institution").get(pk=made.pk)
+    with CaptureQueriesContext(connection) as without:
+        receivers.on_course_completed(sender=Enrollment, enrollment=bare)
+    with CaptureQueriesContext(connection) as with_it:
+        receivers.on_course_completed(sender=Enrollment, enrollment=loaded)
+    assert (len(without), len(with_it)) == (1, 0)
+    assert receivers._path_of(loaded) == receivers._path_of(bare) == officers[0].institution.path
