@@ -262,9 +262,7 @@ class BulkIssuance(Job):
     issued = models.PositiveIntegerField(default=0)
     already = models.PositiveIntegerField(default=0)
 
+    COUNTERS = ("issued", "already")
+
     class Meta(Job.Meta):
         indexes = [models.Index(fields=["run", "-created_at"])]
-
-    @property
-    def done(self) -> int:
-        return self.issued + self.already

@@ -575,11 +575,9 @@ class EnrolmentJob(Job):
     waitlisted = models.PositiveIntegerField(default=0)
     already = models.PositiveIntegerField(default=0)
 
+    COUNTERS = ("enrolled", "waitlisted", "already")
+
     class Meta(Job.Meta):
         indexes = [models.Index(fields=["run", "-created_at"])]
         verbose_name = _("bulk enrolment")
         verbose_name_plural = _("bulk enrolments")
-
-    @property
-    def done(self) -> int:
-        return self.enrolled + self.waitlisted + self.already

@@ -1,6 +1,6 @@
 """Background jobs that a page follows: the fields and progress common to each kind of job
 (a run's certificates issued in bulk, a coordinator's bulk enrolment). A concrete job adds what
-it is about and what it counts, and says how many are `done`."""
+it is about and the counters (COUNTERS) whose sum is how many are `done`."""
 
 from __future__ import annotations
 
@@ -47,9 +47,12 @@ class Job(models.Model):
         abstract = True
         ordering = ["-created_at"]
 
+    # The counters whose sum is how many of `total` are done (each concrete job names its own).
+    COUNTERS: tuple[str, ...] = ()
+
     @property
     def done(self) -> int:
-        raise NotImplementedError
+        return sum(int(getattr(self, name)) for name in self.COUNTERS)
 
     @property
     def percent(self) -> int:
