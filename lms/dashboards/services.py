@@ -227,8 +227,7 @@ def record_enrolment_changes(changes: Iterable[tuple[Enrollment, str, str]]) -> 
             active.append((enrollment, enrollment.last_activity_at))
     with transaction.atomic():
         add_to_tallies(deltas)
-        for enrollment, at in active:
-            record_activity(enrollment=enrollment, at=at)
+        record_activities(active)
 
 
 # The three upserts of record_activity; a date is replaced only by a later one (the WHERE of the
