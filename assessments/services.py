@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max
+from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -479,13 +479,16 @@ def _emit_answers(attempt: Attempt, answers: list[Answer]) -> None:
 
 def _release(attempt: Attempt, *, now: datetime, revision: int = 0) -> None:
     """Show the grade to the learner, emit scored and passed/failed, feed course completion."""
-    _release_many([attempt], now=now, revision=revision)
+    _release_many([attempt], now=now, revisions={attempt.pk: revision})
 
 
-def _release_many(attempts: list[Attempt], *, now: datetime, revision: int = 0) -> None:
+def _release_many(
+    attempts: list[Attempt], *, now: datetime, revisions: dict[int, int] | None = None
+) -> None:
     """_release for locked attempts, in a fixed number of queries whatever their number: the
     attempts updated in one, their statements stored in one, the results that count read in
-    one and recorded in the course's progress together (record_lesson_results)."""
+    one and recorded in the course's progress together (record_lesson_results). `revisions`
+    numbers a re-release's statements (by attempt; none for a first release)."""
     from lms.xapi.emit import emit_many
 
     for attempt in attempts:
@@ -493,7 +496,9 @@ def _release_many(attempts: list[Attempt], *, now: datetime, revision: int = 0) 
         attempt.released_at = attempt.released_at or now
     Attempt.objects.bulk_update(attempts, ["status", "released_at"], batch_size=1000)
     emit_many(
-        (attempt.user, event) for attempt in attempts for event in _result_events(attempt, revision)
+        (attempt.user, event)
+        for attempt in attempts
+        for event in _result_events(attempt, (revisions or {}).get(attempt.pk, 0))
     )
     _record_results(attempts)
 
@@ -618,6 +623,61 @@ def checklist_score(*, answer: Answer, ticked: set[str]) -> Decimal:
     return min(total, answer.max_score)
 
 
+GRADE_FIELDS = ["score", "rubric_levels", "comment", "graded_by", "graded_at"]
+TOTAL_FIELDS = ["needs_grading", "score", "score_pct", "passed", "status"]
+
+
+def _graded(
+    answer: Answer,
+    attempt: Attempt,
+    *,
+    actor: Any,
+    score: Decimal,
+    levels: dict[str, Any],
+    comment: str,
+    reason: str,
+    now: datetime,
+) -> GradeChange:
+    """Give a locked answer of its locked attempt a grade, in memory, and return the history
+    entry to store. The score must lie within the answer's points; a grade already given
+    (by an instructor, or an automatic score) changes only with a reason; a first grade lowers
+    the attempt's count of answers waiting for one."""
+    if score < 0 or score > answer.max_score:
+        raise ValidationError(
+            {"score": _("The score must be between 0 and %(max)s.") % {"max": answer.max_score}}
+        )
+    is_regrade = answer.graded_by_id is not None or (
+        answer.score is not None and not answer.is_manual
+    )
+    if is_regrade and not reason.strip():
+        raise ValidationError({"reason": _("Say why the grade changes.")})
+    change = GradeChange(
+        answer=answer,
+        attempt=attempt,
+        changed_by=actor,
+        changed_at=now,
+        old_score=answer.score,
+        new_score=score,
+        reason=reason.strip(),
+        is_regrade=is_regrade,
+    )
+    if answer.score is None:
+        attempt.needs_grading = max(0, attempt.needs_grading - 1)
+    answer.score = score
+    answer.rubric_levels = levels
+    answer.comment = comment
+    answer.graded_by = actor
+    answer.graded_at = now
+    return change
+
+
+def _retotal(attempt: Attempt, answers: list[Answer]) -> None:
+    """The attempt's total from its answers; graded once none waits for a grade."""
+    _total(attempt, answers)
+    if attempt.status == Attempt.Status.SUBMITTED and not attempt.needs_grading:
+        attempt.status = Attempt.Status.GRADED
+
+
 def grade_answer(
     *,
     answer: Answer,
@@ -655,40 +715,20 @@ def grade_answer(
             stored_levels = {item: True for item in sorted(checklist)}
         if score is None:
             raise ValidationError({"score": _("Give a score.")})
-        if score < 0 or score > answer.max_score:
-            raise ValidationError(
-                {"score": _("The score must be between 0 and %(max)s.") % {"max": answer.max_score}}
-            )
-        is_regrade = answer.graded_by_id is not None or (
-            answer.score is not None and not answer.is_manual
+        change = _graded(
+            answer,
+            attempt,
+            actor=actor,
+            score=score,
+            levels=stored_levels,
+            comment=comment,
+            reason=reason,
+            now=now,
         )
-        if is_regrade and not reason.strip():
-            raise ValidationError({"reason": _("Say why the grade changes.")})
-        old_score = answer.score
-        first_grade = old_score is None
-        answer.score = score
-        answer.rubric_levels = stored_levels
-        answer.comment = comment
-        answer.graded_by = actor
-        answer.graded_at = now
-        answer.save(update_fields=["score", "rubric_levels", "comment", "graded_by", "graded_at"])
-        GradeChange.objects.create(
-            answer=answer,
-            attempt=attempt,
-            changed_by=actor,
-            changed_at=now,
-            old_score=old_score,
-            new_score=score,
-            reason=reason.strip(),
-            is_regrade=is_regrade,
-        )
-        if first_grade:
-            attempt.needs_grading = max(0, attempt.needs_grading - 1)
-        answers = list(Answer.objects.filter(attempt=attempt))
-        _total(attempt, answers)
-        if attempt.status == Attempt.Status.SUBMITTED and not attempt.needs_grading:
-            attempt.status = Attempt.Status.GRADED
-        attempt.save(update_fields=["needs_grading", "score", "score_pct", "passed", "status"])
+        answer.save(update_fields=GRADE_FIELDS)
+        change.save()
+        _retotal(attempt, list(Answer.objects.filter(attempt=attempt)))
+        attempt.save(update_fields=TOTAL_FIELDS)
         if attempt.status == Attempt.Status.RELEASED:
             revision = GradeChange.objects.filter(attempt=attempt).count()
             _release(attempt, now=now, revision=revision)
@@ -729,7 +769,11 @@ def record_practical(
 
     `marks` is {enrollment id: {question id: checklist item ids observed}}. Each officer gets one
     attempt (created on the first recording, submitted by the instructor); later recordings of
-    the same officer are regrades and need a reason. Returns the number of officers recorded.
+    the same officer are regrades, with `reason` or "recorded again" as theirs. All or nothing,
+    in a fixed number of queries whatever the number of officers: the attempts locked in one
+    (the missing ones created in two more), the answers read in one, written in one, their
+    history in one, the attempts' totals in one; released attempts are released again
+    together. Returns the number of officers recorded.
     """
     now = now or timezone.now()
     if not has_perm(actor, "courses.teach_run", run):
@@ -742,22 +786,96 @@ def record_practical(
             run=run, pk__in=list(marks), status__in=TAKING_STATUSES
         ).select_related("user")
     }
+    if any(enrollment_id not in enrollments for enrollment_id in marks):
+        raise ValidationError(_("An officer listed is not enrolled in this run."))
     question_ids = [entry[0] for section in assessment.sections.all() for entry in section.pool]
     questions = {q.pk: q for q in Question.objects.filter(pk__in=question_ids)}
-    recorded = 0
-    for enrollment_id, per_question in marks.items():
-        enrollment = enrollments.get(enrollment_id)
-        if enrollment is None:
-            raise ValidationError(_("An officer listed is not enrolled in this run."))
-        with transaction.atomic():
-            attempt = (
-                Attempt.objects.select_for_update()
-                .filter(assessment=assessment, enrollment=enrollment)
-                .order_by("-number")
-                .first()
+    default_reason = _("Practical evaluation recorded again")
+    with transaction.atomic():
+        attempts = _practical_attempts(assessment, run, enrollments, questions, now=now)
+        answers: dict[int, list[Answer]] = {}
+        for stored in (
+            Answer.objects.select_for_update(of=("self",))
+            .filter(attempt__in=[attempt.pk for attempt in attempts.values()])
+            .select_related("question")
+        ):
+            answers.setdefault(stored.attempt_id, []).append(stored)
+        graded: list[Answer] = []
+        history: list[GradeChange] = []
+        touched: dict[int, Attempt] = {}
+        for enrollment_id, per_question in marks.items():
+            attempt = attempts[enrollment_id]
+            if attempt.status == Attempt.Status.IN_PROGRESS:
+                raise ValidationError(_("This attempt has not been submitted yet."))
+            by_question = {stored.question_id: stored for stored in answers.get(attempt.pk, [])}
+            for question_id, ticked in per_question.items():
+                answer = by_question.get(question_id)
+                if answer is None:
+                    raise ValidationError(_("That question is not part of this evaluation."))
+                levels = {item: True for item in sorted(ticked)}
+                if answer.score is not None and answer.rubric_levels == levels:
+                    continue  # unchanged: no history entry, no regrade
+                again = answer.score is not None
+                history.append(
+                    _graded(
+                        answer,
+                        attempt,
+                        actor=actor,
+                        score=checklist_score(answer=answer, ticked=ticked),
+                        levels=levels,
+                        comment=(comments or {}).get(enrollment_id, answer.comment),
+                        reason=reason.strip() or (default_reason if again else ""),
+                        now=now,
+                    )
+                )
+                graded.append(answer)
+                touched[attempt.pk] = attempt
+        Answer.objects.bulk_update(graded, GRADE_FIELDS, batch_size=1000)
+        GradeChange.objects.bulk_create(history, batch_size=1000)
+        for attempt in touched.values():
+            _retotal(attempt, answers[attempt.pk])
+        Attempt.objects.bulk_update(list(touched.values()), TOTAL_FIELDS, batch_size=1000)
+        released = [a for a in touched.values() if a.status == Attempt.Status.RELEASED]
+        if released:
+            revisions = dict(
+                GradeChange.objects.filter(attempt__in=[attempt.pk for attempt in released])
+                .values("attempt")
+                .annotate(changes=Count("pk"))
+                .values_list("attempt", "changes")
             )
-            if attempt is None:
-                attempt = Attempt.objects.create(
+            _release_many(released, now=now, revisions=revisions)
+    return len(marks)
+
+
+def _practical_attempts(
+    assessment: Assessment,
+    run: CourseRun,
+    enrollments: dict[int, Enrollment],
+    questions: dict[int, Question],
+    *,
+    now: datetime,
+) -> dict[int, Attempt]:
+    """The latest attempt of each enrollment at a practical evaluation, locked, by enrollment
+    id: those missing created (submitted by the instructor, one answer per question, all to
+    grade). Two instructors recording the same new officer at once make one attempt: the
+    second's inserts wait for the first's and are skipped, and the attempts are read again."""
+
+    def latest() -> dict[int, Attempt]:
+        found: dict[int, Attempt] = {}
+        for attempt in (
+            Attempt.objects.select_for_update(of=("self",))
+            .filter(assessment=assessment, enrollment_id__in=list(enrollments))
+            .order_by("enrollment_id", "-number")
+        ):
+            found.setdefault(attempt.enrollment_id, attempt)
+        return found
+
+    attempts = latest()
+    missing = [enrollment for pk, enrollment in enrollments.items() if pk not in attempts]
+    if missing:
+        Attempt.objects.bulk_create(
+            [
+                Attempt(
                     assessment=assessment,
                     enrollment=enrollment,
                     run=run,
@@ -770,37 +888,30 @@ def record_practical(
                     max_score=sum((q.points for q in questions.values()), Decimal(0)),
                     needs_grading=len(questions),
                 )
-                Answer.objects.bulk_create(
-                    Answer(
-                        attempt=attempt,
-                        question_id=pk,
-                        position=position,
-                        max_score=question.points,
-                        is_manual=True,
-                    )
-                    for position, (pk, question) in enumerate(questions.items(), start=1)
+                for enrollment in missing
+            ],
+            batch_size=1000,
+            ignore_conflicts=True,
+        )
+        attempts = latest()
+        created = [attempts[enrollment.pk] for enrollment in missing]
+        Answer.objects.bulk_create(
+            (
+                Answer(
+                    attempt=attempt,
+                    question_id=pk,
+                    position=position,
+                    max_score=question.points,
+                    is_manual=True,
                 )
-            answers = {
-                answer.question_id: answer
-                for answer in Answer.objects.filter(attempt=attempt).select_related("question")
-            }
-            for question_id, ticked in per_question.items():
-                answer = answers.get(question_id)
-                if answer is None:
-                    raise ValidationError(_("That question is not part of this evaluation."))
-                new_levels = {item: True for item in sorted(ticked)}
-                if answer.score is not None and answer.rubric_levels == new_levels:
-                    continue  # unchanged: no history entry, no regrade
-                grade_answer(
-                    answer=answer,
-                    actor=actor,
-                    checklist=ticked,
-                    comment=(comments or {}).get(enrollment_id, answer.comment),
-                    reason=reason
-                    or (
-                        _("Practical evaluation recorded again") if answer.score is not None else ""
-                    ),
-                    now=now,
-                )
-        recorded += 1
-    return recorded
+                for attempt in created
+                for position, (pk, question) in enumerate(questions.items(), start=1)
+            ),
+            batch_size=1000,
+            ignore_conflicts=True,
+        )
+    for pk, attempt in attempts.items():
+        attempt.assessment = assessment
+        attempt.enrollment = enrollments[pk]
+        attempt.user = enrollments[pk].user
+    return attempts

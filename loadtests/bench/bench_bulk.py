@@ -84,9 +84,15 @@ def _seed(officers: int, at_once: int, stamp: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _practical(seed: dict[str, Any], officers: list[Any], stamp: str) -> tuple[Any, Any]:
+PAGE = 50  # officers on a page of the practical evaluation
+
+
+def _practical(
+    seed: dict[str, Any], officers: list[Any], stamp: str
+) -> tuple[Any, Any, dict[str, Any]]:
     """A practical evaluation (one checklist question) in a run the instructor teaches, recorded
-    for `officers` and not yet released: (run, assessment)."""
+    for `officers` but the first page's and not yet released: (run, assessment, the form data
+    of the first page's officers marked, as the page posts it)."""
     from assessments.models import AssessmentSection, Question, QuestionCategory
     from assessments.services import record_practical
     from courses.models import RunInstructor
@@ -111,9 +117,13 @@ def _practical(seed: dict[str, Any], officers: list[Any], stamp: str) -> tuple[A
     AssessmentSection.objects.create(assessment=assessment, category=category, count=1)
     RunInstructor.objects.create(run=run, user=seed["instructor"])
     outcome = enrol_many(users=officers, run=run, actor=seed["coordinator"])
-    marks = {e.pk: {question.pk: {"c1"} if e.pk % 2 else {"c1", "c2"}} for e in outcome.enrolled}
+    page, rest = outcome.enrolled[:PAGE], outcome.enrolled[PAGE:]
+    marks = {e.pk: {question.pk: {"c1"} if e.pk % 2 else {"c1", "c2"}} for e in rest}
     record_practical(assessment=assessment, run=run, actor=seed["instructor"], marks=marks)
-    return run, assessment
+    form: dict[str, Any] = {"officer": [str(e.pk) for e in page]}
+    form.update({f"m-{e.pk}-{question.pk}": ["c1", "c2"] for e in page})
+    form.update({f"c-{e.pk}": "Cordon and backup observed" for e in page})
+    return run, assessment, form
 
 
 def _timed(client: Client, url: str, data: dict[str, Any]) -> tuple[float, int, int]:
@@ -180,7 +190,12 @@ def run(options: dict[str, Any]) -> str:
     rows.append(
         (f"attendance corrected ({len(late)} late)", *_timed(instructor, attendance_url, {"all": "present", **late}))
     )  # fmt: skip
-    practical_run, practical = _practical(seed, seated, stamp)
+    practical_run, practical, page = _practical(seed, seated, stamp)
+    practical_url = reverse("assessments:practical", args=[practical_run.code, practical.pk])
+    instructor.get(practical_url)
+    rows.append(
+        (f"a practical evaluation's page recorded ({PAGE} officers)", *_timed(instructor, practical_url, page))
+    )  # fmt: skip
     release_url = reverse("assessments:release", args=[practical_run.code, practical.pk])
     rows.append(
         (f"release a practical evaluation's grades ({roster} officers)", *_timed(instructor, release_url, {}))
@@ -212,7 +227,9 @@ def run(options: dict[str, Any]) -> str:
         "officer to enrol (200 officers: 4,363 queries, 3.4 s, in "
         "tests/courses/test_enrol_many.py's terms), 11 queries an officer to mark present (the "
         "page for 60 officers: 685 queries); releasing grades, about 17 queries and 13 ms an "
-        "officer (40 officers: 684 queries), and the release above, which completes each "
+        "officer (40 officers: 684 queries), and so was recording a practical evaluation's page (the "
+        "service 89 queries for 5 officers, 684 for 40; since 2026-12-06's fourth session 14 "
+        "for any number, the page's POST above included), and the release above, which completes each "
         "officer's course, 3,800 queries and 5.6 s on 2026-12-06 before the completions were "
         "written together (and 337 queries before the completions' institutions were read "
         "with them). After the commit each completion is announced live, and each "

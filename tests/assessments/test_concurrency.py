@@ -80,3 +80,34 @@ def test_concurrent_starts_make_one_attempt(require_postgres: None) -> None:
     assert all(isinstance(result, int) for result in results), results
     assert len(set(results)) == 1
     assert Attempt.objects.filter(enrollment=enrollment).count() == 1
+
+
+def test_two_instructors_recording_the_same_new_officers_make_one_attempt_each(
+    require_postgres: None,
+) -> None:
+    from assessments.models import Question
+    from tests.assessments.factories import run_of
+    from tests.courses.factories import assign_instructor
+    from tests.factories import UserFactory
+
+    assessment = make_assessment(kinds=[Question.Kind.PRACTICAL])
+    run = run_of(assessment)
+    instructor = UserFactory()
+    assign_instructor(run, instructor)
+    question = Question.objects.get(category__course=run.course)
+    marks = {enrol(assessment).pk: {question.pk: {"c1"}} for _ in range(5)}
+
+    results = _race(
+        2,
+        lambda: services.record_practical(
+            assessment=assessment, run=run, actor=instructor, marks=marks
+        ),
+    )
+
+    assert results == [5, 5], results
+    assert Attempt.objects.filter(assessment=assessment).count() == 5
+    assert {
+        attempt.answers.count() for attempt in Attempt.objects.filter(assessment=assessment)
+    } == {1}
+    # The second saw the same marks already recorded: no second history entry.
+    assert GradeChange.objects.filter(attempt__assessment=assessment).count() == 5
