@@ -6,7 +6,7 @@ class CoursesConfig(AppConfig):
     label = "courses"
 
     def ready(self) -> None:
-        from courses import caching, permissions, receivers
+        from courses import caching, checks, permissions, receivers  # noqa: F401 - checks registers
 
         permissions.register()
         receivers.connect()
