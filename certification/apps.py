@@ -65,6 +65,9 @@ class CertificationConfig(AppConfig):
         course_signals.course_completed.connect(
             receivers.on_course_completed, dispatch_uid="certification.course_completed"
         )
+        course_signals.courses_completed.connect(
+            receivers.on_courses_completed, dispatch_uid="certification.courses_completed"
+        )
         checks.register(check_harfbuzz_subset)
         from celery import signals as celery_signals
 

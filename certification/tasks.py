@@ -22,6 +22,16 @@ def issue_course_certificate_task(enrollment_id: int) -> str | None:
 
 
 @shared_task(
+    name="certification.issue_course_certificates",
+    **RETRIED,
+)
+def issue_course_certificates_task(enrollment_ids: list[int]) -> int:
+    """Issue the certificates of completed enrolments together, exactly once each (a batch of a
+    run's completions); returns how many have one now."""
+    return len(services.issue_course_certificates(enrollment_ids=enrollment_ids))
+
+
+@shared_task(
     name="certification.issue_program_certificates",
     **RETRIED,
 )

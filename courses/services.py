@@ -1342,8 +1342,10 @@ def _complete_all_met(enrollments: list[Enrollment], actors: dict[int, Any]) -> 
             signals.enrollments_changed.send(
                 sender=Enrollment, changes=[(enrollment, "active", done) for enrollment in met]
             )
-        for enrollment in met:
-            signals.course_completed.send(sender=Enrollment, enrollment=enrollment)
+        if len(met) == 1:
+            signals.course_completed.send(sender=Enrollment, enrollment=met[0])
+        else:
+            signals.courses_completed.send(sender=Enrollment, enrollments=list(met))
 
     transaction.on_commit(announce)
     return met

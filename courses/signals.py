@@ -10,6 +10,9 @@ after the transaction commits (courses.services sends them through transaction.o
   instead of one enrollment_changed each, so that a receiver can do its work once for all.
 - lesson_completed(sender, enrollment, lesson): a learner completed a lesson.
 - course_completed(sender, enrollment): an enrolment met its completion rules; fired once.
+- courses_completed(sender, enrollments): many enrolments met their rules together (a run's
+  released grades, an attendance sheet); sent instead of one course_completed each, so that a
+  receiver can queue or announce them together.
 - attendance_recorded(sender, session, records): attendance was taken for a session.
 
 Sent inside the transaction:
@@ -33,6 +36,7 @@ lesson_completed = Signal()
 lesson_completed_in_transaction = Signal()
 lessons_completed_in_transaction = Signal()
 course_completed = Signal()
+courses_completed = Signal()
 attendance_recorded = Signal()
 
 # course_version_created(sender, course, version, previous): a new version of a course was made

@@ -34,6 +34,9 @@ class DashboardsConfig(AppConfig):
         course_signals.course_completed.connect(
             receivers.on_course_completed, dispatch_uid="dashboards.course_completed"
         )
+        course_signals.courses_completed.connect(
+            receivers.on_courses_completed, dispatch_uid="dashboards.courses_completed"
+        )
         course_signals.attendance_recorded.connect(
             receivers.on_attendance_recorded, dispatch_uid="dashboards.attendance_recorded"
         )

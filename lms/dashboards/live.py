@@ -113,6 +113,10 @@ _sender = _Sender()
 atexit.register(_sender.flush, 2.0)
 
 
+# Events of one batch sent to a group in one message, at most this many (a page adds each).
+BATCH = 100
+
+
 def publish(groups: list[str], payload: dict[str, Any]) -> None:
     """Send `payload` to each group without waiting; a broken channel layer must not break the
     event. The in-memory layer (quick start, no Redis) is sent to in place: its queues belong to
@@ -120,6 +124,28 @@ def publish(groups: list[str], payload: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+    _send(layer, groups, payload)
+
+
+def publish_many(events: list[tuple[list[str], dict[str, Any]]]) -> None:
+    """Send many events, each to its groups, as few messages as can be: each group gets one
+    `{"event": "batch", "events": [...]}` per BATCH of the events it should hear, in order."""
+    layer = get_channel_layer()
+    if layer is None or not events:
+        return
+    if len(events) == 1:
+        _send(layer, *events[0])
+        return
+    by_group: dict[str, list[dict[str, Any]]] = {}
+    for groups, payload in events:
+        for group in groups:
+            by_group.setdefault(group, []).append(payload)
+    for group, payloads in by_group.items():
+        for start in range(0, len(payloads), BATCH):
+            _send(layer, [group], {"event": "batch", "events": payloads[start : start + BATCH]})
+
+
+def _send(layer: Any, groups: list[str], payload: dict[str, Any]) -> None:
     if isinstance(layer, InMemoryChannelLayer):
         try:
             for group in groups:

@@ -79,23 +79,30 @@ def on_lesson_completed(sender: Any, enrollment: Enrollment, lesson: Any, **kwar
 
 def on_course_completed(sender: Any, enrollment: Enrollment, **kwargs: Any) -> None:
     """The counters moved with enrollment_changed; here the completion is announced live."""
+    live.publish(*_completion(enrollment))
+
+
+def on_courses_completed(sender: Any, enrollments: list[Enrollment], **kwargs: Any) -> None:
+    """Many completions at once (a run's released grades): announced together, one message a
+    group for up to live.BATCH of them, instead of one message per group and completion."""
+    live.publish_many([_completion(enrollment) for enrollment in enrollments])
+
+
+def _completion(enrollment: Enrollment) -> tuple[list[str], dict[str, Any]]:
+    """The groups that hear of a completion, and what they hear."""
     run = enrollment.run
-    live.publish(
-        live.groups_for(
-            institution_path=_path_of(enrollment),
-            run_id=enrollment.run_id,
-            course_id=run.course_id,
-        ),
-        {
-            "event": "completion",
-            "key": f"completion-{enrollment.pk}",
-            "counters": {"completed": 1},
-            "name": enrollment.user.full_name,
-            "course": run.course.title,
-            "run": run.code,
-            "at": (enrollment.completed_at or timezone.now()).isoformat(),
-        },
+    groups = live.groups_for(
+        institution_path=_path_of(enrollment), run_id=enrollment.run_id, course_id=run.course_id
     )
+    return groups, {
+        "event": "completion",
+        "key": f"completion-{enrollment.pk}",
+        "counters": {"completed": 1},
+        "name": enrollment.user.full_name,
+        "course": run.course.title,
+        "run": run.code,
+        "at": (enrollment.completed_at or timezone.now()).isoformat(),
+    }
 
 
 def on_attendance_recorded(sender: Any, session: Any, records: list[Any], **kwargs: Any) -> None:

@@ -118,6 +118,37 @@ def test_completion_event_through_a_real_worker_issues_once(
 
 
 @pytest.mark.django_db
+def test_completions_made_together_are_issued_in_batches(
+    institution: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run's released grades complete many courses at once: courses_completed queues one task
+    per BULK_BATCH_SIZE enrolments (each issuing its batch in one transaction), not one each;
+    a second delivery issues nothing more."""
+    from certification import tasks
+    from tests.factories import UserFactory
+
+    monkeypatch.setattr(services, "BULK_BATCH_SIZE", 2)
+    batches: list[list[int]] = []
+    original = tasks.issue_course_certificates_task.delay
+
+    def counted(enrollment_ids: list[int]) -> Any:
+        batches.append(enrollment_ids)
+        return original(enrollment_ids)
+
+    monkeypatch.setattr(tasks.issue_course_certificates_task, "delay", counted)
+    run = RunFactory(host_institution=institution)
+    enrollments = [completed(UserFactory(institution=institution), run) for _ in range(5)]
+    for _delivery in range(2):
+        course_signals.courses_completed.send(sender=Enrollment, enrollments=enrollments)
+    ids = sorted(enrollment.pk for enrollment in enrollments)
+    assert batches == [ids[:2], ids[2:4], ids[4:]] * 2
+    assert Certificate.objects.filter(run=run).count() == 5
+    assert sorted(Certificate.objects.filter(run=run).values_list("user", flat=True)) == sorted(
+        enrollment.user_id for enrollment in enrollments
+    )
+
+
+@pytest.mark.django_db
 def test_program_certificate_when_all_courses_complete(learner: Any, institution: Any) -> None:
     program = Program.objects.create(
         code="police-management", title={"en": "Police management"}, owner_institution=institution

@@ -29,9 +29,14 @@ def completions() -> Any:
     def listener(sender: Any, enrollment: Enrollment, **kwargs: Any) -> None:
         received.append(enrollment.pk)
 
+    def many(sender: Any, enrollments: list[Enrollment], **kwargs: Any) -> None:
+        received.extend(enrollment.pk for enrollment in enrollments)
+
     signals.course_completed.connect(listener, dispatch_uid="test-completions")
+    signals.courses_completed.connect(many, dispatch_uid="test-completions-many")
     yield received
     signals.course_completed.disconnect(dispatch_uid="test-completions")
+    signals.courses_completed.disconnect(dispatch_uid="test-completions-many")
 
 
 def _finish_lessons(enrollment: Enrollment, lessons: list[Lesson], **result: Any) -> None:

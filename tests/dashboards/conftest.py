@@ -68,6 +68,20 @@ def finish(enrollment: Enrollment) -> None:
         courses.complete_lesson(enrollment=enrollment, lesson=lesson, actor=enrollment.user)
 
 
+def finish_together(enrollments: list[Enrollment]) -> None:
+    """Complete every lesson of enrolments of one version together, as a run's released grades
+    do: their courses complete in one write and are announced together (courses_completed)."""
+    for lesson in Lesson.objects.filter(version_id=enrollments[0].version_id):
+        courses.record_lesson_results(
+            [
+                courses.LessonResult(
+                    enrollment=enrollment, lesson=lesson, completed=True, actor=enrollment.user
+                )
+                for enrollment in enrollments
+            ]
+        )
+
+
 @pytest.fixture
 def donor_user(network: dict[str, Any]) -> Any:
     user = UserFactory()
@@ -93,9 +107,13 @@ def without_certificate_issuance() -> Iterator[None]:
     from courses import signals
 
     signals.course_completed.disconnect(dispatch_uid="certification.course_completed")
+    signals.courses_completed.disconnect(dispatch_uid="certification.courses_completed")
     try:
         yield
     finally:
         signals.course_completed.connect(
             receivers.on_course_completed, dispatch_uid="certification.course_completed"
+        )
+        signals.courses_completed.connect(
+            receivers.on_courses_completed, dispatch_uid="certification.courses_completed"
         )

@@ -11,7 +11,7 @@ import pytest
 from lms.i18n import pick
 from tests.conftest import login_cookie
 from tests.courses.factories import RunFactory
-from tests.dashboards.conftest import enrol, finish
+from tests.dashboards.conftest import enrol, finish, finish_together
 from tests.factories import RoleAssignmentFactory, UserFactory
 
 pytestmark = [
@@ -57,6 +57,15 @@ def test_dps_dashboard_in_french(
     assert latest.startswith(officers[0].full_name)
     # The course title in the same language as the rows the server rendered.
     assert str(pick(run.course.title, "fr")) in latest
+    # Two officers complete together (as a run's released grades do): one batch, both listed.
+    together = RunFactory(host_institution=institution, course__owner_institution=institution)
+    finish_together([enrol(officer, together) for officer in officers[2:]])
+    page.wait_for_function(
+        "document.querySelector('[data-counter=\"completed\"]').textContent.trim() === '4'",
+        timeout=10000,
+    )
+    for officer in officers[2:]:
+        assert page.locator("#recent-completions li", has_text=officer.full_name).count() == 1
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboards-dps-fr.png"), full_page=True)
     context.close()

@@ -10,7 +10,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from lms.dashboards.consumers import DashboardConsumer
-from tests.dashboards.conftest import enrol, finish
+from tests.dashboards.conftest import enrol, finish, finish_together
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -44,6 +44,43 @@ def test_a_completion_reaches_the_coordinators_dashboard(
     message = async_to_sync(scenario)()
     assert message["name"] == officers[0].full_name
     assert message["counters"] == {"completed": 1}
+
+
+def test_completions_made_together_reach_the_dashboard_as_one_batch(
+    coordinator: Any, network: dict[str, Any], officers: list[Any]
+) -> None:
+    """A run's released grades complete many courses at once: each group hears them in one
+    message (live.BATCH at most), not one message per completion."""
+    from lms.dashboards import live
+
+    def complete() -> None:
+        finish_together([enrol(officer, network["virtual"]) for officer in officers])
+
+    async def scenario() -> list[dict[str, Any]]:
+        socket = _socket(coordinator)
+        connected, _code = await socket.connect()
+        assert connected
+        await database_sync_to_async(complete)()
+        heard = []
+        while not any(message["event"] == "batch" for message in heard):
+            heard.append(await socket.receive_json_from(timeout=10))
+        await database_sync_to_async(live.flush)()
+        while not await socket.receive_nothing(timeout=0.5):
+            heard.append(await socket.receive_json_from(timeout=10))
+        await socket.disconnect()
+        return heard
+
+    heard = async_to_sync(scenario)()
+    assert not [message for message in heard if message["event"] == "completion"]
+    events = [
+        event for message in heard if message["event"] == "batch" for event in message["events"]
+    ]
+    # The coordinator's institution holds two of the four officers; each of its groups (the
+    # institution, the run, the course) sends the batch: the page tells them apart by key.
+    names = {event["name"] for event in events}
+    assert names == {officer.full_name for officer in officers[:2]}
+    assert {event["counters"]["completed"] for event in events} == {1}
+    assert len({event["key"] for event in events}) == 2
 
 
 def test_a_learner_cannot_listen(learner: Any) -> None:

@@ -32,11 +32,15 @@
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
     var socket = new WebSocket(scheme + window.location.host + root.getAttribute("data-live-ws"));
     socket.onopen = function () { retry = 1000; root.setAttribute("data-live", "connected"); };
-    socket.onmessage = function (event) {
-      var data = JSON.parse(event.data);
+    function hear(data) {
       if (data.key) { if (seen[data.key]) { return; } seen[data.key] = true; }
       bump(data.counters);
       if (data.event === "completion") { addCompletion(data); }
+    }
+    socket.onmessage = function (event) {
+      var data = JSON.parse(event.data);
+      // Many events at once (a run's released grades) come as one batch, oldest first.
+      if (data.event === "batch") { (data.events || []).forEach(hear); } else { hear(data); }
     };
     socket.onclose = function (event) {
       root.removeAttribute("data-live");
