@@ -12,11 +12,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Count, Q
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+
+from loadtests.bench.counting import counted_queries
 
 SAMPLES = 50
 SELECTOR_CALLS = 500
@@ -27,11 +27,11 @@ def _timed(fn: Callable[[], Any], repeat: int) -> tuple[list[float], int]:
     times: list[float] = []
     queries = 0
     for _ in range(repeat):
-        with CaptureQueriesContext(connection) as captured:
+        with counted_queries() as captured:
             started = time.perf_counter()
             fn()
             times.append((time.perf_counter() - started) * 1000)
-        queries = max(queries, len(captured.captured_queries))
+        queries = max(queries, len(captured))
     return times, queries
 
 

@@ -17,11 +17,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+
+from loadtests.bench.counting import counted_queries
 
 
 def _seed(officers: int, at_once: int, stamp: str) -> dict[str, Any]:
@@ -128,7 +128,7 @@ def _practical(
 
 def _timed(client: Client, url: str, data: dict[str, Any]) -> tuple[float, int, int]:
     """(milliseconds, queries, status) of one POST."""
-    with CaptureQueriesContext(connection) as captured:
+    with counted_queries() as captured:
         began = time.perf_counter()
         response = client.post(url, data)
         elapsed = (time.perf_counter() - began) * 1000

@@ -18,7 +18,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
+
+from loadtests.bench.counting import counted_queries
 
 COURSES = 200
 RUNS = 300
@@ -173,7 +174,7 @@ def _time(client: Client, urls: list[str]) -> tuple[list[float], int, int]:
     size = 0
     queries = 0
     for url in urls:
-        with CaptureQueriesContext(connection) as captured:
+        with counted_queries() as captured:
             started = time.perf_counter()
             response = client.get(url)
             timings.append((time.perf_counter() - started) * 1000)
