@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.test import Client
 
-from loadtests.bench.counting import counted_queries
+from loadtests.bench.harness import counted_queries, new_client
 
 BANK = 300
 DRAWN = 20
@@ -101,7 +101,7 @@ def run(options: dict[str, Any]) -> str:
     users = list(User.objects.filter(pk__in=user_ids))
     clients = []
     for user in users:
-        client = Client()
+        client = new_client()
         client.force_login(user)
         clients.append(client)
     timings: dict[str, list[float]] = {"start": [], "autosave": [], "submit": []}

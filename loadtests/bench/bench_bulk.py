@@ -21,7 +21,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from loadtests.bench.counting import counted_queries
+from loadtests.bench.harness import counted_queries, new_client
 
 
 def _seed(officers: int, at_once: int, stamp: str) -> dict[str, Any]:
@@ -151,7 +151,7 @@ def run(options: dict[str, Any]) -> str:
     seed = _seed(officers, at_once, stamp)
     out.write(f"bulk: {officers} officers ready")
     virtual, onsite = seed["runs"][CourseRun.Mode.VIRTUAL], seed["runs"][CourseRun.Mode.ONSITE]
-    coordinator = Client()
+    coordinator = new_client()
     coordinator.force_login(seed["coordinator"])
     coordinator.get(reverse("courses:enrol_officers", args=[virtual.code]))  # signed in, warm
     enrol_url = reverse("courses:enrol_officers", args=[virtual.code])
@@ -176,7 +176,7 @@ def run(options: dict[str, Any]) -> str:
         .order_by("pk")[:roster]
     )
     enrol_many(users=seated, run=onsite, actor=seed["coordinator"])
-    instructor = Client()
+    instructor = new_client()
     instructor.force_login(seed["instructor"])
     attendance_url = reverse("courses:attendance", args=[onsite.code, seed["session"].pk])
     instructor.get(attendance_url)

@@ -27,6 +27,7 @@ from lms.accounts.models import Institution, MemberState
 from lms.xapi.models import LRSClient, Statement
 from lms.xapi.services import create_client
 from lms.xapi.signals import statements_stored
+from loadtests.bench.harness import new_client
 
 FULL_ROWS = 10_000_000
 LEARNERS = 200_000
@@ -295,7 +296,7 @@ def run(options: dict[str, Any]) -> str:
         name="xAPI benchmark", institution=institution, scope="institution", created_by=None
     )
     auth = "Basic " + base64.b64encode(f"{lrs_client.key}:{secret}".encode()).decode()
-    client = Client()
+    client = new_client()
     batch_n = max(2000, int(20_000 * min(scale, 1)))
     try:
         # The LRS alone first (listeners of statements_stored set aside), then the platform as

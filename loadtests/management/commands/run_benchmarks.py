@@ -57,8 +57,9 @@ class Command(BaseCommand):
             "# Performance\n",
             "Written by `make bench` (`manage.py run_benchmarks`). Each section says how it was measured;",
             "rerun one area with `make bench BENCH_ARGS='--only <area>'`. The areas run with DEBUG off,",
-            "as a server does; a request's queries are counted without being logged",
-            "(loadtests/bench/counting.py), BEGIN and COMMIT not included. Sections measured before",
+            "as a server does, their test clients share one handler (the middleware built once, as",
+            "in a server process) and a request's queries are counted without being logged",
+            "(loadtests/bench/harness.py), BEGIN and COMMIT not included. Sections measured before",
             "2026-12-06's fourth session timed with every query logged and counted BEGIN and COMMIT.\n",
         ]
         parts += [path.read_text() for path in sorted(sections_dir.glob("*.md"))]
