@@ -4,6 +4,9 @@ Each module `loadtests/bench/bench_<area>.py` defines `run(options) -> str`, ret
 section; the section is also kept in docs/performance/<area>.md, so that one area can be rerun
 (`--only <area>`) and the report still holds the others' last figures.
 
+A section's file keeps what follows its NOTES_MARKER line (notes written by hand) when the area is
+measured again.
+
 The areas run with DEBUG off, as a server does: with it on (the bare laptop's default) Django
 logs every query with its values written in, which a bulk request pays for more than for its
 queries. What DEBUG decides when the settings load (static files, templates) stays as it was.
@@ -51,7 +54,8 @@ class Command(BaseCommand):
             with override_settings(DEBUG=False, **_decided_by_debug()):
                 section = module.run({"scale": options["scale"], "stdout": self.stdout})
             elapsed = time.perf_counter() - started
-            (sections_dir / f"{area}.md").write_text(section.rstrip() + "\n")
+            path = sections_dir / f"{area}.md"
+            path.write_text(section.rstrip() + "\n" + _kept_notes(path))
             self.stdout.write(f"benchmark {area} done in {elapsed:.0f} s")
         parts = [
             "# Performance\n",
@@ -65,6 +69,19 @@ class Command(BaseCommand):
         parts += [path.read_text() for path in sorted(sections_dir.glob("*.md"))]
         (docs / "PERFORMANCE.md").write_text("\n".join(parts))
         self.stdout.write(self.style.SUCCESS(f"wrote {docs / 'PERFORMANCE.md'}"))
+
+
+# A section's notes written by hand follow this line; a new measurement keeps them.
+NOTES_MARKER = "<!-- Notes written by hand: kept when the benchmark is run again. -->"
+
+
+def _kept_notes(path: Path) -> str:
+    """The hand-written notes of a section file (from NOTES_MARKER on), or nothing."""
+    if not path.exists():
+        return ""
+    text = path.read_text()
+    at = text.find(NOTES_MARKER)
+    return "" if at < 0 else "\n" + text[at:].rstrip() + "\n"
 
 
 def _decided_by_debug() -> dict[str, Any]:
