@@ -800,7 +800,7 @@ def record_practical(
             .select_related("question")
         ):
             answers.setdefault(stored.attempt_id, []).append(stored)
-        graded: list[Answer] = []
+        written: list[Answer] = []
         history: list[GradeChange] = []
         touched: dict[int, Attempt] = {}
         for enrollment_id, per_question in marks.items():
@@ -813,8 +813,13 @@ def record_practical(
                 if answer is None:
                     raise ValidationError(_("That question is not part of this evaluation."))
                 levels = {item: True for item in sorted(ticked)}
+                comment = (comments or {}).get(enrollment_id, answer.comment)
                 if answer.score is not None and answer.rubric_levels == levels:
-                    continue  # unchanged: no history entry, no regrade
+                    # The same marks: no history entry, no regrade; a new comment is kept.
+                    if comment != answer.comment:
+                        answer.comment = comment
+                        written.append(answer)
+                    continue
                 again = answer.score is not None
                 history.append(
                     _graded(
@@ -823,14 +828,14 @@ def record_practical(
                         actor=actor,
                         score=checklist_score(answer=answer, ticked=ticked),
                         levels=levels,
-                        comment=(comments or {}).get(enrollment_id, answer.comment),
+                        comment=comment,
                         reason=reason.strip() or (default_reason if again else ""),
                         now=now,
                     )
                 )
-                graded.append(answer)
+                written.append(answer)
                 touched[attempt.pk] = attempt
-        Answer.objects.bulk_update(graded, GRADE_FIELDS, batch_size=1000)
+        Answer.objects.bulk_update(written, GRADE_FIELDS, batch_size=1000)
         GradeChange.objects.bulk_create(history, batch_size=1000)
         for attempt in touched.values():
             _retotal(attempt, answers[attempt.pk])

@@ -451,15 +451,11 @@ def practical(request: HttpRequest, run_code: str, pk: int) -> HttpResponse:
             attempt__enrollment__in=[e.pk for e in enrollments],
         ).select_related("attempt")
     }
-    rows = [
-        {
-            "enrollment": enrollment,
-            "cells": [
-                (question, answers.get((enrollment.pk, question.pk))) for question in questions
-            ],
-        }
-        for enrollment in enrollments
-    ]
+    rows = []
+    for enrollment in enrollments:
+        cells = [(question, answers.get((enrollment.pk, question.pk))) for question in questions]
+        comment = next((answer.comment for _q, answer in cells if answer and answer.comment), "")
+        rows.append({"enrollment": enrollment, "cells": cells, "comment": comment})
     return render(
         request,
         "assessments/practical.html",

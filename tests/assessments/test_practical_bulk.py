@@ -178,3 +178,26 @@ def test_the_page_records_its_officers_in_the_same_queries_for_5_or_30(
         page = client.get(url)
         assert f"{officers} agentes registrados." in page.content.decode()
     assert counts[0] == counts[1], counts
+
+
+def test_a_new_comment_alone_is_kept_without_a_regrade_and_shown_on_the_page(
+    client: Any, instructor: Any
+) -> None:
+    assessment, run, question, (officer,) = _evaluation(instructor, 1)
+    marks = {officer.pk: {question.pk: {"c1"}}}
+    services.record_practical(
+        assessment=assessment, run=run, actor=instructor, marks=marks, comments={officer.pk: "Slow"}
+    )
+    services.record_practical(
+        assessment=assessment,
+        run=run,
+        actor=instructor,
+        marks=marks,
+        comments={officer.pk: "Slow but safe"},
+    )
+    answer = Attempt.objects.get(enrollment=officer).answers.get()
+    assert (answer.comment, answer.score) == ("Slow but safe", 2)
+    assert GradeChange.objects.filter(answer=answer).count() == 1
+    client.force_login(instructor)
+    page = client.get(reverse("assessments:practical", args=[run.code, assessment.pk]))
+    assert ">Slow but safe</textarea>" in page.content.decode()
