@@ -780,6 +780,12 @@ def record_practical(
         raise PermissionDenied(_("You may only evaluate officers in the runs you teach."))
     if assessment.lesson.version_id != run.version_id:
         raise ValidationError(_("This evaluation is not part of the run's course version."))
+    if assessment.kind != Assessment.Kind.PRACTICAL:
+        raise ValidationError(
+            _(
+                "Only a practical evaluation is recorded by its instructor; officers answer this one."
+            )
+        )
     enrollments = {
         enrollment.pk: enrollment
         for enrollment in Enrollment.objects.filter(
@@ -789,7 +795,9 @@ def record_practical(
     if any(enrollment_id not in enrollments for enrollment_id in marks):
         raise ValidationError(_("An officer listed is not enrolled in this run."))
     question_ids = [entry[0] for section in assessment.sections.all() for entry in section.pool]
-    questions = {q.pk: q for q in Question.objects.filter(pk__in=question_ids)}
+    questions = {
+        q.pk: q for q in Question.objects.filter(pk__in=question_ids, kind=Question.Kind.PRACTICAL)
+    }
     default_reason = _("Practical evaluation recorded again")
     with transaction.atomic():
         attempts = _practical_attempts(assessment, run, enrollments, questions, now=now)

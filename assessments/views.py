@@ -30,7 +30,7 @@ from django.views.decorators.http import require_POST
 from assessments import selectors, services
 from assessments.models import Answer, Assessment, Attempt, Question
 from courses.models import CourseRun, Enrollment
-from lms.accounts.permissions import has_perm
+from lms.accounts.permissions import get_scope, has_perm
 
 PAGE_SIZE = 25
 
@@ -265,7 +265,12 @@ def _int(value: str | None) -> int | None:
 
 @login_required
 def grading_queue(request: HttpRequest) -> HttpResponse:
-    """Attempts waiting for grading (or graded, or released) in the runs the person teaches."""
+    """Attempts waiting for grading (or graded, or released) in the runs the person teaches;
+    refused to those who grade nothing (no teaching role and no run they teach or supervise)."""
+    runs, assessments = selectors.queue_filters(user=request.user)
+    scope = get_scope(request.user)
+    if not (scope.is_dps or scope.is_instructor or scope.is_coordinator) and not runs.exists():
+        raise PermissionDenied(_("Only instructors grade."))
     run_id = _int(request.GET.get("run"))
     assessment_id = _int(request.GET.get("assessment"))
     status = request.GET.get("status", "")
@@ -273,14 +278,17 @@ def grading_queue(request: HttpRequest) -> HttpResponse:
         user=request.user, run_id=run_id, assessment_id=assessment_id, status=status
     )
     page = Paginator(attempts, PAGE_SIZE).get_page(request.GET.get("page"))
-    runs, assessments = selectors.queue_filters(user=request.user)
+    choices = list(assessments[:200])
     return render(
         request,
         "assessments/queue.html",
         {
             "page_obj": page,
             "runs": runs[:200],
-            "assessments": assessments[:200],
+            "assessments": choices,
+            "practical": any(
+                a.pk == assessment_id and a.kind == Assessment.Kind.PRACTICAL for a in choices
+            ),
             "run_id": run_id,
             "assessment_id": assessment_id,
             "status": status,
@@ -407,8 +415,11 @@ def _reverse(name: str, *args: Any) -> str:
 
 @login_required
 def practical(request: HttpRequest, run_code: str, pk: int) -> HttpResponse:
-    """Record a practical evaluation for all the officers of a run on one page."""
+    """Record a practical evaluation for all the officers of a run on one page (an assessment of
+    the practical kind only: the others are answered by the officers themselves)."""
     run, assessment = _run_and_assessment(run_code, pk, request.user)
+    if assessment.kind != Assessment.Kind.PRACTICAL:
+        raise Http404
     question_ids = [entry[0] for section in assessment.sections.all() for entry in section.pool]
     questions = list(Question.objects.filter(pk__in=question_ids, kind=Question.Kind.PRACTICAL))
     enrollments = Paginator(

@@ -33,7 +33,9 @@ VERBS = "http://adlnet.gov/expapi/verbs/"
 def _evaluation(
     instructor: Any, officers: int
 ) -> tuple[Assessment, CourseRun, Question, list[Enrollment]]:
-    assessment = make_assessment(kinds=[K.PRACTICAL], auto_release=False)
+    assessment = make_assessment(
+        kinds=[K.PRACTICAL], auto_release=False, kind=Assessment.Kind.PRACTICAL
+    )
     run = run_of(assessment)
     assign_instructor(run, instructor)
     question = Question.objects.get(category__course=run.course, kind=K.PRACTICAL)
@@ -201,3 +203,39 @@ def test_a_new_comment_alone_is_kept_without_a_regrade_and_shown_on_the_page(
     client.force_login(instructor)
     page = client.get(reverse("assessments:practical", args=[run.code, assessment.pk]))
     assert ">Slow but safe</textarea>" in page.content.decode()
+
+
+def test_an_assessment_officers_answer_is_not_recorded_as_a_practical(
+    client: Any, instructor: Any
+) -> None:
+    """The grading queue offered "Record a practical evaluation" for every assessment, and saving
+    that page for a quiz made every officer a submitted attempt of the whole quiz to grade."""
+    quiz = make_assessment(kinds=[K.SINGLE, K.PRACTICAL])
+    run = run_of(quiz)
+    assign_instructor(run, instructor)
+    officer = enrol(quiz)
+    with pytest.raises(ValidationError, match="officers answer this one"):
+        services.record_practical(
+            assessment=quiz, run=run, actor=instructor, marks={officer.pk: {}}
+        )
+    assert not Attempt.objects.filter(assessment=quiz).exists()
+    client.force_login(instructor)
+    assert client.get(reverse("assessments:practical", args=[run.code, quiz.pk])).status_code == 404
+    queue = client.get(reverse("assessments:queue"), {"run": run.pk, "assessment": quiz.pk})
+    assert "Record a practical evaluation" not in queue.content.decode()
+    practical, practical_run, _question, _officers = _evaluation(instructor, 1)
+    queue = client.get(
+        reverse("assessments:queue"), {"run": practical_run.pk, "assessment": practical.pk}
+    )
+    assert "Record a practical evaluation" in queue.content.decode()
+
+
+def test_the_grading_queue_is_refused_to_those_who_grade_nothing(
+    client: Any, learner: Any, instructor: Any, coordinator: Any
+) -> None:
+    client.force_login(learner)
+    refused = client.get(reverse("assessments:queue"))
+    assert refused.status_code == 403
+    for person in (instructor, coordinator):
+        client.force_login(person)
+        assert client.get(reverse("assessments:queue")).status_code == 200

@@ -30,7 +30,9 @@ VERBS = "http://adlnet.gov/expapi/verbs/"
 
 def _graded_practical(officers: int, instructor: Any) -> tuple[Assessment, Any, list[Enrollment]]:
     """A practical evaluation recorded for `officers` officers and not yet released."""
-    assessment = make_assessment(kinds=[K.PRACTICAL], auto_release=False)
+    assessment = make_assessment(
+        kinds=[K.PRACTICAL], auto_release=False, kind=Assessment.Kind.PRACTICAL
+    )
     run = run_of(assessment)
     assign_instructor(run, instructor)
     enrollments = [enrol(assessment) for _ in range(officers)]
