@@ -219,15 +219,20 @@ def test_an_assessment_officers_answer_is_not_recorded_as_a_practical(
             assessment=quiz, run=run, actor=instructor, marks={officer.pk: {}}
         )
     assert not Attempt.objects.filter(assessment=quiz).exists()
+    instructor.preferred_language = "es"
+    instructor.save(update_fields=["preferred_language"])
     client.force_login(instructor)
-    assert client.get(reverse("assessments:practical", args=[run.code, quiz.pk])).status_code == 404
+    missing = client.get(reverse("assessments:practical", args=[run.code, quiz.pk]))
+    assert missing.status_code == 404
+    assert '<html lang="es">' in missing.content.decode()
+    assert "No encontrado" in missing.content.decode()
     queue = client.get(reverse("assessments:queue"), {"run": run.pk, "assessment": quiz.pk})
-    assert "Record a practical evaluation" not in queue.content.decode()
+    assert "Registrar una evaluación práctica" not in queue.content.decode()
     practical, practical_run, _question, _officers = _evaluation(instructor, 1)
     queue = client.get(
         reverse("assessments:queue"), {"run": practical_run.pk, "assessment": practical.pk}
     )
-    assert "Record a practical evaluation" in queue.content.decode()
+    assert "Registrar una evaluación práctica" in queue.content.decode()
 
 
 def test_the_grading_queue_is_refused_to_those_who_grade_nothing(
