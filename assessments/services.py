@@ -43,6 +43,7 @@ from assessments.models import (
 )
 from courses.models import CourseRun, Enrollment
 from lms.accounts.permissions import has_perm
+from lms.db import bulk_update
 
 STATEMENT_NAMESPACE = uuid.UUID("0b8f3a52-7d1e-5c4b-a9e6-3f2d1c0b9a87")
 TAKING_STATUSES = (Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED)
@@ -288,7 +289,7 @@ def _store_responses(
         answer.saved_at = now
         changed.append(answer)
     if changed:
-        Answer.objects.bulk_update(changed, ["response", "saved_at"])
+        bulk_update(changed, ["response", "saved_at"])
     for question_id, upload in (files or {}).items():
         answer = answers[question_id]
         answer.file.save(upload.name or "upload", upload, save=False)
@@ -409,7 +410,7 @@ def _finalize(attempt: Attempt, *, now: datetime, expired: bool) -> None:
             answer.graded_at = now
             changed.append(answer)
     if changed:
-        Answer.objects.bulk_update(changed, ["score", "graded_at"])
+        bulk_update(changed, ["score", "graded_at"])
     attempt.submitted_at = now
     attempt.expired = expired
     attempt.needs_grading = sum(1 for answer in answers if answer.score is None)
@@ -494,7 +495,7 @@ def _release_many(
     for attempt in attempts:
         attempt.status = Attempt.Status.RELEASED
         attempt.released_at = attempt.released_at or now
-    Attempt.objects.bulk_update(attempts, ["status", "released_at"], batch_size=1000)
+    bulk_update(attempts, ["status", "released_at"], batch_size=1000)
     emit_many(
         (attempt.user, event)
         for attempt in attempts
@@ -843,11 +844,11 @@ def record_practical(
                 )
                 written.append(answer)
                 touched[attempt.pk] = attempt
-        Answer.objects.bulk_update(written, GRADE_FIELDS, batch_size=1000)
+        bulk_update(written, GRADE_FIELDS, batch_size=1000)
         GradeChange.objects.bulk_create(history, batch_size=1000)
         for attempt in touched.values():
             _retotal(attempt, answers[attempt.pk])
-        Attempt.objects.bulk_update(list(touched.values()), TOTAL_FIELDS, batch_size=1000)
+        bulk_update(list(touched.values()), TOTAL_FIELDS, batch_size=1000)
         released = [a for a in touched.values() if a.status == Attempt.Status.RELEASED]
         if released:
             revisions = dict(

@@ -42,7 +42,7 @@ from courses.models import (
     TrainerQualification,
 )
 from lms.accounts.permissions import get_scope, has_perm
-from lms.db import bound_cursor
+from lms.db import bound_cursor, bulk_update
 
 # Namespace of the deterministic xAPI statement ids this app emits.
 STATEMENT_NAMESPACE = uuid.UUID("6f0d3c2e-4c52-5d7e-9b0a-1d4e6a2c9f11")
@@ -497,7 +497,7 @@ def _enrol_officers(users: list[Any], run: CourseRun, actor: Any, outcome: BulkE
     if not changes:
         return
     Enrollment.objects.bulk_create(new, batch_size=BULK_BATCH)
-    Enrollment.objects.bulk_update(
+    bulk_update(
         reopened,
         ["status", "waitlist_position", "enrolled_by", "enrolled_at"],
         batch_size=BULK_BATCH,
@@ -1123,7 +1123,7 @@ def record_lesson_results(results: list[LessonResult]) -> list[LessonProgress]:
                 progress.score_pct = item.score_pct
             rows.append(progress)
         LessonProgress.objects.bulk_create(new, batch_size=BULK_BATCH)
-        LessonProgress.objects.bulk_update(
+        bulk_update(
             list(changed.values()),
             ["status", "completed_at", "passed", "score_pct"],
             batch_size=BULK_BATCH,
@@ -1192,7 +1192,7 @@ def _refresh_progress(enrollments: list[Enrollment], now: Any, *, scored: set[in
         if own:
             enrollment.score_pct = (sum(own, Decimal(0)) / len(own)).quantize(Decimal("0.01"))
         enrollment.last_activity_at = now
-    Enrollment.objects.bulk_update(
+    bulk_update(
         enrollments, ["progress_pct", "score_pct", "last_activity_at"], batch_size=BULK_BATCH
     )
 
@@ -1295,9 +1295,7 @@ def _complete_all_met(enrollments: list[Enrollment], actors: dict[int, Any]) -> 
         enrollment.completed_at = now
         enrollment.progress_pct = 100
         enrollment.passed = True if enrollment.version_id in assessed else enrollment.passed
-    Enrollment.objects.bulk_update(
-        met, ["status", "completed_at", "progress_pct", "passed"], batch_size=BULK_BATCH
-    )
+    bulk_update(met, ["status", "completed_at", "progress_pct", "passed"], batch_size=BULK_BATCH)
     runs: dict[int, int] = {}
     for enrollment in met:
         runs[enrollment.run_id] = runs.get(enrollment.run_id, 0) + 1
@@ -1495,7 +1493,7 @@ def refresh_attendance(*, run: CourseRun, enrollment_ids: list[int]) -> dict[int
         rates[row["enrollment_id"]] = (
             100 if expected <= 0 else min(100, (100 * row["attended"]) // expected)
         )
-    Enrollment.objects.bulk_update(
+    bulk_update(
         [Enrollment(pk=pk, attendance_pct=pct) for pk, pct in rates.items()],
         ["attendance_pct"],
         batch_size=BULK_BATCH,

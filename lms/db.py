@@ -23,14 +23,15 @@ needs a cast in the SQL (`%s::bigint`), or PostgreSQL takes it for text.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.db import connections
+from django.db import connections, router
 from django.db.backends.postgresql.base import CursorDebugWrapper
+from django.db.models import Field, Model
 
 # Queries a connection keeps prepared (psycopg's least-recently-used cache; it deallocates the
 # oldest). The hot paths send a handful of shapes, each in a few variants of parameter types.
@@ -100,3 +101,52 @@ def bound_cursor(*, prepare: bool = False, alias: str = "default") -> Iterator[A
         cursor = connection.make_cursor(driver)  # type: ignore[arg-type]
     with cursor:
         yield cursor
+
+
+def bulk_update(objs: Sequence[Model], fields: Sequence[str], *, batch_size: int = 1000) -> int:
+    """Write `fields` of many saved rows of one model, as QuerySet.bulk_update does; returns the
+    number of rows updated.
+
+    On PostgreSQL one statement a batch, the values as one typed array per column:
+    `UPDATE t SET f = v.f … FROM unnest(%s::type[], …) AS v(id, f, …) WHERE t.id = v.id`.
+    Django's bulk_update builds a `CASE WHEN id = … THEN …` expression per row and column, which
+    for a run's 300 released grades took about a third of the request in Python. Elsewhere (the
+    bare laptop's SQLite) it is Django's. No signals, no auto_now, as bulk_update."""
+    if not objs:
+        return 0
+    model = type(objs[0])
+    connection = connections[router.db_for_write(model)]
+    if connection.vendor != "postgresql":
+        return int(model._default_manager.bulk_update(objs, fields, batch_size=batch_size))
+    meta = model._meta
+    columns: list[Field[Any, Any]] = []
+    for name in [meta.pk.name, *fields]:  # type: ignore[union-attr]
+        field = meta.get_field(name)
+        if not isinstance(field, Field) or not field.concrete:
+            raise ValueError(f"bulk_update writes the model's own columns, not {name!r}")
+        columns.append(field)
+    quote = connection.ops.quote_name
+    names = [quote(field.column) for field in columns]
+    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in columns)
+    # Identifiers quoted, types from the fields: no value is written into the text.
+    sql = (
+        f"UPDATE {quote(meta.db_table)} AS t SET "  # noqa: S608
+        + ", ".join(f"{name} = v.{name}" for name in names[1:])
+        + f" FROM unnest({arrays}) AS v({', '.join(names)}) WHERE t.{names[0]} = v.{names[0]}"
+    )
+    updated = 0
+    with bound_cursor() as cursor:
+        for start in range(0, len(objs), batch_size):
+            batch = objs[start : start + batch_size]
+            cursor.execute(
+                sql,
+                [
+                    [
+                        field.get_db_prep_save(getattr(obj, field.attname), connection)
+                        for obj in batch
+                    ]
+                    for field in columns
+                ],
+            )
+            updated += cursor.rowcount
+    return updated

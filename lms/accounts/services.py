@@ -35,6 +35,7 @@ from django.utils.translation import gettext_lazy as _
 
 from lms.accounts import principal
 from lms.accounts.models import LANGUAGE_CHOICES, Institution, User
+from lms.db import bulk_update
 
 COLUMNS = ("full_name", "email", "badge_number", "unit", "language")
 REQUIRED_COLUMNS = ("full_name", "email")
@@ -503,7 +504,7 @@ def _write_orm(rows: list[OfficerRow], root: Institution) -> tuple[list[int], in
             user.preferred_language = language
             changed.append(user)
     if changed:
-        User.objects.bulk_update(
+        bulk_update(
             changed,
             ["email", "full_name", "badge_number", "unit_id", "preferred_language"],
             batch_size=1000,

@@ -99,3 +99,59 @@ def test_lesson_pages_and_my_learning_send_prepared_statements(
     assert _prepared("COUNT(*) OVER ()"), "My learning's page is not prepared"
     assert _prepared("ON CONFLICT (enrollment_id, lesson_id) DO NOTHING"), "first view"
     assert _prepared("INSERT INTO dashboards_learneractivity"), "the activity upsert"
+
+
+def test_bulk_update_writes_what_djangos_bulk_update_writes(require_postgres: None) -> None:
+    """lms.db.bulk_update (one UPDATE … FROM unnest a batch) against QuerySet.bulk_update, for the
+    kinds of columns the bulk paths write: text, a nullable date and time (set and cleared),
+    integer, numeric, a nullable boolean, a foreign key, and JSON."""
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from courses.models import Course
+    from lms.db import bulk_update
+    from tests.factories import UserFactory
+
+    mine = [enrol_in_text_course(UserFactory())[0] for _ in range(3)]
+    django = [enrol_in_text_course(UserFactory())[0] for _ in range(3)]
+    coordinator = UserFactory()
+    now = timezone.now()
+    fields = ["status", "completed_at", "progress_pct", "score_pct", "passed", "enrolled_by"]
+
+    def change(rows: list[Enrollment]) -> None:
+        for n, row in enumerate(rows):
+            row.status = Enrollment.Status.COMPLETED if n else Enrollment.Status.WITHDRAWN
+            row.completed_at = now if n else None
+            row.progress_pct = 100 - n
+            row.score_pct = Decimal("87.25") if n else None
+            row.passed = bool(n) if n < 2 else None
+            row.enrolled_by = coordinator if n else None
+
+    change(mine)
+    change(django)
+    with CaptureQueriesContext(connection) as captured:
+        assert bulk_update(mine, fields, batch_size=2) == 3
+    assert [q["sql"].count("unnest(") for q in captured.captured_queries] == [1, 1]
+    Enrollment.objects.bulk_update(django, fields)
+
+    def stored(rows: list[Enrollment]) -> list[tuple[Any, ...]]:
+        return [
+            tuple(getattr(Enrollment.objects.get(pk=row.pk), f"{name}") for name in fields)
+            for row in rows
+        ]
+
+    assert stored(mine) == stored(django)
+    assert stored(mine)[1] == ("completed", now, 99, Decimal("87.25"), True, coordinator)
+    courses = [row.run.course for row in mine]
+    for n, course in enumerate(courses):
+        course.title = {"en": f"Course {n}", "es": f"Curso {n}", "pt": None}
+    assert bulk_update(courses, ["title"]) == 3
+    assert Course.objects.get(pk=courses[2].pk).title == {
+        "en": "Course 2",
+        "es": "Curso 2",
+        "pt": None,
+    }
+    assert bulk_update([], ["title"]) == 0
+    with pytest.raises(ValueError, match="own columns"):
+        bulk_update(courses, ["runs"])
