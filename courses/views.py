@@ -77,7 +77,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         CATALOGUE_CACHE_SECONDS,
         lambda: _catalogue_body(request),
     )
-    return render_page(request, title=_("Course catalogue"), content=body)
+    return render_page(request, title=_("Course catalogue"), content=body, shared_content=True)
 
 
 def _catalogue_body(request: HttpRequest) -> tuple[SafeString, float]:

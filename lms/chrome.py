@@ -31,6 +31,8 @@ from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
+from lms.compression import PARTS
+
 register = template.Library()
 
 NAME = "\ue000name\ue000"
@@ -162,6 +164,7 @@ def render_page(
     head: str = "",
     scripts: str = "",
     status: int = 200,
+    shared_content: bool = False,
 ) -> HttpResponse:
     """page.html with this title, head, content and scripts (escaped unless marked safe, as
     in the template), mostly without the template engine: the page is rendered once per
@@ -169,6 +172,9 @@ def render_page(
     per-request parts, kept in process memory, and filled per request. The parts go in after
     the markers are filled, so nothing in them is ever taken for a marker. A request with
     messages to show goes through the template engine.
+
+    `shared_content`: the content is the same string for many requests (kept in memory, as the
+    catalogue's): the compression keeps its compressed form too (lms.compression).
     """
     from django.contrib.messages import get_messages
 
@@ -195,10 +201,13 @@ def render_page(
     own = _fill_values(request, user, csrf_token(request), variant)
     filled = [_fill(piece, own) for piece in shell]
     values = [conditional_escape(value) for value in parts.values()]
-    return HttpResponse(
-        "".join(text for pair in zip(filled, values, strict=False) for text in pair) + filled[-1],
-        status=status,
-    )
+    pieces = [text for pair in zip(filled, values, strict=False) for text in pair]
+    pieces.append(filled[-1])
+    response = HttpResponse("".join(pieces), status=status)
+    if shared_content:
+        # filled[0] title filled[1] head filled[2] | content | filled[3] scripts filled[4]
+        setattr(response, PARTS, ("".join(pieces[:5]), pieces[5], "".join(pieces[6:])))
+    return response
 
 
 def csrf_token(request: HttpRequest) -> str:
