@@ -1336,13 +1336,11 @@ def _complete_all_met(enrollments: list[Enrollment], actors: dict[int, Any]) -> 
             signals.enrollment_changed.send(
                 sender=Enrollment, enrollment=met[0], from_status="active", to_status=done
             )
+            signals.course_completed.send(sender=Enrollment, enrollment=met[0])
         else:
             signals.enrollments_changed.send(
                 sender=Enrollment, changes=[(enrollment, "active", done) for enrollment in met]
             )
-        if len(met) == 1:
-            signals.course_completed.send(sender=Enrollment, enrollment=met[0])
-        else:
             signals.courses_completed.send(sender=Enrollment, enrollments=list(met))
 
     transaction.on_commit(announce)

@@ -205,8 +205,8 @@ def render_page(
     pieces.append(filled[-1])
     response = HttpResponse("".join(pieces), status=status)
     if shared_content:
-        # filled[0] title filled[1] head filled[2] | content | filled[3] scripts filled[4]
-        setattr(response, PARTS, ("".join(pieces[:5]), pieces[5], "".join(pieces[6:])))
+        at = 2 * list(parts).index("content") + 1  # the pieces alternate shell and part
+        setattr(response, PARTS, ("".join(pieces[:at]), pieces[at], "".join(pieces[at + 1 :])))
     return response
 
 

@@ -16,7 +16,7 @@ from assessments.models import (
     RubricLevel,
 )
 from courses.models import CourseRun, Enrollment, Lesson
-from tests.courses.factories import CourseFactory, RunFactory, make_version
+from tests.courses.factories import CourseFactory, RunFactory, assign_instructor, make_version
 from tests.factories import UserFactory
 
 
@@ -143,3 +143,17 @@ def submitted(assessment: Assessment, responses: Any, user: Any | None = None) -
     )
     given = responses(attempt) if callable(responses) else responses
     return services.submit_attempt(attempt=attempt, actor=enrollment.user, responses=given).attempt
+
+
+def practical_evaluation(
+    instructor: Any, officers: int
+) -> tuple[Assessment, CourseRun, Question, list[Enrollment]]:
+    """A practical evaluation (one checklist question, not released by itself) in a run that
+    `instructor` teaches, with `officers` officers enrolled and nothing recorded yet."""
+    assessment = make_assessment(
+        kinds=[Question.Kind.PRACTICAL], auto_release=False, kind=Assessment.Kind.PRACTICAL
+    )
+    run = run_of(assessment)
+    assign_instructor(run, instructor)
+    question = Question.objects.get(category__course=run.course, kind=Question.Kind.PRACTICAL)
+    return assessment, run, question, [enrol(assessment) for _ in range(officers)]

@@ -85,17 +85,12 @@ def test_concurrent_starts_make_one_attempt(require_postgres: None) -> None:
 def test_two_instructors_recording_the_same_new_officers_make_one_attempt_each(
     require_postgres: None,
 ) -> None:
-    from assessments.models import Assessment, Question
-    from tests.assessments.factories import run_of
-    from tests.courses.factories import assign_instructor
+    from tests.assessments.factories import practical_evaluation
     from tests.factories import UserFactory
 
-    assessment = make_assessment(kinds=[Question.Kind.PRACTICAL], kind=Assessment.Kind.PRACTICAL)
-    run = run_of(assessment)
     instructor = UserFactory()
-    assign_instructor(run, instructor)
-    question = Question.objects.get(category__course=run.course)
-    marks = {enrol(assessment).pk: {question.pk: {"c1"}} for _ in range(5)}
+    assessment, run, question, officers = practical_evaluation(instructor, 5)
+    marks = {officer.pk: {question.pk: {"c1"}} for officer in officers}
 
     results = _race(
         2,

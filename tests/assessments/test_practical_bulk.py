@@ -17,11 +17,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from assessments import services
-from assessments.models import Assessment, Attempt, GradeChange, Question
-from courses.models import CourseRun, Enrollment, LessonProgress
+from assessments.models import Attempt, GradeChange, Question
+from courses.models import LessonProgress
 from lms.accounts.permissions import get_scope
 from lms.xapi.models import Statement
-from tests.assessments.factories import enrol, make_assessment, run_of
+from tests.assessments.factories import enrol, make_assessment, practical_evaluation, run_of
 from tests.courses.factories import assign_instructor
 
 pytestmark = pytest.mark.django_db
@@ -30,23 +30,11 @@ K = Question.Kind
 VERBS = "http://adlnet.gov/expapi/verbs/"
 
 
-def _evaluation(
-    instructor: Any, officers: int
-) -> tuple[Assessment, CourseRun, Question, list[Enrollment]]:
-    assessment = make_assessment(
-        kinds=[K.PRACTICAL], auto_release=False, kind=Assessment.Kind.PRACTICAL
-    )
-    run = run_of(assessment)
-    assign_instructor(run, instructor)
-    question = Question.objects.get(category__course=run.course, kind=K.PRACTICAL)
-    return assessment, run, question, [enrol(assessment) for _ in range(officers)]
-
-
 def test_recording_5_or_40_officers_costs_the_same_queries(instructor: Any) -> None:
     first, again = [], []
     get_scope(instructor)  # the person's roles, read once a request, read before counting
     for officers in (5, 40):
-        assessment, run, question, enrollments = _evaluation(instructor, officers)
+        assessment, run, question, enrollments = practical_evaluation(instructor, officers)
         marks = {e.pk: {question.pk: {"c1"}} for e in enrollments}
         with CaptureQueriesContext(connection) as captured:
             recorded = services.record_practical(
@@ -71,7 +59,7 @@ def test_recording_5_or_40_officers_costs_the_same_queries(instructor: Any) -> N
 def test_the_first_recording_grades_and_a_second_is_a_regrade_with_its_reason(
     instructor: Any,
 ) -> None:
-    assessment, run, question, (one, two) = _evaluation(instructor, 2)
+    assessment, run, question, (one, two) = practical_evaluation(instructor, 2)
     services.record_practical(
         assessment=assessment,
         run=run,
@@ -106,7 +94,7 @@ def test_the_first_recording_grades_and_a_second_is_a_regrade_with_its_reason(
 
 
 def test_an_officer_not_in_the_run_refuses_the_whole_page(instructor: Any) -> None:
-    assessment, run, question, enrollments = _evaluation(instructor, 3)
+    assessment, run, question, enrollments = practical_evaluation(instructor, 3)
     stranger = enrol(make_assessment(kinds=[K.PRACTICAL]))
     marks = {e.pk: {question.pk: {"c1"}} for e in [*enrollments, stranger]}
     with pytest.raises(ValidationError, match="not enrolled in this run"):
@@ -115,7 +103,7 @@ def test_an_officer_not_in_the_run_refuses_the_whole_page(instructor: Any) -> No
 
 
 def test_a_question_outside_the_evaluation_leaves_nothing_half_written(instructor: Any) -> None:
-    assessment, run, question, enrollments = _evaluation(instructor, 3)
+    assessment, run, question, enrollments = practical_evaluation(instructor, 3)
     marks: dict[int, dict[int, set[str]]] = {e.pk: {question.pk: {"c1"}} for e in enrollments}
     marks[enrollments[-1].pk] = {question.pk + 1000: {"c1"}}
     with pytest.raises(ValidationError, match="not part of this evaluation"):
@@ -126,7 +114,7 @@ def test_a_question_outside_the_evaluation_leaves_nothing_half_written(instructo
 
 
 def test_recording_a_released_evaluation_again_releases_the_new_result(instructor: Any) -> None:
-    assessment, run, question, enrollments = _evaluation(instructor, 3)
+    assessment, run, question, enrollments = practical_evaluation(instructor, 3)
     services.record_practical(
         assessment=assessment,
         run=run,
@@ -165,7 +153,7 @@ def test_the_page_records_its_officers_in_the_same_queries_for_5_or_30(
     client.force_login(instructor)
     counts = []
     for officers in (5, 30):
-        assessment, run, question, enrollments = _evaluation(instructor, officers)
+        assessment, run, question, enrollments = practical_evaluation(instructor, officers)
         url = reverse("assessments:practical", args=[run.code, assessment.pk])
         data: dict[str, Any] = {"officer": [str(e.pk) for e in enrollments]}
         data.update({f"m-{e.pk}-{question.pk}": ["c1", "c2"] for e in enrollments})
@@ -185,7 +173,7 @@ def test_the_page_records_its_officers_in_the_same_queries_for_5_or_30(
 def test_a_new_comment_alone_is_kept_without_a_regrade_and_shown_on_the_page(
     client: Any, instructor: Any
 ) -> None:
-    assessment, run, question, (officer,) = _evaluation(instructor, 1)
+    assessment, run, question, (officer,) = practical_evaluation(instructor, 1)
     marks = {officer.pk: {question.pk: {"c1"}}}
     services.record_practical(
         assessment=assessment, run=run, actor=instructor, marks=marks, comments={officer.pk: "Slow"}
@@ -228,7 +216,7 @@ def test_an_assessment_officers_answer_is_not_recorded_as_a_practical(
     assert "No encontrado" in missing.content.decode()
     queue = client.get(reverse("assessments:queue"), {"run": run.pk, "assessment": quiz.pk})
     assert "Registrar una evaluación práctica" not in queue.content.decode()
-    practical, practical_run, _question, _officers = _evaluation(instructor, 1)
+    practical, practical_run, _question, _officers = practical_evaluation(instructor, 1)
     queue = client.get(
         reverse("assessments:queue"), {"run": practical_run.pk, "assessment": practical.pk}
     )

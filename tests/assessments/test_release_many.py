@@ -19,7 +19,7 @@ from assessments import services
 from assessments.models import Assessment, Attempt, Question
 from courses.models import Enrollment, EnrollmentEvent, LessonProgress
 from lms.xapi.models import Statement
-from tests.assessments.factories import enrol, make_assessment, run_of
+from tests.assessments.factories import enrol, make_assessment, practical_evaluation, run_of
 from tests.courses.factories import assign_instructor
 
 pytestmark = pytest.mark.django_db
@@ -30,13 +30,7 @@ VERBS = "http://adlnet.gov/expapi/verbs/"
 
 def _graded_practical(officers: int, instructor: Any) -> tuple[Assessment, Any, list[Enrollment]]:
     """A practical evaluation recorded for `officers` officers and not yet released."""
-    assessment = make_assessment(
-        kinds=[K.PRACTICAL], auto_release=False, kind=Assessment.Kind.PRACTICAL
-    )
-    run = run_of(assessment)
-    assign_instructor(run, instructor)
-    enrollments = [enrol(assessment) for _ in range(officers)]
-    question = Question.objects.get(category__course=run.course, kind=K.PRACTICAL)
+    assessment, run, question, enrollments = practical_evaluation(instructor, officers)
     # Alternately everything observed and nothing: some pass, some fail.
     marks = {
         e.pk: {question.pk: ({"c1", "c2"} if n % 2 else set())} for n, e in enumerate(enrollments)
