@@ -106,6 +106,16 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# The LRS's API called with credentials (launched content, LRS clients) needs none of the
+# pages' session, CSRF, messages or framing rules: lms.handlers serves it with this list.
+API_MIDDLEWARE = [
+    "lms.logging.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "lms.compression.GZipMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
+
 ROOT_URLCONF = "lms.urls"
 WSGI_APPLICATION = "lms.wsgi.application"
 ASGI_APPLICATION = "lms.asgi.application"

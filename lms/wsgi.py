@@ -1,8 +1,9 @@
-"""WSGI entry point, for gunicorn serving plain HTTP."""
+"""WSGI entry point, for gunicorn serving plain HTTP (lms.handlers: pages and the LRS's API)."""
 
 import os
 
-from django.core.wsgi import get_wsgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lms.settings")
+
+from lms.handlers import get_wsgi_application  # noqa: E402 - after the settings module is named
+
 application = get_wsgi_application()

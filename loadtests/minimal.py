@@ -23,6 +23,6 @@ urlpatterns = [
 ]
 settings.ROOT_URLCONF = __name__
 
-from django.core.wsgi import get_wsgi_application  # noqa: E402 - after the URLconf swap
+from lms.handlers import get_wsgi_application  # noqa: E402 - after the URLconf swap
 
 application = get_wsgi_application()

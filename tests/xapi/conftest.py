@@ -9,8 +9,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client
+from django.test.client import ClientHandler
 
+from lms.handlers import is_api_request, with_middleware
 from lms.xapi.models import LRSClient
 from lms.xapi.services import create_client
 from lms.xapi.signals import statements_stored
@@ -22,11 +25,30 @@ def basic(key: str, secret: str) -> str:
     return "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode()
 
 
+class _ApiClientHandler(ClientHandler):
+    def load_middleware(self, is_async: bool = False) -> None:
+        with with_middleware(settings.API_MIDDLEWARE):
+            super().load_middleware(is_async)
+
+
+class AppClient(Client):
+    """Django's test client routing as lms.handlers does in the servers: a request to the LRS's
+    API with credentials goes through settings.API_MIDDLEWARE, everything else through the
+    full middleware (so every LRS test checks the views under the middleware that serves them)."""
+
+    def __init__(self, enforce_csrf_checks: bool = False, **kwargs: Any) -> None:
+        super().__init__(enforce_csrf_checks, **kwargs)
+        pages, api = self.handler, _ApiClientHandler(enforce_csrf_checks)
+        self.handler = lambda environ: (  # type: ignore[assignment]
+            api if is_api_request(environ["PATH_INFO"], "HTTP_AUTHORIZATION" in environ) else pages
+        )(environ)
+
+
 class LRS:
     """A thin caller of /xapi/ with one credential."""
 
     def __init__(self, auth: str | None) -> None:
-        self.client = Client()
+        self.client = AppClient()
         self.auth = auth
 
     def headers(self, extra: dict[str, str] | None = None, version: bool = True) -> dict[str, str]:
