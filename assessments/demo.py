@@ -1,7 +1,8 @@
-"""Demo assessment: a timed quiz in the demo course (every objective kind and an essay graded with
+"""Demo assessments: a timed quiz in the demo course (every objective kind and an essay graded with
 a rubric), drawn from two categories of the course's question bank, and a cadet of the on-site
-run who has submitted it, so that the instructor's grading queue has an essay waiting (see
-`manage.py seed_demo`)."""
+run who has submitted it, so that the instructor's grading queue has an essay waiting; and a
+practical evaluation (a checklist the instructor marks on site for every officer of the run on
+one page; see `manage.py seed_demo`)."""
 
 from __future__ import annotations
 
@@ -160,7 +161,12 @@ def seed(context: dict[str, Any]) -> None:
     if course is None or course.current_version is None:
         return
     version = course.current_version
-    lesson = Lesson.objects.filter(version=version, kind=Lesson.Kind.ASSESSMENT).first()
+    lesson = (
+        Lesson.objects.filter(version=version, kind=Lesson.Kind.ASSESSMENT)
+        .exclude(assessment__kind=Assessment.Kind.PRACTICAL)
+        .order_by("position")
+        .first()
+    )
     if lesson is None:
         module = version.modules.order_by("position").first()
         if module is None:
@@ -223,6 +229,96 @@ def seed(context: dict[str, Any]) -> None:
             )
     context.update(assessment=assessment)
     _essay_waiting(context, assessment)
+    context.update(practical=_practical(course, version))
+
+
+CHECKLIST = [
+    ("c1", _t("Se presenta e identifica ante los manifestantes",
+              "Introduces and identifies themself to the protesters",
+              "Apresenta-se e identifica-se aos manifestantes",
+              "Se présente et s'identifie auprès des manifestants"), 2),
+    ("c2", _t("Escucha a los organizadores sin interrumpir",
+              "Listens to the organisers without interrupting",
+              "Escuta os organizadores sem interromper",
+              "Écoute les organisateurs sans les interrompre"), 2),
+    ("c3", _t("Mantiene una distancia segura y una postura abierta",
+              "Keeps a safe distance and an open stance",
+              "Mantém uma distância segura e uma postura aberta",
+              "Garde une distance de sécurité et une posture ouverte"), 1),
+    ("c4", _t("Da instrucciones claras, una a la vez",
+              "Gives clear instructions, one at a time",
+              "Dá instruções claras, uma de cada vez",
+              "Donne des consignes claires, une à la fois"), 1),
+]  # fmt: skip
+
+
+def _practical(course: Any, version: Any) -> Assessment | None:
+    """A practical evaluation at the end of the course: a checklist the run's instructor marks
+    for each officer on site (assessments:practical), released by the instructor. Optional for
+    completion, since the virtual run has the same version and no one there to observe the
+    officers; on site it is graded and its grade released like any other. Once only."""
+    existing = Assessment.objects.filter(
+        lesson__version=version, kind=Assessment.Kind.PRACTICAL
+    ).first()
+    if existing is not None:
+        return existing
+    module = version.modules.order_by("-position").first()
+    if module is None:
+        return None
+    lesson = Lesson.objects.create(
+        version=version,
+        module=module,
+        position=version.lessons.count() + 1,
+        kind=Lesson.Kind.ASSESSMENT,
+        is_required=False,
+        title=_t(
+            "Evaluación práctica: reducir la tensión en una protesta",
+            "Practical evaluation: de-escalating a protest",
+            "Avaliação prática: reduzir a tensão num protesto",
+            "Évaluation pratique : désamorcer une manifestation",
+        ),
+    )
+    category, _ = QuestionCategory.objects.get_or_create(
+        course=course,
+        slug="practical",
+        defaults={"name": _t("Práctica", "Practical", "Prática", "Pratique")},
+    )
+    Question.objects.get_or_create(
+        category=category,
+        kind=K.PRACTICAL,
+        defaults={
+            "course": course,
+            "text": _t(
+                "Ejercicio: una protesta pacífica bloquea una avenida.",
+                "Exercise: a peaceful protest blocks an avenue.",
+                "Exercício: um protesto pacífico bloqueia uma avenida.",
+                "Exercice : une manifestation pacifique bloque une avenue.",
+            ),
+            "data": {
+                "checklist": [
+                    {"id": item, "text": text, "points": points} for item, text, points in CHECKLIST
+                ]
+            },
+            "points": Decimal(sum(points for _item, _text, points in CHECKLIST)),
+            "tags": ["practical"],
+        },
+    )
+    assessment = Assessment.objects.create(
+        lesson=lesson,
+        kind=Assessment.Kind.PRACTICAL,
+        max_attempts=1,
+        passing_score_pct=Decimal(70),
+        auto_release=False,
+        review_shows=Assessment.ReviewShows.RESPONSES,
+        instructions=_t(
+            "Su instructor observa el ejercicio en el aula y marca cada paso cumplido.",
+            "Your instructor watches the exercise on site and marks each step you carry out.",
+            "O seu instrutor observa o exercício no local e marca cada passo cumprido.",
+            "Votre instructeur observe l'exercice sur place et coche chaque étape accomplie.",
+        ),
+    )
+    AssessmentSection.objects.create(assessment=assessment, category=category, position=0, count=1)
+    return assessment
 
 
 CADET = "cadete.rojas@demo.lms"

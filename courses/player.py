@@ -150,6 +150,10 @@ def _fixed(language: str, script_prefix: str) -> dict[str, str]:
         "previous": escape(_("Previous")),
         "next": escape(_("Next")),
         "outline": format_html("<details><summary>{}</summary><ol>", _("Course outline")),
+        "optional_mark": format_html(' <span class="badge">{}</span>', _("Optional")),
+        "optional_note": format_html(
+            "<p>{}</p>\n", _("This lesson is optional: completing the course does not need it.")
+        ),
     }
 
 
@@ -166,7 +170,7 @@ def content(
     index = next(i for i, item in enumerate(outline) if item.pk == lesson.pk)
     status, position = state.progress.get(lesson.pk, ("", 0))
     pct = int(state.progress_pct)
-    done_mark = fixed["done_mark"]
+    done_mark, optional_mark = fixed["done_mark"], fixed["optional_mark"]
     progress = state.progress
     items = []
     for item in outline:
@@ -176,7 +180,10 @@ def content(
         else:
             link = f'<a href="{prefix}{item.pk}/">{title}</a>'
         done = progress.get(item.pk)
-        items.append(f"<li>{link}{done_mark if done and done[0] == COMPLETED else ''}</li>")
+        items.append(
+            f"<li>{link}{'' if item.is_required else optional_mark}"
+            f"{done_mark if done and done[0] == COMPLETED else ''}</li>"
+        )
     previous = outline[index - 1] if index > 0 else None
     following = outline[index + 1] if index + 1 < len(outline) else None
     if status == COMPLETED:
@@ -206,6 +213,7 @@ def content(
         f"<p>{done_text} · {where}</p>\n",
         "<article>\n",
         f"<h1>{_text(lesson.title, language)}</h1>\n",
+        "" if lesson.is_required else fixed["optional_note"],
         _lesson_body(request, state, lesson, status, position),
         "</article>\n",
         f"<p>{action}</p>\n",

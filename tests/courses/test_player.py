@@ -129,6 +129,27 @@ def test_the_page_keeps_its_markup(client: Client, learner: Any) -> None:
     assert '<div class="lesson-body"><p>Body 2</p></div>' in page
 
 
+def test_an_optional_lesson_says_so_in_the_outline_and_on_its_page(
+    client: Client, learner: Any
+) -> None:
+    enrollment, ids = _player(learner)
+    Lesson.objects.filter(pk=ids[3]).update(is_required=False)
+    learner.preferred_language = "es"
+    learner.save(update_fields=["preferred_language"])
+    client.force_login(learner)
+    optional = client.get(_url(enrollment, ids[3])).content.decode()
+    assert '<strong aria-current="page">Lección 4</strong> <span class="badge">Opcional</span>' in (
+        optional
+    )
+    assert "<p>Esta lección es opcional: no es necesaria para completar el curso.</p>" in optional
+    required = client.get(_url(enrollment, ids[0])).content.decode()
+    assert f'<a href="{_url(enrollment, ids[3])}">Lección 4</a> <span class="badge">Opcional' in (
+        required
+    )
+    assert f'<a href="{_url(enrollment, ids[2])}">Lección 3</a></li>' in required
+    assert "Esta lección es opcional" not in required
+
+
 def test_titles_are_escaped_and_bodies_sanitised(client: Client, learner: Any) -> None:
     enrollment, ids = _player(learner)
     Lesson.objects.filter(pk=ids[0]).update(title={"en": "<b>Bold</b> & co"})
