@@ -93,8 +93,10 @@ def retry_failure(failure: ForwardingFailure) -> bool:
 
 @shared_task(acks_late=True)
 def drain_statements() -> int:
-    """Write the buffered statements (lms.xapi.buffer); a later push schedules the next drain."""
+    """Write the buffered statements (lms.xapi.buffer); a later push schedules the next drain.
+    The flag is cleared first, so that every statement pushed after this point schedules a
+    drain of its own: this one writes only what was there (buffer.drain_now, until_empty)."""
     from lms.xapi import buffer
 
     buffer.redis_client().delete(buffer.SCHEDULED)
-    return buffer.drain_now()
+    return buffer.drain_now(until_empty=False)

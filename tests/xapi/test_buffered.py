@@ -277,6 +277,49 @@ def test_the_drain_task_writes_the_buffer(learner: Any) -> None:
     assert _buffered_count() == 0
 
 
+def test_the_drain_task_leaves_what_arrives_meanwhile_to_the_drain_it_scheduled(
+    learner: Any, drain_sends: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    launched, params = _launched(learner)
+    there = [launched.post("statements", _own(params)).json()[0] for _ in range(3)]
+    write, arrived = buffer._write_batch, []
+
+    def a_statement_arrives_meanwhile(items: list[bytes]) -> int:
+        if not arrived:
+            arrived.append(launched.post("statements", _own(params)).json()[0])
+        return write(items)
+
+    monkeypatch.setattr(buffer, "_write_batch", a_statement_arrives_meanwhile)
+    scheduled = len(drain_sends)
+    assert tasks.drain_statements.run() == 3
+    assert Statement.objects.filter(statement_id__in=there).count() == 3
+    # the late statement waits, with a drain of its own on the way
+    assert _buffered_count() == 1
+    assert len(drain_sends) == scheduled + 1
+    assert not Statement.objects.filter(statement_id=arrived[0]).exists()
+    # a reader still sees everything accepted before it: it drains until the buffer is empty
+    got = launched.get("statements", {"statementId": arrived[0]})
+    assert got.status_code == 200
+    assert _buffered_count() == 0
+
+
+def test_the_drain_task_goes_on_while_its_batches_are_full_and_after_a_crashed_batch(
+    learner: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    launched, params = _launched(learner)
+    monkeypatch.setattr(buffer, "BATCH", 2)
+    for _ in range(5):
+        launched.post("statements", _own(params))
+    assert tasks.drain_statements.run() == 5  # batches of 2, 2 and 1
+    assert _buffered_count() == 0
+    crashed = [launched.post("statements", _own(params)).json()[0] for _ in range(1)]
+    assert len(buffer.move_batch()) == 1  # a crashed drain's short batch, never written
+    after = [launched.post("statements", _own(params)).json()[0] for _ in range(2)]
+    assert tasks.drain_statements.run() == 3  # the short leftover, then the full batch behind
+    assert Statement.objects.filter(statement_id__in=crashed + after).count() == 3
+    assert _buffered_count() == 0
+
+
 def test_a_voiding_statement_finds_its_buffered_target(learner: Any) -> None:
     launched, params = _launched(learner)
     target = launched.post("statements", _own(params)).json()[0]
