@@ -226,7 +226,9 @@ def write_capacity() -> Path:
         'resume point and the dashboards\' activity; "lesson, revisit" is other learners back '
         "on the lesson they opened last (one read). The ceiling is a "
         "minimal Django JSON view under the same gunicorn settings and middleware, in the same "
-        f"run. {_encoding(main)}",
+        "run; the xAPI POSTs, sent with credentials, go through the LRS API's shorter middleware "
+        "(lms.handlers: no session, CSRF, messages or framing rules), as they do in production. "
+        f"{_encoding(main)}",
         "",
         "| request | req/s | per core | p50 ms | p95 ms | p99 ms | errors | share of ceiling |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
