@@ -59,30 +59,32 @@ def test_the_demo_instructor_records_the_practical_evaluation_of_the_onsite_run(
     onsite = CourseRun.objects.get(code="human-rights-bogota")
     client = Client()
     client.force_login(User.objects.get(email="instructor@demo.lms"))
-    queue = client.get(
-        "/assessments/grading/",
-        {"run": onsite.pk, "assessment": practical.pk},
-        HTTP_ACCEPT_LANGUAGE="es",
-    )
-    page_url = f"/assessments/runs/{onsite.code}/{practical.pk}/practical/"
-    assert page_url.encode() in queue.content
-    page = client.get(page_url)
-    assert page.status_code == 200
-    assert "Camila Rojas" in page.content.decode()
-    # the page is in the instructor's language (Spanish) with the checklist's Spanish items
-    assert "Escucha a los organizadores sin interrumpir" in page.content.decode()
-    cadet = Enrollment.objects.get(run=onsite, user__email=CADET)
-    question = practical.sections.get().pool[0][0]
-    response = client.post(
-        page_url,
-        {"officer": [cadet.pk], f"m-{cadet.pk}-{question}": ["c1", "c2", "c4"],
-         f"c-{cadet.pk}": "Buena escucha."},
-        follow=True,
-    )  # fmt: skip
-    assert "1 agente registrado." in response.content.decode()
-    attempt = Attempt.objects.get(assessment=practical, enrollment=cadet)
-    assert round(float(attempt.score_pct), 2) == 83.33  # 5 of the checklist's 6 points
-    assert attempt.status == Attempt.Status.GRADED  # the instructor releases it
-    # the quiz's page refuses it: only a practical evaluation is recorded there
-    quiz = Attempt.objects.get(user__email=CADET, assessment__kind="quiz").assessment_id
-    assert client.get(f"/assessments/runs/{onsite.code}/{quiz}/practical/").status_code == 404
+    # the instructor reads Spanish: the middleware activates it, for this test only
+    with translation.override("es"):
+        queue = client.get(
+            "/assessments/grading/",
+            {"run": onsite.pk, "assessment": practical.pk},
+            HTTP_ACCEPT_LANGUAGE="es",
+        )
+        page_url = f"/assessments/runs/{onsite.code}/{practical.pk}/practical/"
+        assert page_url.encode() in queue.content
+        page = client.get(page_url)
+        assert page.status_code == 200
+        assert "Camila Rojas" in page.content.decode()
+        # the page is in the instructor's language (Spanish) with the checklist's Spanish items
+        assert "Escucha a los organizadores sin interrumpir" in page.content.decode()
+        cadet = Enrollment.objects.get(run=onsite, user__email=CADET)
+        question = practical.sections.get().pool[0][0]
+        response = client.post(
+            page_url,
+            {"officer": [cadet.pk], f"m-{cadet.pk}-{question}": ["c1", "c2", "c4"],
+             f"c-{cadet.pk}": "Buena escucha."},
+            follow=True,
+        )  # fmt: skip
+        assert "1 agente registrado." in response.content.decode()
+        attempt = Attempt.objects.get(assessment=practical, enrollment=cadet)
+        assert round(float(attempt.score_pct), 2) == 83.33  # 5 of the checklist's 6 points
+        assert attempt.status == Attempt.Status.GRADED  # the instructor releases it
+        # the quiz's page refuses it: only a practical evaluation is recorded there
+        quiz = Attempt.objects.get(user__email=CADET, assessment__kind="quiz").assessment_id
+        assert client.get(f"/assessments/runs/{onsite.code}/{quiz}/practical/").status_code == 404

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync
 from django.conf import settings
+from django.utils import translation
 
 from lms.handlers import API_PATH, is_api_request
 from lms.xapi.models import Statement
@@ -48,9 +49,11 @@ def _wsgi(path: str, method: str = "GET", body: bytes = b"", **headers: str) -> 
         answer["headers"] = {name.lower(): value for name, value in response_headers}
         answer["cookies"] = [v for n, v in response_headers if n.lower() == "set-cookie"]
 
-    chunks = application(environ, start_response)
-    answer["body"] = b"".join(chunks)
-    getattr(chunks, "close", lambda: None)()
+    # the language the request activates stays with it (the middleware does not restore it)
+    with translation.override(translation.get_language()):
+        chunks = application(environ, start_response)
+        answer["body"] = b"".join(chunks)
+        getattr(chunks, "close", lambda: None)()
     return answer
 
 
