@@ -50,10 +50,11 @@ def test_a_replaced_assessment_is_linked_at_once(
     assessment.delete()
     page = client.get(_player(enrollment, assessment)).text
     assert old not in page
-    assert "Open the quiz" not in page  # no assessment: no link to a page that is gone
+    assert "Open the assessment" not in page  # no assessment: no link to a page that is gone
     replacement = Assessment.objects.create(lesson=lesson, time_limit_minutes=10)
     page = client.get(_player(enrollment, assessment)).text
     assert f'href="{reverse("assessments:overview", args=[replacement.pk])}"' in page
+    assert "Open the assessment" in page
 
 
 def test_the_link_is_asked_again_after_its_bound(
