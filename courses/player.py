@@ -122,10 +122,17 @@ def _lesson_body(request: Any, state: PlayerEnrollment, lesson: Lesson, status: 
             version_id=state.version_id,
         )  # fmt: skip
         action_url = lesson_url(enrollment, lesson)
-        html = format_html("<p>{}</p>", _("This lesson is an assessment: a quiz, an exam, an assignment or a practical evaluation."))
+        html = format_html(
+            "<p>{}</p>",
+            _(
+                "This lesson is an assessment: a quiz, an exam, an assignment or a practical evaluation."
+            ),
+        )
         if action_url:
             html += format_html(
-                '<p><a class="button primary" href="{}">{}</a></p>', action_url, _("Open the assessment")
+                '<p><a class="button primary" href="{}">{}</a></p>',
+                action_url,
+                _("Open the assessment"),
             )
         return html + "\n"
     return ""
