@@ -156,6 +156,17 @@ def _rubric(course: Any) -> Rubric:
     return rubric
 
 
+def _append_assessment_lesson(version: Any, module: Any, **fields: Any) -> Lesson:
+    """An assessment lesson after the version's last lesson."""
+    return Lesson.objects.create(
+        version=version,
+        module=module,
+        position=version.lessons.count() + 1,
+        kind=Lesson.Kind.ASSESSMENT,
+        **fields,
+    )
+
+
 def seed(context: dict[str, Any]) -> None:
     course = context.get("course")
     if course is None or course.current_version is None:
@@ -171,11 +182,9 @@ def seed(context: dict[str, Any]) -> None:
         module = version.modules.order_by("position").first()
         if module is None:
             return
-        lesson = Lesson.objects.create(
-            version=version,
-            module=module,
-            position=version.lessons.count() + 1,
-            kind=Lesson.Kind.ASSESSMENT,
+        lesson = _append_assessment_lesson(
+            version,
+            module,
             requires_pass=True,
             title=_t("Evaluación final", "Final quiz", "Questionário final", "Quiz final"),
         )
@@ -265,11 +274,9 @@ def _practical(course: Any, version: Any) -> Assessment | None:
     module = version.modules.order_by("-position").first()
     if module is None:
         return None
-    lesson = Lesson.objects.create(
-        version=version,
-        module=module,
-        position=version.lessons.count() + 1,
-        kind=Lesson.Kind.ASSESSMENT,
+    lesson = _append_assessment_lesson(
+        version,
+        module,
         is_required=False,
         title=_t(
             "Evaluación práctica: reducir la tensión en una protesta",

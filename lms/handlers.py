@@ -44,20 +44,21 @@ def with_middleware(names: list[str]) -> Iterator[None]:
         settings.MIDDLEWARE = full
 
 
-class ApiWSGIHandler(WSGIHandler):
+class ApiMiddleware:
+    """Mixed into a Django handler (WSGI, ASGI, the test client's): it loads the API's
+    middleware instead of the pages'."""
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        with with_middleware(settings.API_MIDDLEWARE):
+            super().load_middleware(is_async)  # type: ignore[misc]
+
+
+class ApiWSGIHandler(ApiMiddleware, WSGIHandler):
     """A WSGI handler with the API's middleware."""
 
-    def load_middleware(self, is_async: bool = False) -> None:
-        with with_middleware(settings.API_MIDDLEWARE):
-            super().load_middleware(is_async)
 
-
-class ApiASGIHandler(ASGIHandler):
+class ApiASGIHandler(ApiMiddleware, ASGIHandler):
     """An ASGI handler with the API's middleware."""
-
-    def load_middleware(self, is_async: bool = False) -> None:
-        with with_middleware(settings.API_MIDDLEWARE):
-            super().load_middleware(is_async)
 
 
 class WSGIApplication:

@@ -9,11 +9,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.test import Client
 from django.test.client import ClientHandler
 
-from lms.handlers import is_api_request, with_middleware
+from lms.handlers import ApiMiddleware, is_api_request
 from lms.xapi.models import LRSClient
 from lms.xapi.services import create_client
 from lms.xapi.signals import statements_stored
@@ -25,10 +24,8 @@ def basic(key: str, secret: str) -> str:
     return "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode()
 
 
-class _ApiClientHandler(ClientHandler):
-    def load_middleware(self, is_async: bool = False) -> None:
-        with with_middleware(settings.API_MIDDLEWARE):
-            super().load_middleware(is_async)
+class _ApiClientHandler(ApiMiddleware, ClientHandler):
+    """The test client's handler with the API's middleware."""
 
 
 class AppClient(Client):
