@@ -10,13 +10,14 @@ the current lesson and a spoken "Completed" after each lesson done.
 
 from __future__ import annotations
 
+import html as _html
 from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.templatetags.static import static
 from django.urls import get_script_prefix, reverse
-from django.utils.html import escape, format_html, linebreaks
+from django.utils.html import format_html, linebreaks
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -37,11 +38,38 @@ def _clean(html: str) -> str:
     return clean_html(html)
 
 
-def _text(values: Any, language: str) -> str:
-    """The escaped text of a {language: text} value in the reader's language (i18n_text)."""
+# What django.utils.html.escape does (html.escape of str()), without its lazy-string wrapper
+# and SafeString: the page is assembled as one plain string and marked safe at the end.
+_escape = _html.escape
+
+
+def _text(values: Any, active: str, language: str) -> str:
+    """The escaped text of a {language: text} value in the reader's language `active`, else the
+    course's `language` (i18n_text)."""
     if isinstance(values, dict):
-        return escape(str(pick(values, default=language)))
-    return "" if values is None else escape(str(values))
+        return _escape(str(pick(values, active, language)))
+    return "" if values is None else _escape(str(values))
+
+
+# A sentinel registration and lesson id, reversed once per route: the player's links differ
+# only in these two values, and reverse() walked the URLconf for each of them on every page.
+_REGISTRATION = "00000000-0000-4000-8000-000000000000"
+_LESSON = 987654321
+
+
+@lru_cache(maxsize=16)
+def _route_template(name: str, script_prefix: str) -> str:
+    return reverse(name, args=[_REGISTRATION, _LESSON])
+
+
+def _route(name: str, registration: Any, lesson_id: int) -> str:
+    """reverse(name, args=[registration, lesson_id]) for the player's lesson routes."""
+    # The lesson id first: a registration's digits could contain the lesson sentinel's.
+    return (
+        _route_template(name, get_script_prefix())
+        .replace(str(_LESSON), str(int(lesson_id)))
+        .replace(_REGISTRATION, str(registration))
+    )
 
 
 def page_title(lesson: Lesson, language: str) -> str:
@@ -54,66 +82,51 @@ def _file_url(field: Any) -> str:
 
 
 def _lesson_body(request: Any, state: PlayerEnrollment, lesson: Lesson, status: str,
-                 position: int) -> str:  # fmt: skip
+                 position: int, active: str, fixed: dict[str, str]) -> str:  # fmt: skip
     language = state.language
     kind = lesson.kind
     if kind == Lesson.Kind.TEXT:
-        body = _clean(str(pick(lesson.body, default=language)))
+        body = _clean(str(pick(lesson.body, active, language)))
         return f'<div class="lesson-body">{body}</div>\n'
     if kind == Lesson.Kind.VIDEO:
         parts = []
-        source = _file_url(lesson.video_file) or lesson.video_url
+        source = _escape(_file_url(lesson.video_file) or lesson.video_url)
         if lesson.video_file or lesson.video_url:
             captions = ""
             if lesson.captions:
-                captions = format_html(
-                    '<track kind="captions" src="{}" srclang="{}" label="{}" default>',
-                    lesson.captions.url, language, _("Captions"),
-                )  # fmt: skip
-            position_url = reverse("courses:video_position", args=[state.registration, lesson.pk])
+                captions = (
+                    f'<track kind="captions" src="{_escape(lesson.captions.url)}" '
+                    f'srclang="{_escape(language)}" label="{fixed["captions"]}" default>'
+                )
+            position_url = _escape(_route("courses:video_position", state.registration, lesson.pk))
             parts.append(
-                format_html(
-                    '<video controls preload="none" width="640" style="max-width:100%" '
-                    'data-position-url="{}" data-csrf="{}" data-start="{}" src="{}">{}</video>\n',
-                    position_url,
-                    csrf_token(request),
-                    position,
-                    source,
-                    captions,
-                )  # fmt: skip
+                '<video controls preload="none" width="640" style="max-width:100%" '
+                f'data-position-url="{position_url}" data-csrf="{_escape(csrf_token(request))}" '
+                f'data-start="{int(position)}" src="{source}">{captions}</video>\n'
             )
             if position and status != COMPLETED:
-                parts.append(
-                    format_html(
-                        "<p>{}</p>",
-                        _("You stopped at %(time)s; the video resumes there.")
-                        % {"time": clock(position)},
-                    )
-                )
-            parts.append(format_html('<p><a href="{}">{}</a></p>', source, _("Open the video")))
-        transcript = pick(lesson.transcript, default=language)
+                stopped = fixed["stopped"] % {"time": _escape(clock(position))}
+                parts.append(f"<p>{stopped}</p>")
+            parts.append(f'<p><a href="{source}">{fixed["open_video"]}</a></p>')
+        transcript = pick(lesson.transcript, active, language)
         if transcript:
             parts.append(
-                format_html(
-                    "<details open><summary>{}</summary><div>{}</div></details>",
-                    _("Transcript"),
-                    mark_safe(linebreaks(str(transcript), autoescape=True)),  # noqa: S308
-                )  # fmt: skip
+                f"<details open><summary>{fixed['transcript']}</summary>"
+                f"<div>{linebreaks(str(transcript), autoescape=True)}</div></details>"
             )
         return "\n".join(parts) + "\n"
     if kind == Lesson.Kind.DOCUMENT:
         if not lesson.document:
             return ""
-        return format_html(
-            '<p><a class="button" href="{}" download>{}</a></p>\n',
-            lesson.document.url, _("Download the document"),
-        )  # fmt: skip
+        return (
+            f'<p><a class="button" href="{_escape(lesson.document.url)}" download>'
+            f"{fixed['download']}</a></p>\n"
+        )
     if kind == Lesson.Kind.XAPI:
-        return format_html(
-            '<p>{}</p><p><a class="button primary" href="{}">{}</a></p>\n',
-            _("This activity opens in a new page and reports your progress here."),
-            reverse("courses:launch", args=[state.registration, lesson.pk]),
-            _("Start the activity"),
+        launch_url = _escape(_route("courses:launch", state.registration, lesson.pk))
+        return (
+            f'<p>{fixed["activity_note"]}</p><p><a class="button primary" '
+            f'href="{launch_url}">{fixed["start_activity"]}</a></p>\n'
         )
     if kind == Lesson.Kind.ASSESSMENT:
         # The assessments app names the quiz page; it needs the enrolment's identity only.
@@ -122,17 +135,11 @@ def _lesson_body(request: Any, state: PlayerEnrollment, lesson: Lesson, status: 
             version_id=state.version_id,
         )  # fmt: skip
         action_url = lesson_url(enrollment, lesson)
-        html = format_html(
-            "<p>{}</p>",
-            _(
-                "This lesson is an assessment: a quiz, an exam, an assignment or a practical evaluation."
-            ),
-        )
+        html = f"<p>{fixed['assessment_note']}</p>"
         if action_url:
-            html += format_html(
-                '<p><a class="button primary" href="{}">{}</a></p>',
-                action_url,
-                _("Open the assessment"),
+            html += (
+                f'<p><a class="button primary" href="{_escape(action_url)}">'
+                f"{fixed['open_assessment']}</a></p>"
             )
         return html + "\n"
     return ""
@@ -141,7 +148,9 @@ def _lesson_body(request: Any, state: PlayerEnrollment, lesson: Lesson, status: 
 @lru_cache(maxsize=32)
 def _fixed(language: str, script_prefix: str) -> dict[str, str]:
     """The parts of the page that depend only on the reader's language (and where the site is
-    mounted), escaped once per process."""
+    mounted), translated and escaped once per process; "stopped", "done" and "where" are
+    templates for the % operator (escaped before the numbers and the time go in, which need no
+    escaping)."""
     return {
         "breadcrumb": format_html(
             '<nav aria-label="{}"><a href="{}">{}</a> › ',
@@ -149,18 +158,35 @@ def _fixed(language: str, script_prefix: str) -> dict[str, str]:
             reverse("courses:my_learning"),
             _("My learning"),
         ),  # fmt: skip
-        "progress_label": escape(_("Course progress")),
+        "progress_label": _escape(_("Course progress")),
         "done_mark": format_html(' ✓<span class="visually-hidden">{}</span>', _("Completed")),
         "completed": format_html('<span class="badge">{}</span>', _("Completed")),
-        "watched": escape(_("I have watched the video")),
-        "lessons": escape(_("Lessons")),
-        "previous": escape(_("Previous")),
-        "next": escape(_("Next")),
+        "watched": _escape(_("I have watched the video")),
+        "lessons": _escape(_("Lessons")),
+        "previous": _escape(_("Previous")),
+        "next": _escape(_("Next")),
         "outline": format_html("<details><summary>{}</summary><ol>", _("Course outline")),
         "optional_mark": format_html(' <span class="badge">{}</span>', _("Optional")),
         "optional_note": format_html(
             "<p>{}</p>\n", _("This lesson is optional: completing the course does not need it.")
         ),
+        "done": _escape(_("%(pct)s%% of the course done")),
+        "where": _escape(_("Lesson %(position)s of %(count)s")),
+        "captions": _escape(_("Captions")),
+        "stopped": _escape(_("You stopped at %(time)s; the video resumes there.")),
+        "open_video": _escape(_("Open the video")),
+        "transcript": _escape(_("Transcript")),
+        "download": _escape(_("Download the document")),
+        "activity_note": _escape(
+            _("This activity opens in a new page and reports your progress here.")
+        ),
+        "start_activity": _escape(_("Start the activity")),
+        "assessment_note": _escape(
+            _(
+                "This lesson is an assessment: a quiz, an exam, an assignment or a practical evaluation."
+            )
+        ),
+        "open_assessment": _escape(_("Open the assessment")),
     }
 
 
@@ -170,10 +196,11 @@ def content(
     """The player's main content for one learner and lesson (the page's content block)."""
     language = state.language
     registration = state.registration
-    fixed = _fixed(get_language() or "", get_script_prefix())
-    # The lesson URLs differ only in the lesson id: one reverse() for all of them.
-    sample = reverse("courses:lesson", args=[registration, 0])
-    prefix = escape(sample[: -len("0/")])
+    active = get_language() or ""
+    fixed = _fixed(active, get_script_prefix())
+    # The lesson URLs differ only in the lesson id: one prefix for all of them.
+    sample = _route("courses:lesson", registration, 0)
+    prefix = _escape(sample[: -len("0/")])
     index = next(i for i, item in enumerate(outline) if item.pk == lesson.pk)
     status, position = state.progress.get(lesson.pk, ("", 0))
     pct = int(state.progress_pct)
@@ -181,7 +208,7 @@ def content(
     progress = state.progress
     items = []
     for item in outline:
-        title = _text(item.title, language)
+        title = _text(item.title, active, language)
         if item.pk == lesson.pk:
             link = f'<strong aria-current="page">{title}</strong>'
         else:
@@ -196,32 +223,29 @@ def content(
     if status == COMPLETED:
         action = fixed["completed"]
     elif lesson.kind == Lesson.Kind.VIDEO:
-        action = format_html(
-            '<form method="post" action="{}">'
-            '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
-            '<button type="submit" class="primary">{}</button></form>',
-            reverse("courses:complete", args=[registration, lesson.pk]),
-            csrf_token(request),
-            mark_safe(fixed["watched"]),  # noqa: S308 - escaped in _fixed
+        complete_url = _escape(_route("courses:complete", registration, lesson.pk))
+        action = (
+            f'<form method="post" action="{complete_url}">'
+            '<input type="hidden" name="csrfmiddlewaretoken" '
+            f'value="{_escape(csrf_token(request))}">'
+            f'<button type="submit" class="primary">{fixed["watched"]}</button></form>'
         )
     else:
         action = ""
-    done_text = escape(_("%(pct)s%% of the course done") % {"pct": pct})
-    where = escape(
-        _("Lesson %(position)s of %(count)s") % {"position": index + 1, "count": len(outline)}
-    )
+    done_text = fixed["done"] % {"pct": pct}
+    where = fixed["where"] % {"position": index + 1, "count": len(outline)}
     html = [
         fixed["breadcrumb"],
-        _text(state.course_title, language),
+        _text(state.course_title, active, language),
         "</nav>\n",
         '<div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" '
         f'aria-valuenow="{pct}" aria-label="{fixed["progress_label"]}">'
         f'<span style="width:{pct}%"></span></div>\n',
         f"<p>{done_text} · {where}</p>\n",
         "<article>\n",
-        f"<h1>{_text(lesson.title, language)}</h1>\n",
+        f"<h1>{_text(lesson.title, active, language)}</h1>\n",
         "" if lesson.is_required else fixed["optional_note"],
-        _lesson_body(request, state, lesson, status, position),
+        _lesson_body(request, state, lesson, status, position, active, fixed),
         "</article>\n",
         f"<p>{action}</p>\n",
         f'<nav class="pagination" aria-label="{fixed["lessons"]}">\n',

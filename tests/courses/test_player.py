@@ -294,3 +294,20 @@ def test_my_learning_cards_keep_their_markup(client: Client, learner: Any) -> No
     page = client.get(reverse("courses:my_learning")).content.decode()
     assert "Continue</a>" not in page
     assert reverse("courses:withdraw", args=[active.registration]) not in page
+
+
+@pytest.mark.parametrize("name", ["courses:lesson", "courses:complete", "courses:launch",
+                                  "courses:video_position"])  # fmt: skip
+@pytest.mark.parametrize(
+    "registration",
+    ["3f2a9c1e-1234-4321-8765-4e5f6a7b8c9d", "3f2a9c1e-1234-4321-8765-098765432100"],
+)
+def test_the_players_links_are_what_reverse_gives(name: str, registration: str) -> None:
+    """The player builds its links from one reversed template per route; a registration whose
+    digits hold the template's sentinel lesson id still comes out whole."""
+    from courses.player import _route
+
+    for lesson_id in (0, 7, 987654321, 123456789012):
+        assert _route(name, registration, lesson_id) == reverse(
+            name, args=[registration, lesson_id]
+        )

@@ -259,3 +259,40 @@ def test_a_position_save_in_a_request_does_not_wait_for_the_disk(
     assert progress.status == LessonProgress.Status.COMPLETED
     enrollment.refresh_from_db()
     assert enrollment.progress_pct == 25
+
+
+def test_the_player_shows_captions_transcript_and_escapes_the_address(
+    learner: Any, video_enrolment: tuple[Enrollment, Lesson], settings: Any, tmp_path: Any
+) -> None:
+    from django.core.files.base import ContentFile
+    from django.utils import translation
+
+    settings.MEDIA_ROOT = tmp_path
+    enrollment, video = video_enrolment
+    video.video_url = 'https://video.example.org/case.mp4?a=1&b="2"'
+    video.transcript = {"en": "First line.\n\nSecond <b>line</b>.", "es": "Primera línea."}
+    video.captions.save("case.vtt", ContentFile(b"WEBVTT\n"), save=False)
+    video.save()
+    learner.preferred_language = "es"
+    learner.save(update_fields=["preferred_language"])
+    client = Client()
+    client.force_login(learner)
+    player = reverse("courses:lesson", args=[enrollment.registration, video.pk])
+    with translation.override("es"):
+        page = client.get(player).text
+    position = reverse("courses:video_position", args=[enrollment.registration, video.pk])
+    done = reverse("courses:complete", args=[enrollment.registration, video.pk])
+    assert f'data-position-url="{position}"' in page
+    assert f'<form method="post" action="{done}">' in page
+    assert 'src="https://video.example.org/case.mp4?a=1&amp;b=&quot;2&quot;"' in page
+    assert re.search(
+        rf'<track kind="captions" src="[^"]+\.vtt" srclang="{enrollment.run.course.default_language}" label="Subtítulos"',
+        page,
+    )
+    assert "<summary>Transcripción</summary><div><p>Primera línea.</p></div>" in page
+    learner.preferred_language = "en"
+    learner.save(update_fields=["preferred_language"])
+    with translation.override("en"):
+        page = client.get(player).text
+    assert "<p>First line.</p>\n\n<p>Second &lt;b&gt;line&lt;/b&gt;.</p>" in page
+    assert "<b>line</b>" not in page
