@@ -7,12 +7,13 @@ escaped with django.utils.html and labels once per language.
 
 from __future__ import annotations
 
+import html as _html
 import uuid
 from functools import lru_cache
 from typing import Any
 
 from django.urls import get_script_prefix, reverse
-from django.utils.html import escape, format_html
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -21,6 +22,10 @@ from courses.models import CourseRun, Enrollment
 from courses.selectors import LearningRow
 from lms.chrome import csrf_token
 from lms.i18n import pick
+
+# What django.utils.html.escape does (html.escape of str()), without its lazy-string wrapper
+# and SafeString: the list is assembled as one plain string and marked safe at the end.
+_escape = _html.escape
 
 READABLE = (Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED)
 WITHDRAWABLE = (Enrollment.Status.ACTIVE, Enrollment.Status.WAITLISTED, Enrollment.Status.PENDING)
@@ -31,14 +36,18 @@ _SAMPLE = uuid.UUID(int=0)
 
 @lru_cache(maxsize=32)
 def _fixed(language: str, script_prefix: str) -> dict[str, Any]:
-    """Labels and addresses that depend only on the reader's language, escaped once."""
+    """Labels and addresses that depend only on the reader's language, translated and escaped
+    once ("done" and "attendance": templates for the % operator, escaped before the numbers go
+    in)."""
     return {
-        "statuses": {value: escape(label) for value, label in Enrollment.Status.choices},
-        "modes": {value: escape(label) for value, label in CourseRun.Mode.choices},
-        "progress": escape(_("Progress")),
-        "continue": escape(_("Continue")),
-        "start": escape(_("Start")),
-        "withdraw": escape(_("Withdraw")),
+        "statuses": {value: _escape(str(label)) for value, label in Enrollment.Status.choices},
+        "modes": {value: _escape(str(label)) for value, label in CourseRun.Mode.choices},
+        "progress": _escape(_("Progress")),
+        "continue": _escape(_("Continue")),
+        "start": _escape(_("Start")),
+        "withdraw": _escape(_("Withdraw")),
+        "done": _escape(_("%(pct)s%% done")),
+        "attendance": _escape(_("attendance %(pct)s%%")),
         # Addresses of an enrolment differ only in its registration: reversed once here.
         "resume_url": reverse("courses:resume", args=[_SAMPLE]),
         "withdraw_url": reverse("courses:withdraw", args=[_SAMPLE]),
@@ -53,19 +62,20 @@ def _fixed(language: str, script_prefix: str) -> dict[str, Any]:
 
 def cards(request: Any, rows: list[LearningRow]) -> SafeString:
     """The <ul class="cards"> of My learning for these enrolments."""
-    fixed = _fixed(get_language() or "", get_script_prefix())
+    active = get_language() or ""
+    fixed = _fixed(active, get_script_prefix())
     if not rows:
         return mark_safe(f'<ul class="cards">{fixed["empty"]}</ul>')  # noqa: S308 - escaped
     token = ""
     html = ['<ul class="cards">']
     for row in rows:
         pct = int(row.progress_pct)
-        title = escape(str(pick(row.course_title, default=row.language)))
-        status = fixed["statuses"].get(row.status, escape(row.status))
-        mode = fixed["modes"].get(row.mode, escape(row.mode))
-        done: str = escape(_("%(pct)s%% done") % {"pct": pct})
+        title = _escape(str(pick(row.course_title, active, row.language)))
+        status = fixed["statuses"].get(row.status) or _escape(row.status)
+        mode = fixed["modes"].get(row.mode) or _escape(row.mode)
+        done: str = fixed["done"] % {"pct": pct}
         if row.attendance_pct is not None:
-            attendance = escape(_("attendance %(pct)s%%") % {"pct": row.attendance_pct})
+            attendance = fixed["attendance"] % {"pct": row.attendance_pct}
             done = f"{done} · {attendance}"
         html.append(
             f'<li class="card">\n  <h2>{title}</h2>\n'
@@ -76,12 +86,12 @@ def cards(request: Any, rows: list[LearningRow]) -> SafeString:
         )
         if row.status in READABLE:
             label = fixed["continue"] if row.last_lesson_id else fixed["start"]
-            url = escape(fixed["resume_url"].replace(str(_SAMPLE), str(row.registration)))
+            url = _escape(fixed["resume_url"].replace(str(_SAMPLE), str(row.registration)))
             html.append(f'<p><a class="button primary" href="{url}">{label}</a></p>')
         html.append("\n  ")
         if row.status in WITHDRAWABLE:
-            token = token or escape(csrf_token(request))
-            url = escape(fixed["withdraw_url"].replace(str(_SAMPLE), str(row.registration)))
+            token = token or _escape(csrf_token(request))
+            url = _escape(fixed["withdraw_url"].replace(str(_SAMPLE), str(row.registration)))
             html.append(
                 f'<form method="post" action="{url}">'
                 f'<input type="hidden" name="csrfmiddlewaretoken" value="{token}">'

@@ -296,6 +296,36 @@ def test_my_learning_cards_keep_their_markup(client: Client, learner: Any) -> No
     assert reverse("courses:withdraw", args=[active.registration]) not in page
 
 
+def test_my_learning_and_the_player_speak_each_readers_language(
+    client: Client, learner: Any
+) -> None:
+    """The cards' and the player's fixed text is translated once per language and kept: a
+    French page and then a Spanish one in the same process each get their own."""
+    active, ids = _player(learner, last_lesson=None)
+    client.force_login(learner)
+    client.get(_url(active, ids[0]))  # opened once: the pages below are revisits
+    Enrollment.objects.filter(pk=active.pk).update(progress_pct=40, attendance_pct=75)
+    run = RunFactory(mode="onsite")
+    Enrollment.objects.create(user=learner, run=run, version=run.version, status="waitlisted")
+    expected = {
+        "fr": ["<span class=\"badge\">Sur liste d&#x27;attente</span> En présentiel",
+               "40% effectué · assiduité 75%", 'aria-label="Progression"', ">Continuer</a>",
+               f"Leçon 1 sur {len(ids)}"],
+        "es": ['<span class="badge">En lista de espera</span> Presencial',
+               "40% realizado · asistencia 75%", 'aria-label="Avance"', ">Continuar</a>",
+               f"Lección 1 de {len(ids)}"],
+    }  # fmt: skip
+    for language, texts in expected.items():
+        learner.preferred_language = language
+        learner.save(update_fields=["preferred_language"])
+        with translation.override(language):
+            cards = client.get(reverse("courses:my_learning")).text
+            lesson = client.get(_url(active, ids[0])).text
+        for text in texts[:-1]:
+            assert text in cards
+        assert texts[-1] in lesson
+
+
 @pytest.mark.parametrize("name", ["courses:lesson", "courses:complete", "courses:launch",
                                   "courses:video_position"])  # fmt: skip
 @pytest.mark.parametrize(
