@@ -2,7 +2,8 @@
 
 The markup is the template's (a card per enrolment: title, status, mode, progress bar with its
 values and label, progress and attendance, resume and withdraw actions); course titles are
-escaped with django.utils.html and labels once per language.
+escaped with html.escape (as django.utils.html.escape does) and labels translated and escaped
+once per language.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 The player is the busiest page after the catalogue and its outline loop (a link per lesson) was
 most of its rendering time. Everything a learner supplies or an author wrote is escaped here with
-django.utils.html (lesson bodies are sanitised with nh3 instead, as before); the markup is the
+html.escape, as django.utils.html.escape does (lesson bodies are sanitised with nh3 instead, as
+before), and the fixed text is translated and escaped once per language; the markup is the
 same as the template's was: breadcrumb, progress bar (role="progressbar" with its values and
 label), the lesson by kind, the previous/next navigation and the outline with aria-current on
 the current lesson and a spoken "Completed" after each lesson done.
@@ -90,7 +91,7 @@ def _lesson_body(request: Any, state: PlayerEnrollment, lesson: Lesson, status: 
         return f'<div class="lesson-body">{body}</div>\n'
     if kind == Lesson.Kind.VIDEO:
         parts = []
-        source = _escape(_file_url(lesson.video_file) or lesson.video_url)
+        source = _escape(_file_url(lesson.video_file) or lesson.video_url or "")
         if lesson.video_file or lesson.video_url:
             captions = ""
             if lesson.captions:
