@@ -46,6 +46,7 @@ def _fixed(language: str, script_prefix: str) -> dict[str, Any]:
         "progress": _escape(_("Progress")),
         "continue": _escape(_("Continue")),
         "start": _escape(_("Start")),
+        "review": _escape(_("Review the course")),
         "withdraw": _escape(_("Withdraw")),
         "done": _escape(_("%(pct)s%% done")),
         "attendance": _escape(_("attendance %(pct)s%%")),
@@ -86,7 +87,10 @@ def cards(request: Any, rows: list[LearningRow]) -> SafeString:
             f'<span style="width:{pct}%"></span></div>\n  <p>{done}</p>\n  '
         )
         if row.status in READABLE:
-            label = fixed["continue"] if row.last_lesson_id else fixed["start"]
+            if row.status == Enrollment.Status.COMPLETED:
+                label = fixed["review"]
+            else:
+                label = fixed["continue"] if row.last_lesson_id else fixed["start"]
             url = _escape(fixed["resume_url"].replace(str(_SAMPLE), str(row.registration)))
             html.append(f'<p><a class="button primary" href="{url}">{label}</a></p>')
         html.append("\n  ")

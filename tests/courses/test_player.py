@@ -296,6 +296,20 @@ def test_my_learning_cards_keep_their_markup(client: Client, learner: Any) -> No
     assert reverse("courses:withdraw", args=[active.registration]) not in page
 
 
+def test_a_completed_course_offers_a_review(client: Client, learner: Any) -> None:
+    done, _ids = _player(learner, last_lesson=None, status="completed", progress_pct=100)
+    client.force_login(learner)
+    resume = reverse("courses:resume", args=[done.registration])
+    page = client.get(reverse("courses:my_learning")).text
+    assert f'<a class="button primary" href="{resume}">Review the course</a>' in page
+    assert ">Start</a>" not in page
+    learner.preferred_language = "pt"
+    learner.save(update_fields=["preferred_language"])
+    with translation.override("pt"):
+        page = client.get(reverse("courses:my_learning")).text
+    assert f'href="{resume}">Rever o curso</a>' in page
+
+
 def test_my_learning_and_the_player_speak_each_readers_language(
     client: Client, learner: Any
 ) -> None:
