@@ -14,6 +14,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from courses.models import CourseVersion
 from lms.accounts.models import Institution, University
@@ -29,8 +30,8 @@ class AccreditationRequest(models.Model):
         CHANGES_REQUESTED = "changes_requested", _("Changes requested")
         APPROVED = "approved", _("Approved")
         APPROVED_WITH_CONDITIONS = "approved_conditions", _("Approved with conditions")
-        REJECTED = "rejected", _("Rejected")
-        WITHDRAWN = "withdrawn", _("Withdrawn")
+        REJECTED = "rejected", pgettext_lazy("accreditation request", "Rejected")
+        WITHDRAWN = "withdrawn", pgettext_lazy("accreditation request", "Withdrawn")
 
     class Framework(models.TextChoices):
         EQF = "EQF", _("European Qualifications Framework (EQF)")

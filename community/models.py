@@ -9,6 +9,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from courses.models import CourseRun
 from lms.accounts.models import Institution, MemberState
@@ -146,7 +147,7 @@ class Report(models.Model):
     """A member flags a post or chat message for moderators."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("report", "Open")
         ACTIONED = "actioned", _("Actioned")
         DISMISSED = "dismissed", _("Dismissed")
 

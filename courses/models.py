@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from lms.accounts.models import Donor, Institution, MemberState
 from lms.i18n import i18n_field, pick
@@ -234,7 +235,7 @@ class CourseRun(models.Model):
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("course run", "Open")
         CLOSED = "closed", _("Closed")
         ARCHIVED = "archived", _("Archived")
 

@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 LANGUAGE_CHOICES = [
@@ -81,7 +81,7 @@ class Institution(models.Model):
     path = models.CharField(max_length=255, editable=False, db_index=True, default="")
     contact_email = models.EmailField(_("contact email"), blank=True)
     website = models.URLField(_("website"), blank=True)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("institution", "active"), default=True)
 
     class Meta:
         ordering = ["name"]
@@ -382,7 +382,9 @@ class Notification(models.Model):
     subject = models.CharField(_("subject"), max_length=255)
     body = models.TextField(_("body"), blank=True)
     url = models.CharField(_("link"), max_length=500, blank=True)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    created_at = models.DateTimeField(
+        pgettext_lazy("notification", "created at"), default=timezone.now
+    )
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
 
     class Meta:

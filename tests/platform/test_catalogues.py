@@ -63,3 +63,40 @@ def test_a_spanish_plural_reads_in_spanish_for_every_count(count: int, expected:
             count,
         ) % {"counter": count}
     assert text == expected
+
+
+@pytest.mark.parametrize("language", ["es", "pt", "fr"])
+def test_a_message_reads_the_same_in_every_catalogue(language: str) -> None:
+    """Django merges the catalogues of a language into one, where a message has one
+    translation: the first in LOCALE_PATHS and INSTALLED_APPS order wins. The same English text
+    translated two ways in two apps showed the winner's everywhere: a certificate's status read
+    "Vigencia" (an accreditation's validity period) instead of "Válido", and a course run open
+    for enrolment "Abrir" (the notification's button). A message whose meaning differs between
+    apps takes a context (pgettext, {% translate … context … %}) instead."""
+    found: dict[tuple[str | None, str], dict[str, str]] = {}
+    for path in CATALOGUES:
+        if path.parts[-3] != language:
+            continue
+        for entry in polib.pofile(str(path)):
+            if entry.obsolete:
+                continue
+            text = entry.msgstr or repr(sorted(entry.msgstr_plural.items()))
+            found.setdefault((entry.msgctxt, entry.msgid), {})[str(path.relative_to(ROOT))] = text
+    differing = {key: where for key, where in found.items() if len(set(where.values())) > 1}
+    assert differing == {}
+
+
+def test_words_of_different_meanings_read_as_their_pages_mean() -> None:
+    from accreditation.models import AccreditationRequest
+    from certification.models import Certificate
+    from community.models import Report
+    from courses.models import CourseRun
+
+    with translation.override("es"):
+        assert str(Certificate.Status.VALID.label) == "Válido"
+        assert str(CourseRun.Status.OPEN.label) == "Abierta"
+        assert str(Report.Status.OPEN.label) == "Abierto"
+        assert str(AccreditationRequest.Status.REJECTED.label) == "Rechazada"
+        assert translation.pgettext("certificate", "Valid until") == "Válido hasta"
+        assert translation.gettext("Validity") == "Vigencia"
+        assert translation.gettext("Open") == "Abrir"
