@@ -334,3 +334,24 @@ def test_the_section_links_only_the_pages_each_person_may_open(
             assert hidden not in _section_nav(page)
     for user in (coordinator, dps_admin):
         assert client_for(user).get(reverse("accreditation:portal")).status_code == 403
+
+
+def test_the_request_page_labels_its_validity_and_credits_in_spanish(
+    submitted: AccreditationRequest, validator: Any
+) -> None:
+    """ "Validity" is the accreditation's period (a certificate's "Valid" is a status, translated
+    apart), and a label starts with a capital even where the field's name does not."""
+    from decimal import Decimal
+
+    from django.utils import translation
+
+    from accreditation import services
+
+    services.start_review(request=submitted, actor=validator)
+    services.approve(request=submitted, actor=validator, credit_hours=Decimal("75"))
+    validator.preferred_language = "es"
+    validator.save(update_fields=["preferred_language"])
+    with translation.override("es"):
+        page = client_for(validator).get(detail(submitted)).text
+    assert "<dt>Vigencia</dt>" in page
+    assert "<dt>Créditos ECTS</dt>" in page
