@@ -409,7 +409,9 @@ def institution_enrollments(*, user: Any, status: str = "", run: str = "") -> Qu
         rows = rows.filter(status=status)
     if run:
         rows = rows.filter(run__code=run)
-    return rows.select_related("user", "run__course", "institution").order_by("-enrolled_at", "-pk")
+    return rows.select_related(
+        "user", "run__course", "run__host_institution", "institution"
+    ).order_by("-enrolled_at", "-pk")
 
 
 def officers_to_enrol(

@@ -23,7 +23,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -604,10 +604,26 @@ def institution_enrollments(request: HttpRequest) -> HttpResponse:
         user=request.user, status=status, run=request.GET.get("run", "")
     )
     page = _page(request, rows, 50)
+    # A pending request is decided here by whoever manages its run (a coordinator of the host
+    # institution, DPS: courses.manage_run), as on the run's roster; the host is read with the
+    # row, so the check costs no query.
+    decidable = {
+        enrollment.pk
+        for enrollment in page
+        if enrollment.status == Enrollment.Status.PENDING
+        and (
+            scope.is_dps
+            or (
+                enrollment.run.host_institution is not None
+                and scope.coordinates(enrollment.run.host_institution)
+            )
+        )
+    }
     return render(
         request,
         "courses/institution_enrollments.html",
         {"page_obj": page, "statuses": Enrollment.Status.choices, "status": status,
+         "decidable": decidable,
          "query_string": _query_string(request, "status", "run")},
     )  # fmt: skip
 
@@ -706,4 +722,9 @@ def decide_enrolment(request: HttpRequest, run_code: str, enrollment_id: int) ->
         )
     else:
         messages.success(request, _("The request of %(name)s is rejected.") % {"name": name})
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(back)  # the institution's enrolments, where it was decided
     return redirect("courses:roster", run_code=run.code)

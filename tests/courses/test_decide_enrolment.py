@@ -124,3 +124,70 @@ def test_a_request_of_another_run_is_not_found(
         == 405
     )
     assert _status(enrollment) == Enrollment.Status.PENDING
+
+
+def test_the_coordinator_decides_from_the_institutions_enrolments_and_comes_back(
+    client: Client, coordinator: Any, institution: Any, run: CourseRun
+) -> None:
+    first, second = _request(run, institution), _request(run, institution, "Luis Pérez")
+    client.force_login(coordinator)
+    page_url = reverse("courses:institution_enrollments") + "?status=pending"
+    page = client.get(page_url).content.decode()
+    decide = reverse("courses:decide_enrolment", args=[run.code, first.pk])
+    assert f'<form method="post" action="{decide}">' in page
+    assert 'aria-label="Approve the request of Ana Quispe"' in page
+    assert 'name="next" value="/courses/enrolments/?status=pending"' in page
+    response = client.post(decide, {"decision": "approve", "next": page_url})
+    assert (response.status_code, response["Location"]) == (302, page_url)
+    assert _status(first) == Enrollment.Status.ACTIVE
+    page = client.get(response["Location"]).content.decode()
+    assert "The request of Ana Quispe is approved: Enrolled." in page
+    pending = page.split("<tbody>")[1].split("</tbody>")[0]
+    assert "Ana Quispe" not in pending  # decided: no longer listed under the filter
+    assert "Luis Pérez" in pending
+    # A next that leaves the site is not followed: back to the roster.
+    response = client.post(
+        reverse("courses:decide_enrolment", args=[run.code, second.pk]),
+        {"decision": "reject", "next": "https://evil.example.org/"},
+    )
+    assert response["Location"] == reverse("courses:roster", args=[run.code])
+    assert _status(second) == Enrollment.Status.REJECTED
+
+
+def test_a_coordinator_who_does_not_manage_the_run_sees_no_decision(
+    client: Client, institution: Any, other_institution: Any
+) -> None:
+    """The officers' own coordinator lists their requests, but the run belongs to another
+    institution: only its host's coordinators decide (courses.manage_run), here as on the
+    roster."""
+    elsewhere = RunFactory(mode=CourseRun.Mode.ONSITE, requires_approval=True,
+                           host_institution=other_institution)  # fmt: skip
+    enrollment = _request(elsewhere, institution)
+    own = UserFactory(institution=institution)
+    RoleAssignmentFactory(user=own, role="coordinator", institution=institution)
+    client.force_login(own)
+    page = client.get(reverse("courses:institution_enrollments")).content.decode()
+    assert "Ana Quispe" in page
+    assert "decide/" not in page
+    assert _decide(client, enrollment, "approve").status_code == 403
+    assert _status(enrollment) == Enrollment.Status.PENDING
+
+
+def test_the_decisions_cost_no_query_per_row(
+    client: Client, coordinator: Any, institution: Any, run: CourseRun
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _request(run, institution)
+    client.force_login(coordinator)
+    url = reverse("courses:institution_enrollments")
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    for i in range(5):
+        _request(run, institution, f"Officer {i}")
+    with CaptureQueriesContext(connection) as many:
+        page = client.get(url).content.decode()
+    assert page.count('value="approve"') == 6
+    assert len(many.captured_queries) == len(few.captured_queries)
