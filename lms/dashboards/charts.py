@@ -132,11 +132,14 @@ def trend_chart(
     ]
     for index, label in enumerate(labels):
         if count <= 12 or index % max(count // 12, 1) == 0:
+            # The last month's label ends at its point: centred there, it ran past the edge.
+            last = count > 1 and index == count - 1
             parts.append(
                 format_html(
-                    '<text x="{}" y="{}" text-anchor="middle" fill="#222">{}</text>',
+                    '<text x="{}" y="{}" text-anchor="{}" fill="#222">{}</text>',
                     int(left + index * step),
                     height - 10,
+                    "end" if last else "middle",
                     label,
                 )
             )
