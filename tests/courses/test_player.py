@@ -265,7 +265,12 @@ def test_my_learning_reads_its_page_and_total_in_one_query(client: Client, learn
 def test_my_learning_without_enrolments(client: Client) -> None:
     client.force_login(UserFactory())
     page = client.get(reverse("courses:my_learning"), {"page": 3}).content.decode()
-    assert "You are not enrolled in any course yet." in page
+    catalogue = reverse("courses:catalogue")
+    assert (
+        f'<p>You are not enrolled in any course yet. <a href="{catalogue}">Browse the catalogue</a>'
+        "</p>"
+    ) in page
+    assert 'class="cards"' not in page  # a sentence across the page, not a card
 
 
 def test_my_learning_cards_keep_their_markup(client: Client, learner: Any) -> None:
