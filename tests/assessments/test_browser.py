@@ -36,7 +36,7 @@ def test_officer_takes_a_timed_quiz_in_portuguese(live_server: Any, browser: Any
     page.get_by_role("button", name="Entregar").wait_for()
     assert "Tempo restante" in page.locator("#timer").inner_text()
     page.get_by_label("Opção b").check()
-    page.get_by_label("A sua resposta (um número)").fill("3,5")
+    page.get_by_label("Sua resposta (um número)").fill("3,5")
     # The autosave (JavaScript) reports the save; the server has the answers.
     page.locator("#autosave-status").get_by_text("Guardado").wait_for()
     attempt = Attempt.objects.get(user=officer)
@@ -45,12 +45,12 @@ def test_officer_takes_a_timed_quiz_in_portuguese(live_server: Any, browser: Any
     assert saved[K.NUMERIC] == "3,5"
     # Losing the connection: the same attempt comes back with its answers and its time.
     page.goto(f"{live_server.url}/assessments/{assessment.pk}/")
-    page.get_by_role("button", name="Retomar a sua tentativa").click()
+    page.get_by_role("button", name="Retomar sua tentativa").click()
     assert page.get_by_label("Opção b").is_checked()
-    assert page.get_by_label("A sua resposta (um número)").input_value() == "3,5"
+    assert page.get_by_label("Sua resposta (um número)").input_value() == "3,5"
     page.get_by_label("Verdadeiro").check()
     page.get_by_role("button", name="Entregar").click()
-    page.get_by_text("A sua tentativa foi entregue.").wait_for()
+    page.get_by_text("Sua tentativa foi entregue.").wait_for()
     context.close()
     attempt.refresh_from_db()
     assert Attempt.objects.filter(user=officer).count() == 1
