@@ -280,6 +280,10 @@ LANGUAGE_CODES = [code for code, _name in LANGUAGES]
 # libraries' for the same English text (the admin's "Filter" read "Filtro" on our buttons, its
 # European Portuguese "palavra-passe" replaced our "senha"). Among ours a message reads the same
 # in every catalogue (tests/platform/test_catalogues.py), so their order does not matter.
+# Last, and still above every app's: Django's and the libraries' own Brazilian Portuguese, built as
+# our "pt" by compile_catalogues (their "pt" is European Portuguese: the password form read
+# "palavra-passe" to Brazilian officers, whose every other page says "senha").
+DJANGO_PT_BR_AS_PT = BASE_DIR / "lms" / "locale_pt_br"
 LOCALE_PATHS = [
     BASE_DIR / "locale",
     *(
@@ -287,6 +291,7 @@ LOCALE_PATHS = [
         for name in LMS_APPS
         if BASE_DIR.joinpath(*name.split("."), "locale").is_dir()
     ),
+    DJANGO_PT_BR_AS_PT,
 ]
 USE_I18N = True
 USE_TZ = True

@@ -124,3 +124,23 @@ def test_every_message_reads_as_our_catalogue_says(language: str) -> None:
                 if shown != entry.msgstr:
                     wrong.append((entry.msgid, entry.msgstr, shown))
     assert wrong == []
+
+
+def test_djangos_own_words_read_in_brazilian_portuguese() -> None:
+    """Our Portuguese is Brazil's: the password form and validators (Django's messages, not
+    ours) read "senha", not Portugal's "palavra-passe" (compile_catalogues builds Django's pt_BR
+    as our pt; make test compiles first)."""
+    from django.contrib.auth.forms import SetPasswordForm
+
+    with translation.override("pt"):
+        assert translation.gettext("New password") == "Nova senha"
+        labels = [str(field.label) for field in SetPasswordForm(user=None).fields.values()]
+        help_text = translation.ngettext(
+            "Your password must contain at least %(min_length)d character.",
+            "Your password must contain at least %(min_length)d characters.",
+            10,
+        ) % {"min_length": 10}
+    assert not any("palavra-passe" in text for text in [*labels, help_text])
+    assert "senha" in help_text
+    with translation.override("es"):
+        assert translation.gettext("New password") == "Contraseña nueva"  # untouched
