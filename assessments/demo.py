@@ -118,7 +118,7 @@ RIGHTS = [
         K.ESSAY,
         _t("Describa cómo reduciría la tensión en una protesta pacífica.",
            "Describe how you would de-escalate a peaceful protest.",
-           "Descreva como reduziria a tensão num protesto pacífico.",
+           "Descreva como reduziria a tensão em um protesto pacífico.",
            "Décrivez comment vous désamorceriez une manifestation pacifique."),
         {},
         {},
@@ -223,7 +223,7 @@ def seed(context: dict[str, Any]) -> None:
             "instructions": _t(
                 "Tiene 20 minutos. Sus respuestas se guardan solas.",
                 "You have 20 minutes. Your answers save themselves.",
-                "Tem 20 minutos. As suas respostas são guardadas automaticamente.",
+                "Você tem 20 minutos. Suas respostas são salvas automaticamente.",
                 "Vous avez 20 minutes. Vos réponses sont enregistrées automatiquement.",
             ),
         },
@@ -281,7 +281,7 @@ def _practical(course: Any, version: Any) -> Assessment | None:
         title=_t(
             "Evaluación práctica: reducir la tensión en una protesta",
             "Practical evaluation: de-escalating a protest",
-            "Avaliação prática: reduzir a tensão num protesto",
+            "Avaliação prática: reduzir a tensão em um protesto",
             "Évaluation pratique : désamorcer une manifestation",
         ),
     )
