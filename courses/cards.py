@@ -8,7 +8,6 @@ once per language.
 
 from __future__ import annotations
 
-import html as _html
 import uuid
 from functools import lru_cache
 from typing import Any
@@ -19,14 +18,11 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from courses.content import escape_text as _escape
 from courses.models import CourseRun, Enrollment
 from courses.selectors import LearningRow
 from lms.chrome import csrf_token
 from lms.i18n import pick
-
-# What django.utils.html.escape does (html.escape of str()), without its lazy-string wrapper
-# and SafeString: the list is assembled as one plain string and marked safe at the end.
-_escape = _html.escape
 
 READABLE = (Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED)
 WITHDRAWABLE = (Enrollment.Status.ACTIVE, Enrollment.Status.WAITLISTED, Enrollment.Status.PENDING)

@@ -1,11 +1,17 @@
-"""Lesson content made safe to show: authors' HTML sanitised with nh3."""
+"""Lesson content made safe to show: authors' HTML sanitised with nh3, plain text escaped."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from typing import Any
 
 import nh3
+
+# What django.utils.html.escape does (html.escape of str()), without its lazy-string wrapper and
+# SafeString, for the pages built as one plain string and marked safe at the end (the player's
+# body, My learning's cards).
+escape_text = html.escape
 
 ALLOWED_TAGS = {
     "p", "br", "strong", "em", "b", "i", "u", "a", "ul", "ol", "li", "blockquote", "code", "pre",

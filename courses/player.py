@@ -11,7 +11,6 @@ the current lesson and a spoken "Completed" after each lesson done.
 
 from __future__ import annotations
 
-import html as _html
 from functools import lru_cache
 from typing import Any
 
@@ -24,6 +23,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from courses.content import clean_html, lesson_url
+from courses.content import escape_text as _escape
 from courses.models import Enrollment, Lesson
 from courses.selectors import OutlineItem, PlayerEnrollment
 from courses.templatetags.courses_tags import clock
@@ -37,11 +37,6 @@ COMPLETED = "completed"
 def _clean(html: str) -> str:
     """clean_html of a lesson body, remembered: the same text is sanitised once per process."""
     return clean_html(html)
-
-
-# What django.utils.html.escape does (html.escape of str()), without its lazy-string wrapper
-# and SafeString: the page is assembled as one plain string and marked safe at the end.
-_escape = _html.escape
 
 
 def _text(values: Any, active: str, language: str) -> str:

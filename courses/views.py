@@ -605,19 +605,13 @@ def institution_enrollments(request: HttpRequest) -> HttpResponse:
     )
     page = _page(request, rows, 50)
     # A pending request is decided here by whoever manages its run (a coordinator of the host
-    # institution, DPS: courses.manage_run), as on the run's roster; the host is read with the
-    # row, so the check costs no query.
+    # institution, DPS: courses.manage_run's rule), as on the run's roster; the host is read with
+    # the row, so the check costs no query (the rule itself reads the host by its id).
     decidable = {
         enrollment.pk
         for enrollment in page
         if enrollment.status == Enrollment.Status.PENDING
-        and (
-            scope.is_dps
-            or (
-                enrollment.run.host_institution is not None
-                and scope.coordinates(enrollment.run.host_institution)
-            )
-        )
+        and scope.coordinates(enrollment.run.host_institution)
     }
     return render(
         request,
