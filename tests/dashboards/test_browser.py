@@ -69,3 +69,37 @@ def test_dps_dashboard_in_french(
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboards-dps-fr.png"), full_page=True)
     context.close()
+
+
+REFLOWS = """() => ({
+    page: document.documentElement.scrollWidth - window.innerWidth,
+    wraps: Array.from(document.querySelectorAll('main table')).map(t => {
+        const wrap = t.closest('.table-wrap');
+        return wrap ? wrap.scrollWidth > wrap.clientWidth : null;
+    }),
+})"""
+
+
+def test_pages_reflow_on_a_narrow_phone(
+    asgi_live_server: str, browser: Any, network: dict[str, Any], officers: list[Any]
+) -> None:
+    """WCAG 1.4.10 at 320 CSS pixels: the page never scrolls sideways; a wide table scrolls in
+    its own region, and long values (an e-mail address) wrap."""
+    dps = UserFactory(
+        full_name="Claire Dubois",
+        email="claire.dubois.coordination-regionale@formation-policiere.example.org",
+        is_staff=True,
+    )
+    RoleAssignmentFactory(user=dps, role="dps_admin")
+    finish(enrol(officers[1], network["virtual"]))
+    context = browser.new_context(viewport={"width": 320, "height": 700})
+    context.add_cookies([login_cookie(dps, asgi_live_server)])
+    page = context.new_page()
+    for path in ("/dashboards/", "/accounts/account/"):
+        page.goto(f"{asgi_live_server}{path}")
+        found = page.evaluate(REFLOWS)
+        assert found["page"] <= 0, path
+        assert None not in found["wraps"], path  # every table in a scrolling region
+    page.goto(f"{asgi_live_server}/dashboards/")
+    assert True in page.evaluate(REFLOWS)["wraps"]  # the results table is wider than a phone
+    context.close()
