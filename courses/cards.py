@@ -1,9 +1,9 @@
 """My learning's list of enrolments, built in Python rather than by the template engine.
 
-The markup is the template's (a card per enrolment: title, status, mode, progress bar with its
-values and label, progress and attendance, resume and withdraw actions); course titles are
-escaped with html.escape (as django.utils.html.escape does) and labels translated and escaped
-once per language.
+The markup is the template's (a card per enrolment: title, status, mode, which run (its host
+and dates), progress bar with its values and label, progress and attendance, resume and
+withdraw actions); course titles and hosts are escaped with html.escape (as
+django.utils.html.escape does), labels translated and escaped once per language.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.urls import get_script_prefix, reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
@@ -58,6 +59,20 @@ def _fixed(language: str, script_prefix: str) -> dict[str, Any]:
     }
 
 
+@lru_cache(maxsize=4096)
+def _which_run(language: str, host: str, starts_on: Any, ends_on: Any) -> str:
+    """The line that tells a card's run from another of the same course: its host and its
+    dates as the reader's language writes them short ("6 Dic 2026"), escaped; kept per
+    language and run (a run's learners all read the same line)."""
+    parts = [_escape(host)] if host else []
+    if starts_on and ends_on and ends_on != starts_on:
+        parts.append(f"{_escape(date_format(starts_on, 'j M Y'))} – "
+                     f"{_escape(date_format(ends_on, 'j M Y'))}")  # fmt: skip
+    elif starts_on:
+        parts.append(_escape(date_format(starts_on, "j M Y")))
+    return f'  <p class="run-meta">{" · ".join(parts)}</p>\n' if parts else ""
+
+
 def cards(request: Any, rows: list[LearningRow]) -> SafeString:
     """The <ul class="cards"> of My learning for these enrolments."""
     active = get_language() or ""
@@ -79,6 +94,7 @@ def cards(request: Any, rows: list[LearningRow]) -> SafeString:
         html.append(
             f'<li class="card">\n  <h2>{title}</h2>\n'
             f'  <p><span class="badge">{status}</span> {mode}</p>\n'
+            f"{_which_run(active, row.host, row.starts_on, row.ends_on)}"
             '  <div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" '
             f'aria-valuenow="{pct}" aria-label="{fixed["progress"]}">'
             f'<span style="width:{pct}%"></span></div>\n  <p>{done}</p>\n  '

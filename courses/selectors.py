@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django.core.cache import cache
@@ -93,16 +94,23 @@ class LearningRow:
     mode: str
     course_title: dict[str, str]
     language: str
+    # Which run: its host institution (short name, else name) and dates, so that two runs of
+    # one course (an on-site cohort and the virtual course, a course taken again) tell apart.
+    host: str = ""
+    starts_on: date | None = None
+    ends_on: date | None = None
 
 
 # My learning's page with its total (a window count) in one statement: the ORM's version of this
 # query cost more CPU to build than the rest of the page. The order is my_enrollments'.
 _LEARNING_SQL = f"""
 SELECT e.registration, e.status, e.progress_pct, e.attendance_pct, e.last_lesson_id, r.mode,
-       c.title, c.default_language, COUNT(*) OVER ()
+       c.title, c.default_language, COALESCE(NULLIF(i.short_name, ''), i.name), r.starts_on,
+       r.ends_on, COUNT(*) OVER ()
   FROM {Enrollment._meta.db_table} e
   JOIN {CourseRun._meta.db_table} r ON r.id = e.run_id
   JOIN {Course._meta.db_table} c ON c.id = r.course_id
+  LEFT JOIN {Institution._meta.db_table} i ON i.id = r.host_institution_id
  WHERE e.user_id = %s
  ORDER BY e.enrolled_at DESC, e.id DESC
  LIMIT %s OFFSET %s
@@ -120,9 +128,20 @@ def _learning_rows(user_id: int, offset: int, size: int) -> tuple[list[LearningR
         rows = cursor.fetchall()
     total = rows[0][-1] if rows else 0
     return [
-        LearningRow(_uuid(reg), status, pct, attendance, last, mode, _json(title) or {}, language)
-        for reg, status, pct, attendance, last, mode, title, language, _total in rows
-    ], total
+        LearningRow(
+            _uuid(reg), status, pct, attendance, last, mode, _json(title) or {}, language,
+            host or "", _date(starts), _date(ends),
+        )
+        for reg, status, pct, attendance, last, mode, title, language, host, starts, ends, _total
+        in rows
+    ], total  # fmt: skip
+
+
+def _date(value: Any) -> date | None:
+    """A date read by raw SQL: a date from PostgreSQL, ISO text from SQLite."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
 
 
 def my_enrollments_page(*, user: Any, number: Any, size: int) -> Any:

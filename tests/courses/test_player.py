@@ -5,7 +5,7 @@ learners wrote."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -313,6 +313,34 @@ def test_a_completed_course_offers_a_review(client: Client, learner: Any) -> Non
     with translation.override("pt"):
         page = client.get(reverse("courses:my_learning")).text
     assert f'href="{resume}">Rever o curso</a>' in page
+
+
+def test_cards_tell_two_runs_of_one_course_apart(
+    client: Client, learner: Any, institution: Any, other_institution: Any
+) -> None:
+    """An on-site cohort and the virtual course of the same course: each card names its host
+    (short name, else name, escaped) and its dates as the reader's language writes them."""
+    course = CourseFactory(title={"en": "Human rights", "es": "Derechos humanos"})
+    institution.short_name = "ANP <Bogotá>"
+    institution.save(update_fields=["short_name"])
+    onsite = RunFactory(
+        course=course, mode="onsite", host_institution=institution,
+        starts_on=date(2026, 12, 1), ends_on=date(2026, 12, 24),
+    )  # fmt: skip
+    other_institution.short_name = ""  # no short name: its name
+    other_institution.save(update_fields=["short_name"])
+    virtual = RunFactory(course=course, host_institution=other_institution)
+    for run in (onsite, virtual):
+        Enrollment.objects.create(user=learner, run=run, version=run.version, status="active")
+    client.force_login(learner)
+    page = client.get(reverse("courses:my_learning")).text
+    assert '<p class="run-meta">ANP &lt;Bogotá&gt; · 1 Dec 2026 – 24 Dec 2026</p>' in page
+    assert f'<p class="run-meta">{other_institution.name}</p>' in page
+    learner.preferred_language = "es"
+    learner.save(update_fields=["preferred_language"])
+    with translation.override("es"):
+        page = client.get(reverse("courses:my_learning")).text
+    assert "ANP &lt;Bogotá&gt; · 1 Dic 2026 – 24 Dic 2026" in page
 
 
 def test_my_learning_and_the_player_speak_each_readers_language(
