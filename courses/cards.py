@@ -59,6 +59,11 @@ def _fixed(language: str, script_prefix: str) -> dict[str, Any]:
     }
 
 
+def _day(day: Any) -> str:
+    """A date in the active language, short and kept on one line ("6\u00a0Dic\u00a02026")."""
+    return _escape(date_format(day, "j M Y")).replace(" ", "\u00a0")
+
+
 @lru_cache(maxsize=4096)
 def _which_run(language: str, host: str, starts_on: Any, ends_on: Any) -> str:
     """The line that tells a card's run from another of the same course: its host and its
@@ -66,10 +71,9 @@ def _which_run(language: str, host: str, starts_on: Any, ends_on: Any) -> str:
     language and run (a run's learners all read the same line)."""
     parts = [_escape(host)] if host else []
     if starts_on and ends_on and ends_on != starts_on:
-        parts.append(f"{_escape(date_format(starts_on, 'j M Y'))} – "
-                     f"{_escape(date_format(ends_on, 'j M Y'))}")  # fmt: skip
+        parts.append(f"{_day(starts_on)} – {_day(ends_on)}")
     elif starts_on:
-        parts.append(_escape(date_format(starts_on, "j M Y")))
+        parts.append(_day(starts_on))
     return f'  <p class="run-meta">{" · ".join(parts)}</p>\n' if parts else ""
 
 
