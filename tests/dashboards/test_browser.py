@@ -101,5 +101,6 @@ def test_pages_reflow_on_a_narrow_phone(
         assert found["page"] <= 0, path
         assert None not in found["wraps"], path  # every table in a scrolling region
     page.goto(f"{asgi_live_server}/dashboards/")
-    assert True in page.evaluate(REFLOWS)["wraps"]  # the results table is wider than a phone
+    wraps = page.evaluate(REFLOWS)["wraps"]
+    assert any(wrap is True for wrap in wraps)  # the results table is wider than a phone
     context.close()
