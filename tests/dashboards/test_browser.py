@@ -104,3 +104,36 @@ def test_pages_reflow_on_a_narrow_phone(
     wraps = page.evaluate(REFLOWS)["wraps"]
     assert any(wrap is True for wrap in wraps)  # the results table is wider than a phone
     context.close()
+
+
+FOCUS = """() => {
+    const e = document.activeElement;
+    if (!e || e === document.body) return null;
+    const s = getComputedStyle(e);
+    return {id: e.id || e.tagName, ringed: (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0)
+            || s.boxShadow !== 'none'};
+}"""
+
+
+def test_every_keyboard_stop_of_the_dashboard_shows_its_focus(
+    asgi_live_server: str, browser: Any, network: dict[str, Any], officers: list[Any]
+) -> None:
+    """WCAG 2.4.7: tabbing through the dashboard (its filters, the month fields' calendar
+    buttons inside them, links, the map's tiles), every stop shows a focus ring."""
+    dps = UserFactory(is_staff=True)
+    RoleAssignmentFactory(user=dps, role="dps_admin")
+    finish(enrol(officers[1], network["virtual"]))
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.add_cookies([login_cookie(dps, asgi_live_server)])
+    page = context.new_page()
+    page.goto(f"{asgi_live_server}/dashboards/")
+    stops = []
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        stop = page.evaluate(FOCUS)
+        if stop is None:
+            break
+        stops.append(stop)
+    assert sum(1 for stop in stops if stop["id"] == "since") >= 2  # the field and its button
+    assert [stop for stop in stops if not stop["ringed"]] == []
+    context.close()
