@@ -5,6 +5,8 @@ learners wrote."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
@@ -32,6 +34,16 @@ def _player(learner: Any, lessons: int = 4, **fields: Any) -> tuple[Enrollment, 
         Lesson.objects.filter(version=run.version).order_by("position").values_list("pk", flat=True)
     )
     return enrollment, ids
+
+
+@contextmanager
+def _reading_in(learner: Any, language: str) -> Iterator[None]:
+    """The learner's preferred language set, and active for the requests inside (as the
+    middleware makes it for them; for this test only)."""
+    learner.preferred_language = language
+    learner.save(update_fields=["preferred_language"])
+    with translation.override(language):
+        yield
 
 
 def _url(enrollment: Enrollment, lesson_id: int) -> str:
@@ -134,10 +146,8 @@ def test_an_optional_lesson_says_so_in_the_outline_and_on_its_page(
 ) -> None:
     enrollment, ids = _player(learner)
     Lesson.objects.filter(pk=ids[3]).update(is_required=False)
-    learner.preferred_language = "es"
-    learner.save(update_fields=["preferred_language"])
     client.force_login(learner)
-    with translation.override("es"):  # the learner's language, for this test only
+    with _reading_in(learner, "es"):
         optional = client.get(_url(enrollment, ids[3])).content.decode()
         required = client.get(_url(enrollment, ids[0])).content.decode()
     assert '<strong aria-current="page">Lección 4</strong> <span class="badge">Opcional</span>' in (
@@ -308,9 +318,7 @@ def test_a_completed_course_offers_a_review(client: Client, learner: Any) -> Non
     page = client.get(reverse("courses:my_learning")).text
     assert f'<a class="button primary" href="{resume}">Review the course</a>' in page
     assert ">Start</a>" not in page
-    learner.preferred_language = "pt"
-    learner.save(update_fields=["preferred_language"])
-    with translation.override("pt"):
+    with _reading_in(learner, "pt"):
         page = client.get(reverse("courses:my_learning")).text
     assert f'href="{resume}">Rever o curso</a>' in page
 
@@ -338,9 +346,7 @@ def test_cards_tell_two_runs_of_one_course_apart(
     dates = f"1{nbsp}Dec{nbsp}2026 – 24{nbsp}Dec{nbsp}2026"
     assert f'<p class="run-meta">ANP &lt;Bogotá&gt; · {dates}</p>' in page
     assert f'<p class="run-meta">{other_institution.name}</p>' in page
-    learner.preferred_language = "es"
-    learner.save(update_fields=["preferred_language"])
-    with translation.override("es"):
+    with _reading_in(learner, "es"):
         page = client.get(reverse("courses:my_learning")).text
     assert f"ANP &lt;Bogotá&gt; · 1{nbsp}Dic{nbsp}2026 – 24{nbsp}Dic{nbsp}2026" in page
 
@@ -365,9 +371,7 @@ def test_my_learning_and_the_player_speak_each_readers_language(
                f"Lección 1 de {len(ids)}"],
     }  # fmt: skip
     for language, texts in expected.items():
-        learner.preferred_language = language
-        learner.save(update_fields=["preferred_language"])
-        with translation.override(language):
+        with _reading_in(learner, language):
             cards = client.get(reverse("courses:my_learning")).text
             lesson = client.get(_url(active, ids[0])).text
         for text in texts[:-1]:
