@@ -55,6 +55,12 @@ ARRIVAL_SECONDS = 20
 ESSAYS = 200
 # The pool takes learners with up to this many lessons opened (fewest first).
 MOST_OPENED = 16
+# Rounds of phases 1 and 2: each round measures the ceiling, the floors and every hot request
+# again, so that each share is taken against the ceiling of its own round and the report gives
+# the median and the spread (one round on this 2-core machine moved by ±5 % of the ceiling).
+ROUNDS = 3
+# Sampled learners per round of first views (each opens up to six lessons once).
+POOL_PER_ROUND = 1200
 
 
 def env() -> dict[str, str]:
@@ -378,6 +384,55 @@ def cpu_per_request(
     return {g: round(v * 1000 / requests, 3) for g, v in used.items()}
 
 
+FLOORS = ("ceiling", "ceiling_signed_in", "ceiling_own_row")
+
+
+def combine_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One result per phase from the rounds' (each {"ceiling": …, "ceiling_signed_in": …,
+    "ceiling_own_row": …, "hot": [...]}, a phase a wrk result with its cpu_ms): the median of the
+    rates, percentiles and CPU per request, the sum of requests and errors, and each round's rate
+    ("rounds_rps") and share of its own round's ceiling ("shares"), in the order of the first
+    round's phases. A phase missing from a round is combined from the rounds that have it."""
+    from statistics import median
+
+    def combine(name: str, measured: list[tuple[dict[str, Any], float]]) -> dict[str, Any]:
+        results = [r for r, _ in measured]
+        groups = sorted({g for r in results for g in r.get("cpu_ms", {})})
+        combined = {
+            "name": name,
+            "rps": round(median(r["rps"] for r in results), 1),
+            "requests": sum(r["requests"] for r in results),
+            "seconds": round(sum(r["seconds"] for r in results), 3),
+            "errors": sum(r["errors"] for r in results),
+            **{k: round(median(r[k] for r in results), 3)
+               for k in ("p50_ms", "p95_ms", "p99_ms", "mean_ms")},
+            "rounds_rps": [r["rps"] for r in results],
+            "shares": [round(r["rps"] / ceiling, 4) if ceiling else 0.0 for r, ceiling in measured],
+        }  # fmt: skip
+        if groups:
+            combined["cpu_ms"] = {
+                g: round(median(r.get("cpu_ms", {}).get(g, 0.0) for r in results), 3)
+                for g in groups
+            }
+        if any(r.get("wrapped") for r in results):
+            combined["wrapped"] = sum(1 for r in results if r.get("wrapped"))
+        return combined
+
+    out: dict[str, Any] = {}
+    for key in FLOORS:
+        measured = [(r[key], r["ceiling"]["rps"]) for r in rounds if key in r]
+        if measured:
+            out[key] = combine(measured[0][0]["name"], measured)
+    names = [h["name"] for h in rounds[0]["hot"]] if rounds else []
+    out["hot"] = [
+        combine(name, [(h, r["ceiling"]["rps"]) for r in rounds for h in r["hot"]
+                       if h["name"] == name])
+        for name in names
+    ]  # fmt: skip
+    out["rounds"] = len(rounds)
+    return out
+
+
 def lesson_requests(learners: list[dict[str, Any]]) -> list[Any]:
     """The lesson phase: each learner's next lesson in turn (every learner's first, then every
     learner's second, and so on), so that the requests in flight at once are different
@@ -465,8 +520,18 @@ def statement_request(launch: dict[str, Any], verb: str, *, with_id: bool = Fals
     return Request("/xapi/statements", "POST", headers, json.dumps(statement))
 
 
-def hot_requests(pool: dict[str, Any]) -> dict[str, list[Any]]:
-    """The request lists of the hot phase: each learner's own session, enrolment and lessons."""
+def round_learners(learners: list[dict[str, Any]], rounds: int, k: int) -> list[dict[str, Any]]:
+    """The learners whose lessons round `k` of `rounds` opens for the first time: each round its
+    own, none of them the revisit phase's (revisit_requests), so that no round's first view is a
+    lesson an earlier round or the revisit phase opened."""
+    return learners[: max(0, len(learners) - REVISITED)][k::rounds]
+
+
+def hot_requests(
+    pool: dict[str, Any], first_views: list[dict[str, Any]] | None = None
+) -> dict[str, list[Any]]:
+    """The request lists of the hot phase: each learner's own session, enrolment and lessons;
+    the lesson phase's first views those of `first_views` (by default every learner's)."""
     from loadtests.wrk import Request
 
     learners = pool["learners"]
@@ -479,7 +544,7 @@ def hot_requests(pool: dict[str, Any]) -> dict[str, list[Any]]:
     codes = pool["codes"]
     return {
         "catalogue": [Request("/courses/", headers=h) for h in cookie],
-        "lesson": lesson_requests(learners),
+        "lesson": lesson_requests(learners if first_views is None else first_views),
         "lesson, revisit": revisit_requests(learners),
         "my learning": [Request("/courses/my-learning/", headers=h) for h in cookie],
         "video position": position_requests(learners),
@@ -630,12 +695,23 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument(
-        "--pool", type=int, default=1200, help="sampled learners (6 lessons each, first views)"
+        "--rounds", type=int, default=ROUNDS, help="rounds of the ceiling and hot phases"
+    )
+    parser.add_argument(
+        "--pool",
+        type=int,
+        default=None,
+        help=f"sampled learners (6 lessons each, first views; default {POOL_PER_ROUND} a round "
+        f"and {REVISITED} for the revisits)",
     )
     parser.add_argument("--sockets", type=int, default=200, help="dashboard WebSockets")
     parser.add_argument("--exam-officers", type=int, default=150)
     parser.add_argument("--hot-only", action="store_true", help="phases 1 and 2 only")
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    if args.pool is None:
+        args.pool = POOL_PER_ROUND * args.rounds + REVISITED
     if not args.hot_only and args.seconds <= ARRIVAL_SECONDS:
         parser.error(
             f"--seconds must be longer than the {ARRIVAL_SECONDS} s in which the mixed model's "
@@ -683,57 +759,69 @@ def main() -> None:
             # Warmed from the list's end, so that the timed run's first requests are as new as
             # the rest (the lesson phase's are first views: warming with them made revisits)
             requests = as_browser(requests)
-            warm = requests[::-1]
-            wrk.run(name, base, warm, seconds=2, connections=args.connections)
+            warm = wrk.run(name, base, requests[::-1], seconds=2, connections=args.connections)
             before = cpu_seconds()
             r = wrk.run(
                 name, base, requests, seconds=args.hot_seconds, connections=args.connections
             )
             after = cpu_seconds()
+            # wrk goes round its list again once at its end: the lesson phase's first views
+            # would then be revisits (the pool is too small for this machine's rate)
+            wrapped = name == "lesson" and r.requests + warm.requests > len(requests)
             sys.stdout.write(
-                f"{name}: {r.rps:.0f} req/s, p95 {r.p95_ms:.0f} ms, errors {r.errors}\n"
+                f"{name}: {r.rps:.0f} req/s, p95 {r.p95_ms:.0f} ms, errors {r.errors}"
+                + (" (more requests than first views: raise --pool)" if wrapped else "")
+                + "\n"
             )
-            return r.as_dict() | {"cpu_ms": cpu_per_request(before, after, r.requests)}
+            return (
+                r.as_dict()
+                | {"cpu_ms": cpu_per_request(before, after, r.requests)}
+                | ({"wrapped": True} if wrapped else {})
+            )
 
-        results["ceiling"] = measure(
-            "minimal view", f"http://{HOST}:{MINIMAL}", [wrk.Request("/minimal/")]
-        )
+        minimal = f"http://{HOST}:{MINIMAL}"
         # Every sampled learner's person entry into the cache (the pool's set-up forgot them),
-        # so that the first signed-in phase does not pay the cold reads of all 1,200 (the
+        # so that the first signed-in phase does not pay the cold reads of all of them (the
         # entries then stay for principal.TTL; later phases see the steady state's reloads).
         signed_in = [
             wrk.Request("/minimal/", headers={"Cookie": lr["cookie"]}) for lr in pool["learners"]
         ]
-        ask_each(f"http://{HOST}:{MINIMAL}", signed_in)
+        ask_each(minimal, signed_in)
         # Every sampled launch as content starts it: an "initialized" statement, which reads the
         # fresh credential once and puts it in the shared cache (the phase then measures content
         # in progress; a web process meeting a credential first takes it from that cache).
         starts = [statement_request(lr["launch"], "initialized") for lr in pool["learners"]
                   if lr.get("launch")]  # fmt: skip
         ask_each(web, starts)
-        # The same minimal view asked by the sampled learners with their cookies: the floor of
-        # any signed-in request (the middleware reads the session and the person), for telling
-        # what a page costs from what being signed in costs (docs/CAPACITY.md).
-        results["ceiling_signed_in"] = measure(
-            "minimal view, signed in",
-            f"http://{HOST}:{MINIMAL}",
-            signed_in,
-        )
-        # And with one prepared read of the learner's own row: the floor of any page about
-        # the learner's own data (a lesson reads their enrolment and progress; loadtests.views).
-        results["ceiling_own_row"] = measure(
-            "minimal view, signed in, one query",
-            f"http://{HOST}:{MINIMAL}",
-            [replace(r, path="/minimal/own-row/") for r in signed_in],
-        )
-        results["hot"] = []
-        for name, requests in hot_requests(pool).items():
-            if name == "lesson, revisit":
-                # each lesson opened once first: opened, and its learner's resume point (the
-                # phase then measures revisits only)
-                ask_each(web, requests)
-            if requests:
-                results["hot"].append(measure(name, web, requests))
+        rounds: list[dict[str, Any]] = []
+        for k in range(args.rounds):
+            sys.stdout.write(f"round {k + 1} of {args.rounds}\n")
+            measured: dict[str, Any] = {
+                "ceiling": measure("minimal view", minimal, [wrk.Request("/minimal/")]),
+                # The same minimal view asked by the sampled learners with their cookies: the
+                # floor of any signed-in request (the middleware reads the session and the
+                # person), for telling what a page costs from what being signed in costs.
+                "ceiling_signed_in": measure("minimal view, signed in", minimal, signed_in),
+                # And with one prepared read of the learner's own row: the floor of any page
+                # about the learner's own data (a lesson reads their enrolment and progress).
+                "ceiling_own_row": measure(
+                    "minimal view, signed in, one query",
+                    minimal,
+                    [replace(r, path="/minimal/own-row/") for r in signed_in],
+                ),
+                "hot": [],
+            }
+            first_views = round_learners(pool["learners"], args.rounds, k)
+            for name, requests in hot_requests(pool, first_views).items():
+                if name == "lesson, revisit":
+                    # each lesson opened once first: opened, and its learner's resume point
+                    # (the phase then measures revisits only)
+                    ask_each(web, requests)
+                if requests:
+                    measured["hot"].append(measure(name, web, requests))
+            rounds.append(measured)
+        results.update(combine_rounds(rounds))
+        results["round_results"] = rounds
         if not args.hot_only:
             probe = SocketProbe(pool["dps_cookie"], args.sockets, args.seconds)
             probe.start()
