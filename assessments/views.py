@@ -7,6 +7,7 @@ autosave every few seconds and a countdown.
 from __future__ import annotations
 
 import csv
+import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Case, When
 from django.http import (
     Http404,
     HttpRequest,
@@ -22,6 +24,7 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -43,24 +46,37 @@ def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
-def _enrollment_for(user: Any, assessment: Assessment) -> Enrollment:
-    enrollment = (
-        Enrollment.objects.filter(
-            user_id=user.pk,
-            version_id=assessment.lesson.version_id,
-            status__in=services.TAKING_STATUSES,
-        )
-        .select_related("run")
-        .order_by("-enrolled_at")
-        .first()
-    )
+def _enrollment_for(user: Any, assessment: Assessment, registration: str | None) -> Enrollment:
+    """The person's enrolment in which they take the assessment: the one whose xAPI registration
+    the address names (the lesson's link carries it), else their active one before a completed
+    one, the latest first. PermissionDenied if none (or the registration is not theirs)."""
+    enrollments = Enrollment.objects.filter(
+        user_id=user.pk,
+        version_id=assessment.lesson.version_id,
+        status__in=services.TAKING_STATUSES,
+    ).select_related("run")
+    if registration:
+        try:
+            enrollments = enrollments.filter(registration=uuid.UUID(registration))
+        except ValueError:
+            enrollments = enrollments.none()
+    enrollment = enrollments.order_by(
+        Case(When(status=Enrollment.Status.ACTIVE, then=0), default=1), "-enrolled_at"
+    ).first()
     if enrollment is None:
         raise PermissionDenied(_("You are not enrolled in a course run with this assessment."))
     return enrollment
 
 
+def overview_url(assessment_id: int, registration: Any) -> str:
+    """The assessment's page in the run of the enrolment with this registration."""
+    return f"{reverse('assessments:overview', args=[assessment_id])}?registration={registration}"
+
+
 def _own_attempt(request: HttpRequest, pk: int) -> Attempt:
-    attempt = get_object_or_404(Attempt.objects.select_related("assessment__lesson", "run"), pk=pk)
+    attempt = get_object_or_404(
+        Attempt.objects.select_related("assessment__lesson", "run", "enrollment"), pk=pk
+    )
     if attempt.user_id != request.user.pk:
         # Another learner's attempt does not exist, as far as this person can tell.
         raise Http404
@@ -117,7 +133,7 @@ def _files(request: HttpRequest, attempt: Attempt) -> dict[int, Any]:
 def overview(request: HttpRequest, pk: int) -> HttpResponse:
     """The learner's page of an assessment: rules, their attempts, start or resume."""
     assessment = get_object_or_404(Assessment.objects.select_related("lesson"), pk=pk)
-    enrollment = _enrollment_for(request.user, assessment)
+    enrollment = _enrollment_for(request.user, assessment, request.GET.get("registration"))
     attempts = list(selectors.learner_attempts(assessment=assessment, enrollment=enrollment))
     in_progress = next((a for a in attempts if a.status == Attempt.Status.IN_PROGRESS), None)
     refusal = ""
@@ -147,14 +163,14 @@ def overview(request: HttpRequest, pk: int) -> HttpResponse:
 def start(request: HttpRequest, pk: int) -> HttpResponse:
     """Start an attempt (or resume the one in progress)."""
     assessment = get_object_or_404(Assessment.objects.select_related("lesson"), pk=pk)
-    enrollment = _enrollment_for(request.user, assessment)
+    enrollment = _enrollment_for(request.user, assessment, request.POST.get("registration"))
     try:
         attempt = services.start_attempt(
             assessment=assessment, enrollment=enrollment, actor=request.user
         )
     except ValidationError as error:
         messages.error(request, _error_text(error))
-        return redirect("assessments:overview", pk=assessment.pk)
+        return redirect(overview_url(assessment.pk, enrollment.registration))
     return redirect("assessments:take", pk=attempt.pk)
 
 

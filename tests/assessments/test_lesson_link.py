@@ -23,6 +23,12 @@ def _player(enrollment: Any, assessment: Assessment) -> str:
     return reverse("courses:lesson", args=[enrollment.registration, assessment.lesson_id])
 
 
+def _link(assessment: Assessment, enrollment: Any) -> str:
+    """The player's link: the assessment's page in the run of the enrolment played."""
+    overview = reverse("assessments:overview", args=[assessment.pk])
+    return f"{overview}?registration={enrollment.registration}"
+
+
 def _assessment_reads(queries: CaptureQueriesContext) -> list[str]:
     return [q["sql"] for q in queries.captured_queries if "assessments_assessment" in q["sql"]]
 
@@ -31,7 +37,7 @@ def test_a_revisit_of_a_quiz_lesson_does_not_ask_for_its_assessment_again(
     client: Client, learner: Any, enrollment: Any, assessment: Assessment
 ) -> None:
     client.force_login(learner)
-    overview = reverse("assessments:overview", args=[assessment.pk])
+    overview = _link(assessment, enrollment)
     assert f'href="{overview}"' in client.get(_player(enrollment, assessment)).text
     with CaptureQueriesContext(connection) as queries:
         page = client.get(_player(enrollment, assessment))
@@ -53,7 +59,7 @@ def test_a_replaced_assessment_is_linked_at_once(
     assert "Open the assessment" not in page  # no assessment: no link to a page that is gone
     replacement = Assessment.objects.create(lesson=lesson, time_limit_minutes=10)
     page = client.get(_player(enrollment, assessment)).text
-    assert f'href="{reverse("assessments:overview", args=[replacement.pk])}"' in page
+    assert f'href="{_link(replacement, enrollment)}"' in page
     assert "Open the assessment" in page
 
 
@@ -80,5 +86,5 @@ def test_another_learners_quiz_link_is_their_own_assessment(
     client.force_login(learner)
     first = client.get(_player(enrollment, assessment)).text
     second = client.get(_player(other_enrollment, other)).text
-    assert f'href="{reverse("assessments:overview", args=[assessment.pk])}"' in first
-    assert f'href="{reverse("assessments:overview", args=[other.pk])}"' in second
+    assert f'href="{_link(assessment, enrollment)}"' in first
+    assert f'href="{_link(other, other_enrollment)}"' in second
