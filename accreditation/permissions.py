@@ -53,7 +53,21 @@ def _uses_portal(user: Any, obj: Any) -> bool:
     return bool(get_scope(user).university_ids)
 
 
+def attachment_file(user: Any, name: str) -> bool:
+    """Whether `user` may read the dossier attachment stored as `name` (lms.media): those who
+    may view its request."""
+    if not user.is_authenticated:
+        return False
+    from accreditation.models import RequestAttachment
+
+    attachment = RequestAttachment.objects.filter(file=name).select_related("request").first()
+    return attachment is not None and views_request(user, attachment.request)
+
+
 def register() -> None:
+    from lms import media
+
+    media.register("accreditation/", attachment_file)
     register_rule("accreditation.prepare", prepares_for)
     register_rule("accreditation.edit_request", _prepares_request)
     register_rule("accreditation.review", reviews)

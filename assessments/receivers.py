@@ -39,19 +39,23 @@ def _section_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> 
 
 
 def _lesson_url(enrollment: Any, lesson: Any) -> str | None:
+    """The assessment's page for this enrolment: the enrolment's registration in the address,
+    so that a learner enrolled twice in the course's version (a completed run and a new one)
+    takes it in the run they came from."""
     from assessments.models import Assessment
 
     now = time.monotonic()
     prefix = get_script_prefix()
     known = _assessment_of.get(lesson.pk)
     if known is not None and known[0] > now and known[1] == prefix:
-        return known[2]
-    pk = Assessment.objects.filter(lesson_id=lesson.pk).values_list("pk", flat=True).first()
-    if pk is None:
-        return None
-    url = reverse("assessments:overview", args=[pk])
-    _assessment_of.put(lesson.pk, (now + ASSESSMENT_LINK_SECONDS, prefix, url))
-    return url
+        url = known[2]
+    else:
+        pk = Assessment.objects.filter(lesson_id=lesson.pk).values_list("pk", flat=True).first()
+        if pk is None:
+            return None
+        url = reverse("assessments:overview", args=[pk])
+        _assessment_of.put(lesson.pk, (now + ASSESSMENT_LINK_SECONDS, prefix, url))
+    return f"{url}?registration={enrollment.registration}"
 
 
 def _assessment_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
@@ -63,8 +67,35 @@ def _lesson_saved(sender: Any, instance: Any, **kwargs: Any) -> None:
     _assessment_of.forget([instance.pk])
 
 
+def answer_file(user: Any, name: str) -> bool:
+    """Whether `user` may read the uploaded answer stored as `name` (lms.media; stored under
+    assessments/<attempt>/<question>/): the learner whose attempt it is, and those who may
+    grade the attempt's run."""
+    if not user.is_authenticated:
+        return False
+    from assessments.models import Answer
+    from lms.accounts.permissions import has_perm
+
+    parts = name.split("/")
+    if len(parts) < 4 or not (parts[1].isdigit() and parts[2].isdigit()):
+        return False
+    answer = (
+        Answer.objects.filter(attempt_id=int(parts[1]), question_id=int(parts[2]), file=name)
+        .select_related("attempt__run")
+        .first()
+    )
+    if answer is None:
+        return False
+    return answer.attempt.user_id == user.pk or has_perm(
+        user, "courses.teach_run", answer.attempt.run
+    )
+
+
 def connect() -> None:
     """Connect the receivers (called from AssessmentsConfig.ready())."""
+    from lms import media
+
+    media.register("assessments/", answer_file)
     from assessments.models import Assessment, AssessmentSection, Question
     from courses.content import register_lesson_url
     from courses.models import Lesson

@@ -57,6 +57,10 @@ class CertificationConfig(AppConfig):
         from courses import signals as course_signals
 
         permissions.register()
+        from lms import media
+
+        # PDFs through their own view (certification.views.download_pdf), signatures never
+        media.register("certification/", media.nobody)
         from django.utils.translation import gettext_lazy as _
 
         from courses.content import register_learner_link

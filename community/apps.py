@@ -9,6 +9,10 @@ class CommunityConfig(AppConfig):
 
     def ready(self) -> None:
         from community import permissions  # noqa: F401 - registers the rules
+        from lms import media
+
+        media.register("community/attachments/", permissions.attachment_file)
+        media.register("library/", permissions.library_file)
         from lms.celery import app
 
         app.conf.beat_schedule.setdefault(

@@ -85,6 +85,40 @@ def is_member(user: Any, obj: Any = None) -> bool:
     return bool(user.is_authenticated and user.is_active)
 
 
+def attachment_file(user: Any, name: str) -> bool:
+    """Whether `user` may read the forum attachment stored as `name` (lms.media): those who may
+    read its thread (of a hidden thread or post, its moderators)."""
+    from community.models import PostAttachment
+
+    attachment = (
+        PostAttachment.objects.filter(file=name).select_related("post__thread__forum").first()
+    )
+    if attachment is None:
+        return False
+    post = attachment.post
+    if not can_read_forum(user, post.thread.forum):
+        return False
+    hidden = post.is_hidden or post.thread.is_hidden
+    return not hidden or can_moderate_forum(user, post.thread.forum)
+
+
+def library_file(user: Any, name: str) -> bool:
+    """Whether `user` may read the library file stored as `name` (lms.media): any member once
+    the item is published; before, its author and DPS."""
+    if not user.is_authenticated:
+        return False
+    from community.models import LibraryItem
+
+    item = LibraryItem.objects.filter(file=name).first()
+    if item is None:
+        return False
+    return (
+        item.status == LibraryItem.Status.PUBLISHED
+        or item.author_id == user.pk
+        or can_publish_library(user)
+    )
+
+
 register_rule("community.read_forum", can_read_forum)
 register_rule("community.post_in_forum", can_post_in_forum)
 register_rule("community.moderate_forum", can_moderate_forum)

@@ -10,6 +10,10 @@
 - courses.replicate_course (obj=Course): a trainer qualified for the course (by a
   train-the-trainers run) who belongs to an institution, where the replicated run will be held.
 - courses.supervise_run (obj=CourseRun): the run's supervising expert.
+
+A lesson's files (video, captions, document; lms.media) are read by the learners enrolled in
+its version (active or completed), those who author the course, and those who teach one of its
+runs.
 """
 
 from __future__ import annotations
@@ -81,8 +85,43 @@ def _supervises(user: Any, run: Any) -> bool:
     return run is not None and run.supervisor_id is not None and run.supervisor_id == user.pk
 
 
+def lesson_file(user: Any, name: str) -> bool:
+    """Whether `user` may read the lesson file stored as `name` (lms.media)."""
+    if not user.is_authenticated:
+        return False
+    from django.db.models import Q
+
+    from courses.models import CourseRun, Enrollment, Lesson
+
+    lesson = (
+        Lesson.objects.filter(Q(video_file=name) | Q(captions=name) | Q(document=name))
+        .select_related("version__course")
+        .first()
+    )
+    if lesson is None:
+        return False
+    course = lesson.version.course
+    if Enrollment.objects.filter(
+        user_id=user.pk,
+        version_id=lesson.version_id,
+        status__in=(Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED),
+    ).exists():
+        return True
+    if _authors(user, course):
+        return True
+    return any(
+        _teaches(user, run)
+        for run in CourseRun.objects.filter(course_id=course.pk).only(
+            "pk", "supervisor_id", "host_institution_id"
+        )
+    )
+
+
 def register() -> None:
     """Register the rules (called from CoursesConfig.ready())."""
+    from lms import media
+
+    media.register("lessons/", lesson_file)
     register_rule("courses.teach_run", _teaches)
     register_rule("courses.view_run", _views)
     register_rule("courses.manage_run", _manages)

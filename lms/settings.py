@@ -302,6 +302,10 @@ STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "lms" / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("LMS_MEDIA_ROOT", VAR_DIR / "media"))
+# Uploaded files are served by lms.media after its permission checks; behind nginx, set to the
+# internal location that sends them (deploy/nginx/lms.conf: /protected-media/), so that the
+# web process only says which file; unset, the web process streams the file itself.
+LMS_MEDIA_ACCEL_PREFIX = os.environ.get("LMS_MEDIA_ACCEL_PREFIX", "")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -8,6 +8,8 @@ class AccountsConfig(AppConfig):
     verbose_name = _("People and organisations")
 
     def ready(self) -> None:
+        from lms import media
         from lms.accounts import principal
 
         principal.connect()
+        media.register("universities/", media.public)  # logos

@@ -15,7 +15,10 @@ class DashboardsConfig(AppConfig):
 
     def ready(self) -> None:
         from courses import signals as course_signals
+        from lms import media
         from lms.dashboards import receivers
+
+        media.register("dashboards/", media.nobody)  # reports through views.report_file
 
         course_signals.enrollment_changed.connect(
             receivers.on_enrollment_changed, dispatch_uid="dashboards.enrollment_changed"

@@ -157,6 +157,19 @@ def test_compose_file_has_every_role_and_websocket_proxying() -> None:
     assert "location /ws/" in nginx
 
 
+def test_uploaded_files_leave_nginx_only_once_the_application_allowed_them() -> None:
+    """No public /media/ location (lms.media checks each file); the internal one answers the
+    application's X-Accel-Redirect, whose prefix the web processes are given."""
+    nginx = (DEPLOY / "nginx" / "lms.conf").read_text()
+    assert "location /media/" not in nginx
+    internal = nginx.split("location /protected-media/ {", 1)[1].split("}", 1)[0]
+    assert "internal;" in internal
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    assert (
+        compose["services"]["web"]["environment"]["LMS_MEDIA_ACCEL_PREFIX"] == "/protected-media/"
+    )
+
+
 def test_dockerfile_runs_as_non_root_with_static_files_and_catalogues() -> None:
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     assert "USER 10001" in dockerfile

@@ -1,0 +1,119 @@
+"""Uploaded files go only to those their app allows (lms.media): a learner's uploaded answer to
+the learner and the run's graders, a dossier's attachment to those who may view the request, a
+lesson's document to its learners; certificate PDFs only through their own view; a file that a
+browser would run is always a download. To anyone else, the file does not exist (404)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.test import Client
+
+from accreditation.models import RequestAttachment
+from assessments import services as assessment_services
+from assessments.models import Question
+from courses.models import Enrollment
+from lms import media
+from tests.accreditation.factories import RequestFactory
+from tests.assessments.factories import enrol, make_assessment, run_of
+from tests.courses.factories import assign_instructor
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings: Any, tmp_path: Any) -> None:
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.LMS_MEDIA_ACCEL_PREFIX = ""
+
+
+def _get(client: Client, user: Any | None, name: str) -> Any:
+    client.logout()
+    if user is not None:
+        client.force_login(user)
+    return client.get(f"/media/{name}")
+
+
+def _body(response: Any) -> bytes:
+    return b"".join(response.streaming_content)
+
+
+def test_an_uploaded_answer_goes_to_its_learner_and_the_runs_graders(
+    client: Client, learner: Any
+) -> None:
+    assessment = make_assessment(kinds=[Question.Kind.FILE_UPLOAD])
+    enrollment = enrol(assessment, learner)
+    attempt = assessment_services.start_attempt(
+        assessment=assessment, enrollment=enrollment, actor=learner
+    )
+    answer = attempt.answers.get()
+    answer.file.save("report.pdf", ContentFile(b"%PDF-1.4 the learner's report"))
+    name = answer.file.name
+    assert name.startswith(f"assessments/{attempt.pk}/")
+    grader = assign_instructor(run_of(assessment))
+    other_run_instructor = assign_instructor(run_of(make_assessment()))
+    mine = _get(client, learner, name)
+    assert mine.status_code == 200
+    assert _body(mine) == b"%PDF-1.4 the learner's report"
+    assert mine["Content-Type"] == "application/pdf"
+    assert mine["X-Content-Type-Options"] == "nosniff"
+    assert _get(client, grader, name).status_code == 200
+    for refused in (None, UserFactory(), other_run_instructor, enrol(assessment).user):
+        assert _get(client, refused, name).status_code == 404
+
+
+def test_an_uploaded_page_is_a_download_that_cannot_run(client: Client, dps_admin: Any) -> None:
+    request = RequestFactory()
+    attachment = RequestAttachment.objects.create(request=request, name="evil.html", size=30)
+    attachment.file.save("evil.html", ContentFile(b"<script>alert(1)</script>"))
+    response = _get(client, dps_admin, attachment.file.name)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/octet-stream"
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert "sandbox" in response["Content-Security-Policy"]
+    assert response["X-Content-Type-Options"] == "nosniff"
+    # signed out, or signed in without a part in the request: nothing there
+    assert _get(client, None, attachment.file.name).status_code == 404
+    assert _get(client, UserFactory(), attachment.file.name).status_code == 404
+
+
+def test_a_lessons_document_goes_to_its_learners(client: Client, learner: Any) -> None:
+    assessment = make_assessment()
+    enrollment = enrol(assessment, learner)
+    lesson = assessment.lesson.version.lessons.exclude(pk=assessment.lesson_id).first()
+    lesson.document.save("guide.pdf", ContentFile(b"%PDF-1.4 guide"))
+    name = lesson.document.name
+    assert _get(client, learner, name).status_code == 200
+    assert _get(client, assign_instructor(run_of(assessment)), name).status_code == 200
+    assert _get(client, UserFactory(), name).status_code == 404
+    enrollment.status = Enrollment.Status.WITHDRAWN
+    enrollment.save()
+    assert _get(client, learner, name).status_code == 404
+
+
+def test_certificates_and_unregistered_folders_are_not_served(
+    client: Client, dps_admin: Any
+) -> None:
+    for name in ("certification/pdf/2026/12/some.pdf", "elsewhere/file.txt"):
+        default_storage.save(name, ContentFile(b"secret"))
+        assert _get(client, dps_admin, name).status_code == 404
+    for path in ("../settings.py", "universities/../../x", "%2e%2e/x"):
+        assert client.get(f"/media/{path}").status_code == 404
+    assert media.clean_name("../x") is None
+    assert media.clean_name("a/./b") == "a/b"
+
+
+def test_behind_nginx_the_file_is_sent_by_the_proxy(
+    client: Client, settings: Any, dps_admin: Any
+) -> None:
+    settings.LMS_MEDIA_ACCEL_PREFIX = "/protected-media/"
+    name = default_storage.save("universities/logo.png", ContentFile(b"\x89PNG"))
+    response = client.get(f"/media/{name}")  # a logo is public
+    assert response.status_code == 200
+    assert response["X-Accel-Redirect"] == f"/protected-media/{name}"
+    assert response.content == b""
+    assert response["Content-Disposition"].startswith("inline;")
