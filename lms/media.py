@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 
 Check = Callable[[Any, str], bool]
 
@@ -83,7 +83,7 @@ def allowed(user: Any, name: str) -> bool:
     return _CHECKS[max(folders, key=len)](user, name)
 
 
-def serve(request: HttpRequest, path: str) -> HttpResponse:
+def serve(request: HttpRequest, path: str) -> HttpResponseBase:
     """The file at MEDIA_URL + `path`, to a user its app allows; 404 otherwise."""
     name = clean_name(path)
     if name is None or not allowed(request.user, name) or not default_storage.exists(name):
@@ -93,6 +93,7 @@ def serve(request: HttpRequest, path: str) -> HttpResponse:
     content_type = INLINE.get(extension) or "application/octet-stream"
     filename = posixpath.basename(name)
     accel = getattr(settings, "LMS_MEDIA_ACCEL_PREFIX", "")
+    response: HttpResponseBase
     if accel:
         response = HttpResponse(content_type=content_type)
         response["X-Accel-Redirect"] = accel.rstrip("/") + "/" + quote(name)
