@@ -17,6 +17,7 @@ from accreditation.models import AccreditationRequest
 from accreditation.services import ConditionInput
 from courses.models import CourseVersion
 from lms.accounts.models import University, User
+from lms.widgets import DateInput
 
 HOURS = re.compile(r"^(?P<title>.*?)\s*\|\s*(?P<hours>\d+(?:[.,]\d+)?)\s*$")
 
@@ -211,9 +212,7 @@ class ApproveForm(forms.Form):
         initial=25,
         help_text=_("Between 25 and 30."),
     )
-    valid_from = forms.DateField(
-        label=_("Valid from"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    valid_from = forms.DateField(label=_("Valid from"), widget=DateInput())
     validity_years = forms.IntegerField(
         label=_("Validity (years)"), min_value=1, max_value=10, initial=3
     )

@@ -511,6 +511,10 @@ def _decide(
         )
     if not 1 <= int(validity_years) <= 10:
         errors["validity_years"] = gettext("The validity is 1 to 10 years.")
+    elif _add_years(valid_from, validity_years) <= timezone.localdate():
+        errors["valid_from"] = gettext(
+            "An accreditation from this date would already have ended: choose a later start."
+        )
     for condition in conditions:
         if not condition.text.strip():
             errors["conditions"] = gettext("Describe each condition.")

@@ -8,6 +8,8 @@ from django import forms
 from django.core import validators
 from django.utils.translation import gettext_lazy as _
 
+from lms.widgets import DateInput, DateTimeInput
+
 # A video position above two days is a mistake, not a lecture.
 MAX_VIDEO_SECONDS = 2 * 24 * 3600
 
@@ -79,10 +81,8 @@ class ReplicatedRunForm(RunDatesForm):
         choices=[("onsite", _("On-site")), ("blended", _("Blended"))],
         initial="onsite",
     )
-    starts_on = forms.DateField(
-        label=_("starts on"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-    ends_on = forms.DateField(label=_("ends on"), widget=forms.DateInput(attrs={"type": "date"}))
+    starts_on = forms.DateField(label=_("starts on"), widget=DateInput())
+    ends_on = forms.DateField(label=_("ends on"), widget=DateInput())
     venue = forms.CharField(label=_("venue"), max_length=200)
     capacity = forms.IntegerField(label=_("seats"), min_value=1, max_value=100000)
     language = forms.ChoiceField(label=_("language of delivery"))
@@ -361,12 +361,8 @@ class RunForm(RunDatesForm):
     language = forms.ChoiceField(label=_("language of delivery"), choices=language_choices)
     host_institution = forms.ModelChoiceField(label=_("host institution"), queryset=None)  # type: ignore[var-annotated]
     venue = forms.CharField(label=_("venue"), max_length=200, required=False)
-    starts_on = forms.DateField(
-        label=_("starts on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    ends_on = forms.DateField(
-        label=_("ends on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    starts_on = forms.DateField(label=_("starts on"), required=False, widget=DateInput())
+    ends_on = forms.DateField(label=_("ends on"), required=False, widget=DateInput())
     capacity = forms.IntegerField(
         label=_("seats"), min_value=1, required=False, help_text=_("Empty: no limit.")
     )
@@ -392,12 +388,8 @@ class RunForm(RunDatesForm):
 
 class SessionForm(AccessibleForm):
     title = forms.CharField(label=_("title"), max_length=200)
-    starts_at = forms.DateTimeField(
-        label=_("starts at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
-    )
-    ends_at = forms.DateTimeField(
-        label=_("ends at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
-    )
+    starts_at = forms.DateTimeField(label=_("starts at"), widget=DateTimeInput())
+    ends_at = forms.DateTimeField(label=_("ends at"), widget=DateTimeInput())
     room = forms.CharField(label=_("room"), max_length=100, required=False)
 
 

@@ -365,3 +365,17 @@ class _commit:  # noqa: N801 - used as a context manager, reads like one
         del connection.run_on_commit[self._start :]
         for _sids, callback, _robust in callbacks:
             callback()
+
+
+def test_an_accreditation_that_would_already_have_ended_is_refused(
+    submitted: AccreditationRequest, validator: Any
+) -> None:
+    """From 1999 for three years ended in 2001: refused on the start date, nothing changed."""
+    with pytest.raises(ValidationError) as refused:
+        services.approve(
+            request=submitted, actor=validator, credit_hours=Decimal("75"),
+            hours_per_credit=25, valid_from=date(1999, 1, 1), validity_years=3,
+        )  # fmt: skip
+    assert "valid_from" in refused.value.message_dict
+    submitted.refresh_from_db()
+    assert (submitted.status, submitted.reference) == (Status.SUBMITTED, "")
