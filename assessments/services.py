@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -594,7 +594,8 @@ def _check_grader(attempt: Attempt, actor: Any) -> None:
 
 
 def rubric_score(*, answer: Answer, levels: dict[int, int]) -> Decimal:
-    """Points from a rubric: one level per criterion, capped at the question's points."""
+    """Points from a rubric: one level per criterion, the sum's place between the rubric's
+    lowest and highest sums scaled to the question's points."""
     rubric = answer.question.rubric
     if rubric is None:
         raise ValidationError({"rubric": _("This question has no rubric.")})
@@ -611,7 +612,21 @@ def rubric_score(*, answer: Answer, levels: dict[int, int]) -> Decimal:
     ):
         raise ValidationError({"rubric": _("A chosen level does not belong to its criterion.")})
     total = sum((level.points for level in chosen), Decimal(0))
-    return min(total, answer.max_score)
+    bounds = (
+        RubricLevel.objects.filter(criterion_id__in=criteria)
+        .values("criterion_id")
+        .annotate(low=Min("points"), high=Max("points"))
+    )
+    low = sum((row["low"] for row in bounds), Decimal(0))
+    high = sum((row["high"] for row in bounds), Decimal(0))
+    if high <= low:
+        return Decimal(0)
+    # The rubric's range scaled to the question's points, as Moodle's rubrics grade: the lowest
+    # levels earn nothing, the highest all the points, "Partial" on both of two criteria of
+    # 0/1/2 half of them (adding the levels and capping the sum gave full marks for it).
+    return ((total - low) / (high - low) * answer.max_score).quantize(
+        grading.TWO_PLACES, ROUND_HALF_UP
+    )
 
 
 def checklist_score(*, answer: Answer, ticked: set[str]) -> Decimal:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import uuid
+from collections import Counter
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -106,13 +107,21 @@ def parse_responses(request: HttpRequest, attempt: Attempt) -> dict[int, Any]:
             if parts:
                 responses[pk] = {part: value for part, value in parts.items() if value}
         elif kind == Question.Kind.ORDERING:
-            ranks: list[tuple[int, str]] = []
+            # Each item at the place its rank gives it; a place two items claim, or a rank
+            # outside 1..n, holds nothing ("" ), so that equal ranks cannot let the items' own
+            # order decide (1, 1, 1 was read as the items in their stored order: full marks).
+            ranks: dict[str, int] = {}
             for item in entry["options"]:
-                value = post.get(f"{name}-{item}", "")
-                if value.strip().isdigit():
-                    ranks.append((int(value), item))
+                value = post.get(f"{name}-{item}", "").strip()
+                if value.isdigit():
+                    ranks[item] = int(value)
             if ranks:
-                responses[pk] = [item for _rank, item in sorted(ranks)]
+                claimed = Counter(ranks.values())
+                places = [""] * len(entry["options"])
+                for item, place in ranks.items():
+                    if 1 <= place <= len(places) and claimed[place] == 1:
+                        places[place - 1] = item
+                responses[pk] = places
         elif kind in (Question.Kind.FILE_UPLOAD, Question.Kind.PRACTICAL):
             continue
         elif name in post:

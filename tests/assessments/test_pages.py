@@ -198,5 +198,6 @@ def test_instructor_grades_an_essay_through_the_page(client: Any, instructor: An
         data[f"criterion-{criterion.pk}"] = criterion.levels.get(points=1).pk
     client.post(reverse("assessments:grade", args=[attempt.pk]), data)
     answer.refresh_from_db()
-    assert answer.score == Decimal(1)  # two criteria at 1 point, capped at the question's 1 point
+    # "Partial" (1 of 0–2) on both criteria: half the rubric's range, half the question's point
+    assert answer.score == Decimal("0.50")
     assert answer.comment == "Clear"
