@@ -27,7 +27,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -660,7 +660,10 @@ def _graded(
     the attempt's count of answers waiting for one."""
     if score < 0 or score > answer.max_score:
         raise ValidationError(
-            {"score": _("The score must be between 0 and %(max)s.") % {"max": answer.max_score}}
+            {
+                "score": _("The score must be between 0 and %(max)s.")
+                % {"max": number_format(answer.max_score, decimal_pos=2)}
+            }
         )
     is_regrade = answer.graded_by_id is not None or (
         answer.score is not None and not answer.is_manual

@@ -354,10 +354,15 @@ def grade(request: HttpRequest, pk: int) -> HttpResponse:
                 reason=request.POST.get("reason", ""),
             )
         except ValidationError as error:
-            messages.error(request, _error_text(error))
+            # which of the page's questions, and back to it (the page has one form each)
+            messages.error(
+                request,
+                _("Question %(number)s: %(error)s")
+                % {"number": answer.position, "error": _error_text(error)},
+            )
         else:
             messages.success(request, _("The grade is saved."))
-        return redirect("assessments:grade", pk=attempt.pk)
+        return redirect(f"{reverse('assessments:grade', args=[attempt.pk])}#answer-{answer.pk}")
     rows = selectors.attempt_questions(attempt=attempt)
     rubric_ids = {q.rubric_id for _a, q, _o in rows if q.rubric_id}
     from assessments.models import Rubric
@@ -462,6 +467,18 @@ def practical(request: HttpRequest, run_code: str, pk: int) -> HttpResponse:
             eid = int(enrollment_id)
             marks[eid] = {q.pk: set(request.POST.getlist(f"m-{eid}-{q.pk}")) for q in questions}
             comments[eid] = request.POST.get(f"c-{eid}", "").strip()
+        # An officer with nothing ticked and no comment who was never evaluated was not
+        # assessed yet (the page lists the whole run): recording them would give a 0. One
+        # evaluated before keeps being recorded, so that unticking everything regrades.
+        untouched = [eid for eid in marks if not any(marks[eid].values()) and not comments[eid]]
+        evaluated = set(
+            Attempt.objects.filter(assessment=assessment, enrollment_id__in=untouched).values_list(
+                "enrollment_id", flat=True
+            )
+        )
+        for eid in untouched:
+            if eid not in evaluated:
+                del marks[eid], comments[eid]
         try:
             count = services.record_practical(
                 assessment=assessment,

@@ -321,3 +321,33 @@ def test_results_become_xapi_statements_with_stable_ids(enrollment: Any) -> None
     passed = stored.get(statement_id=services.statement_id("passed", attempt.pk, 0))
     assert passed.verb_id == "http://adlnet.gov/expapi/verbs/passed"
     assert passed.data["result"]["score"]["scaled"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("language", "word", "plural"),
+    [
+        ("es", "Aprobado", "Aprobados"),
+        ("pt", "Aprovado", "Aprovados"),
+        ("fr", "Réussi", "Réussites"),
+    ],
+)
+def test_a_passed_attempt_is_said_passed_in_the_singular(
+    client: Any, enrollment: Any, language: str, word: str, plural: str
+) -> None:
+    """The result of one attempt, not the grades file's column of those who passed."""
+    from django.urls import reverse
+    from django.utils import translation
+
+    assessment = enrollment.run.version.lessons.get(kind="assessment").assessment
+    attempt = services.start_attempt(
+        assessment=assessment, enrollment=enrollment, actor=enrollment.user
+    )
+    services.submit_attempt(attempt=attempt, actor=enrollment.user, responses=_right(attempt))
+    enrollment.user.preferred_language = language  # the page is in the reader's language
+    enrollment.user.save(update_fields=["preferred_language"])
+    client.force_login(enrollment.user)
+    with translation.override(language):
+        page = client.get(reverse("assessments:review", args=[attempt.pk])).content.decode()
+    assert f'lang="{language}"' in page
+    assert f"<strong>{word}</strong>" in page
+    assert plural not in page

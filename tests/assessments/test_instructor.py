@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
+from django.utils import translation
 
 from assessments import selectors, services
 from assessments.models import Answer, Assessment, Attempt, GradeChange, Question
@@ -161,6 +162,12 @@ def test_score_outside_the_points_is_refused(essay_exam: Assessment, instructor:
     assign_instructor(attempt.run, instructor)
     with pytest.raises(ValidationError, match="between 0 and"):
         services.grade_answer(answer=_essay(attempt), actor=instructor, score=Decimal(9))
+    # the points as the grader's language writes numbers
+    with translation.override("es"), pytest.raises(ValidationError) as refused:
+        services.grade_answer(answer=_essay(attempt), actor=instructor, score=Decimal(9))
+    assert refused.value.message_dict["score"] == [
+        f"La puntuación debe estar entre 0 y {_essay(attempt).max_score:.2f}.".replace(".", ",", 1)
+    ]
 
 
 def test_practical_evaluation_for_a_whole_run(instructor: Any) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from assessments import services
 from assessments.models import Assessment, Attempt, Question
@@ -201,3 +201,26 @@ def test_instructor_grades_an_essay_through_the_page(client: Any, instructor: An
     # "Partial" (1 of 0–2) on both criteria: half the rubric's range, half the question's point
     assert answer.score == Decimal("0.50")
     assert answer.comment == "Clear"
+
+
+def test_a_refused_grade_names_its_question_and_leads_back_to_it(
+    client: Any, instructor: Any
+) -> None:
+    assessment = make_assessment(kinds=[K.ESSAY], time_limit_minutes=None)
+    essay = Question.objects.get(kind=K.ESSAY, course=assessment.lesson.version.course)
+    enrollment = enrol(assessment)
+    attempt = services.start_attempt(
+        assessment=assessment, enrollment=enrollment, actor=enrollment.user
+    )
+    services.submit_attempt(
+        attempt=attempt, actor=enrollment.user, responses={essay.pk: "My essay"}
+    )
+    assign_instructor(run_of(assessment), instructor)
+    client.force_login(instructor)
+    answer = attempt.answers.get()
+    url = reverse("assessments:grade", args=[attempt.pk])
+    with translation.override("en"):
+        response = client.post(url, {"answer": answer.pk, "score": "99"})
+        assert response["Location"] == f"{url}#answer-{answer.pk}"
+        page = client.get(url).content.decode()
+    assert f"Question {answer.position}: The score must be between 0 and" in page

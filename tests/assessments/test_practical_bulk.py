@@ -232,3 +232,21 @@ def test_the_grading_queue_is_refused_to_those_who_grade_nothing(
     for person in (instructor, coordinator):
         client.force_login(person)
         assert client.get(reverse("assessments:queue")).status_code == 200
+
+
+def test_officers_not_assessed_yet_are_not_recorded_as_zero(client: Any, instructor: Any) -> None:
+    """The page lists the whole run: saving it with one officer ticked records that one only;
+    an officer evaluated before and now unticked is regraded to 0 (with a reason)."""
+    assessment, run, question, (first, second) = practical_evaluation(instructor, 2)
+    url = reverse("assessments:practical", args=[run.code, assessment.pk])
+    client.force_login(instructor)
+    officers = {"officer": [str(first.pk), str(second.pk)]}
+    response = client.post(url, {**officers, f"m-{first.pk}-{question.pk}": ["c1", "c2"]})
+    assert response.status_code == 302
+    assert list(
+        Attempt.objects.filter(assessment=assessment).values_list("enrollment", "score")
+    ) == [(first.pk, 3)]
+    client.post(url, {**officers, "reason": "Re-observed"})
+    assert list(
+        Attempt.objects.filter(assessment=assessment).values_list("enrollment", "score")
+    ) == [(first.pk, 0)]

@@ -16,7 +16,7 @@
     }).then(function (response) {
       return response.json().then(function (body) {
         if (body.saved) {
-          status.textContent = form.dataset.saved + " " + new Date().toLocaleTimeString();
+          status.textContent = form.dataset.saved + " " + new Date().toLocaleTimeString(document.documentElement.lang || undefined);
         } else {
           status.textContent = body.error || form.dataset.failed;
         }

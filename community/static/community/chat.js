@@ -25,7 +25,7 @@
     who.textContent = message.author;
     var when = document.createElement("time");
     when.dateTime = message.created_at;
-    when.textContent = new Date(message.created_at).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
+    when.textContent = new Date(message.created_at).toLocaleTimeString(document.documentElement.lang || [], {hour: "2-digit", minute: "2-digit"});
     var body = document.createElement("span");
     body.className = "chat-body";
     body.textContent = message.body;
