@@ -73,6 +73,9 @@ def seed(context: dict[str, Any]) -> None:
             "ordered": True,
         },
     )
+    if context.get("donor") is not None:
+        # the demo donor funds the program: their dashboard shows its figures
+        program.donors.add(context["donor"])
     course, created = Course.objects.get_or_create(
         code="human-rights-policing",
         defaults={

@@ -307,6 +307,19 @@ class LessonForm(TranslatedForm):
         super().__init__(*args, **kwargs)
         self.lesson = lesson
 
+    def clean_captions(self) -> Any:
+        """A WebVTT file starts with "WEBVTT" (after an optional byte order mark): anything
+        else would give the video no captions, without a word."""
+        upload = self.cleaned_data.get("captions")
+        if upload:
+            head = upload.read(16)
+            upload.seek(0)
+            if not head.removeprefix(b"\xef\xbb\xbf").startswith(b"WEBVTT"):
+                raise forms.ValidationError(
+                    _("This is not a WebVTT file: its first line must be WEBVTT.")
+                )
+        return upload
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         self.require_some("title")

@@ -894,8 +894,14 @@ def _first_view(
             if completes and not required:
                 sets.append("progress_pct = 100")
             elif completes:
-                sets.append(f"progress_pct = {_DONE_PCT}")
-                params += [enrollment.pk, LessonProgress.Status.COMPLETED, required, len(required)]
+                # a completed enrolment keeps what it had (reviewing a course completed on
+                # site, with fewer lessons recorded, must not bring it down)
+                sets.append(
+                    "progress_pct = GREATEST(CASE WHEN status = %s THEN progress_pct ELSE 0 END, "
+                    f"{_DONE_PCT})"
+                )
+                params += [Enrollment.Status.COMPLETED, enrollment.pk,
+                           LessonProgress.Status.COMPLETED, required, len(required)]  # fmt: skip
             cursor.execute(
                 f"UPDATE {Enrollment._meta.db_table} SET {', '.join(sets)} "  # noqa: S608
                 f"WHERE id = %s RETURNING progress_pct, {_PROGRESS_COUNTS}",
@@ -1187,7 +1193,12 @@ def _refresh_progress(enrollments: list[Enrollment], now: Any, *, scored: set[in
     for enrollment in enrollments:
         total = required.get(enrollment.version_id, 0)
         count = done.get((enrollment.pk, enrollment.version_id), 0)
-        enrollment.progress_pct = 100 if total == 0 else (100 * count) // total
+        pct = 100 if total == 0 else (100 * count) // total
+        # a completed enrolment keeps what it had (one completed on site may have fewer lessons
+        # recorded: reviewing it must not bring its progress down)
+        if enrollment.status == Enrollment.Status.COMPLETED:
+            pct = max(pct, enrollment.progress_pct or 0)
+        enrollment.progress_pct = pct
         own = scores.get(enrollment.pk)
         if own:
             enrollment.score_pct = (sum(own, Decimal(0)) / len(own)).quantize(Decimal("0.01"))
@@ -1734,7 +1745,7 @@ def create_course(*, actor: Any, owner_institution: Any, **fields: Any) -> Cours
     elif not has_perm(actor, "courses.enrol_officers", owner_institution):
         raise PermissionDenied(_("You may create courses only for your institution."))
     with transaction.atomic():
-        if Course.objects.filter(code=fields.get("code", "")).exists():
+        if Course.objects.filter(code__iexact=fields.get("code", "")).exists():
             raise ValidationError({"code": _("A course with this code exists already.")})
         course = Course.objects.create(owner_institution=owner_institution, **fields)
         version = CourseVersion.objects.create(
@@ -1846,7 +1857,7 @@ def create_run(
     if course.current_version_id is None:
         raise VersionFrozen(_("The course has no version to deliver yet."), code="no_version")
     with transaction.atomic():
-        if CourseRun.objects.filter(code=fields.get("code", "")).exists():
+        if CourseRun.objects.filter(code__iexact=fields.get("code", "")).exists():
             raise ValidationError({"code": _("A course run with this code exists already.")})
         run = CourseRun.objects.create(
             course=course,

@@ -354,8 +354,12 @@ def validate_officer_rows(
 
 
 def _match_existing(rows: list[OfficerRow], root: Institution) -> list[RowError]:
-    """Attach existing people to rows (by email, else by badge in the institution)."""
+    """Attach existing people to rows (by email, else by badge in the institution): people of
+    the institution or of one of its units (a cadet of its academy) are its own."""
     errors: list[RowError] = []
+    own = set(
+        Institution.objects.filter(path__startswith=root.path).values_list("pk", flat=True)
+    ) | {root.pk}
     by_email: dict[str, tuple[int, int | None, str]] = {}
     emails = [row.email for row in rows]
     for start in range(0, len(emails), 5000):
@@ -365,14 +369,14 @@ def _match_existing(rows: list[OfficerRow], root: Institution) -> list[RowError]
             by_email[email] = (pk, institution_id, badge)
     by_badge: dict[str, tuple[int, str]] = {
         badge: (pk, email)
-        for pk, email, badge in User.objects.filter(institution=root)
+        for pk, email, badge in User.objects.filter(institution_id__in=own)
         .exclude(badge_number="")
         .values_list("pk", "email", "badge_number")
     }
     for row in rows:
         existing = by_email.get(row.email)
         if existing is not None:
-            if existing[1] != root.pk:
+            if existing[1] not in own:
                 errors.append(
                     RowError(
                         row.line,

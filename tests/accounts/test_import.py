@@ -93,6 +93,29 @@ def test_an_email_of_another_institution_is_an_error(
     assert [(e.line, e.field) for e in result.errors] == [(2, "email")]
 
 
+def test_a_person_of_one_of_the_institutions_units_is_its_own(
+    institution: Any, other_institution: Any
+) -> None:
+    """A cadet of the institution's academy (a unit under it) is updated, not refused; a unit of
+    another institution stays another institution's."""
+    academy = InstitutionFactory(parent=institution, member_state=institution.member_state)
+    cadet = UserFactory(email="cadet@example.org", institution=academy)
+    elsewhere = InstitutionFactory(parent=other_institution)
+    UserFactory(email="theirs@example.org", institution=elsewhere)
+    result = run_import(
+        institution,
+        HEADER + f"Cadete Rojas,cadet@example.org,C-7,{academy.short_name},\n"
+        "Theirs,theirs@example.org,,,\n",
+    )
+    assert [(e.line, e.field) for e in result.errors] == [(3, "email")]
+    ok = run_import(
+        institution, HEADER + f"Cadete Rojas,cadet@example.org,C-7,{academy.short_name},\n"
+    )
+    assert ok.errors == []
+    cadet.refresh_from_db()
+    assert (cadet.full_name, cadet.badge_number) == ("Cadete Rojas", "C-7")
+
+
 def test_a_badge_held_by_another_officer_is_an_error(institution: Any) -> None:
     UserFactory(email="a@example.org", institution=institution, badge_number="B-1")
     UserFactory(email="b@example.org", institution=institution, badge_number="B-2")

@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from courses import services
 from courses.models import AttendanceRecord, CourseRun, Enrollment
@@ -102,3 +103,23 @@ def test_roster_and_csv_are_for_those_who_teach(
     client.force_login(learner)
     assert client.get(reverse("courses:roster", args=[run.code])).status_code == 403
     assert client.get(reverse("courses:progress_csv", args=[run.code])).status_code == 403
+
+
+def test_a_session_without_the_readers_language_is_named_in_the_runs(
+    client: Client, instructor: Any, onsite: Any
+) -> None:
+    """A Portuguese reader of a Spanish run whose sessions are named in Spanish and English
+    reads the Spanish name (the run's language), not the English one."""
+    run, session, _enrollment = onsite
+    run.language = "es"
+    run.save(update_fields=["language"])
+    session.title = {"es": "Sesión de apertura", "en": "Opening session"}
+    session.save(update_fields=["title"])
+    instructor.preferred_language = "pt"
+    instructor.save(update_fields=["preferred_language"])
+    client.force_login(instructor)
+    for url in (_url(run, session), reverse("courses:roster", args=[run.code])):
+        with translation.override("pt"):
+            page = client.get(url).text
+        assert "Sesión de apertura" in page, url
+        assert "Opening session" not in page, url

@@ -310,3 +310,50 @@ def test_instructors_are_assigned_by_those_who_manage_the_run(
     refused = client.post(url, {"instructor-user": str(other.pk), "instructor-role": "lead"})
     assert refused.status_code == 403
     assert not RunInstructor.objects.filter(run=run, user=other).exists()
+
+
+def test_the_module_form_asks_each_title_once(
+    client: Client, coordinator: Any, course: Course
+) -> None:
+    """One field per language, in its language's fieldset; no copy of them (with the same names
+    and ids) in a fieldset of its own, whose value the server ignored."""
+    client.force_login(coordinator)
+    page = client.get(reverse("courses:author_module_new", args=[course.code])).text
+    for language in ("es", "en", "pt", "fr"):
+        assert page.count(f'name="title_{language}"') == 1
+        assert page.count(f'id="id_title_{language}"') == 1
+    assert page.count("<legend>") == 4  # the four languages' fieldsets only
+
+
+def test_a_code_that_differs_only_in_letter_case_is_taken(
+    coordinator: Any, institution: Any, course: Course
+) -> None:
+    """HUMAN-RIGHTS beside human-rights would be two courses no one can tell apart."""
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as refused:
+        services.create_course(
+            actor=coordinator, owner_institution=institution, code=course.code.upper(),
+            title={"es": "Otro"}, default_language="es", languages="es",
+        )  # fmt: skip
+    assert "code" in refused.value.message_dict
+    assert Course.objects.filter(code__iexact=course.code).count() == 1
+
+
+def test_captions_that_are_not_webvtt_are_refused(coordinator: Any, course: Course) -> None:
+    from courses.forms import LessonForm
+
+    def form(content: bytes) -> LessonForm:
+        return LessonForm(
+            {"kind": "video", "title_es": "Video", "estimated_minutes": "10",
+             "video_url": "https://video.example.org/a.mp4"},
+            {"captions": SimpleUploadedFile("case.vtt", content, content_type="text/vtt")},
+        )  # fmt: skip
+
+    refused = form(b"1\n00:00:01.000 --> 00:00:02.000\nHola\n")
+    assert not refused.is_valid()
+    assert "captions" in refused.errors
+    for good in (b"WEBVTT\n\n1\n00:00:01.000 --> 00:00:02.000\nHola\n", b"\xef\xbb\xbfWEBVTT\n"):
+        accepted = form(good)
+        accepted.is_valid()
+        assert "captions" not in accepted.errors

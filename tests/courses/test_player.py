@@ -236,6 +236,25 @@ def test_a_completed_enrolment_is_still_readable(client: Client, learner: Any) -
     assert client.get(_url(enrollment, ids[0])).status_code == 200
 
 
+def test_reviewing_a_completed_course_keeps_its_progress(client: Client, learner: Any) -> None:
+    """Completed (on site, say) with no lesson recorded: opening two of its four text lessons
+    to review them leaves it at 100 %, where it was (it fell to 50 %); an active enrolment
+    still counts what it has done."""
+    enrollment, ids = _player(learner, status=Enrollment.Status.COMPLETED, progress_pct=100)
+    active, active_ids = _player(learner)
+    Lesson.objects.filter(pk__in=ids + active_ids).update(kind=Lesson.Kind.TEXT, is_required=True)
+    client.force_login(learner)
+    for lesson_id in ids[:2]:
+        assert client.get(_url(enrollment, lesson_id)).status_code == 200
+    for lesson_id in active_ids[:2]:
+        assert client.get(_url(active, lesson_id)).status_code == 200
+    enrollment.refresh_from_db()
+    active.refresh_from_db()
+    assert LessonProgress.objects.filter(enrollment=enrollment).count() == 2
+    assert (enrollment.status, enrollment.progress_pct) == (Enrollment.Status.COMPLETED, 100)
+    assert active.progress_pct == 50
+
+
 def test_a_lesson_of_another_version_is_not_found_on_a_revisit(
     client: Client, learner: Any
 ) -> None:
