@@ -51,6 +51,13 @@ def text_to_syllabus(text: str) -> list[dict[str, Any]]:
                     "title": match["title"],
                     "hours": match["hours"].replace(",", "."),
                 }
+            elif "|" in line:
+                raise forms.ValidationError(
+                    _(
+                        "“%(line)s”: write the hours after “|” as a number, such as “| 4” or “| 1,5”."
+                    )
+                    % {"line": line}
+                )
             modules[-1]["sessions"].append(session)
         else:
             modules.append({"module": line, "sessions": []})
@@ -69,7 +76,12 @@ def text_to_instructors(text: str) -> list[dict[str, str]]:
     for raw in text.splitlines():
         if not raw.strip():
             continue
-        name, _sep, qualifications = raw.partition(":")
+        name, sep, qualifications = raw.partition(":")
+        if not sep or not name.strip() or not qualifications.strip():
+            raise forms.ValidationError(
+                _("“%(line)s”: write the name, “:”, then the qualifications.")
+                % {"line": raw.strip()}
+            )
         people.append({"name": name.strip(), "qualifications": qualifications.strip()})
     return people
 

@@ -45,8 +45,14 @@ class BulkVerifyForm(forms.Form):
         label=_("Or paste codes"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 6}),
-        help_text=_("One code per line, at most %(count)s.") % {"count": MAX_BULK_CODES},
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # in the reader's language: formatted per form, not once when the module loads
+        self.fields["codes_text"].help_text = _("One code per line, at most %(count)s.") % {
+            "count": MAX_BULK_CODES
+        }
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -355,3 +356,24 @@ def test_the_request_page_labels_its_validity_and_credits_in_spanish(
         page = client_for(validator).get(detail(submitted)).text
     assert "<dt>Vigencia</dt>" in page
     assert "<dt>Créditos ECTS</dt>" in page
+
+
+def test_dossier_lines_that_cannot_be_read_are_refused_naming_them() -> None:
+    from django import forms as django_forms
+
+    from accreditation.forms import text_to_instructors, text_to_syllabus
+
+    assert text_to_syllabus("Módulo 1\n- Sesión 1 | 4\n- Sesión 2 | 1,5\n- Sesión 3") == [
+        {"module": "Módulo 1", "sessions": [
+            {"title": "Sesión 1", "hours": "4"}, {"title": "Sesión 2", "hours": "1.5"},
+            {"title": "Sesión 3", "hours": ""},
+        ]},
+    ]  # fmt: skip
+    with pytest.raises(django_forms.ValidationError, match=re.escape("“Sesión 1 | abc”: write")):
+        text_to_syllabus("Módulo 1\n- Sesión 1 | abc")
+    assert text_to_instructors("Isabel Rojas: LLM") == [
+        {"name": "Isabel Rojas", "qualifications": "LLM"}
+    ]
+    for line in ("Isabel Rojas", ": LLM", "Isabel Rojas:"):
+        with pytest.raises(django_forms.ValidationError, match="the name, “:”"):
+            text_to_instructors(line)

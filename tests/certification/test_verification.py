@@ -95,6 +95,18 @@ def test_page_in_the_visitors_language(certificate: Certificate) -> None:
     assert data["title"] == "Gestión policial estratégica"
 
 
+def test_hours_are_written_as_the_visitors_language_writes_numbers(
+    certificate: Certificate,
+) -> None:
+    """12,5 on a French or Spanish page, 12.5 on an English one; the JSON keeps "12.5"."""
+    Certificate.objects.filter(pk=certificate.pk).update(credit_hours="12.5")
+    for language, hours in (("fr", "12,5"), ("es", "12,5"), ("en", "12.5")):
+        body = Client().get(f"/verify/{certificate.code}", HTTP_ACCEPT_LANGUAGE=language).text
+        assert f"<dd>{hours}</dd>" in body, language
+    data = Client().get(f"/verify/{certificate.code}.json", HTTP_ACCEPT_LANGUAGE="es").json()
+    assert data["hours"] == "12.5"
+
+
 def test_unknown_code_is_404() -> None:
     assert Client().get("/verify/ZZZZZZZZZZZZ").status_code == 404
     assert Client().get("/verify/not-a-code.json").status_code == 404

@@ -45,3 +45,26 @@ def test_the_demo_coordinator_has_requests_to_decide() -> None:
     first.refresh_from_db()
     assert first.status == Enrollment.Status.REJECTED
     assert pending.count() == 1
+
+
+def test_the_demo_runs_counters_agree_with_their_enrolments() -> None:
+    """Every demo run's enrolled, waiting and completed counters are what its enrolments say
+    (the certified past run's showed 0 beside a completed officer), however often it loads."""
+    from django.db.models import Count, Q
+
+    from courses.models import CourseRun
+
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())
+    runs = CourseRun.objects.annotate(
+        seated=Count("enrollments", filter=Q(enrollments__status__in=["active", "completed"])),
+        waiting=Count("enrollments", filter=Q(enrollments__status="waitlisted")),
+        done=Count("enrollments", filter=Q(enrollments__status="completed")),
+    )
+    assert runs.filter(code="demo-certified-past-run").exists()
+    for run in runs:
+        assert (run.active_count, run.waitlist_count, run.completed_count) == (
+            run.seated,
+            run.waiting,
+            run.done,
+        ), run.code
