@@ -617,12 +617,23 @@ def officer_record(lens: Lens, officer: Any) -> list[Enrollment]:
     )
 
 
-def officer_certificates(officer: Any, enrollment_ids: list[int]) -> list[Any]:
-    """The officer's certificates for the enrolments shown."""
+def officer_certificates(officer: Any, enrollments: list[Any]) -> list[Any]:
+    """The officer's certificates for the enrolments shown, and those of the programs that
+    hold one of their courses (a program certificate belongs to no one enrolment)."""
+    from django.db.models import Q
+
     from certification.models import Certificate
 
+    courses = {enrollment.run.course_id for enrollment in enrollments}
     return list(
-        Certificate.objects.filter(user_id=officer.pk, enrollment_id__in=enrollment_ids).order_by(
-            "-issued_at"
+        Certificate.objects.filter(user_id=officer.pk)
+        .filter(
+            Q(enrollment_id__in=[enrollment.pk for enrollment in enrollments])
+            | Q(
+                kind=Certificate.Kind.PROGRAM,
+                program__program_courses__course_id__in=courses,
+            )
         )
+        .distinct()
+        .order_by("-issued_at")
     )

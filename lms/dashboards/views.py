@@ -18,7 +18,6 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseBadRequest,
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, render
@@ -69,6 +68,13 @@ def parse_filters(request: HttpRequest) -> Filters:
     language = request.GET.get("language", "")
     if language and language not in ("es", "en", "pt", "fr"):
         raise BadFilter(_("%(field)s: choose a value from the list.") % {"field": _("Language")})
+    since = _month(request, "since", _("From"))
+    until = _month(request, "until", _("Until"))
+    if since and until and until < since:
+        raise BadFilter(
+            _("%(field)s: choose a month after “%(since)s”.")
+            % {"field": _("Until"), "since": since.strftime("%Y-%m")}
+        )
     return Filters(
         member_state=_int(request, "member_state", _("Member state")),
         institution=_int(request, "institution", _("Institution")),
@@ -77,13 +83,14 @@ def parse_filters(request: HttpRequest) -> Filters:
         run=_int(request, "run", _("Course run")),
         mode=mode,
         language=language,
-        since=_month(request, "since", _("From")),
-        until=_month(request, "until", _("Until")),
+        since=since,
+        until=until,
     )
 
 
 def _bad(request: HttpRequest, error: BadFilter) -> HttpResponse:
-    return HttpResponseBadRequest(str(error))
+    """400, on a page of the site saying which filter is wrong, with the way back."""
+    return render(request, "dashboards/bad_filter.html", {"message": str(error)}, status=400)
 
 
 def _crumbs(filters: Filters) -> list[tuple[str, str]]:
@@ -115,8 +122,11 @@ def home(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         return _bad(request, error)
     by = request.GET.get("by") or selectors.next_breakdown(filters)
     if by not in DIMENSIONS:
-        return HttpResponseBadRequest(
-            _("%(field)s: choose a value from the list.") % {"field": _("Break down by")}
+        return _bad(
+            request,
+            BadFilter(
+                _("%(field)s: choose a value from the list.") % {"field": _("Break down by")}
+            ),
         )
     totals, rows, trend, states = _aggregates(lens, filters, by)
     dimension_label = str(DIMENSIONS[by][1])
@@ -293,7 +303,12 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse | StreamingHtt
             "figures": selectors.figures(lens, filters),
             "page_obj": page,
             "crumbs": _crumbs(
-                Filters(member_state=run.member_state_id, institution=run.host_institution_id)
+                Filters(
+                    # a run recorded without its country is in its host institution's
+                    member_state=run.member_state_id
+                    or (run.host_institution.member_state_id if run.host_institution else None),
+                    institution=run.host_institution_id,
+                )
             ),
         },
     )
@@ -323,7 +338,7 @@ def officer_detail(request: HttpRequest, user_id: int) -> HttpResponse | Streami
     record = selectors.officer_record(lens, officer)
     if not record and not lens.is_dps:
         raise PermissionDenied(_("This officer is outside your dashboards."))
-    certificates = selectors.officer_certificates(officer, [e.pk for e in record])
+    certificates = selectors.officer_certificates(officer, record)
     headers = [
         _("Course"),
         _("Course run"),

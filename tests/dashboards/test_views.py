@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 from openpyxl import load_workbook
 
+from courses.models import CourseRun
 from lms.dashboards import services
 from tests.dashboards.conftest import enrol, finish
 from tests.factories import RoleAssignmentFactory, UniversityFactory, UserFactory
@@ -159,6 +161,24 @@ def test_a_bad_filter_is_refused_naming_the_field(client: Any, dps_admin: Any) -
     assert b"Delivery mode" in response.content
 
 
+def test_a_bad_filter_is_said_on_a_page_of_the_site_with_the_way_back(
+    client: Any, dps_admin: Any
+) -> None:
+    client.force_login(dps_admin)
+    with translation.override("en"):
+        response = client.get(HOME, {"since": "2026-13"})
+        assert response.status_code == 400
+        page = response.content.decode()
+        assert "<main" in page
+        assert "From: write the month as YYYY-MM." in page
+        assert f'href="{HOME}"' in page
+        # a range that ends before it starts shows nothing: refused, naming the field
+        response = client.get(HOME, {"since": "2026-12", "until": "2026-11"})
+        assert response.status_code == 400
+        assert "Until: choose a month after “2026-12”." in response.content.decode()
+        assert client.get(HOME, {"since": "2026-11", "until": "2026-11"}).status_code == 200
+
+
 def test_csv_export_has_the_breakdown(
     client: Any, dps_admin: Any, activity: Any, institution: Any
 ) -> None:
@@ -203,3 +223,18 @@ def test_home_reads_aggregates_in_a_fixed_number_of_queries(
     services.rebuild()
     with django_assert_max_num_queries(14):
         client.get(HOME, {"by": "course"})
+
+
+def test_a_runs_trail_names_its_hosts_country_when_the_run_does_not(
+    client: Any, dps_admin: Any, network: dict[str, Any], institution: Any
+) -> None:
+    """Hemisphere › country › institution: a run recorded without its own country takes its
+    host institution's."""
+    run = network["virtual"]
+    CourseRun.objects.filter(pk=run.pk).update(member_state=None)
+    client.force_login(dps_admin)
+    with translation.override("en"):
+        page = client.get(reverse("dashboards:run", args=[run.pk])).content.decode()
+    trail = page.split('aria-label="Drill-down"', 1)[1].split("</nav>", 1)[0]
+    assert institution.member_state.name in trail
+    assert institution.name in trail
