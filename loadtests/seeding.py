@@ -177,9 +177,17 @@ class Seeder:
     """Seeds one database; call `run()`."""
 
     def __init__(
-        self, *, learners: int, seed: int, out: Any = None, progress: bool = True, workers: int = 4
+        self,
+        *,
+        learners: int,
+        seed: int,
+        out: Any = None,
+        progress: bool = True,
+        workers: int = 4,
+        chunk: int = 10_000,
     ):
         self.workers = workers
+        self.chunk = chunk  # learners per chunk of the enrolments (tests use small ones)
         self.sizes = Sizes(learners)
         self.seed = seed
         self.out = out
@@ -714,14 +722,15 @@ class Seeder:
             "passed": "CASE WHEN u.st = 'completed' THEN true END",
         }  # fmt: skip
         n = self.sizes.learners
-
-        def chunk(lo: int, hi: int) -> None:
+        # One chunk after the other, each in the learners' order: enrolment ids come from the
+        # sequence, and the attendance marks, certificate codes and statements are drawn from
+        # them, so that chunks inserting at once (in whatever order their rows interleave) made
+        # each seed's rows differ (a few dozen statements, every code).
+        for lo, hi in self.chunks("enrolments", n, self.chunk):
             insert_select(
-                "courses.Enrollment", exprs, ordered,
+                "courses.Enrollment", exprs, f"{ordered} ORDER BY u.id, j",
                 self.params(lo=self.learner_lo + lo, hi=self.learner_lo + hi, nv=nv), self.now,
             )  # fmt: skip
-
-        self.parallel("enrolments", n, 10_000, chunk)
         # on-site: a run of capacity c in state s takes c officers of s's block, in turn.
         run_rows = self.scalar(
             f"SELECT json_agg(json_build_array(id, member_state_id, capacity, version_id, status) "
@@ -764,7 +773,7 @@ class Seeder:
             "courses.Enrollment", exprs_o,
             f"seed_oruns o CROSS JOIN LATERAL generate_series(0, o.take - 1) g(i) "
             f"JOIN {user_t} u ON u.id = %(lo)s + o.lo + (o.start + g.i) %% o.size "
-            f"CROSS JOIN (SELECT 5 AS j) jj",
+            f"CROSS JOIN (SELECT 5 AS j) jj ORDER BY o.id, g.i",
             self.params(lo=self.learner_lo), self.now,
         )  # fmt: skip
         # the history: one event for enrolling, one for completing
