@@ -128,7 +128,7 @@ def _own_row_sentence(
     ceiling: dict[str, Any], own_row: dict[str, Any], hot: dict[str, dict[str, Any]]
 ) -> str:
     """What the one-query floor says about the pages of a learner's own data."""
-    share = own_row["rps"] / ceiling["rps"]
+    share = share_of(own_row, ceiling)
     text = (
         '"minimal view, signed in, one query" adds to that floor one prepared read of the '
         "learner's own row by an index (their first enrolment; loadtests.views), the least that "
@@ -296,7 +296,7 @@ def write_capacity() -> Path:
             '"minimal view, signed in" is the same minimal view asked with the sampled learners\' '
             "cookies: the middleware then reads the session and the person, as for every "
             f"signed-in page, so it is the floor of a signed-in request "
-            f"({signed_in['rps'] / ceiling['rps']:.0%} of the ceiling). Against that floor the "
+            f"({share_of(signed_in, ceiling):.0%} of the ceiling). Against that floor the "
             f"signed-in pages keep: {pages}. The goal is measured against the ceiling, as the "
             "issue asks.",
         ]
