@@ -16,12 +16,18 @@ from lms.dashboards.selectors import lens_for
 MAX_GROUPS = 500
 
 
-def groups_of(user: Any) -> list[str]:
-    """The groups a person's dashboard listens to; empty when they may not see dashboards."""
+def listening(user: Any) -> tuple[list[str], bool]:
+    """The groups a person's dashboard listens to (empty when they may not see dashboards), and
+    whether it may hear people's names (a donor's hears the figures only)."""
     try:
         lens = lens_for(user)
     except PermissionDenied:
-        return []
+        return [], False
+    return groups_of(lens), lens.named
+
+
+def groups_of(lens: Any) -> list[str]:
+    """The groups of a lens."""
     if lens.is_dps:
         return [live.ALL_GROUP]
     groups = [live.institution_group(pk) for pk in sorted(lens.institution_ids or ())]
@@ -34,6 +40,7 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
     """Pushes counter increments and completions to an open dashboard."""
 
     groups_joined: list[str]
+    named: bool = False
 
     async def connect(self) -> None:
         self.groups_joined = []
@@ -41,7 +48,7 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=4401)
             return
-        groups = await database_sync_to_async(groups_of)(user)
+        groups, self.named = await database_sync_to_async(listening)(user)
         if not groups:
             await self.close(code=4403)
             return
@@ -55,4 +62,10 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def dashboard_event(self, event: dict[str, Any]) -> None:
-        await self.send_json(event["payload"])
+        payload = event["payload"]
+        if not self.named and "name" in payload:
+            # the figures move; who completed is not a donor's to know
+            payload = {key: value for key, value in payload.items() if key != "name"}
+            if payload.get("event") == "completion":
+                payload["event"] = "counters"
+        await self.send_json(payload)

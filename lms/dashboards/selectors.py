@@ -52,6 +52,10 @@ class Lens:
     """
 
     is_dps: bool
+    # Whether the lens shows people (names, an officer's record, a run's learners): DPS,
+    # coordinators, instructors and validators do; a donor sees the figures of the programs
+    # they fund, never the officers in them.
+    named: bool = True
     institution_ids: frozenset[int] | None = None
     run_ids: frozenset[int] | None = None
     course_ids: frozenset[int] | None = None
@@ -147,6 +151,7 @@ def lens_for(user: Any) -> Lens:
         )
     return Lens(
         is_dps=False,
+        named=bool(scope.coordinated_paths or run_ids or scope.university_ids),
         institution_ids=frozenset(institution_ids),
         run_ids=frozenset(run_ids),
         course_ids=frozenset(course_ids),
@@ -549,7 +554,10 @@ def member_state_rows(lens: Lens, filters: Filters, rows: list[Row] | None = Non
 
 
 def recent_completions(lens: Lens, filters: Filters, *, limit: int = 10) -> list[Enrollment]:
-    """The latest completions in the lens (the completed_at index, newest first)."""
+    """The latest completions in the lens (the completed_at index, newest first); none for a
+    lens that shows no people."""
+    if not lens.named:
+        return []
     condition = lens.enrollment_filter()
     if filters.member_state:
         condition &= Q(member_state_id=filters.member_state)
@@ -595,7 +603,10 @@ def run_visible(lens: Lens, run: CourseRun) -> bool:
 
 
 def run_learners(lens: Lens, run: CourseRun) -> QuerySet[Enrollment]:
-    """The enrolments of one run the lens reaches, for the run page (paginated by the view)."""
+    """The enrolments of one run the lens reaches, for the run page (paginated by the view);
+    none for a lens that shows no people."""
+    if not lens.named:
+        return Enrollment.objects.none()
     rows = Enrollment.objects.filter(run_id=run.pk)
     if not (
         lens.is_dps
@@ -609,7 +620,10 @@ def run_learners(lens: Lens, run: CourseRun) -> QuerySet[Enrollment]:
 
 
 def officer_record(lens: Lens, officer: Any) -> list[Enrollment]:
-    """One officer's enrolments that the lens reaches (empty: the officer is out of reach)."""
+    """One officer's enrolments that the lens reaches (empty: the officer is out of reach, or
+    the lens shows no people)."""
+    if not lens.named:
+        return []
     return list(
         Enrollment.objects.filter(lens.enrollment_filter(), user_id=officer.pk)
         .select_related("run__course")

@@ -155,6 +155,7 @@ def home(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         "states": states,
         "crumbs": _crumbs(filters),
         "recent": selectors.recent_completions(lens, filters),
+        "named": lens.named,
         "live": not base_query,
         "query": urlencode({**base_query, "by": by}),
         "modes": CourseRun.Mode.choices,
@@ -302,6 +303,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse | StreamingHtt
             "course_title": pick(run.course.title),
             "figures": selectors.figures(lens, filters),
             "page_obj": page,
+            "named": lens.named,
             "crumbs": _crumbs(
                 Filters(
                     # a run recorded without its country is in its host institution's

@@ -113,3 +113,29 @@ def test_a_completion_read_with_its_institution_is_announced_without_a_query(
         receivers.on_course_completed(sender=Enrollment, enrollment=loaded)
     assert (len(without), len(with_it)) == (1, 0)
     assert receivers._path_of(loaded) == receivers._path_of(bare) == officers[0].institution.path
+
+
+def test_a_donors_dashboard_hears_the_figures_move_but_not_who(
+    donor_user: Any, network: dict[str, Any], officers: list[Any]
+) -> None:
+    """A completion in a program the donor funds moves their counters; the officer's name is
+    not sent to them (nor is it an event that lists a person)."""
+
+    def complete() -> None:
+        finish(enrol(officers[0], network["virtual"]))
+
+    async def scenario() -> list[dict[str, Any]]:
+        socket = _socket(donor_user)
+        connected, _code = await socket.connect()
+        assert connected
+        await database_sync_to_async(complete)()
+        heard = [await socket.receive_json_from(timeout=10)]
+        while heard[-1].get("counters") != {"completed": 1}:
+            heard.append(await socket.receive_json_from(timeout=10))
+        await socket.disconnect()
+        return heard
+
+    heard = async_to_sync(scenario)()
+    assert heard[-1]["event"] == "counters"
+    assert all("name" not in message for message in heard)
+    assert all(officers[0].full_name not in str(message) for message in heard)

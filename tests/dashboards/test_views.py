@@ -101,6 +101,30 @@ def test_donor_sees_only_the_programs_it_funds(
     assert client.get(reverse("dashboards:run", args=[network["onsite"].pk])).status_code == 403
 
 
+def test_a_donor_sees_figures_never_the_officers(
+    client: Any, donor_user: Any, coordinator: Any, activity: Any, network: Any
+) -> None:
+    """The programs' figures, but no officer's name: no recent completions, no learners on a
+    run's page or in its export, no officer's record. Their coordinator sees them."""
+    done = activity["done"]
+    name = done.user.full_name
+    client.force_login(donor_user)
+    with translation.override("en"):
+        home = client.get(HOME)
+        assert home.context["figures"].completed == 1
+        assert name not in home.content.decode()
+        assert "Recent completions" not in home.content.decode()
+        run = reverse("dashboards:run", args=[done.run_id])
+        page = client.get(run)
+        assert page.status_code == 200
+        assert name not in page.content.decode()
+        export = b"".join(client.get(run, {"format": "csv"}).streaming_content).decode("utf-8-sig")
+        assert name not in export
+        assert client.get(reverse("dashboards:officer", args=[done.user_id])).status_code == 403
+        client.force_login(coordinator)
+        assert name in client.get(HOME).content.decode()
+
+
 def test_donor_of_another_program_sees_nothing_of_it(client: Any, activity: Any) -> None:
     from tests.factories import DonorFactory
 
