@@ -383,6 +383,9 @@ def _roster_page(request: HttpRequest, run: CourseRun, status: int = 200) -> Htt
             "run": run,
             "page_obj": page,
             "sessions": sessions,
+            # requests waiting for a decision (the run's counters hold seats and the waiting
+            # list; pending requests are neither): one count by the (run, status) index
+            "pending": run.enrollments.filter(status=Enrollment.Status.PENDING).count(),
             "can_manage": has_perm(request.user, "courses.manage_run", run),
         },
         status=status,

@@ -34,6 +34,7 @@ def test_the_demo_coordinator_has_requests_to_decide() -> None:
         page = client.get(roster)
         assert page.status_code == 200
         assert page.content.count(b'value="approve"') == 2
+        assert "2 solicitudes pendientes de aprobación" in page.content.decode()  # reads Spanish
         first = pending.order_by("pk").first()
         assert first is not None
         decided = client.post(
