@@ -102,7 +102,10 @@ class Post(models.Model):
 
 class PostAttachment(models.Model):
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="attachments")
-    file = models.FileField(_("attachment"), upload_to="community/attachments/%Y/%m/")
+    # indexed: lms.media finds the attachment of a requested file by its name
+    file = models.FileField(
+        _("attachment"), upload_to="community/attachments/%Y/%m/", db_index=True
+    )
     name = models.CharField(max_length=200)
     size = models.PositiveIntegerField(default=0)
 

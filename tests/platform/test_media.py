@@ -117,3 +117,34 @@ def test_behind_nginx_the_file_is_sent_by_the_proxy(
     assert response["X-Accel-Redirect"] == f"/protected-media/{name}"
     assert response.content == b""
     assert response["Content-Disposition"].startswith("inline;")
+
+
+def test_a_lessons_file_goes_to_those_who_teach_any_run_of_its_course_in_few_queries(
+    client: Client, django_assert_max_num_queries: Any
+) -> None:
+    """A course with many runs: its lesson's file is checked in a handful of queries, not one
+    per run; an instructor of one run and a coordinator of one host read it, others not."""
+    from courses.models import CourseRun
+    from tests.factories import InstitutionFactory, RoleAssignmentFactory
+
+    assessment = make_assessment()
+    first = run_of(assessment)
+    hosts = [InstitutionFactory() for _ in range(3)]
+    for index in range(12):
+        CourseRun.objects.create(
+            course=first.course, version=first.version, code=f"{first.code}-{index}",
+            host_institution=hosts[index % 3],
+        )  # fmt: skip
+    lesson = assessment.lesson.version.lessons.exclude(pk=assessment.lesson_id).first()
+    lesson.document.save("guide.pdf", ContentFile(b"%PDF-1.4 guide"))
+    name = lesson.document.name
+    teacher = assign_instructor(CourseRun.objects.get(code=f"{first.code}-7"))
+    coordinator = UserFactory(institution=hosts[2])
+    RoleAssignmentFactory(user=coordinator, role="coordinator", institution=hosts[2])
+    assert _get(client, teacher, name).status_code == 200
+    assert _get(client, coordinator, name).status_code == 200
+    outsider = UserFactory(institution=InstitutionFactory())
+    RoleAssignmentFactory(user=outsider, role="coordinator", institution=outsider.institution)
+    client.force_login(outsider)
+    with django_assert_max_num_queries(12):
+        assert client.get(f"/media/{name}").status_code == 404
