@@ -108,7 +108,7 @@ def parse_responses(request: HttpRequest, attempt: Attempt) -> dict[int, Any]:
                 responses[pk] = {part: value for part, value in parts.items() if value}
         elif kind == Question.Kind.ORDERING:
             # Each item at the place its rank gives it; a place two items claim, or a rank
-            # outside 1..n, holds nothing ("" ), so that equal ranks cannot let the items' own
+            # outside 1..n, holds nothing (""), so that equal ranks cannot let the items' own
             # order decide (1, 1, 1 was read as the items in their stored order: full marks).
             ranks: dict[str, int] = {}
             for item in entry["options"]:
