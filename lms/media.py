@@ -9,7 +9,7 @@ only when the check of the longest registered folder holding it says yes, and 40
 served). Nothing is served from MEDIA_ROOT by the web server directly: with
 LMS_MEDIA_ACCEL_PREFIX set (behind nginx, deploy/nginx/lms.conf), the answer is an
 X-Accel-Redirect to an internal location, so nginx sends the bytes (with ranges, for video);
-otherwise Django streams the file.
+otherwise Django streams the file, one byte range when asked.
 
 A file of a kind a browser would run (HTML, SVG, anything not on the INLINE list) is always
 sent as a download, with nosniff and a sandboxing Content-Security-Policy, so that an uploaded
@@ -19,13 +19,21 @@ page cannot run on the platform's origin.
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    StreamingHttpResponse,
+)
 
 Check = Callable[[Any, str], bool]
 
@@ -83,6 +91,59 @@ def allowed(user: Any, name: str) -> bool:
     return _CHECKS[max(folders, key=len)](user, name)
 
 
+RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _stream(
+    request: HttpRequest, name: str, inline: bool, filename: str, content_type: str
+) -> HttpResponseBase:
+    """The file streamed by Django; one byte range when asked (a video player resuming at the
+    saved position, or seeking, asks for the part it plays: without ranges it could not)."""
+    size = default_storage.size(name)
+    wanted = RANGE.match(request.headers.get("Range", "").strip())
+    if wanted is None or not any(wanted.groups()):
+        response: HttpResponseBase = FileResponse(
+            default_storage.open(name, "rb"),
+            as_attachment=not inline,
+            filename=filename,
+            content_type=content_type,
+        )
+        response["Accept-Ranges"] = "bytes"
+        return response
+    first, last = wanted.groups()
+    if first:
+        start, end = int(first), min(int(last), size - 1) if last else size - 1
+    else:  # the last N bytes
+        start, end = max(0, size - int(last)), size - 1
+    if start >= size or start > end:
+        refused = HttpResponse(status=416)
+        refused["Content-Range"] = f"bytes */{size}"
+        return refused
+    stream = default_storage.open(name, "rb")
+    stream.seek(start)
+    length = end - start + 1
+
+    def chunks() -> Any:
+        left = length
+        try:
+            while left > 0:
+                block = stream.read(min(64 * 1024, left))
+                if not block:
+                    break
+                left -= len(block)
+                yield block
+        finally:
+            stream.close()
+
+    partial = StreamingHttpResponse(chunks(), status=206, content_type=content_type)
+    partial["Content-Range"] = f"bytes {start}-{end}/{size}"
+    partial["Content-Length"] = str(length)
+    partial["Accept-Ranges"] = "bytes"
+    disposition = "inline" if inline else "attachment"
+    partial["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{quote(filename)}"
+    return partial
+
+
 def serve(request: HttpRequest, path: str) -> HttpResponseBase:
     """The file at MEDIA_URL + `path`, to a user its app allows; 404 otherwise."""
     name = clean_name(path)
@@ -100,12 +161,7 @@ def serve(request: HttpRequest, path: str) -> HttpResponseBase:
         disposition = "inline" if inline else "attachment"
         response["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{quote(filename)}"
     else:
-        response = FileResponse(
-            default_storage.open(name, "rb"),
-            as_attachment=not inline,
-            filename=filename,
-            content_type=content_type,
-        )
+        response = _stream(request, name, inline, filename, content_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, max-age=3600"
     if not inline:

@@ -148,3 +148,34 @@ def test_a_lessons_file_goes_to_those_who_teach_any_run_of_its_course_in_few_que
     client.force_login(outsider)
     with django_assert_max_num_queries(12):
         assert client.get(f"/media/{name}").status_code == 404
+
+
+def test_a_video_is_sent_in_the_ranges_a_player_asks_for(client: Client, learner: Any) -> None:
+    """Resuming at the saved position, a player asks for the part it plays (206 with its
+    Content-Range); a range past the end is 416; without Range the whole file says it takes
+    ranges."""
+    assessment = make_assessment()
+    enrol(assessment, learner)
+    lesson = assessment.lesson.version.lessons.exclude(pk=assessment.lesson_id).first()
+    body = bytes(range(256)) * 40  # 10,240 bytes
+    lesson.video_file.save("case.mp4", ContentFile(body))
+    url = f"/media/{lesson.video_file.name}"
+    client.force_login(learner)
+    whole = client.get(url)
+    assert whole.status_code == 200
+    assert whole["Accept-Ranges"] == "bytes"
+    assert b"".join(whole.streaming_content) == body
+    part = client.get(url, HTTP_RANGE="bytes=1000-1999")
+    assert part.status_code == 206
+    assert part["Content-Range"] == "bytes 1000-1999/10240"
+    assert part["Content-Type"] == "video/mp4"
+    assert b"".join(part.streaming_content) == body[1000:2000]
+    rest = client.get(url, HTTP_RANGE="bytes=10000-")
+    assert (rest.status_code, b"".join(rest.streaming_content)) == (206, body[10000:])
+    tail = client.get(url, HTTP_RANGE="bytes=-240")
+    assert tail["Content-Range"] == "bytes 10000-10239/10240"
+    beyond = client.get(url, HTTP_RANGE="bytes=20000-")
+    assert (beyond.status_code, beyond["Content-Range"]) == (416, "bytes */10240")
+    # another learner gets nothing, range or not
+    client.force_login(UserFactory())
+    assert client.get(url, HTTP_RANGE="bytes=0-9").status_code == 404
