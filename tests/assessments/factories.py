@@ -131,6 +131,21 @@ def enrol(assessment: Assessment, user: Any | None = None) -> Enrollment:
     )
 
 
+def essay_assessment(
+    *, points: Decimal | None = None, rubric: bool = False
+) -> tuple[Assessment, Question]:
+    """An untimed assessment of one essay question (worth `points`, graded with the two-criteria
+    rubric of make_rubric when `rubric`), and that question."""
+    assessment = make_assessment(kinds=[Question.Kind.ESSAY], time_limit_minutes=None)
+    essay = Question.objects.get(kind=Question.Kind.ESSAY, course=assessment.lesson.version.course)
+    if rubric:
+        essay.rubric = make_rubric(essay.course)
+    if points is not None:
+        essay.points = points
+    essay.save()
+    return assessment, essay
+
+
 def submitted(assessment: Assessment, responses: Any, user: Any | None = None) -> Any:
     """An attempt of a newly enrolled learner (or `user`), started and submitted with
     `responses`: {question id: response}, or a function of the started attempt that gives them

@@ -12,7 +12,7 @@ from django.utils import timezone, translation
 
 from assessments import services
 from assessments.models import Assessment, Attempt, Question
-from tests.assessments.factories import enrol, make_assessment, run_of
+from tests.assessments.factories import enrol, essay_assessment, make_assessment, run_of, submitted
 from tests.courses.factories import assign_instructor
 from tests.factories import UserFactory
 
@@ -175,19 +175,8 @@ def test_instructor_pages_only_for_their_runs(
 
 
 def test_instructor_grades_an_essay_through_the_page(client: Any, instructor: Any) -> None:
-    from tests.assessments.factories import make_rubric
-
-    assessment = make_assessment(kinds=[K.ESSAY], time_limit_minutes=None)
-    essay = Question.objects.get(kind=K.ESSAY, course=assessment.lesson.version.course)
-    essay.rubric = make_rubric(essay.course)
-    essay.save()
-    enrollment = enrol(assessment)
-    attempt = services.start_attempt(
-        assessment=assessment, enrollment=enrollment, actor=enrollment.user
-    )
-    services.submit_attempt(
-        attempt=attempt, actor=enrollment.user, responses={essay.pk: "My essay"}
-    )
+    assessment, essay = essay_assessment(rubric=True)
+    attempt = submitted(assessment, {essay.pk: "My essay"})
     assign_instructor(run_of(assessment), instructor)
     client.force_login(instructor)
     page = client.get(reverse("assessments:grade", args=[attempt.pk]))
@@ -206,15 +195,8 @@ def test_instructor_grades_an_essay_through_the_page(client: Any, instructor: An
 def test_a_refused_grade_names_its_question_and_leads_back_to_it(
     client: Any, instructor: Any
 ) -> None:
-    assessment = make_assessment(kinds=[K.ESSAY], time_limit_minutes=None)
-    essay = Question.objects.get(kind=K.ESSAY, course=assessment.lesson.version.course)
-    enrollment = enrol(assessment)
-    attempt = services.start_attempt(
-        assessment=assessment, enrollment=enrollment, actor=enrollment.user
-    )
-    services.submit_attempt(
-        attempt=attempt, actor=enrollment.user, responses={essay.pk: "My essay"}
-    )
+    assessment, essay = essay_assessment()
+    attempt = submitted(assessment, {essay.pk: "My essay"})
     assign_instructor(run_of(assessment), instructor)
     client.force_login(instructor)
     answer = attempt.answers.get()

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from assessments import services
-from assessments.models import Answer, Question
-from tests.assessments.factories import enrol, make_assessment, make_rubric
+from assessments.models import Answer
+from tests.assessments.factories import enrol, essay_assessment
 
 pytestmark = pytest.mark.django_db
 
@@ -20,11 +20,7 @@ pytestmark = pytest.mark.django_db
     [((1, 1), "1.00"), ((2, 1), "1.50"), ((0, 0), "0.00"), ((2, 2), "2.00"), ((0, 1), "0.50")],
 )
 def test_the_rubrics_range_is_scaled_to_the_points(chosen: tuple[int, int], expected: str) -> None:
-    assessment = make_assessment(kinds=[Question.Kind.ESSAY], time_limit_minutes=None)
-    essay = Question.objects.get(kind=Question.Kind.ESSAY, course=assessment.lesson.version.course)
-    essay.rubric = make_rubric(essay.course)
-    essay.points = Decimal(2)
-    essay.save()
+    assessment, essay = essay_assessment(points=Decimal(2), rubric=True)
     enrollment = enrol(assessment)
     attempt = services.start_attempt(
         assessment=assessment, enrollment=enrollment, actor=enrollment.user
