@@ -561,7 +561,7 @@ def _decide(
         actor,
         reference=request.reference,
         hours=request.credit_hours,
-        until=request.valid_until.isoformat(),
+        until=request.valid_until,
     )
     return request
 
@@ -747,7 +747,7 @@ def warn_expiring(*, today: date | None = None) -> int:
                         "request in time."
                     ),
                     reference=request.reference,
-                    until=request.valid_until.isoformat() if request.valid_until else "",
+                    until=request.valid_until or "",
                 )
                 sent += 1
     return sent

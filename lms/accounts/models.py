@@ -374,7 +374,12 @@ class RoleAssignment(models.Model):
 
 
 class Notification(models.Model):
-    """A message to one person, shown on the site and sent by email, in their language."""
+    """A message to one person, shown on the site and sent by email, in their language.
+
+    ``subject`` and ``body`` are the text as sent (the email's, in the recipient's language then);
+    ``message`` keeps their untranslated source and parameters, so the site shows the notification
+    in the language the person reads now (``shown_subject``, ``shown_body``).
+    """
 
     user = models.ForeignKey(
         User, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("user")
@@ -382,6 +387,7 @@ class Notification(models.Model):
     subject = models.CharField(_("subject"), max_length=255)
     body = models.TextField(_("body"), blank=True)
     url = models.CharField(_("link"), max_length=500, blank=True)
+    message = models.JSONField(_("message source"), default=dict, blank=True)
     created_at = models.DateTimeField(
         pgettext_lazy("notification", "created at"), default=timezone.now
     )
@@ -398,3 +404,15 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+    def shown_subject(self) -> str:
+        """The subject in the active language (as sent, for a notification without a source)."""
+        from lms.accounts.message_source import render_source
+
+        return render_source(self.message, "subject", self.subject)
+
+    def shown_body(self) -> str:
+        """The body in the active language (as sent, for a notification without a source)."""
+        from lms.accounts.message_source import render_source
+
+        return render_source(self.message, "body", self.body)

@@ -1,7 +1,8 @@
 """The platform notification service: one call stores, emails and pushes a message to people.
 
 Other apps call ``notify()`` for every step that waits on someone. Subject and body are lazy
-translations with ``%(name)s`` parameters, rendered in each recipient's own language.
+translations with ``%(name)s`` parameters, rendered in each recipient's own language for the
+email and kept as their source, so the site shows them in whatever language the person reads.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 
+from lms.accounts import message_source
 from lms.accounts.models import Notification, User
 
 EMAIL_BATCH = 500
@@ -23,13 +25,6 @@ EMAIL_BATCH = 500
 def user_group(user_id: int) -> str:
     """The channel-layer group of one person's open notification sockets."""
     return f"notifications.user.{user_id}"
-
-
-def _render(text: Promise | str, params: dict[str, Any] | None) -> str:
-    rendered = str(text)
-    if params:
-        rendered = rendered % params
-    return rendered
 
 
 def notify(
@@ -46,15 +41,17 @@ def notify(
     pushes go out only once the transaction commits (and never if it rolls back).
     """
     now = timezone.now()
+    message = message_source.source(subject, body, params)
     notifications: list[Notification] = []
     for user in recipients:
         with translation.override(user.language):
             notifications.append(
                 Notification(
                     user=user,
-                    subject=_render(subject, params)[:255],
-                    body=_render(body, params),
+                    subject=message_source.render_source(message, "subject", str(subject))[:255],
+                    body=message_source.render_source(message, "body", str(body)),
                     url=url,
+                    message=message,
                     created_at=now,
                 )
             )

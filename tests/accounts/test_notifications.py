@@ -98,3 +98,70 @@ def test_anonymous_is_sent_to_sign_in(client: Any) -> None:
     response = client.get(reverse("accounts:notifications"))
     assert response.status_code == 302
     assert reverse("accounts:login") in response["Location"]
+
+
+ACCREDITED = _("Reference %(reference)s, %(hours)s credit hours, valid until %(until)s.")
+
+
+def test_the_site_shows_a_notification_in_the_language_its_reader_reads_now(client: Any) -> None:
+    """Sent while the person read Spanish (so emailed in Spanish), shown in English once they
+    switched; numbers and dates written as each language writes them."""
+    import datetime
+    from decimal import Decimal
+
+    person = UserFactory(preferred_language="es")
+    notify(
+        recipients=[person],
+        subject=SUBJECT,
+        body=ACCREDITED,
+        params={
+            "reference": "URPI-2026-00001",
+            "hours": Decimal("12.0"),
+            "until": datetime.date(2029, 11, 5),
+        },
+    )
+    stored = Notification.objects.get(user=person)
+    assert stored.subject == "Este campo es requerido."
+    assert stored.body == (
+        "Referencia URPI-2026-00001, 12 horas crédito, válida hasta 5 de noviembre de 2029."
+    )
+    client.force_login(person)
+    spanish = client.get(reverse("accounts:notifications")).content.decode()
+    assert "válida hasta 5 de noviembre de 2029" in spanish
+
+    person.preferred_language = "en"
+    person.save(update_fields=["preferred_language"])
+    english = client.get(reverse("accounts:notifications")).content.decode()
+    assert "This field is required." in english
+    assert "Reference URPI-2026-00001, 12 credit hours, valid until Nov. 5, 2029." in english
+    assert "Referencia" not in english
+    person.preferred_language = "fr"
+    person.save(update_fields=["preferred_language"])
+    notify(
+        recipients=[person],
+        subject="x",
+        body=ACCREDITED,
+        params={"reference": "R", "hours": Decimal("12.50"), "until": datetime.date(2029, 1, 2)},
+    )
+    french = client.get(reverse("accounts:notifications")).content.decode()
+    assert "12,5" in french
+    assert "2 janvier 2029" in french
+
+
+def test_a_notification_whose_source_no_longer_fits_shows_the_text_as_sent(client: Any) -> None:
+    person = UserFactory(preferred_language="en")
+    notify(recipients=[person], subject="Welcome, %(name)s.", body="", params={"name": "Ana"})
+    stored = Notification.objects.get(user=person)
+    assert stored.shown_subject() == "Welcome, Ana."
+    stored.message["subject"] = "Welcome, %(person)s."  # a parameter renamed by a later release
+    stored.save(update_fields=["message"])
+    stored.refresh_from_db()
+    assert stored.shown_subject() == "Welcome, Ana."
+    stored.message["params"] = {}
+    stored.save(update_fields=["message"])
+    stored.refresh_from_db()
+    assert stored.shown_subject() == "Welcome, Ana."
+    # notifications stored before sources were kept have none: shown as sent
+    Notification.objects.filter(pk=stored.pk).update(message={})
+    stored.refresh_from_db()
+    assert stored.shown_subject() == "Welcome, Ana."
