@@ -186,7 +186,10 @@ class TranslatedForm(AccessibleForm):
         }
 
     def require_some(self, name: str, language: str | None = None) -> None:
-        """An error unless `name` has text in `language` (or in some language)."""
+        """An error unless `name` has text in `language` (or in some language); none when a
+        language's text was already refused (too long, say): that error says what to do."""
+        if any(f"{name}_{other}" in self.errors for other in LANGUAGE_NAMES):
+            return
         if language:
             if not self.cleaned_data.get(f"{name}_{language}", "").strip():
                 self.add_error(

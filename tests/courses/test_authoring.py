@@ -77,6 +77,19 @@ def test_the_course_form_names_each_wrong_field(
     assert not Course.objects.exists()
 
 
+def test_a_title_too_long_is_told_once(client: Client, coordinator: Any, institution: Any) -> None:
+    """The length is what is wrong: not also "write it in the course's default language"."""
+    client.force_login(coordinator)
+    response = client.post(
+        reverse("courses:author_new"), _course_data(institution, title_es="x" * 301)
+    )
+    assert response.status_code == 400
+    assert response.context["form"].errors["title_es"] == [
+        "Ensure this value has at most 300 characters (it has 301)."
+    ]
+    assert not Course.objects.exists()
+
+
 def test_the_form_speaks_spanish(client: Client, coordinator: Any, institution: Any) -> None:
     coordinator.preferred_language = "es"
     coordinator.save()
