@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models.signals import post_delete, post_save
 from django.urls import get_script_prefix, reverse
 
+from assessments.links import with_registration
 from lms.memo import Memo
 
 # Which assessment a quiz lesson opens, asked by the lesson player on every view of one (the
@@ -55,7 +56,7 @@ def _lesson_url(enrollment: Any, lesson: Any) -> str | None:
             return None
         url = reverse("assessments:overview", args=[pk])
         _assessment_of.put(lesson.pk, (now + ASSESSMENT_LINK_SECONDS, prefix, url))
-    return f"{url}?registration={enrollment.registration}"
+    return with_registration(url, enrollment.registration)
 
 
 def _assessment_changed(sender: Any, instance: Any, **kwargs: Any) -> None:

@@ -32,6 +32,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from assessments import selectors, services
+from assessments.links import overview_url
 from assessments.models import Answer, Assessment, Attempt, Question
 from courses.models import CourseRun, Enrollment
 from lms.accounts.permissions import get_scope, has_perm
@@ -67,11 +68,6 @@ def _enrollment_for(user: Any, assessment: Assessment, registration: str | None)
     if enrollment is None:
         raise PermissionDenied(_("You are not enrolled in a course run with this assessment."))
     return enrollment
-
-
-def overview_url(assessment_id: int, registration: Any) -> str:
-    """The assessment's page in the run of the enrolment with this registration."""
-    return f"{reverse('assessments:overview', args=[assessment_id])}?registration={registration}"
 
 
 def _own_attempt(request: HttpRequest, pk: int) -> Attempt:
@@ -277,7 +273,13 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "assessments/review.html",
-        {"attempt": attempt, "assessment": attempt.assessment, "rights": rights, "rows": rows},
+        {
+            "attempt": attempt,
+            "assessment": attempt.assessment,
+            "rights": rights,
+            "rows": rows,
+            "back_url": overview_url(attempt.assessment_id, attempt.enrollment.registration),
+        },
     )
 
 
