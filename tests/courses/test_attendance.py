@@ -123,3 +123,30 @@ def test_a_session_without_the_readers_language_is_named_in_the_runs(
             page = client.get(url).text
         assert "Sesión de apertura" in page, url
         assert "Opening session" not in page, url
+
+
+def test_the_two_attendance_figures_say_what_they_count(
+    client: Client,
+    instructor: Any,
+    dps_admin: Any,
+    onsite: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """One session of two held, the officer present: 50 % of the run's sessions on the roster
+    and the run's dashboard, a 100 % rate of the marks taken on the dashboard's figures; each
+    page says which is which."""
+    run, session, enrollment = onsite
+    client.force_login(instructor)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(_url(run, session), {"all": "present"})
+    roster = client.get(reverse("courses:roster", args=[run.code])).text
+    assert "Attendance (% of sessions)" in roster
+    assert 'aria-describedby="attendance-help"' in roster
+    assert "out of all the run's sessions" in roster
+    assert "<td>50</td>" in roster
+    client.force_login(dps_admin)
+    dashboard = client.get(reverse("dashboards:run", args=[run.pk])).text
+    assert "<td>50</td>" in dashboard
+    assert "out of all the run's sessions" in dashboard
+    assert "100.0 %" in dashboard
+    assert "out of the attendance marks taken so far" in dashboard
