@@ -119,19 +119,48 @@ def test_a_broken_held_connection_is_replaced_and_the_read_still_answers(
 
 
 def test_threads_and_forked_processes_never_share_a_held_connection(redis_cache: Any) -> None:
+    """Threads in flight at once each take their own; a thread that ends leaves its connection
+    to the next (Daphne runs each request in a new thread); a forked process starts afresh."""
     redis_cache.get("hot-read:a")
     mine = _held(redis_cache)
+    held = redis_cache._cache._held
+    started, release = threading.Barrier(2), threading.Event()
     theirs: list[Any] = []
+    original_take = held._take
 
-    def read() -> None:
-        assert redis_cache.get("hot-read:b") == [2]
-        theirs.append(_held(redis_cache))
+    def take() -> Any:
+        conn = original_take()
+        theirs.append(conn)
+        started.wait(timeout=5)  # both threads hold theirs at the same time
+        release.wait(timeout=5)
+        return conn
 
-    thread = threading.Thread(target=read)
-    thread.start()
-    thread.join()
-    assert theirs[0] is not None
-    assert theirs[0] is not mine
-    redis_cache._cache._held._local.pid = -1  # as a process forked after the read would see it
+    held._take = take
+    try:
+        threads = [threading.Thread(target=redis_cache.get, args=("hot-read:b",)) for _ in "ab"]
+        for thread in threads:
+            thread.start()
+        release.set()
+        for thread in threads:
+            thread.join()
+    finally:
+        del held._take
+    assert len(theirs) == 2
+    assert theirs[0] is not theirs[1]
+    assert mine in theirs
+    assert held.kept == 2
+
+    # A hundred and fifty requests, each in a thread of its own, one after the other: the same
+    # connection serves them all, and redis-py's pool (100 at most) is not drawn on.
+    pool = redis_cache._cache._get_connection_pool(False)
+    made = pool._created_connections
+    for _ in range(150):
+        thread = threading.Thread(target=redis_cache.get, args=("hot-read:a",))
+        thread.start()
+        thread.join()
+    assert held.kept == 2
+    assert pool._created_connections == made
+
+    held._pid = -1  # as a process forked after the reads would see it
     assert redis_cache.get("hot-read:a") == {"a": 1}
-    assert _held(redis_cache) is not mine
+    assert _held(redis_cache) not in theirs
