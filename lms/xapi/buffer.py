@@ -185,6 +185,20 @@ def accept(
     _schedule(result)
 
 
+def reschedule_if_pending() -> bool:
+    """Send a drain task when statements wait and none is on its way: after a drain that found
+    another holding the lock past its wait (a drain that crashed holds it up to LOCK_MS) or
+    failed on Redis, what waits would otherwise wait for the next push. Returns whether a task
+    was sent."""
+    r = redis_client()
+    if pending() and r.set(SCHEDULED, "1", nx=True, px=500):
+        from lms.xapi.tasks import drain_statements
+
+        drain_statements.apply_async(countdown=1.0)
+        return True
+    return False
+
+
 def _schedule(result: int) -> None:
     """Send the drain task when the script set the drain-scheduled flag (result 2)."""
     if result == 2:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import urllib.request
 from base64 import b64encode
@@ -9,10 +10,12 @@ from typing import Any
 
 from celery import shared_task
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from lms.xapi.models import ForwardingFailure, ForwardingTarget, Statement
 
 MAX_RETRIES = 5
+SWEEP_SECONDS = 30.0
 
 
 class ForwardingError(Exception):
@@ -95,8 +98,13 @@ def retry_failure(failure: ForwardingFailure) -> bool:
 def drain_statements() -> int:
     """Write the buffered statements (lms.xapi.buffer); a later push schedules the next drain.
     The flag is cleared first, so that every statement pushed after this point schedules a
-    drain of its own: this one writes only what was there (buffer.drain_now, until_empty)."""
+    drain of its own: this one writes only what was there (buffer.drain_now, until_empty).
+    Statements left waiting with no drain on its way (the lock held by a drain that crashed,
+    Redis failing) get the next one; the beat also sends this task every SWEEP_SECONDS."""
     from lms.xapi import buffer
 
     buffer.redis_client().delete(buffer.SCHEDULED)
-    return buffer.drain_now(until_empty=False)
+    inserted = buffer.drain_now(until_empty=False)
+    with contextlib.suppress(RedisError):  # else the beat's sweep sends the next drain
+        buffer.reschedule_if_pending()
+    return inserted

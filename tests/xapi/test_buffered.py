@@ -5,6 +5,7 @@ credentials; every read and synchronous write drains first."""
 from __future__ import annotations
 
 import base64
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -521,3 +522,29 @@ def test_with_redis_down_a_launched_statement_is_written_at_once_and_read_back(
         buffer._redis, buffer._accept_script, buffer._held = saved
     assert "statements written at once" in caplog.text
     assert "drain skipped" in caplog.text
+
+
+def test_statements_left_behind_a_stuck_lock_get_a_drain_of_their_own(
+    learner: Any, drain_sends: list[int]
+) -> None:
+    """A drain that crashed holds the lock until it expires: the task that waited in vain
+    sends the next one instead of leaving the statements to a push that may not come; the
+    beat's sweep sends the task too."""
+    from lms.celery import app
+
+    launched, params = _launched(learner)
+    statement_id = launched.post("statements", _own(params)).json()[0]
+    r = buffer.redis_client()
+    r.set(buffer.LOCK, "a crashed drain", px=400)
+    r.delete(buffer.SCHEDULED)
+    sent = len(drain_sends)
+    assert buffer.drain_now(wait=0.05) == 0  # the lock is held
+    assert buffer.reschedule_if_pending() is True
+    assert len(drain_sends) == sent + 1
+    assert buffer.reschedule_if_pending() is False  # one on its way already
+    time.sleep(0.45)  # the crashed drain's lock expires
+    assert tasks.drain_statements.run() == 1
+    assert Statement.objects.filter(statement_id=statement_id).exists()
+    assert buffer.reschedule_if_pending() is False  # nothing waits
+    entry = app.conf.beat_schedule["xapi-drain-sweep"]
+    assert entry["task"] == tasks.drain_statements.name
