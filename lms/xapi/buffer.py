@@ -13,9 +13,12 @@ What the drain decides, since the request did not read the database:
   not stored and the credential is marked refused in Redis, so that its next write gets 401
   (through the database) in every process; withdrawing a credential therefore drops at most what
   its content sent between the withdrawal and the next drain, a fraction of a second under load.
-- ids: a claim (below) makes the same id with another statement a 409 for CLAIM_SECONDS; an id
-  stored before its claim (or after it expired) is not stored twice (ON CONFLICT DO NOTHING) and,
-  if the statements differ, the stored one is kept and the conflict logged.
+- ids: a claim (below) makes the same id with another statement a 409 for CLAIM_SECONDS. The
+  synchronous path claims what it stores too (claim_written), so an id written by an LRS client,
+  with attachments or by a voiding statement is a 409 for launched content as well. An id stored
+  with no claim (before buffering was turned on, by the platform, or after its claim expired) is
+  not stored twice (ON CONFLICT DO NOTHING) and, if the statements differ, the stored one is kept
+  and the conflict logged.
 
 Redis keys (the LRS's Redis database):
   xapi:claim:<id>        sha256 of the statement's comparable form, 24 h: duplicates and 409s
@@ -183,6 +186,23 @@ def accept(
     if result == -1:
         raise Fallback
     _schedule(result)
+
+
+def claim_written(ids: list[str], hashes: list[str]) -> None:
+    """Claim the ids of statements the synchronous path stored (LRS clients, attachments,
+    voiding, Redis fallbacks), as `accept` claims launched ones: launched content that sends
+    another statement with one of these ids is then decided by the synchronous path (409), its
+    whole batch refused, instead of answered 200 and dropped by the drain. An id claimed already
+    keeps its claim. Redis failing, the ids go unclaimed (logged)."""
+    if not ids:
+        return
+    try:
+        with redis_client().pipeline(transaction=False) as pipe:
+            for statement_id, digest in zip(ids, hashes, strict=True):
+                pipe.set(CLAIM + statement_id, digest, ex=CLAIM_SECONDS, nx=True)
+            pipe.execute()
+    except RedisError:
+        log.warning("xAPI buffer: Redis failed, %s stored id(s) not claimed", len(ids))
 
 
 def reschedule_if_pending() -> bool:

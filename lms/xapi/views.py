@@ -392,6 +392,13 @@ def _store_statements(
                 transaction.on_commit(
                     lambda: statements_stored.send(sender=Statement, statements=stored)
                 )
+            if new and buffer.enabled():
+                claimed = {str(row.statement_id) for row in new}
+                written_now = [s for s in statements if s["id"] in claimed]
+                hashes = [buffer.fingerprint(s) for s in written_now]
+                transaction.on_commit(
+                    lambda: buffer.claim_written([s["id"] for s in written_now], hashes)
+                )
     except IntegrityError as exc:
         raise XAPIError(409, "id", "a statement with this id was stored at the same time") from exc
     return ids

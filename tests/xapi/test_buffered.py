@@ -548,3 +548,34 @@ def test_statements_left_behind_a_stuck_lock_get_a_drain_of_their_own(
     assert buffer.reschedule_if_pending() is False  # nothing waits
     entry = app.conf.beat_schedule["xapi-drain-sweep"]
     assert entry["task"] == tasks.drain_statements.name
+
+
+def test_an_id_stored_by_the_synchronous_path_is_a_409_for_launched_content(
+    learner: Any, lrs: LRS, django_capture_on_commit_callbacks: Any
+) -> None:
+    """An LRS client's statement (written at once, not buffered) claims its id: launched content
+    sending another statement with that id is refused (409) with its whole batch, not answered
+    200 and dropped by the drain."""
+    launched, params = _launched(learner)
+    body = _own(params, id=str(uuid.uuid4()))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert lrs.post("statements", body).status_code == 200
+    assert Statement.objects.filter(statement_id=body["id"]).exists()
+    other = {**body, "verb": {"id": "http://adlnet.gov/expapi/verbs/attempted"}}
+    assert launched.post("statements", other).status_code == 409
+    fresh = _own(params, id=str(uuid.uuid4()))
+    assert launched.post("statements", [fresh, other]).status_code == 409
+    buffer.drain_now()
+    assert Statement.objects.get(statement_id=body["id"]).verb_id == body["verb"]["id"]
+    assert not Statement.objects.filter(statement_id=fresh["id"]).exists()
+
+    # a voiding statement (always written at once) claims its id too
+    voiding = _own(
+        params,
+        id=str(uuid.uuid4()),
+        verb={"id": VOIDED_IRI},
+        object={"objectType": "StatementRef", "id": body["id"]},
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert launched.post("statements", voiding).status_code == 200
+    assert launched.post("statements", {**voiding, **_own(params)}).status_code == 409
