@@ -476,6 +476,23 @@ def _log_conflicts(rows: list[store.Row]) -> None:
         )
 
 
+def oldest_waiting() -> datetime | None:
+    """The `stored` time of the oldest statement not yet written (None: nothing waits, or
+    buffering is off or Redis failing). Rows wait in order: the processing batch, then the
+    buffer's head."""
+    if not enabled():
+        return None
+    try:
+        with redis_client().pipeline(transaction=False) as pipe:
+            pipe.lindex(PROCESSING, 0)
+            pipe.lindex(BUFFER, 0)
+            heads = pipe.execute()
+    except RedisError:
+        return None
+    times = [datetime.fromisoformat(json.loads(head)[10]) for head in heads if head]
+    return min(times) if times else None
+
+
 def pending() -> bool:
     """Whether anything waits to be written (one round trip)."""
     return bool(redis_client().exists(BUFFER, PROCESSING))

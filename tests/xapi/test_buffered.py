@@ -579,3 +579,35 @@ def test_an_id_stored_by_the_synchronous_path_is_a_409_for_launched_content(
     with django_capture_on_commit_callbacks(execute=True):
         assert launched.post("statements", voiding).status_code == 200
     assert launched.post("statements", {**voiding, **_own(params)}).status_code == 409
+
+
+def test_consistent_through_never_passes_a_statement_still_on_its_way(learner: Any) -> None:
+    """A poller asking `since` the last Consistent-Through must miss nothing: the header stays
+    WRITE_MARGIN behind the read (writes in flight stamped `stored` before committing) and
+    behind the oldest statement still waiting in the buffer."""
+    from datetime import datetime
+
+    from lms.xapi.views import WRITE_MARGIN, consistent_through
+
+    def parsed(value: str) -> datetime:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+    def close(value: str, expected: datetime) -> bool:  # the header is to the millisecond
+        return timedelta(0) <= expected - parsed(value) < timedelta(milliseconds=1)
+
+    launched, params = _launched(learner)
+    asked = timezone.now()
+    got = launched.get("statements", {"limit": "1"})
+    assert parsed(got["X-Experience-API-Consistent-Through"]) <= asked - WRITE_MARGIN + timedelta(
+        seconds=1
+    )
+    assert buffer.oldest_waiting() is None
+    launched.post("statements", _own(params))
+    waiting = buffer.oldest_waiting()
+    assert waiting is not None  # not drained: a read's drain that could not finish sees this
+    later = waiting + timedelta(seconds=10)
+    assert parsed(consistent_through(later)) < waiting
+    assert close(consistent_through(later, read=False), later - WRITE_MARGIN)
+    buffer.drain_now()
+    assert buffer.oldest_waiting() is None
+    assert close(consistent_through(later), later - WRITE_MARGIN)
