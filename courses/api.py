@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import AllowAny
@@ -16,8 +17,9 @@ from rest_framework.response import Response
 
 from courses import selectors, services
 from courses.models import Course, CourseRun, Enrollment, LessonProgress
-from lms.accounts.models import User
+from lms.accounts.permissions import has_perm
 from lms.i18n import pick
+from lms.rest import PersonLanguageMixin
 
 
 class RunSerializer(serializers.ModelSerializer):
@@ -43,7 +45,7 @@ class CourseSerializer(serializers.ModelSerializer):
         return str(pick(course.title, default=course.default_language))
 
 
-class CatalogueView(generics.ListAPIView):
+class CatalogueView(PersonLanguageMixin, generics.ListAPIView):
     """Published courses with open runs; filters: q, language, mode, member_state, program."""
 
     serializer_class = CourseSerializer
@@ -61,10 +63,16 @@ class CatalogueView(generics.ListAPIView):
         )
 
 
+# Read only: POST reads EnrolmentRequestSerializer. (Docstrings of serializers and views are
+# the schema's descriptions, read by the API's clients.)
 class EnrollmentSerializer(serializers.ModelSerializer):
-    run = serializers.SlugRelatedField(slug_field="code", queryset=CourseRun.objects.all())
-    user = serializers.SlugRelatedField(
-        slug_field="email", queryset=User.objects.all(), required=False
+    """An enrolment: its run and course, its status and results."""
+
+    run: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
+    user: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="email", read_only=True
     )
     course = serializers.CharField(source="run.course.code", read_only=True)
 
@@ -72,13 +80,58 @@ class EnrollmentSerializer(serializers.ModelSerializer):
         model = Enrollment
         fields = ["registration", "user", "run", "course", "status", "enrolled_at",
                   "progress_pct", "attendance_pct", "score_pct", "passed", "completed_at"]  # fmt: skip
-        read_only_fields = ["registration", "status", "enrolled_at", "progress_pct",
-                            "attendance_pct", "score_pct", "passed", "completed_at"]  # fmt: skip
+        read_only_fields = fields
 
 
-class EnrollmentListView(generics.ListCreateAPIView):
+# A plain serializer, not the model's: DRF would add the model's unique (user, run) check,
+# making `user` required and answering a second enrolment with a technical message.
+class EnrolmentRequestSerializer(serializers.Serializer):
+    """An enrolment to make: the run's code, and the email of the officer to enrol (yourself
+    when left out)."""
+
+    run = serializers.SlugRelatedField(slug_field="code", queryset=CourseRun.objects.all())
+    # An email, not a related field: looked up only among the officers the caller may enrol,
+    # so that the answer tells nothing about other people's accounts.
+    user = serializers.CharField(required=False, allow_blank=True)
+
+
+def _person_to_enrol(*, actor: Any, email: str) -> Any:
+    """Whom a POST enrols: the caller when `email` is blank or theirs, else the officer with
+    that email among those the caller may enrol (as on the "enrol officers" page).
+
+    The right to enrol others is checked before any look-up, and an email outside the caller's
+    officers is refused as an unknown one: the API is no way to learn who has an account.
+    """
+    if not email or email.lower() == actor.email.lower():
+        return actor
+    if not has_perm(actor, "courses.enrol_officers", None):
+        raise PermissionDenied(_("You may enrol only officers of your institution."))
+    officer = selectors.officers_to_enrol(user=actor).filter(email__iexact=email).first()
+    if officer is None:
+        raise PermissionDenied(_("No officer you may enrol has this email."))
+    return officer
+
+
+def _refuse_second_enrolment(*, user: Any, run: CourseRun, actor: Any) -> None:
+    """Refuse to enrol `user` in `run` again while an enrolment there stands: services.enrol
+    would return it unchanged (it reopens only withdrawn and rejected ones), and an API client
+    must not read that as a new enrolment."""
+    if (
+        Enrollment.objects.filter(user_id=user.pk, run_id=run.pk)
+        .exclude(status__in=services.REOPENABLE)
+        .exists()
+    ):
+        raise services.EnrolmentError(
+            _("You are already enrolled in this run.")
+            if user.pk == actor.pk
+            else _("This officer is already enrolled in this run."),
+            code="already_enrolled",
+        )
+
+
+class EnrollmentListView(PersonLanguageMixin, generics.ListAPIView):
     """GET: your enrolments and those of the institutions you coordinate. POST {run, user?}:
-    enrol yourself, or (coordinators) an officer of your institution, by email."""
+    enrol yourself, or (coordinators, DPS) an officer you may enrol, by email."""
 
     serializer_class = EnrollmentSerializer
     filter_backends: list[Any] = []
@@ -88,19 +141,21 @@ class EnrollmentListView(generics.ListCreateAPIView):
         run = self.request.query_params.get("run")
         return rows.filter(run__code=run) if run else rows
 
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        user = serializer.validated_data.get("user") or request.user
+    @extend_schema(request=EnrolmentRequestSerializer, responses={201: EnrollmentSerializer})
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # the pages' enrolment service: approval, capacity and the waiting list apply alike
+        data = EnrolmentRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        run = data.validated_data["run"]
         try:
-            enrollment = services.enrol(
-                user=user, run=serializer.validated_data["run"], actor=request.user
-            )
+            user = _person_to_enrol(actor=request.user, email=data.validated_data.get("user", ""))
+            _refuse_second_enrolment(user=user, run=run, actor=request.user)
+            enrollment = services.enrol(user=user, run=run, actor=request.user)
         except PermissionDenied as exc:
             return Response({"user": [str(exc)]}, status=status.HTTP_403_FORBIDDEN)
         except ValidationError as exc:
             return Response({"run": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
-        return Response(self.get_serializer(enrollment).data, status=status.HTTP_201_CREATED)
+        return Response(EnrollmentSerializer(enrollment).data, status=status.HTTP_201_CREATED)
 
 
 class LessonProgressSerializer(serializers.ModelSerializer):
@@ -120,13 +175,14 @@ class ProgressSerializer(serializers.Serializer):
     lessons = LessonProgressSerializer(many=True)
 
 
-class ProgressView(generics.GenericAPIView):
+class ProgressView(PersonLanguageMixin, generics.GenericAPIView):
     """The progress of one enrolment, lesson by lesson (same scope as the list)."""
 
     serializer_class = ProgressSerializer
 
     @extend_schema(responses=ProgressSerializer)
     def get(self, request: Request, registration: str) -> Response:
+        # outside the scope: Http404, answered "Not found." in the caller's language (lms.rest)
         enrollment = get_object_or_404(
             selectors.api_enrollments(user=request.user), registration=registration
         )

@@ -9,7 +9,8 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from lms import media, views
 
@@ -38,7 +39,10 @@ urlpatterns = [
     path("api/v1/", include((api_patterns, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    # Redoc's bundle loads its logo from cdn.redoc.ly and its page Google's fonts, and nothing
+    # may load from outside the site (closed networks): the Swagger UI, served whole from here
+    # (SIDECAR), documents the same schema.
+    path("api/redoc/", RedirectView.as_view(pattern_name="api-docs")),
     # uploaded files, each to those its app allows (lms.media), in every mode
     re_path(rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.+)$", media.serve, name="media"),
 ]
