@@ -18,7 +18,7 @@ import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
@@ -633,10 +633,24 @@ def checklist_score(*, answer: Answer, ticked: set[str]) -> Decimal:
     """Points of a practical evaluation: the sum of the checklist items observed."""
     items = answer.question.data.get("checklist", [])
     total = sum(
-        (Decimal(str(item.get("points", 1))) for item in items if str(item["id"]) in ticked),
+        (_item_points(item) for item in items if str(item["id"]) in ticked),
         Decimal(0),
     )
     return min(total, answer.max_score)
+
+
+def _item_points(item: dict[str, Any]) -> Decimal:
+    """The points of a checklist item as authored in the question's data (1 unless given);
+    refused when they are not a finite number ("NaN" would not even compare with the maximum)."""
+    try:
+        points = Decimal(str(item.get("points", 1)).strip().replace(",", "."))
+    except InvalidOperation:
+        points = None
+    if points is None or not points.is_finite():
+        raise ValidationError(
+            {"checklist": _("A checklist item of this question has points that are not a number.")}
+        )
+    return points
 
 
 GRADE_FIELDS = ["score", "rubric_levels", "comment", "graded_by", "graded_at"]
@@ -658,7 +672,7 @@ def _graded(
     entry to store. The score must lie within the answer's points; a grade already given
     (by an instructor, or an automatic score) changes only with a reason; a first grade lowers
     the attempt's count of answers waiting for one."""
-    if score < 0 or score > answer.max_score:
+    if not score.is_finite() or score < 0 or score > answer.max_score:
         raise ValidationError(
             {
                 "score": _("The score must be between 0 and %(max)s.")

@@ -408,9 +408,13 @@ def _parse_grade(
         return None, levels
     raw = request.POST.get("score", "").strip().replace(",", ".")
     try:
-        return Decimal(raw), None
+        score = Decimal(raw)
     except InvalidOperation:
-        raise ValidationError({"score": _("Score: enter a number.")}) from None
+        score = None
+    # "NaN" and "Infinity" parse too, and NaN cannot even be compared with the question's points
+    if score is None or not score.is_finite():
+        raise ValidationError({"score": _("Score: enter a number.")})
+    return score, None
 
 
 def _run_and_assessment(run_code: str, pk: int, user: Any) -> tuple[CourseRun, Assessment]:

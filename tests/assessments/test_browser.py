@@ -3,6 +3,7 @@ instructor grades an essay with a rubric and releases it."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -38,7 +39,8 @@ def test_officer_takes_a_timed_quiz_in_portuguese(live_server: Any, browser: Any
     page.get_by_label("Opção b").check()
     page.get_by_label("Sua resposta (um número)").fill("3,5")
     # The autosave (JavaScript) reports the save; the server has the answers.
-    page.locator("#autosave-status").get_by_text("Guardado").wait_for()
+    # Brazilian Portuguese ("Salvo", not Portugal's "Guardado"), and not "Não salvo".
+    page.locator("#autosave-status").get_by_text(re.compile(r"^Salvo ")).wait_for()
     attempt = Attempt.objects.get(user=officer)
     saved = dict(attempt.answers.values_list("question__kind", "response"))
     assert saved[K.SINGLE] == "b"
@@ -87,8 +89,8 @@ def test_instructor_grades_an_essay_with_a_rubric(live_server: Any, browser: Any
     page.goto(f"{live_server.url}/assessments/grading/?run={run.pk}")
     page.get_by_role("link", name=enrollment.user.full_name).click()
     page.get_by_text("I would open a dialogue with the organisers.").wait_for()
-    page.get_by_role("row", name="Argument").get_by_label("Complete").check()
-    page.get_by_role("row", name="Use of law").get_by_label("Partial").check()
+    page.get_by_role("group", name="Argument").get_by_label("Complete").check()
+    page.get_by_role("group", name="Use of law").get_by_label("Partial").check()
     page.get_by_label("Comment to the learner").fill("Cite the law next time.")
     page.get_by_role("button", name="Save the grade").click()
     page.get_by_text("The grade is saved.").wait_for()
