@@ -42,7 +42,7 @@ def _revokes(user: Any, certificate: Any) -> bool:
 
 def _issues_run(user: Any, run: Any) -> bool:
     """Bulk issuance: DPS, or a coordinator of the run's host institution."""
-    return run is not None and has_perm(user, "courses.manage_run", run)
+    return run is not None and has_perm(user, "courses.coordinate_run", run)
 
 
 def _verifies_many(user: Any, obj: Any) -> bool:

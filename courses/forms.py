@@ -12,6 +12,8 @@ from lms.widgets import DateInput, DateTimeInput
 
 # A video position above two days is a mistake, not a lecture.
 MAX_VIDEO_SECONDS = 2 * 24 * 3600
+# A run's seats: far above any classroom, far below what the database column holds.
+MAX_SEATS = 100_000
 
 
 class VideoPositionForm(forms.Form):
@@ -84,7 +86,7 @@ class ReplicatedRunForm(RunDatesForm):
     starts_on = forms.DateField(label=_("starts on"), widget=DateInput())
     ends_on = forms.DateField(label=_("ends on"), widget=DateInput())
     venue = forms.CharField(label=_("venue"), max_length=200)
-    capacity = forms.IntegerField(label=_("seats"), min_value=1, max_value=100000)
+    capacity = forms.IntegerField(label=_("seats"), min_value=1, max_value=MAX_SEATS)
     language = forms.ChoiceField(label=_("language of delivery"))
     supervisor = PersonChoiceField(
         label=_("supervising expert"),
@@ -380,7 +382,11 @@ class RunForm(RunDatesForm):
     starts_on = forms.DateField(label=_("starts on"), required=False, widget=DateInput())
     ends_on = forms.DateField(label=_("ends on"), required=False, widget=DateInput())
     capacity = forms.IntegerField(
-        label=_("seats"), min_value=1, required=False, help_text=_("Empty: no limit.")
+        label=_("seats"),
+        min_value=1,
+        max_value=MAX_SEATS,
+        required=False,
+        help_text=_("Empty: no limit."),
     )
     requires_approval = forms.BooleanField(label=_("enrolment needs approval"), required=False)
     self_enrolment = forms.BooleanField(

@@ -3,7 +3,12 @@
 - courses.teach_run (obj=CourseRun): an instructor assigned to the run, the run's supervising
   expert, a coordinator of the host institution, DPS.
 - courses.view_run (obj=CourseRun): those who teach it, and learners enrolled in it.
-- courses.manage_run (obj=CourseRun): a coordinator of the host institution, DPS.
+- courses.manage_run (obj=CourseRun): a coordinator of the host institution, DPS; and, for a
+  replicated run, its replicating trainer (leads_replication): they plan its sessions, enrol
+  the officers of its host institution and decide their requests, in that run only.
+- courses.coordinate_run (obj=CourseRun): a coordinator of the host institution, DPS: they
+  assign instructors and may record observations beside the supervising expert (not a trainer,
+  who would be observing their own teaching).
 - courses.enrol_officers (obj=Institution, or None for "some institution"): a coordinator of the
   institution (or a unit above it), DPS.
 - courses.author_course (obj=Course): a coordinator of the owner institution, DPS.
@@ -46,13 +51,29 @@ def _views(user: Any, run: Any) -> bool:
     return _teaches(user, run)
 
 
-def _manages(user: Any, run: Any) -> bool:
+def _coordinates_run(user: Any, run: Any) -> bool:
     if run is None:
         return False
     scope = get_scope(user)
     return scope.is_dps or (
         run.host_institution_id is not None and scope.coordinates(run.host_institution_id)
     )
+
+
+def leads_replication(user: Any, run: Any) -> bool:
+    """Whether `user` is the replicating trainer of `run`, a replicated run (held at the
+    trainer's institution: create_replicated_run)."""
+    if run is None or run.replicated_from_id is None or run.host_institution_id is None:
+        return False
+    from courses.models import RunInstructor
+
+    return RunInstructor.objects.filter(
+        run_id=run.pk, user_id=user.pk, role=RunInstructor.Role.TRAINER
+    ).exists()
+
+
+def _manages(user: Any, run: Any) -> bool:
+    return _coordinates_run(user, run) or leads_replication(user, run)
 
 
 def _enrols_officers(user: Any, institution: Any) -> bool:
@@ -137,6 +158,7 @@ def register() -> None:
     register_rule("courses.teach_run", _teaches)
     register_rule("courses.view_run", _views)
     register_rule("courses.manage_run", _manages)
+    register_rule("courses.coordinate_run", _coordinates_run)
     register_rule("courses.enrol_officers", _enrols_officers)
     register_rule("courses.author_course", _authors)
     register_rule("courses.replicate_course", _replicates)

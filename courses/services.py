@@ -19,8 +19,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, F, Max, Q
-from django.utils import timezone, translation
+from django.db.models import Count, F, Max, Q, QuerySet
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from courses import selectors, signals
@@ -41,6 +41,7 @@ from courses.models import (
     SupervisionObservation,
     TrainerQualification,
 )
+from courses.permissions import leads_replication
 from lms.accounts.permissions import get_scope, has_perm
 from lms.db import bound_cursor, bulk_update
 
@@ -285,23 +286,32 @@ def _missing_earlier_courses(users: list[Any], run: CourseRun) -> list[tuple[Any
 
 
 def enrol(*, user: Any, run: CourseRun, actor: Any, note: str = "") -> Enrollment:
-    """Enrol `user` in `run`, acting as `actor` (the learner themself or a coordinator).
+    """Enrol `user` in `run`, acting as `actor` (the learner themself, a coordinator, or the
+    trainer who leads a replicated run, for officers of its host institution).
 
     Self-enrolment needs an open run that allows it; runs that need approval (on-site) put a
-    learner's own request on hold until a coordinator approves it. A coordinator's enrolment is
+    learner's own request on hold until whoever manages the run approves it. Their enrolment is
     approved at once. With no seat left the enrolment joins the waiting list. Enrolling again
-    returns the existing enrolment unchanged (withdrawn or rejected ones are reopened).
+    returns the existing enrolment unchanged (withdrawn or rejected ones are reopened). The
+    run's replicating trainer teaches it: they are never enrolled in it as a learner.
     """
     by_self = actor.pk == user.pk
     # An officer with no institution can be enrolled by DPS only (the rule with no object would
     # answer for "some institution").
     if not by_self and (
         (user.institution_id is None and not get_scope(actor).is_dps)
-        or not has_perm(actor, "courses.enrol_officers", user.institution)
+        or not _may_enrol_officers_of(actor, run, user.institution)
     ):
         raise PermissionDenied(_("You may enrol only officers of your institution."))
     with transaction.atomic():
         run = _lock_run(run.pk)
+        if _trainers_among(run, [user]):
+            raise EnrolmentError(
+                _("You teach this run as its trainer: you cannot enrol in it as a learner.")
+                if by_self
+                else _trainer_refused(user),
+                code="trainer",
+            )
         if not has_perm(actor, "courses.manage_run", run) or by_self:
             _check_open(run)
             if by_self and not run.self_enrolment:
@@ -339,6 +349,58 @@ def enrol(*, user: Any, run: CourseRun, actor: Any, note: str = "") -> Enrollmen
             key=statement_id("registered", enrollment.registration, event.pk if reopening else 0),
         )
     return enrollment
+
+
+def _may_enrol_officers_of(actor: Any, run: CourseRun, institution: Any) -> bool:
+    """Whether `actor` may enrol officers of `institution` in `run`: as its coordinator (or
+    DPS), or as the trainer who leads the replicated run, for officers of the run's host
+    institution and its units."""
+    if has_perm(actor, "courses.enrol_officers", institution):
+        return True
+    host = run.host_institution if run.host_institution_id is not None else None
+    return (
+        institution is not None
+        and host is not None
+        and institution.path.startswith(host.path)
+        and leads_replication(actor, run)
+    )
+
+
+def _trainers_among(run: CourseRun, users: list[Any]) -> list[Any]:
+    """Those of `users` who teach `run` as its replicating trainers (one query)."""
+    ids = set(
+        RunInstructor.objects.filter(
+            run_id=run.pk, role=RunInstructor.Role.TRAINER, user_id__in=[u.pk for u in users]
+        ).values_list("user_id", flat=True)
+    )
+    return [user for user in users if user.pk in ids]
+
+
+def _trainer_refused(user: Any) -> str:
+    return _(
+        "%(name)s teaches this run as its trainer and cannot be enrolled in it as a learner."
+    ) % {"name": user.full_name or user.email}
+
+
+def officers_to_enrol_in(*, run: CourseRun, user: Any, query: str = "") -> QuerySet[Any]:
+    """The officers `user` may enrol in `run` (its enrol-officers page and background job):
+    those of the institutions they coordinate; for the trainer who leads a replicated run (and
+    coordinates none of it), those of its host institution and its units. The run's replicating
+    trainers are left out: they teach it."""
+    host = run.host_institution if run.host_institution_id is not None else None
+    if host is not None and not get_scope(user).coordinates(host) and leads_replication(user, run):
+        from lms.accounts.models import User
+
+        officers = User.objects.filter(
+            status=User.Status.ACTIVE, institution__path__startswith=host.path
+        )
+        if query:
+            officers = officers.filter(Q(full_name__icontains=query) | Q(email__icontains=query))
+        officers = officers.select_related("institution").order_by("full_name", "pk")
+    else:
+        officers = selectors.officers_to_enrol(user=user, query=query)
+    trainers = RunInstructor.objects.filter(run_id=run.pk, role=RunInstructor.Role.TRAINER)
+    return officers.exclude(pk__in=trainers.values("user_id"))
 
 
 def _new_enrollment(user: Any, run: CourseRun, institution: Any) -> Enrollment:
@@ -430,7 +492,7 @@ def run_enrolment_job(*, job_id: uuid.UUID | str, batch_size: int = BULK_BATCH) 
             error=_("The account that asked for this enrolment no longer exists."),
         )
         return EnrolmentJob.objects.get(pk=job.pk)
-    officers = selectors.officers_to_enrol(user=actor, query=job.query).order_by("pk")
+    officers = officers_to_enrol_in(run=job.run, user=actor, query=job.query).order_by("pk")
     jobs.update(
         state=EnrolmentJob.State.RUNNING, total=officers.count(),
         enrolled=0, waitlisted=0, already=0, error="",
@@ -460,8 +522,11 @@ def run_enrolment_job(*, job_id: uuid.UUID | str, batch_size: int = BULK_BATCH) 
 
 def _enrol_officers(users: list[Any], run: CourseRun, actor: Any, outcome: BulkEnrolment) -> None:
     """enrol_many's officers other than the actor, in its transaction."""
-    institutions = _check_may_enrol(actor, users)
+    institutions = _check_may_enrol(actor, users, run)
     run = _lock_run(run.pk)
+    trainers = _trainers_among(run, users)
+    if trainers:
+        raise EnrolmentError(_trainer_refused(trainers[0]), code="trainer")
     if not has_perm(actor, "courses.manage_run", run):
         _check_open(run)
     _check_program_order_of_many(users, run)
@@ -521,7 +586,7 @@ def _enrol_officers(users: list[Any], run: CourseRun, actor: Any, outcome: BulkE
     )
 
 
-def _check_may_enrol(actor: Any, users: list[Any]) -> dict[int, Any]:
+def _check_may_enrol(actor: Any, users: list[Any], run: CourseRun) -> dict[int, Any]:
     """enrol's permission for many officers: each institution asked once (the institutions,
     read in one query, are returned by id); an officer with no institution, by DPS only."""
     from lms.accounts.models import Institution
@@ -532,7 +597,7 @@ def _check_may_enrol(actor: Any, users: list[Any]) -> dict[int, Any]:
     if any(user.institution_id is None for user in users) and not get_scope(actor).is_dps:
         raise PermissionDenied(refused)
     for institution in institutions.values():
-        if not has_perm(actor, "courses.enrol_officers", institution):
+        if not _may_enrol_officers_of(actor, run, institution):
             raise PermissionDenied(refused)
     return institutions
 
@@ -1382,7 +1447,9 @@ def record_attendance(
     *, session: Session, marks: dict[int, str], actor: Any
 ) -> list[AttendanceRecord]:
     """Take attendance for a session: {enrollment id: status}. Recomputes each learner's
-    attendance rate and completion. Only those who teach the run may do it.
+    attendance rate and completion. Only those who teach the run may do it, once the session
+    has started (a mark taken before would count an absence as attendance), and with someone
+    marked.
 
     Bulk work for a roster of hundreds: the records are upserted in one statement, their
     `attended` statements stored in one, the rates updated in one; the officers this marking
@@ -1391,11 +1458,21 @@ def record_attendance(
     run = session.run
     if not has_perm(actor, "courses.teach_run", run):
         raise PermissionDenied(_("You do not teach this course run."))
+    now = timezone.now()
+    if not session_started(session, now):
+        raise ValidationError(
+            {"session": _("This session has not started yet: take attendance once it starts.")},
+            code="not_started",
+        )
+    if not marks:
+        raise ValidationError(
+            {"status": _("Nobody was marked: choose a status for each officer, or for everyone.")},
+            code="nothing_marked",
+        )
     valid = {choice for choice, _label in AttendanceRecord.Status.choices}
     for status in marks.values():
         if status not in valid:
             raise ValidationError({"status": _("Choose present, late, absent or excused.")})
-    now = timezone.now()
     with transaction.atomic():
         enrollments = {
             e.pk: e
@@ -1437,6 +1514,11 @@ def record_attendance(
             lambda: signals.attendance_recorded.send(sender=Session, session=session, records=taken)
         )
     return records
+
+
+def session_started(session: Session, now: Any = None) -> bool:
+    """Whether attendance may be taken for `session`: it has started."""
+    return session.starts_at <= (now or timezone.now())
 
 
 def _may_complete(enrollment: Enrollment, run: CourseRun, attendance_pct: int | None) -> bool:
@@ -1595,7 +1677,8 @@ def create_replicated_run(
     """A run delivered by a qualified trainer at their own institution, replicating `source`.
 
     The trainer plans it themself, or a coordinator of the trainer's institution does; the run is
-    always hosted by the trainer's institution, with the trainer as its replicating instructor.
+    always hosted by the trainer's institution, with the trainer as its replicating instructor
+    (who then manages it: courses.manage_run). It starts today at the earliest.
     """
     if not TrainerQualification.objects.filter(user=trainer, course_id=source.course_id).exists():
         raise ValidationError({"trainer": _("This person is not qualified to teach the course.")})
@@ -1608,6 +1691,9 @@ def create_replicated_run(
         raise ValidationError(
             {"supervisor": _("The supervising expert must be someone other than the trainer.")}
         )
+    starts_on = fields.get("starts_on")
+    if starts_on is not None and starts_on < timezone.localdate():
+        raise ValidationError({"starts_on": _("The run cannot start in the past.")})
     with transaction.atomic():
         run = CourseRun.objects.create(
             course_id=source.course_id,
@@ -1662,8 +1748,11 @@ def record_observation(
     rating: int | None = None,
     session: Session | None = None,
 ) -> SupervisionObservation:
-    """The supervising expert's feedback on a replicating trainer's teaching."""
-    if run.supervisor_id != supervisor.pk and not has_perm(supervisor, "courses.manage_run", run):
+    """The supervising expert's feedback on a replicating trainer's teaching (or a coordinator's
+    of the host institution; never the trainer's own, though they manage the run)."""
+    if run.supervisor_id != supervisor.pk and not has_perm(
+        supervisor, "courses.coordinate_run", run
+    ):
         raise PermissionDenied(_("Only the supervising expert may record observations."))
     if not RunInstructor.objects.filter(
         run_id=run.pk, user_id=trainer.pk, role=RunInstructor.Role.TRAINER
@@ -1872,17 +1961,31 @@ def create_run(
 
 
 def add_session(*, actor: Any, run: CourseRun, **fields: Any) -> Session:
-    """A scheduled session of a run (those who manage the run plan its sessions)."""
+    """A scheduled session of a run (those who manage the run plan its sessions), within the
+    run's dates when it has them (in the site's time zone)."""
     if not has_perm(actor, "courses.manage_run", run):
         raise PermissionDenied(_("You may not plan sessions of this run."))
     if fields["ends_at"] <= fields["starts_at"]:
         raise ValidationError({"ends_at": _("A session ends after it starts.")})
+    starts, ends = timezone.localdate(fields["starts_at"]), timezone.localdate(fields["ends_at"])
+    if run.starts_on is not None and starts < run.starts_on:
+        raise ValidationError(
+            {"starts_at": _("The session cannot start before the run starts (%(date)s).")
+             % {"date": formats.date_format(run.starts_on, "SHORT_DATE_FORMAT")}}
+        )  # fmt: skip
+    if run.ends_on is not None and (starts > run.ends_on or ends > run.ends_on):
+        field = "starts_at" if starts > run.ends_on else "ends_at"
+        raise ValidationError(
+            {field: _("The session cannot take place after the run ends (%(date)s).")
+             % {"date": formats.date_format(run.ends_on, "SHORT_DATE_FORMAT")}}
+        )  # fmt: skip
     return Session.objects.create(run=run, **fields)
 
 
 def assign_instructor(*, actor: Any, run: CourseRun, user: Any, role: str) -> RunInstructor:
-    """Add someone to those who teach a run (or change their role there)."""
-    if not has_perm(actor, "courses.manage_run", run):
+    """Add someone to those who teach a run (or change their role there): its coordinators do,
+    not the trainer who leads a replicated run."""
+    if not has_perm(actor, "courses.coordinate_run", run):
         raise PermissionDenied(_("You may not assign instructors to this run."))
     if role not in (RunInstructor.Role.LEAD, RunInstructor.Role.ASSISTANT):
         raise ValidationError({"role": _("Choose lead instructor or assistant.")})

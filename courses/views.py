@@ -40,6 +40,7 @@ from courses.models import (
     EnrolmentJob,
     Lesson,
     Program,
+    RunInstructor,
     Session,
 )
 from lms.accounts.models import MemberState
@@ -140,13 +141,23 @@ def course_detail(request: HttpRequest, code: str) -> HttpResponse:
         .order_by("starts_on", "code")
     )
     mine = {}
+    led: set[int] = set()
     if request.user.is_authenticated:
         mine = {
             e.run_id: e
             for e in Enrollment.objects.filter(user_id=request.user.pk, run__course=course)
         }
+        # the replicated runs the person leads: they teach them, and do not enrol in them
+        led = set(
+            RunInstructor.objects.filter(
+                user_id=request.user.pk,
+                run__in=[run.pk for run in runs],
+                role=RunInstructor.Role.TRAINER,
+            ).values_list("run_id", flat=True)
+        )
     for run in runs:
         run.my_enrollment = mine.get(run.pk)  # type: ignore[attr-defined]
+        run.i_lead = run.pk in led  # type: ignore[attr-defined]
     outcomes = pick(course.learning_outcomes, default=course.default_language) or []
     return render(
         request,
@@ -367,7 +378,13 @@ def roster(request: HttpRequest, run_code: str) -> HttpResponse:
     return _roster_page(request, request.permission_object)  # type: ignore[attr-defined]
 
 
-def _roster_page(request: HttpRequest, run: CourseRun, status: int = 200) -> HttpResponse:
+def _roster_page(
+    request: HttpRequest,
+    run: CourseRun,
+    status: int = 200,
+    observation_form: ObservationForm | None = None,
+) -> HttpResponse:
+    """The roster; `observation_form` is the supervising expert's form as posted, errors and all."""
     page = _page(request, selectors.run_roster(run=run), 50)
     sessions = run.sessions.order_by("starts_at")
     return render(
@@ -379,6 +396,9 @@ def _roster_page(request: HttpRequest, run: CourseRun, status: int = 200) -> Htt
                 :20
             ],
             "is_supervisor": run.supervisor_id == request.user.pk,
+            "observation_form": ObservationForm(run=run)
+            if observation_form is None
+            else observation_form,
             "trainers": run.run_instructors.filter(role="trainer").select_related("user"),
             "run": run,
             "page_obj": page,
@@ -395,25 +415,20 @@ def _roster_page(request: HttpRequest, run: CourseRun, status: int = 200) -> Htt
 @require_perm("courses.teach_run", _run)
 @require_POST
 def observe(request: HttpRequest, run_code: str) -> HttpResponse:
-    """The supervising expert records feedback on a replicating trainer's teaching."""
+    """The supervising expert records feedback on a replicating trainer's teaching from the
+    roster, checked as on the supervision page (ObservationForm, then the service); a refusal
+    shows the roster again with the form's errors and what was typed."""
     run: CourseRun = request.permission_object  # type: ignore[attr-defined]
-    trainer = get_object_or_404(
-        run.run_instructors.select_related("user"), user_id=request.POST.get("trainer") or 0
-    ).user
-    rating = request.POST.get("rating", "")
-    try:
-        services.record_observation(
-            run=run,
-            supervisor=request.user,
-            trainer=trainer,
-            feedback=request.POST.get("feedback", ""),
-            rating=int(rating) if rating.isdigit() else None,
-        )
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("Observation saved."))
-    return redirect("courses:roster", run_code=run.code)
+    form = ObservationForm(request.POST, run=run)
+    done = _submit(
+        request, form,
+        lambda: services.record_observation(run=run, supervisor=request.user, **form.cleaned_data),
+        _("Observation saved."),
+        lambda _observation: redirect("courses:roster", run_code=run.code),
+    )  # fmt: skip
+    if done is not None:
+        return done
+    return _roster_page(request, run, status=400, observation_form=form)
 
 
 # Train-the-trainers -----------------------------------------------------------------------------
@@ -560,7 +575,8 @@ def _session(request: HttpRequest, run_code: str, session_id: int) -> CourseRun:
 
 @require_perm("courses.teach_run", _session)
 def attendance(request: HttpRequest, run_code: str, session_id: int) -> HttpResponse:
-    """Take attendance for one session on a phone-sized page; all present in one tap."""
+    """Take attendance for one session on a phone-sized page; all present in one tap. Before the
+    session starts the page says so instead of showing the form."""
     session: Session = request.course_session  # type: ignore[attr-defined]
     roster_rows = list(selectors.seated_roster(run=session.run))
     error = ""
@@ -588,6 +604,7 @@ def attendance(request: HttpRequest, run_code: str, session_id: int) -> HttpResp
             "rows": [(e, current.get(e.pk, "")) for e in roster_rows],
             "statuses": AttendanceRecord.Status.choices,
             "error": error,
+            "started": services.session_started(session),
         },
         status=400 if error else 200,
     )
@@ -627,14 +644,14 @@ def institution_enrollments(request: HttpRequest) -> HttpResponse:
 
 @require_perm("courses.manage_run", _run)
 def enrol_officers(request: HttpRequest, run_code: str) -> HttpResponse:
-    """A coordinator enrols officers: chosen ones, or all matching a filter."""
+    """Whoever manages the run enrols officers: chosen ones, or all matching a filter."""
     run: CourseRun = request.permission_object  # type: ignore[attr-defined]
     query = request.GET.get("q", "").strip()[:100]
-    officers = selectors.officers_to_enrol(user=request.user, query=query)
+    officers = services.officers_to_enrol_in(run=run, user=request.user, query=query)
     if request.method == "POST":
         if request.POST.get("everyone_matching"):
             wanted = request.POST.get("q", "").strip()[:100]
-            matching = selectors.officers_to_enrol(user=request.user, query=wanted)
+            matching = services.officers_to_enrol_in(run=run, user=request.user, query=wanted)
             if matching.count() >= services.enrol_in_background_from():
                 job = services.start_enrolment_job(run=run, actor=request.user, query=wanted)
                 return redirect("courses:enrolment_job", run_code=run.code, job_id=job.pk)
