@@ -25,7 +25,7 @@ from courses.forms import (
 )
 from courses.models import Course, CourseRun, Lesson, Module
 from courses.views import _page, _run, _submit
-from lms.accounts.permissions import get_scope, require_perm
+from lms.accounts.permissions import get_scope, has_perm, require_perm
 
 
 def _authoring_course(request: HttpRequest, code: str, **_ids: Any) -> Course:
@@ -267,10 +267,12 @@ def new_run(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_perm("courses.manage_run", _run)
 def run(request: HttpRequest, run_code: str) -> HttpResponse:
-    """A run's schedule: its sessions, and a form to add one."""
+    """A run's schedule: its sessions, and a form to add one; its instructors, and (for those
+    who coordinate it, not a replicated run's own trainer) a form to assign one."""
     current: CourseRun = request.permission_object  # type: ignore[attr-defined]
     posted = request.POST if request.method == "POST" else None
-    adding_instructor = posted is not None and "instructor-user" in posted
+    assigns = has_perm(request.user, "courses.coordinate_run", current)
+    adding_instructor = assigns and posted is not None and "instructor-user" in posted
     form = SessionForm(None if adding_instructor else posted)
     instructor_form = InstructorForm(
         posted if adding_instructor else None,
@@ -305,7 +307,7 @@ def run(request: HttpRequest, run_code: str) -> HttpResponse:
             "run": current,
             "form": form,
             "sessions": current.sessions.order_by("starts_at"),
-            "instructor_form": instructor_form,
+            "instructor_form": instructor_form if assigns else None,
             "instructors": current.run_instructors.select_related("user").order_by(
                 "user__full_name"
             ),

@@ -104,8 +104,10 @@ def test_the_trainer_manages_the_replicated_run_they_planned(
     sessions_url = reverse("courses:author_run", args=[run.code])
     assert enrol_url in roster.text
     assert sessions_url in roster.text
-    # Sessions: planned by the trainer.
-    assert client.get(sessions_url).status_code == 200
+    # Sessions: planned by the trainer (who is not offered to assign instructors).
+    sessions_page = client.get(sessions_url)
+    assert sessions_page.status_code == 200
+    assert "instructor-user" not in sessions_page.text
     response = client.post(
         sessions_url,
         {"title": "Día 1", "starts_at": f"{_days(10)}T09:00", "ends_at": f"{_days(10)}T12:00"},
