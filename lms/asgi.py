@@ -3,6 +3,9 @@
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lms.settings")
+# Django's ASGI handler runs each request in a new thread: a connection kept past the request
+# (DB_CONN_MAX_AGE) would stay open with its dead thread (lms.settings).
+os.environ["LMS_ASGI"] = "1"
 
 from lms.handlers import get_asgi_application  # noqa: E402 - after the settings module is named
 

@@ -157,6 +157,12 @@ if DATABASE_URL:
                 "min_size": int(os.environ.get("DB_POOL_MIN", "2")),
                 "max_size": int(os.environ.get("DB_POOL_MAX", "20")),
             }
+        elif env_bool("LMS_ASGI", False):
+            # An ASGI server (Daphne) runs each HTTP request in a new thread: a connection kept
+            # for the next request stays with its dead thread, and one Daphne process serving
+            # the LRS held 94 of PostgreSQL's 100 (then "too many clients": 500s). Django's
+            # advice: no persistent connections under ASGI, or its pool (DB_POOL=1).
+            _db["CONN_MAX_AGE"] = 0
         else:
             _db["CONN_MAX_AGE"] = int(os.environ.get("DB_CONN_MAX_AGE", "60"))
         # Behind PgBouncer in transaction mode (deploy/) each transaction may run on another

@@ -119,3 +119,39 @@ def test_transaction_pooling_turns_server_side_cursors_off(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [disabled, "60"]
+
+
+def test_an_asgi_server_keeps_no_database_connection_past_its_request() -> None:
+    """Daphne runs each HTTP request in a new thread: a kept connection would outlive its
+    thread (a Daphne serving the LRS held 94 of PostgreSQL's 100). lms.asgi turns keeping off,
+    unless Django's pool is on; WSGI servers (gunicorn) keep theirs."""
+    probe = (
+        "import os, sys; os.environ['DJANGO_SETTINGS_MODULE'] = 'lms.settings'; "
+        "__import__('lms.asgi') if sys.argv[1] == 'asgi' else None; "
+        "from django.conf import settings; db = settings.DATABASES['default']; "
+        "print(db['CONN_MAX_AGE'], 'pool' in db.get('OPTIONS', {}))"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "LMS_", "DB_"))}
+    clean.update(
+        LMS_VAR_DIR=str(settings.VAR_DIR),
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/lms",
+        DB_CONN_MAX_AGE="60",
+    )
+    answers = {}
+    for server, extra in (("asgi", {}), ("wsgi", {}), ("asgi-pool", {"DB_POOL": "1"})):
+        result = subprocess.run(  # noqa: S603 - our own interpreter and settings
+            [sys.executable, "-c", probe, server.partition("-")[0]],
+            env=clean | extra,
+            cwd=settings.BASE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        answers[server] = result.stdout.split()
+    assert answers == {
+        "asgi": ["0", "False"],
+        "wsgi": ["60", "False"],
+        "asgi-pool": ["0", "True"],
+    }
