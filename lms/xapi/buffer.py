@@ -14,14 +14,17 @@ What the drain decides, since the request did not read the database:
   (through the database) in every process; withdrawing a credential therefore drops at most what
   its content sent between the withdrawal and the next drain, a fraction of a second under load.
 - ids: a claim (below) makes the same id with another statement a 409 for CLAIM_SECONDS. The
-  synchronous path claims what it stores too (claim_written), so an id written by an LRS client,
-  with attachments or by a voiding statement is a 409 for launched content as well. An id stored
+  synchronous path claims the ids it is about to store too (begin_write), so an id written by an
+  LRS client, with attachments or by a voiding statement is decided by the synchronous path
+  when launched content sends it again (a 409 if the statements differ). An id stored
   with no claim (before buffering was turned on, by the platform, or after its claim expired) is
   not stored twice (ON CONFLICT DO NOTHING) and, if the statements differ, the stored one is kept
   and the conflict logged.
 
 Redis keys (the LRS's Redis database):
   xapi:claim:<id>        sha256 of the statement's comparable form, 24 h: duplicates and 409s
+                         ("synchronous": the synchronous path stores it, and decides)
+  xapi:writing           synchronous writes in flight by their start (Consistent-Through)
   xapi:refused:<key>     a launch credential the drain found withdrawn (launch cache TTL)
   xapi:buffer            the prepared rows waiting (JSON, one per item): launched content's,
                          and the platform's own statements (queue_platform; no claim)
@@ -38,7 +41,7 @@ import logging
 import os
 import time
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -56,11 +59,13 @@ PROCESSING = "xapi:buffer:processing"
 LOCK = "xapi:drain-lock"
 SCHEDULED = "xapi:drain-scheduled"
 CLAIM = "xapi:claim:"
+WRITING = "xapi:writing"
 REFUSED = "xapi:refused:"
 CLAIM_SECONDS = 86400
 BATCH = 5000
 LOCK_MS = 60_000
 DRAIN_COUNTDOWN = 0.2
+WRITE_EXPIRY = 600  # seconds after which a write still registered is taken for dead
 
 _redis: Any = None
 log = logging.getLogger(__name__)
@@ -188,21 +193,85 @@ def accept(
     _schedule(result)
 
 
-def claim_written(ids: list[str], hashes: list[str]) -> None:
-    """Claim the ids of statements the synchronous path stored (LRS clients, attachments,
-    voiding, Redis fallbacks), as `accept` claims launched ones: launched content that sends
-    another statement with one of these ids is then decided by the synchronous path (409), its
-    whole batch refused, instead of answered 200 and dropped by the drain. An id claimed already
-    keeps its claim. Redis failing, the ids go unclaimed (logged)."""
-    if not ids:
+# KEYS: the writes-in-flight set, then one claim per statement; ARGV: the write's token, its
+# start (epoch seconds), the claims' seconds. Registers the write, and claims each id not yet
+# claimed with a mark no launched statement's hash equals.
+_BEGIN = """
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+for i = 2, #KEYS do
+  redis.call('SET', KEYS[i], 'synchronous', 'NX', 'EX', tonumber(ARGV[3]))
+end
+return 1
+"""
+_begin_script: Any = None
+
+
+def begin_write(ids: list[str], *, claim: bool) -> str | None:
+    """Before the synchronous path stamps and writes statements: register the write as in
+    flight (Consistent-Through stays before it until end_write) and, with `claim`, claim its
+    ids. A claim made here is a mark that no launched statement's hash equals: launched content
+    sending one of these ids, the same statement or another, is then decided by the synchronous
+    path (stored: 200 or 409, its whole batch refused), never answered 200 and dropped by the
+    drain; made before the write, it leaves no moment in which launched content could claim
+    the id first unseen (a claim already there is kept: its statement is drained before this
+    write). Returns the token for end_write, None when Redis is not used or failed."""
+    global _begin_script
+    if not getattr(settings, "REDIS_URL", ""):
+        return None
+    if _begin_script is None:
+        _begin_script = redis_client().register_script(_BEGIN)
+    token = uuid.uuid4().hex
+    keys = [WRITING, *([CLAIM + i for i in ids] if claim else [])]
+    try:
+        _run(_begin_script, keys, [token, f"{time.time():.6f}", CLAIM_SECONDS])
+    except RedisError:
+        log.warning("xAPI: Redis failed, a write of %s statement(s) not registered", len(ids))
+        return None
+    return token
+
+
+def end_write(token: str | None) -> None:
+    """The write registered by begin_write committed or rolled back."""
+    if token is None:
         return
     try:
-        with redis_client().pipeline(transaction=False) as pipe:
-            for statement_id, digest in zip(ids, hashes, strict=True):
-                pipe.set(CLAIM + statement_id, digest, ex=CLAIM_SECONDS, nx=True)
-            pipe.execute()
+        redis_client().zrem(WRITING, token)
     except RedisError:
-        log.warning("xAPI buffer: Redis failed, %s stored id(s) not claimed", len(ids))
+        log.warning("xAPI: Redis failed, a finished write left registered (expires)")
+
+
+# KEYS: writes in flight, the processing batch, the buffer; ARGV: the oldest start still
+# believed (older registrations are of writes that died). Returns the oldest write's start and
+# the two lists' heads, read at one moment.
+_FLOOR = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {oldest[2] or false, redis.call('LINDEX', KEYS[2], 0), redis.call('LINDEX', KEYS[3], 0)}
+"""
+_floor_script: Any = None
+
+
+def floor() -> datetime | None:
+    """The earliest `stored` a statement not yet visible may carry (None: none is on its way,
+    or Redis is not used or failed): the start of the oldest write in flight, or the oldest
+    statement waiting in the buffer, whichever is earlier. Read before a query: Consistent-
+    Through stays below it."""
+    global _floor_script
+    if not getattr(settings, "REDIS_URL", ""):
+        return None
+    if _floor_script is None:
+        _floor_script = redis_client().register_script(_FLOOR)
+    stale = time.time() - WRITE_EXPIRY
+    try:
+        started, processing, waiting = _run(
+            _floor_script, [WRITING, PROCESSING, BUFFER], [f"{stale:.6f}"]
+        )
+    except RedisError:
+        return None
+    times = [datetime.fromisoformat(json.loads(head)[10]) for head in (processing, waiting) if head]
+    if started:
+        times.append(datetime.fromtimestamp(float(started), tz=UTC))
+    return min(times) if times else None
 
 
 def reschedule_if_pending() -> bool:
@@ -474,23 +543,6 @@ def _log_conflicts(rows: list[store.Row]) -> None:
             len(conflicts),
             ", ".join(conflicts[:20]),
         )
-
-
-def oldest_waiting() -> datetime | None:
-    """The `stored` time of the oldest statement not yet written (None: nothing waits, or
-    buffering is off or Redis failing). Rows wait in order: the processing batch, then the
-    buffer's head."""
-    if not enabled():
-        return None
-    try:
-        with redis_client().pipeline(transaction=False) as pipe:
-            pipe.lindex(PROCESSING, 0)
-            pipe.lindex(BUFFER, 0)
-            heads = pipe.execute()
-    except RedisError:
-        return None
-    times = [datetime.fromisoformat(json.loads(head)[10]) for head in heads if head]
-    return min(times) if times else None
 
 
 def pending() -> bool:

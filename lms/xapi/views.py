@@ -122,20 +122,20 @@ class XRequest:
 
 
 # How long a write may take from the moment it stamps its statements' `stored` to its commit
-# (or its push to the buffer): a statement stamped earlier may still be on its way.
+# (or its push to the buffer) without being seen in flight: a buffered accept between its stamp
+# and its push, any write while Redis fails. Synchronous writes in flight and statements waiting
+# in the buffer are known (buffer.floor).
 WRITE_MARGIN = timedelta(seconds=2)
 
 
-def consistent_through(before: datetime | None = None, *, read: bool = True) -> str:
+def consistent_through(before: datetime | None = None, floor: datetime | None = None) -> str:
     """The `stored` time up to which every statement is visible to a query made at `before`
-    (now when not given): WRITE_MARGIN earlier, since writes in flight stamped their statements
-    before they commit, and for a read no later than the oldest statement still waiting in the
-    buffer (a drain that could not finish before it). A write's answer does not ask the buffer:
-    one Redis round trip less on the hottest request, for a header its sender does not read."""
+    (now when not given): WRITE_MARGIN earlier, and before `floor`, the earliest `stored` of a
+    statement still on its way when the query was made (buffer.floor, read before it). A
+    poller asking `since` the last Consistent-Through misses nothing."""
     through = (before or timezone.now()) - WRITE_MARGIN
-    waiting = buffer.oldest_waiting() if read else None
-    if waiting is not None and waiting < through:
-        through = waiting - timedelta(milliseconds=1)
+    if floor is not None and floor <= through:
+        through = floor - timedelta(milliseconds=1)
     return through.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
@@ -353,67 +353,71 @@ def _store_statements(
         ).exists()
         if voiding:
             raise bad("object.id", "a voiding statement cannot be voided")
-    if buffer.enabled():
-        if (
-            caller.confirm is not None
-            and not attachments
-            and not targets
-            and not any(statement.get("attachments") for statement in statements)
-        ):
-            try:
-                return _buffer_statements(statements, ids, caller, now)
-            except buffer.Fallback:
-                pass
-            except RedisError:  # Redis down or full: the synchronous write does without it
-                log.warning("xAPI buffer: Redis failed, statements written at once", exc_info=True)
-        buffer.drain_now()  # order, voiding targets and conflicts see the buffered statements
-    rows = [store.prepare(statement, caller, now) for statement in statements]
-    # One statement with nothing else to write is one INSERT, atomic by itself: no transaction
-    # (BEGIN and COMMIT would be two more round trips). Anything more is all or nothing.
-    alone = len(rows) == 1 and not attachments and rows[0].voids is None
+    buffered = buffer.enabled()
+    if buffered and (
+        caller.confirm is not None
+        and not attachments
+        and not targets
+        and not any(statement.get("attachments") for statement in statements)
+    ):
+        try:
+            return _buffer_statements(statements, ids, caller, now)
+        except buffer.Fallback:
+            pass
+        except RedisError:  # Redis down or full: the synchronous write does without it
+            log.warning("xAPI buffer: Redis failed, statements written at once", exc_info=True)
+    # The synchronous write: registered as in flight before its statements are stamped (a
+    # reader's Consistent-Through stays before it until it ends), and when buffering its ids
+    # claimed before anything is written (launched content sending them is decided here).
+    token = buffer.begin_write(ids, claim=buffered)
     try:
-        with nullcontext() if alone else transaction.atomic():
-            written = store.write(rows, confirm=caller.confirm)
-            if not written.confirmed:
-                raise store.CredentialRejected
-            conflicts = [row for row in rows if row.statement_id not in written.inserted]
-            if conflicts:
-                existing = store.stored_data([row.statement_id for row in conflicts])
-                for row, statement in zip(rows, statements, strict=True):
-                    if row.statement_id in written.inserted:
-                        continue
-                    found = existing.get(statement["id"])
-                    if found is None:
-                        raise XAPIError(
-                            409, "id", "a statement with this id was stored at the same time"
-                        )
-                    if not store.same_statement(found, statement):
-                        raise XAPIError(
-                            409, "id", "a different statement with this id is already stored"
-                        )
-            new = [row for row in rows if row.statement_id in written.inserted]
-            voided = [row.voids for row in new if row.voids is not None]
-            if voided:
-                Statement.objects.filter(statement_id__in=voided).update(voided=True)
-            for sha2, (content_type, content) in attachments.items():
-                Attachment.objects.get_or_create(
-                    sha2=sha2, defaults={"content_type": content_type, "content": content}
-                )
-            store.forward_written(written)
-            stored = [row.data for row in new]
-            if stored:
-                transaction.on_commit(
-                    lambda: statements_stored.send(sender=Statement, statements=stored)
-                )
-            if new and buffer.enabled():
-                claimed = {str(row.statement_id) for row in new}
-                written_now = [s for s in statements if s["id"] in claimed]
-                hashes = [buffer.fingerprint(s) for s in written_now]
-                transaction.on_commit(
-                    lambda: buffer.claim_written([s["id"] for s in written_now], hashes)
-                )
-    except IntegrityError as exc:
-        raise XAPIError(409, "id", "a statement with this id was stored at the same time") from exc
+        if buffered:
+            buffer.drain_now()  # order, voiding targets and conflicts see the buffered ones
+        now = timezone.now()
+        rows = [store.prepare(statement, caller, now) for statement in statements]
+        # One statement with nothing else to write is one INSERT, atomic by itself: no transaction
+        # (BEGIN and COMMIT would be two more round trips). Anything more is all or nothing.
+        alone = len(rows) == 1 and not attachments and rows[0].voids is None
+        try:
+            with nullcontext() if alone else transaction.atomic():
+                written = store.write(rows, confirm=caller.confirm)
+                if not written.confirmed:
+                    raise store.CredentialRejected
+                conflicts = [row for row in rows if row.statement_id not in written.inserted]
+                if conflicts:
+                    existing = store.stored_data([row.statement_id for row in conflicts])
+                    for row, statement in zip(rows, statements, strict=True):
+                        if row.statement_id in written.inserted:
+                            continue
+                        found = existing.get(statement["id"])
+                        if found is None:
+                            raise XAPIError(
+                                409, "id", "a statement with this id was stored at the same time"
+                            )
+                        if not store.same_statement(found, statement):
+                            raise XAPIError(
+                                409, "id", "a different statement with this id is already stored"
+                            )
+                new = [row for row in rows if row.statement_id in written.inserted]
+                voided = [row.voids for row in new if row.voids is not None]
+                if voided:
+                    Statement.objects.filter(statement_id__in=voided).update(voided=True)
+                for sha2, (content_type, content) in attachments.items():
+                    Attachment.objects.get_or_create(
+                        sha2=sha2, defaults={"content_type": content_type, "content": content}
+                    )
+                store.forward_written(written)
+                stored = [row.data for row in new]
+                if stored:
+                    transaction.on_commit(
+                        lambda: statements_stored.send(sender=Statement, statements=stored)
+                    )
+        except IntegrityError as exc:
+            raise XAPIError(
+                409, "id", "a statement with this id was stored at the same time"
+            ) from exc
+    finally:
+        buffer.end_write(token)
     return ids
 
 
@@ -716,9 +720,14 @@ def _get_statements(xrequest: XRequest, caller: Caller) -> HttpResponse:
 def statements_handler(xrequest: XRequest, caller: Caller) -> HttpResponse:
     """The Statements resource."""
     asked = timezone.now()  # before the query: what commits after it may be missing
+    floor = None
     try:
         if xrequest.method in {"GET", "HEAD"}:
             buffer.drain_now()  # a reader sees every statement accepted before its request
+            # what is still on its way (a drain that could not finish, writes in flight); a
+            # write's answer does not ask: one Redis round trip less on the hottest request,
+            # for a header its sender does not read
+            floor = buffer.floor()
         response = _statements(xrequest, caller)
     except store.CredentialRejected:
         # The cached launch credential no longer holds as cached; nothing was written.
@@ -733,9 +742,7 @@ def statements_handler(xrequest: XRequest, caller: Caller) -> HttpResponse:
             response = error_response(exc.status, exc.field, exc.rule)
         else:
             response = error_response(400, exc.field, exc.rule)
-    response["X-Experience-API-Consistent-Through"] = consistent_through(
-        asked, read=xrequest.method in {"GET", "HEAD"}
-    )
+    response["X-Experience-API-Consistent-Through"] = consistent_through(asked, floor)
     return response
 
 
