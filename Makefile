@@ -9,6 +9,8 @@ PY := $(VENV)/bin/python
 MANAGE := $(PY) manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# apps with catalogues of their own (the project's catalogue, locale/, has the rest)
+APP_CATALOGUES = courses assessments certification accreditation community lms/accounts lms/xapi lms/dashboards
 
 .PHONY: run test venv install messages compile-messages migrate demo serve lint typecheck pytest bench loadtest worker clean
 
@@ -54,8 +56,11 @@ test: lint typecheck pytest
 
 ## make messages: extract translatable strings into every catalogue (es, pt, fr).
 messages: install
-	for dir in . courses assessments certification accreditation community lms/accounts lms/xapi lms/dashboards; do \
-		(cd $$dir && $(CURDIR)/$(VENV)/bin/django-admin makemessages --no-obsolete -l es -l pt -l fr --ignore '.venv/*' --ignore '.tools/*' --ignore 'var/*' $$( [ $$dir = . ] && echo "--ignore courses/* --ignore assessments/* --ignore certification/* --ignore accreditation/* --ignore community/* --ignore lms/accounts/* --ignore lms/xapi/* --ignore lms/dashboards/* --ignore tests/* --ignore loadtests/*")) ; \
+	$(VENV)/bin/django-admin makemessages --no-obsolete -l es -l pt -l fr --ignore '.venv/*' \
+		--ignore '.tools/*' --ignore 'var/*' --ignore 'tests/*' --ignore 'loadtests/*' \
+		$(foreach app,$(APP_CATALOGUES),--ignore '$(app)/*')
+	for dir in $(APP_CATALOGUES); do \
+		(cd $$dir && $(CURDIR)/$(VENV)/bin/django-admin makemessages --no-obsolete -l es -l pt -l fr) ; \
 	done
 
 ## make bench: run the benchmarks and write docs/PERFORMANCE.md.
