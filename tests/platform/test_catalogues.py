@@ -144,3 +144,20 @@ def test_djangos_own_words_read_in_brazilian_portuguese() -> None:
     assert "senha" in help_text
     with translation.override("es"):
         assert translation.gettext("New password") == "Contraseña nueva"  # untouched
+
+
+def test_brazilian_dates_write_months_and_weekdays_in_lower_case() -> None:
+    """ "6 de dezembro de 2026", "segunda-feira": Django's pt_BR capitalises them (compile_catalogues
+    writes them as Brazil does); the other languages are untouched."""
+    import datetime
+
+    from django.utils import formats
+
+    day = datetime.datetime(2026, 12, 7, 9, 30)
+    with translation.override("pt"):
+        assert formats.date_format(day, "DATE_FORMAT") == "7 de dezembro de 2026"
+        assert formats.date_format(day, "l") == "segunda-feira"
+    with translation.override("fr"):
+        assert formats.date_format(day, "DATE_FORMAT") == "7 décembre 2026"
+    with translation.override("en"):
+        assert formats.date_format(day, "l, F") == "Monday, December"

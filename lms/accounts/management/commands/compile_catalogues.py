@@ -59,7 +59,8 @@ def build_pt_br_as_pt(target: Path) -> int:
     files = [path / "pt_BR" / "LC_MESSAGES" / "django.po" for path in sources]
     files = [path for path in files if path.is_file()]
     out = target / "pt" / "LC_MESSAGES" / "django.po"
-    if out.exists() and all(out.stat().st_mtime >= path.stat().st_mtime for path in files):
+    newer = [*files, Path(__file__)]  # this builder's own changes rebuild it too
+    if out.exists() and all(out.stat().st_mtime >= path.stat().st_mtime for path in newer):
         return len(polib.pofile(str(out)))
     merged = polib.POFile()
     merged.metadata = {
@@ -73,7 +74,12 @@ def build_pt_br_as_pt(target: Path) -> int:
         for entry in polib.pofile(str(path)):
             if entry.translated() and not entry.obsolete:
                 found[(entry.msgctxt, entry.msgid)] = entry
+    lower = _calendar_names()
     for entry in found.values():
+        if entry.msgid in lower:
+            # Brazilian Portuguese writes months and weekdays in lower case ("6 de dezembro de
+            # 2026", "segunda-feira"); Django's pt_BR capitalises them.
+            entry.msgstr = entry.msgstr.lower()
         merged.append(
             polib.POEntry(
                 msgctxt=entry.msgctxt,
@@ -87,3 +93,18 @@ def build_pt_br_as_pt(target: Path) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     merged.save(str(out))
     return len(merged)
+
+
+def _calendar_names() -> set[str]:
+    """The English source of Django's month and weekday names, in every form dates use."""
+    from django.utils import dates, translation
+
+    with translation.override(None):  # no language: each lazy name gives its source
+        return {
+            str(name)
+            for names in (
+                dates.MONTHS, dates.MONTHS_3, dates.MONTHS_AP, dates.MONTHS_ALT,
+                dates.WEEKDAYS, dates.WEEKDAYS_ABBR,
+            )
+            for name in names.values()
+        }  # fmt: skip
