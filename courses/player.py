@@ -104,6 +104,8 @@ def _lesson_body(request: Any, state: PlayerEnrollment, lesson: Lesson, status: 
                 stopped = fixed["stopped"] % {"time": _escape(clock(position))}
                 parts.append(f"<p>{stopped}</p>")
             parts.append(f'<p><a href="{source}">{fixed["open_video"]}</a></p>')
+        else:
+            parts.append(f'<p class="notice">{fixed["no_video"]}</p>')
         transcript = pick(lesson.transcript, active, language)
         if transcript:
             parts.append(
@@ -171,6 +173,9 @@ def _fixed(language: str, script_prefix: str) -> dict[str, str]:
         "captions": _escape(_("Captions")),
         "stopped": _escape(_("You stopped at %(time)s; the video resumes there.")),
         "open_video": _escape(_("Open the video")),
+        "no_video": _escape(
+            _("The video of this lesson is not available yet: its transcript, if any, is below.")
+        ),
         "transcript": _escape(_("Transcript")),
         "download": _escape(_("Download the document")),
         "activity_note": _escape(

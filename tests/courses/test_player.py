@@ -201,6 +201,19 @@ def test_a_video_lesson_resumes_and_offers_to_mark_it_watched(client: Client, le
     assert "courses/player.js" in page
 
 
+def test_a_video_lesson_without_its_video_says_so(client: Client, learner: Any) -> None:
+    enrollment, ids = _player(learner, lessons=1)
+    video = Lesson.objects.create(
+        version=enrollment.version, module=enrollment.version.modules.get(), position=2,
+        kind=Lesson.Kind.VIDEO, title={"en": "Case"}, transcript={"en": "What was said"},
+    )  # fmt: skip
+    client.force_login(learner)
+    page = client.get(_url(enrollment, video.pk)).content.decode()
+    assert "<video" not in page
+    assert "The video of this lesson is not available yet" in page
+    assert "What was said" in page
+
+
 def test_only_the_owner_reads_the_player(client: Client, learner: Any) -> None:
     enrollment, ids = _player(learner)
     client.force_login(learner)
