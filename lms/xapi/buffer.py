@@ -194,48 +194,65 @@ def accept(
 
 
 # KEYS: the writes-in-flight set, then one claim per statement; ARGV: the write's token, its
-# start (epoch seconds), the claims' seconds. Registers the write, and claims each id not yet
-# claimed with a mark no launched statement's hash equals.
+# start (epoch seconds), the claims' seconds. Registers the write, claims each id not yet
+# claimed with a mark no launched statement's hash equals, and returns the positions of the ids
+# launched content had claimed (accepted, maybe not yet written).
 _BEGIN = """
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+local contested = {}
 for i = 2, #KEYS do
-  redis.call('SET', KEYS[i], 'synchronous', 'NX', 'EX', tonumber(ARGV[3]))
+  local found = redis.call('GET', KEYS[i])
+  if not found then
+    redis.call('SET', KEYS[i], 'synchronous', 'EX', tonumber(ARGV[3]))
+  elseif found ~= 'synchronous' then
+    contested[#contested + 1] = i - 1
+  end
 end
-return 1
+return contested
 """
 _begin_script: Any = None
 
 
-def begin_write(ids: list[str], *, claim: bool) -> str | None:
+class Write:
+    """A synchronous write registered by begin_write: its token, and the ids launched content
+    had claimed first (their statements must be written before this write decides)."""
+
+    def __init__(self, token: str | None, contested: list[str]) -> None:
+        self.token = token
+        self.contested = contested
+
+
+def begin_write(ids: list[str], *, claim: bool) -> Write:
     """Before the synchronous path stamps and writes statements: register the write as in
     flight (Consistent-Through stays before it until end_write) and, with `claim`, claim its
     ids. A claim made here is a mark that no launched statement's hash equals: launched content
     sending one of these ids, the same statement or another, is then decided by the synchronous
     path (stored: 200 or 409, its whole batch refused), never answered 200 and dropped by the
     drain; made before the write, it leaves no moment in which launched content could claim
-    the id first unseen (a claim already there is kept: its statement is drained before this
-    write). Returns the token for end_write, None when Redis is not used or failed."""
+    the id first unseen. An id launched content claimed first is kept as it is and returned in
+    `contested`: its statement is drained before this write (drain_for_write). Redis not used
+    or failing: nothing registered (token None)."""
     global _begin_script
     if not getattr(settings, "REDIS_URL", ""):
-        return None
+        return Write(None, [])
     if _begin_script is None:
         _begin_script = redis_client().register_script(_BEGIN)
     token = uuid.uuid4().hex
     keys = [WRITING, *([CLAIM + i for i in ids] if claim else [])]
     try:
-        _run(_begin_script, keys, [token, f"{time.time():.6f}", CLAIM_SECONDS])
+        contested = _run(_begin_script, keys, [token, f"{time.time():.6f}", CLAIM_SECONDS])
     except RedisError:
         log.warning("xAPI: Redis failed, a write of %s statement(s) not registered", len(ids))
-        return None
-    return token
+        return Write(None, [])
+    return Write(token, [ids[int(position) - 1] for position in contested or []])
 
 
-def end_write(token: str | None) -> None:
+def end_write(write: Write) -> None:
     """The write registered by begin_write committed or rolled back."""
-    if token is None:
+    if write.token is None:
         return
     try:
-        redis_client().zrem(WRITING, token)
+        redis_client().zrem(WRITING, write.token)
     except RedisError:
         log.warning("xAPI: Redis failed, a finished write left registered (expires)")
 
@@ -568,9 +585,29 @@ def drain_now(wait: float = 10.0, *, until_empty: bool = True) -> int:
         return 0
     try:
         return _drain(wait, until_empty)
+    except (RedisError, _Busy) as exc:
+        if isinstance(exc, RedisError):
+            log.warning("xAPI buffer: Redis failed, drain skipped", exc_info=True)
+        return 0
+
+
+def drain_for_write(wait: float = 10.0) -> bool:
+    """drain_now before a synchronous write: False when what was buffered could not be written
+    (another drain held the lock past `wait`, Redis failed with statements waiting)."""
+    if not enabled():
+        return True
+    try:
+        _drain(wait)
+    except _Busy:
+        return False
     except RedisError:
         log.warning("xAPI buffer: Redis failed, drain skipped", exc_info=True)
-        return 0
+        return False
+    return True
+
+
+class _Busy(Exception):
+    """Another drain held the lock past the wait."""
 
 
 def _drain(wait: float, until_empty: bool = True) -> int:
@@ -581,7 +618,7 @@ def _drain(wait: float, until_empty: bool = True) -> int:
     deadline = time.monotonic() + wait
     while not r.set(LOCK, token, nx=True, px=LOCK_MS):
         if time.monotonic() > deadline:
-            return 0
+            raise _Busy
         time.sleep(0.005)
         if not pending():
             return 0

@@ -62,9 +62,12 @@ QUERY_PARAMS = {
 
 def error_response(status: int, field: str, rule: str) -> HttpResponse:
     message = _("%(field)s: %(rule)s") % {"field": field, "rule": rule}
-    return JsonResponse(
+    response = JsonResponse(
         {"error": {"field": field, "rule": rule}, "message": message}, status=status
     )
+    if status == 503:
+        response["Retry-After"] = "5"
+    return response
 
 
 class XRequest:
@@ -369,10 +372,13 @@ def _store_statements(
     # The synchronous write: registered as in flight before its statements are stamped (a
     # reader's Consistent-Through stays before it until it ends), and when buffering its ids
     # claimed before anything is written (launched content sending them is decided here).
-    token = buffer.begin_write(ids, claim=buffered)
+    write = buffer.begin_write(ids, claim=buffered)
     try:
-        if buffered:
-            buffer.drain_now()  # order, voiding targets and conflicts see the buffered ones
+        # order, voiding targets and conflicts see the buffered statements; one with an id of
+        # this write that could not be written yet would be dropped by the drain after this
+        # write's 200: the writer retries instead
+        if buffered and not buffer.drain_for_write() and write.contested:
+            raise XAPIError(503, "id", "statements with these ids are being written: retry")
         now = timezone.now()
         rows = [store.prepare(statement, caller, now) for statement in statements]
         # One statement with nothing else to write is one INSERT, atomic by itself: no transaction
@@ -417,7 +423,7 @@ def _store_statements(
                 409, "id", "a statement with this id was stored at the same time"
             ) from exc
     finally:
-        buffer.end_write(token)
+        buffer.end_write(write)
     return ids
 
 

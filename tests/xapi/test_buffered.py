@@ -628,7 +628,7 @@ def test_consistent_through_never_passes_a_statement_still_on_its_way(
     seen: list[str] = []
     write = buffer.end_write
 
-    def read_meanwhile(token: str | None) -> None:
+    def read_meanwhile(token: Any) -> None:
         seen.append(
             launched.get("statements", {"limit": "1"})["X-Experience-API-Consistent-Through"]
         )
@@ -657,20 +657,55 @@ def test_launched_content_racing_a_synchronous_write_of_its_id_is_never_dropped(
     statement_id = str(uuid.uuid4())
     mine = _own(params, id=statement_id)
     theirs = {**mine, "verb": {"id": "http://adlnet.gov/expapi/verbs/attempted"}}
-    drain, answers = buffer.drain_now, {}
+    drain, answers = buffer.drain_for_write, {}
 
-    def launched_content_sends_it_meanwhile(*args: Any, **kwargs: Any) -> int:
+    def launched_content_sends_it_meanwhile(*args: Any, **kwargs: Any) -> bool:
         drained = drain(*args, **kwargs)
         if "launched" not in answers:  # once: inside the client's write, before its INSERT
             answers["launched"] = 0
             answers["launched"] = launched.post("statements", mine).status_code
         return drained
 
-    monkeypatch.setattr(buffer, "drain_now", launched_content_sends_it_meanwhile)
+    monkeypatch.setattr(buffer, "drain_for_write", launched_content_sends_it_meanwhile)
     answers["client"] = lrs.post("statements", theirs).status_code
-    monkeypatch.setattr(buffer, "drain_now", drain)
-    drain()
+    monkeypatch.setattr(buffer, "drain_for_write", drain)
+    buffer.drain_now()
     assert sorted(answers.values()) == [200, 409]
     stored = Statement.objects.get(statement_id=statement_id)
     winner = mine if answers["launched"] == 200 else theirs
     assert stored.verb_id == winner["verb"]["id"]
+
+
+def test_a_synchronous_write_of_an_id_whose_buffered_statement_cannot_be_written_yet_waits(
+    learner: Any, lrs: LRS
+) -> None:
+    """Launched content's statement with an id waits in the buffer, and another drain holds the
+    lock past the wait: an LRS client writing that id with another statement is told to retry
+    (503, Retry-After) instead of being stored and the launched one dropped by the drain; once
+    the drain can run, the client's retry is a 409 and the launched statement is kept."""
+    launched, params = _launched(learner)
+    mine = _own(params, id=str(uuid.uuid4()))
+    theirs = {**mine, "verb": {"id": "http://adlnet.gov/expapi/verbs/attempted"}}
+    assert launched.post("statements", mine).status_code == 200
+    r = buffer.redis_client()
+    r.set(buffer.LOCK, "a long drain", px=60_000)
+    drain, waits = buffer._drain, []
+
+    def short_wait(wait: float, until_empty: bool = True) -> int:
+        waits.append(wait)
+        return drain(0.05, until_empty)
+
+    buffer._drain = short_wait  # type: ignore[assignment]
+    try:
+        busy = lrs.post("statements", theirs)
+        other = lrs.post("statements", _own(params))  # ids no one claimed: written at once
+    finally:
+        buffer._drain = drain  # type: ignore[assignment]
+    assert busy.status_code == 503
+    assert busy["Retry-After"] == "5"
+    assert other.status_code == 200
+    assert waits
+    assert not Statement.objects.filter(statement_id=mine["id"]).exists()
+    r.delete(buffer.LOCK)
+    assert lrs.post("statements", theirs).status_code == 409
+    assert Statement.objects.get(statement_id=mine["id"]).verb_id == mine["verb"]["id"]
