@@ -30,6 +30,9 @@ compile-messages: install
 migrate: install
 	$(MANAGE) migrate --noinput
 
+# the address certificates (PDF, QR code, credential, did:web) point at: the server's own unless set
+demo run: export LMS_SITE_URL ?= http://$(HOST):$(PORT)
+
 demo: migrate compile-messages
 	$(MANAGE) seed_demo
 

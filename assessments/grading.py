@@ -24,7 +24,8 @@ def _normalise(text: str, case_sensitive: bool) -> str:
     return text if case_sensitive else text.casefold()
 
 
-def _as_number(value: Any) -> float | None:
+def as_number(value: Any) -> float | None:
+    """A numeric answer as a number (a decimal comma too), or None when it is not one."""
     if isinstance(value, bool):
         return None
     try:
@@ -50,9 +51,9 @@ def fraction(kind: str, key: dict[str, Any], response: Any) -> float:
         earned = len(chosen & correct) - len(chosen - correct)
         return max(0.0, earned / len(correct))
     if kind == Question.Kind.NUMERIC:
-        given = _as_number(response)
-        expected = _as_number(key.get("value"))
-        tolerance = abs(_as_number(key.get("tolerance", 0)) or 0.0)
+        given = as_number(response)
+        expected = as_number(key.get("value"))
+        tolerance = abs(as_number(key.get("tolerance", 0)) or 0.0)
         if given is None or expected is None:
             return 0.0
         # A tiny epsilon so that 3.4 within 0.1 of 3.5 is not lost to binary floating point.

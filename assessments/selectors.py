@@ -27,6 +27,17 @@ def learner_attempts(*, assessment: Assessment, enrollment: Enrollment) -> Query
     return Attempt.objects.filter(assessment=assessment, enrollment=enrollment).order_by("number")
 
 
+def latest_released_attempt(*, assessment_id: int, user: Any) -> Attempt | None:
+    """The person's last released attempt at an assessment (where a grade notice leads)."""
+    return (
+        Attempt.objects.filter(
+            assessment_id=assessment_id, user_id=user.pk, status=Attempt.Status.RELEASED
+        )
+        .order_by("-released_at", "-number")
+        .first()
+    )
+
+
 def attempt_questions(*, attempt: Attempt) -> list[tuple[Answer, Question, list[dict[str, Any]]]]:
     """The attempt's answers in the drawn order, each with its question and its options in the
     attempt's shuffled order (two queries, whatever the number of questions)."""

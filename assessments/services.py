@@ -26,10 +26,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Min
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from assessments import grading
 from assessments.models import (
@@ -44,6 +45,7 @@ from assessments.models import (
 from courses.models import CourseRun, Enrollment
 from lms.accounts.permissions import has_perm
 from lms.db import bulk_update
+from lms.i18n import pick
 
 STATEMENT_NAMESPACE = uuid.UUID("0b8f3a52-7d1e-5c4b-a9e6-3f2d1c0b9a87")
 TAKING_STATUSES = (Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED)
@@ -56,6 +58,11 @@ class AttemptRefused(ValidationError):
 
 class LateSubmission(AttemptRefused):
     """An answer that arrived after the deadline and its grace."""
+
+
+class InvalidResponse(AttemptRefused):
+    """Responses the attempt cannot take as given (a word for a number), by field `q-<id>`: the
+    rest were saved, the attempt stays open so the learner can correct them."""
 
 
 def grace() -> timedelta:
@@ -271,7 +278,11 @@ def _store_responses(
     responses: dict[int, Any],
     files: dict[int, UploadedFile] | None,
     now: datetime,
-) -> None:
+    strict: bool = False,
+) -> dict[str, str]:
+    """Store the responses as given. `strict`: returns the errors ({field: message}) of those
+    that are not valid answers, while the attempt's time lasts (once it is up, the learner can
+    no longer correct them: they are graded as they are)."""
     drawn = {entry["question"] for entry in attempt.draw}
     for question_id in set(responses) | set(files or {}):
         if question_id not in drawn:
@@ -280,8 +291,11 @@ def _store_responses(
         answer.question_id: answer
         for answer in Answer.objects.filter(
             attempt=attempt, question_id__in=set(responses) | set(files or {})
-        )
+        ).select_related("question")
     }
+    errors: dict[str, str] = {}
+    if strict and (attempt.deadline is None or now <= attempt.deadline):
+        errors = _invalid_numbers(answers, responses)
     changed = []
     for question_id, response in responses.items():
         answer = answers[question_id]
@@ -295,6 +309,24 @@ def _store_responses(
         answer.file.save(upload.name or "upload", upload, save=False)
         answer.saved_at = now
         answer.save(update_fields=["file", "saved_at"])
+    return errors
+
+
+def _invalid_numbers(answers: dict[int, Answer], responses: dict[int, Any]) -> dict[str, str]:
+    """{field: error} of the answers to numeric questions that are not numbers ("trinta"),
+    which grading would count as wrong without the learner noticing."""
+    errors = {}
+    for question_id, response in responses.items():
+        answer = answers[question_id]
+        if (
+            answer.question.kind == Question.Kind.NUMERIC
+            and str(response).strip()
+            and grading.as_number(response) is None
+        ):
+            errors[f"q-{question_id}"] = _(
+                "Question %(number)s: answer with a number, for example %(example)s."
+            ) % {"number": answer.position, "example": number_format(Decimal("3.5"))}
+    return errors
 
 
 def save_answers(
@@ -304,10 +336,13 @@ def save_answers(
     responses: dict[int, Any],
     files: dict[int, UploadedFile] | None = None,
     now: datetime | None = None,
+    strict: bool = False,
 ) -> Attempt:
-    """Autosave: store responses of an attempt in progress (refused after submit or time out)."""
+    """Autosave: store responses of an attempt in progress (refused after submit or time out).
+    `strict` (the attempt page): InvalidResponse, all stored, when some are not valid answers."""
     now = now or timezone.now()
     expired = False
+    errors: dict[str, str] = {}
     with transaction.atomic():
         attempt = _lock(attempt)
         _check_owner(attempt, actor)
@@ -317,9 +352,11 @@ def save_answers(
             _finalize(attempt, now=now, expired=True)
             expired = True
         else:
-            _store_responses(attempt, responses, files, now)
+            errors = _store_responses(attempt, responses, files, now, strict)
     if expired:
         raise _late(attempt)
+    if errors:
+        raise InvalidResponse(errors)
     return attempt
 
 
@@ -351,16 +388,20 @@ def submit_attempt(
     responses: dict[int, Any] | None = None,
     files: dict[int, UploadedFile] | None = None,
     now: datetime | None = None,
+    strict: bool = False,
 ) -> Submission:
     """Submit an attempt with its last responses and grade what can be graded automatically.
 
     Idempotent: submitting an attempt already submitted returns it unchanged (created=False),
     also when two submits race (the second waits for the row lock, then sees it submitted).
     A submit after the deadline and grace stores nothing new, closes the attempt with what was
-    autosaved and raises LateSubmission.
+    autosaved and raises LateSubmission. `strict` (the attempt page): a response that is not a
+    valid answer (a word for a number) is stored but not submitted, InvalidResponse names it
+    and the attempt stays open; otherwise it is graded as it is (wrong).
     """
     now = now or timezone.now()
     late = False
+    errors: dict[str, str] = {}
     with transaction.atomic():
         attempt = _lock(attempt)
         _check_owner(attempt, actor)
@@ -373,10 +414,13 @@ def submit_attempt(
             _finalize(attempt, now=now, expired=True)
             late = True
         else:
-            _store_responses(attempt, responses or {}, files, now)
-            _finalize(attempt, now=now, expired=False)
+            errors = _store_responses(attempt, responses or {}, files, now, strict)
+            if not errors:
+                _finalize(attempt, now=now, expired=False)
     if late:
         raise _late(attempt)
+    if errors:
+        raise InvalidResponse(errors)
     return Submission(attempt=attempt, created=True)
 
 
@@ -785,7 +829,37 @@ def release_grades(
         )
         if attempts:
             _release_many(attempts, now=now)
+            _notify_released(attempts, run)
     return len(attempts)
+
+
+def _notify_released(attempts: list[Attempt], run: CourseRun) -> None:
+    """Tell each learner their grade is released, linking to the review of their attempt: one
+    notify() (one insert, emails and pushes once committed) per title the learners read, so a
+    run's release costs one to a few (one per language) whatever its size."""
+    from lms.accounts.notifications import notify
+
+    course = run.course
+    learners: dict[tuple[str, str], dict[int, Any]] = {}
+    for attempt in attempts:
+        language = attempt.user.language
+        titles = (
+            str(pick(attempt.assessment.lesson.title, language, course.default_language)),
+            course.localized_title(language),
+        )
+        learners.setdefault(titles, {})[attempt.user_id] = attempt.user  # one notice a learner
+    url = reverse("assessments:released", args=[attempts[0].assessment_id])
+    for (assessment, course_title), recipients in learners.items():
+        notify(
+            recipients=list(recipients.values()),
+            subject=gettext_lazy("Grade released: %(assessment)s"),
+            body=gettext_lazy(
+                "Your grade for %(assessment)s (%(course)s) has been released. Open it to see "
+                "your result and review your answers."
+            ),
+            params={"assessment": assessment, "course": course_title},
+            url=url,
+        )
 
 
 def record_practical(

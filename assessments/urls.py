@@ -9,6 +9,7 @@ app_name = "assessments"
 urlpatterns = [
     path("<int:pk>/", views.overview, name="overview"),
     path("<int:pk>/start/", views.start, name="start"),
+    path("<int:pk>/released/", views.released, name="released"),
     path("attempts/<int:pk>/", views.take, name="take"),
     path("attempts/<int:pk>/save/", views.save, name="save"),
     path("attempts/<int:pk>/submit/", views.submit, name="submit"),

@@ -211,7 +211,19 @@ def save(request: HttpRequest, pk: int) -> HttpResponse:
             actor=request.user,
             responses=parse_responses(request, attempt),
             files=_files(request, attempt),
+            strict=True,
         )
+    except services.InvalidResponse as error:  # the rest is saved; the learner corrects these
+        if _wants_json(request):
+            return JsonResponse(
+                {
+                    "saved": True,
+                    "error": _error_text(error),
+                    "time_left": services.time_left(attempt),
+                }
+            )
+        messages.error(request, _error_text(error))
+        return redirect("assessments:take", pk=attempt.pk)
     except ValidationError as error:
         if _wants_json(request):
             return JsonResponse({"saved": False, "error": _error_text(error)}, status=409)
@@ -236,6 +248,7 @@ def submit(request: HttpRequest, pk: int) -> HttpResponse:
             if attempt.status == Attempt.Status.IN_PROGRESS
             else {},
             files=_files(request, attempt),
+            strict=True,
         )
     except services.LateSubmission as error:
         messages.error(request, _error_text(error))
@@ -244,6 +257,16 @@ def submit(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _error_text(error))
         return redirect("assessments:take", pk=attempt.pk)
     messages.success(request, _("Your attempt is submitted."))
+    return redirect("assessments:review", pk=attempt.pk)
+
+
+@login_required
+def released(request: HttpRequest, pk: int) -> HttpResponse:
+    """Where a grade notice leads: the review of the person's last released attempt at the
+    assessment (one link for everyone the notice went to), else the assessment's page."""
+    attempt = selectors.latest_released_attempt(assessment_id=pk, user=request.user)
+    if attempt is None:
+        return redirect("assessments:overview", pk=pk)
     return redirect("assessments:review", pk=attempt.pk)
 
 

@@ -1,6 +1,7 @@
-"""Demo data of the certification app: a bilingual template for the demo course and a signed
-certificate for the demo learner (from a closed past run), so My certificates and the public
-verification page have something to show."""
+"""Demo data of the certification app: a bilingual template for the demo course, its signatory
+for the certificates of the course's programs too, and a signed certificate for the demo learner
+(from a closed past run), so My certificates and the public verification page have something to
+show."""
 
 from __future__ import annotations
 
@@ -12,7 +13,17 @@ from django.utils import timezone
 
 from certification import services
 from certification.models import Certificate, CertificateTemplate
-from courses.models import CourseRun, Enrollment
+from courses.models import CourseRun, Enrollment, Program
+
+SIGNATORY: dict[str, Any] = {
+    "signatory_name": "Directora de Formación",
+    "signatory_title": {
+        "es": "Dirección de Formación Policial",
+        "en": "Police Training Directorate",
+        "pt": "Direção de Formação Policial",
+        "fr": "Direction de la formation policière",
+    },
+}
 
 
 def seed(context: dict[str, Any]) -> None:
@@ -26,13 +37,7 @@ def seed(context: dict[str, Any]) -> None:
         defaults={
             "layout": CertificateTemplate.Layout.BILINGUAL,
             "second_language": "en",
-            "signatory_name": "Directora de Formación",
-            "signatory_title": {
-                "es": "Dirección de Formación Policial",
-                "en": "Police Training Directorate",
-                "pt": "Direção de Formação Policial",
-                "fr": "Direction de la formation policière",
-            },
+            **SIGNATORY,
             "assessment_type": {
                 "es": "Examen escrito y evaluación práctica presencial",
                 "en": "Written exam and on-site practical evaluation",
@@ -42,6 +47,9 @@ def seed(context: dict[str, Any]) -> None:
             "validity_years": 3,
         },
     )
+    # the programs of the demo course sign their certificates too (issued when it is completed)
+    for program in Program.objects.filter(program_courses__course=course):
+        CertificateTemplate.objects.get_or_create(program=program, defaults=SIGNATORY)
     if learner is None:
         return
     today = timezone.localdate()

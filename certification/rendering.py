@@ -155,8 +155,8 @@ def _find_box(box: Any, css_class: str) -> Any:
     return None
 
 
-def _render(sheet: Sheet, holder: Holder | None, palette: bool) -> tuple[bytes, float]:
-    """(PDF, top of the name slot in points from the top of the page)."""
+def certificate_html(sheet: Sheet, holder: Holder | None, palette: bool = False) -> str:
+    """The HTML the PDF is laid out from, in the sheet's language (numbers and dates too)."""
     context: dict[str, Any] = {"c": sheet, "emblem": (APP_STATIC / "emblem.svg").as_uri()}
     if holder is not None:
         context["holder"] = {
@@ -170,7 +170,12 @@ def _render(sheet: Sheet, holder: Holder | None, palette: bool) -> tuple[bytes, 
     if palette:
         context["palette"] = {"name": stamping.NAME_PALETTE, "text": stamping.TEXT_PALETTE}
     with translation.override(sheet.language):
-        html = render_to_string("certification/pdf/certificate.html", context)
+        return render_to_string("certification/pdf/certificate.html", context)
+
+
+def _render(sheet: Sheet, holder: Holder | None, palette: bool) -> tuple[bytes, float]:
+    """(PDF, top of the name slot in points from the top of the page)."""
+    html = certificate_html(sheet, holder, palette)
     document = HTML(
         string=html, base_url=APP_STATIC.as_uri() + "/", url_fetcher=LocalOnlyFetcher()
     ).render(stylesheets=[_stylesheet()], font_config=font_configuration())

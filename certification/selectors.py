@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -54,6 +55,18 @@ def _mode_label(run: CourseRun | None, language: str) -> str:
         return str(CourseRun.Mode(run.mode).label)
 
 
+ACCREDITATION_FIGURES = ("credit_hours", "ects_credits", "ceu")
+
+
+def _printed_accreditation(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The accreditation snapshot with its figures as Decimals (the snapshot keeps strings), so
+    the certificate prints them in its language's format ("0,5 ECTS" in French)."""
+    return {
+        key: Decimal(value) if key in ACCREDITATION_FIGURES and value else value
+        for key, value in snapshot.items()
+    }
+
+
 def sheet_for(certificate: Certificate) -> tuple[str, Sheet]:
     """(cache key, Sheet): what this certificate shares with the others of its run and day."""
     run = certificate.run
@@ -98,7 +111,7 @@ def sheet_for(certificate: Certificate) -> tuple[str, Sheet]:
         issuing_institution=institution.name if institution is not None else "",
         university_name=certificate.university_name,
         university_logo=file_uri(university.logo.name if university and university.logo else ""),
-        accreditation=certificate.accreditation,
+        accreditation=_printed_accreditation(certificate.accreditation),
         signatory_name=template.signatory_name,
         signature_image=file_uri(template.signature_image.name),
         second_signatory_name=template.second_signatory_name,

@@ -18,8 +18,10 @@ from django.core.files.base import ContentFile
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from certification import codes, credentials, rendering, signals
 from certification.models import BulkIssuance, Certificate, CertificateEvent, CertificateTemplate
@@ -161,8 +163,31 @@ def _issue_all(
         for certificate in issued
     )
     _emit_earned(issued)
+    _notify_holders(issued)
     transaction.on_commit(partial(_announce, issued))
     return issued
+
+
+def _notify_holders(certificates: list[Certificate]) -> None:
+    """Tell each holder their certificate is issued, linking to My certificates: one notify()
+    (one insert, emails and pushes once committed) per printed title, so a run's batch costs
+    one to a few (one per language of its learners) whatever its size."""
+    from lms.accounts.notifications import notify
+
+    holders: dict[str, list[Any]] = {}
+    for certificate in certificates:
+        holders.setdefault(certificate.title_in(certificate.language), []).append(certificate.user)
+    for title, recipients in holders.items():
+        notify(
+            recipients=recipients,
+            subject=gettext_lazy("Certificate issued: %(title)s"),
+            body=gettext_lazy(
+                "Your certificate of %(title)s has been issued. Download it or share its "
+                "verification link from My certificates."
+            ),
+            params={"title": title},
+            url=reverse("certification:my_certificates"),
+        )
 
 
 def _announce(certificates: list[Certificate]) -> None:

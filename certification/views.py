@@ -221,6 +221,7 @@ def verify_many(request: HttpRequest) -> HttpResponse:
             results.append(
                 {
                     "entry": entry,
+                    "certificate": certificate,  # its dates written as the page's language does
                     "facts": selectors.public_facts(certificate, language) if certificate else None,
                 }
             )

@@ -18,6 +18,17 @@ K = Question.Kind
 
 
 @register.filter
+def plural_count(amount: Any) -> int:
+    """The count that picks the plural form of a decimal amount ("1.00 point", "2.50 points"):
+    the amount itself when whole, else 2, a plural in every language of the platform."""
+    try:
+        value = Decimal(str(amount))
+    except (InvalidOperation, ValueError):
+        return 2
+    return int(value) if value == value.to_integral_value() else 2
+
+
+@register.filter
 def chosen(response: Any, option_id: Any) -> bool:
     """Whether an option was chosen (single, multiple and true/false responses)."""
     if isinstance(response, list):

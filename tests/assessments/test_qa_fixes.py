@@ -179,32 +179,23 @@ def test_each_comment_of_a_practical_evaluation_names_its_officer(
     assert len(names) == 2
 
 
-# A French translation of the phrases that join a name and what follows with a colon (French puts
-# a space before it); before, the colon was outside any message, so no translation could.
-FRENCH = {
-    "%(field)s: %(error)s": "%(field)s : %(error)s",
-    "Item statistics: %(title)s": "Statistiques par question : %(title)s",
-    "Cohort chat: %(course)s": "Chat de la promotion : %(course)s",
-    "%(name)s: %(question)s": "%(name)s : %(question)s",
-}
+# The phrases that join a name and what follows with a colon are one message each (French puts
+# a space before the colon); before, the colon was outside any message, so no translation could.
 
 
-@pytest.fixture
-def french_colons(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = translation.gettext
-    monkeypatch.setattr(
-        translation, "gettext", lambda message: FRENCH.get(message) or real(message)
-    )
+def _in_french(person: Any) -> None:
+    person.preferred_language = "fr"
+    person.save(update_fields=["preferred_language"])
 
 
 class _TitleForm(forms.Form):
     title = forms.CharField(label="title")
 
 
-def test_the_error_summary_joins_a_field_and_its_error_in_one_message(french_colons: None) -> None:
-    with translation.override("en"):
+def test_the_error_summary_joins_a_field_and_its_error_in_one_message() -> None:
+    with translation.override("fr"):
         html = render_to_string("courses/includes/error_summary.html", {"form": _TitleForm({})})
-    assert '<a href="#id_title">Title : This field is required.</a>' in html
+    assert '<a href="#id_title">Title : Ce champ est obligatoire.</a>' in html
 
 
 def test_the_error_summary_reads_as_before_in_english() -> None:
@@ -213,28 +204,25 @@ def test_the_error_summary_reads_as_before_in_english() -> None:
     assert '<a href="#id_title">Title: This field is required.</a>' in html
 
 
-def test_the_statistics_heading_is_one_message(
-    client: Any, instructor: Any, french_colons: None
-) -> None:
+def test_the_statistics_heading_is_one_message(client: Any, instructor: Any) -> None:
     assessment, run, _question, _enrollments = practical_evaluation(instructor, 1)
+    _in_french(instructor)
     client.force_login(instructor)
     page = client.get(reverse("assessments:statistics", args=[run.code, assessment.pk]))
     assert f"<h1>Statistiques par question : Final quiz · {run.code}</h1>" in page.content.decode()
 
 
-def test_the_cohort_chat_heading_is_one_message(
-    client: Any, instructor: Any, french_colons: None
-) -> None:
+def test_the_cohort_chat_heading_is_one_message(client: Any, instructor: Any) -> None:
     _assessment, run, _question, _enrollments = practical_evaluation(instructor, 1)
+    _in_french(instructor)
     client.force_login(instructor)
     page = client.get(reverse("community:chat", kwargs={"run_id": run.pk}))
     assert f"<h1>Chat de la promotion : {run.course}</h1>" in page.content.decode()
 
 
-def test_the_practical_checklist_legend_is_one_message(
-    client: Any, instructor: Any, french_colons: None
-) -> None:
+def test_the_practical_checklist_legend_is_one_message(client: Any, instructor: Any) -> None:
     assessment, run, question, (enrollment,) = practical_evaluation(instructor, 1)
+    _in_french(instructor)
     client.force_login(instructor)
     page = _groups(
         client.get(

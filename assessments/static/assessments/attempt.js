@@ -15,7 +15,9 @@
       headers: {"Accept": "application/json"}
     }).then(function (response) {
       return response.json().then(function (body) {
-        if (body.saved) {
+        if (body.saved && body.error) {
+          status.textContent = body.error;
+        } else if (body.saved) {
           status.textContent = form.dataset.saved + " " + new Date().toLocaleTimeString(document.documentElement.lang || undefined);
         } else {
           status.textContent = body.error || form.dataset.failed;
@@ -39,7 +41,8 @@
     var tick = function () {
       var left = Math.max(0, Math.round((end - Date.now()) / 1000));
       var m = Math.floor(left / 60), s = left % 60;
-      timer.textContent = form.dataset.left + ": " + m + ":" + (s < 10 ? "0" : "") + s;
+      // the whole label is translated ("Temps restant : %(time)s"): the time goes in its place
+      timer.textContent = form.dataset.left.replace("%(time)s", m + ":" + (s < 10 ? "0" : "") + s);
       if (left === 0) {
         timer.textContent = form.dataset.timeup;
         clearInterval(handle);
