@@ -166,11 +166,25 @@ class DossierForm(forms.Form):
         return text_to_instructors(self.cleaned_data["instructors"])
 
 
+class CourseVersionChoiceField(forms.ModelChoiceField):
+    """A course version named by its course's title in the reader's language, not its code."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return _("%(course)s, version %(number)s") % {"course": obj.course, "number": obj.number}
+
+
+class UniversityChoiceField(forms.ModelChoiceField):
+    """A university named in full: its acronym alone says little to a course owner."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.name)
+
+
 class NewRequestForm(forms.Form):
-    course_version = forms.ModelChoiceField(
+    course_version = CourseVersionChoiceField(
         label=_("Course version"), queryset=CourseVersion.objects.none()
     )
-    university = forms.ModelChoiceField(
+    university = UniversityChoiceField(
         label=_("University"), queryset=University.objects.order_by("-is_coordinating", "name")
     )
 
@@ -247,7 +261,10 @@ class ApproveForm(forms.Form):
 
     def clean_conditions(self) -> list[ConditionInput]:
         conditions = []
-        for line in lines(self.cleaned_data["conditions"]):
+        for number, raw in enumerate(self.cleaned_data["conditions"].splitlines(), start=1):
+            line = raw.strip()
+            if not line:
+                continue
             due, _sep, text = line.partition(":")
             try:
                 due_on = date.fromisoformat(due.strip())
@@ -257,5 +274,5 @@ class ApproveForm(forms.Form):
                 ) from None
             if not text.strip():
                 raise forms.ValidationError(_("Describe each condition after its date."))
-            conditions.append(ConditionInput(text=text.strip(), due_on=due_on))
+            conditions.append(ConditionInput(text=text.strip(), due_on=due_on, line=number))
         return conditions

@@ -27,6 +27,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -64,6 +65,8 @@ DOSSIER_FIELDS = (
     "instructors",
 )
 ONE_PLACE = Decimal("0.1")
+# Not decided yet: the owner may still withdraw.
+WITHDRAWABLE_STATUSES = (Status.DRAFT, Status.SUBMITTED, Status.CHANGES_REQUESTED)
 
 
 class IllegalTransition(Exception):  # noqa: N818 - named for the domain
@@ -105,6 +108,13 @@ def _reviewers(request: AccreditationRequest) -> list[User]:
     return list(User.objects.filter(pk__in=request.reviewer_assignments.values("reviewer_id")))
 
 
+def _course_title(request: AccreditationRequest) -> dict[str, str] | str:
+    """The course's title in every language (each reader sees theirs), else its code."""
+    course = request.course_version.course
+    title = course.title if isinstance(course.title, dict) else {}
+    return {code: text for code, text in title.items() if text} or course.code
+
+
 def _notify(
     recipients: Iterable[User],
     request: AccreditationRequest,
@@ -123,7 +133,11 @@ def _notify(
         recipients=list(people.values()),
         subject=subject,
         body=body,
-        params={"course": str(request.course_version), "university": request.university.name}
+        params={
+            "course": _course_title(request),
+            "version": request.course_version.number,
+            "university": request.university.name,
+        }
         | params,
         url=f"/accreditation/requests/{request.pk}/",
     )
@@ -352,7 +366,7 @@ def withdraw_request(
         previous = request.status
         _move(
             request,
-            allowed_from=(Status.DRAFT, Status.SUBMITTED, Status.CHANGES_REQUESTED),
+            allowed_from=WITHDRAWABLE_STATUSES,
             to=Status.WITHDRAWN,
             actor=actor,
             note=reason,
@@ -471,8 +485,11 @@ def request_changes(
 
 @dataclass(frozen=True)
 class ConditionInput:
+    """A condition of an approval; `line` is where it was typed (0: its position in the list)."""
+
     text: str
     due_on: date
+    line: int = 0
 
 
 def credit_equivalents(
@@ -491,6 +508,32 @@ def _add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
+def _condition_errors(
+    conditions: Sequence[ConditionInput], valid_from: date, valid_until: date | None
+) -> list[str]:
+    """One message per faulty condition, naming its line: each is described and falls due
+    within the accreditation, since a condition due after it ends could never be checked."""
+    messages: list[str] = []
+    for position, condition in enumerate(conditions, start=1):
+        line = condition.line or position
+        if not condition.text.strip():
+            messages.append(gettext("Describe each condition."))
+        elif condition.due_on <= valid_from:
+            messages.append(
+                gettext("Line %(line)s: the due date must be after the accreditation starts.")
+                % {"line": line}
+            )
+        elif valid_until is not None and condition.due_on > valid_until:
+            messages.append(
+                gettext(
+                    "Line %(line)s: the condition falls due after the accreditation ends "
+                    "(%(until)s)."
+                )
+                % {"line": line, "until": date_format(valid_until, "DATE_FORMAT")}
+            )
+    return messages
+
+
 def _decide(
     request: AccreditationRequest,
     *,
@@ -502,24 +545,25 @@ def _decide(
     quality_assurance: str,
     conditions: Sequence[ConditionInput],
 ) -> AccreditationRequest:
-    errors: dict[str, str] = {}
+    errors: dict[str, str | list[str]] = {}
     if credit_hours is None or credit_hours <= 0:
         errors["credit_hours"] = gettext("Enter the credit hours.")
     if not 25 <= int(hours_per_credit) <= 30:
         errors["ects_hours_per_credit"] = gettext(
             "An ECTS credit is 25 to 30 hours of total workload."
         )
+    valid_until: date | None = None
     if not 1 <= int(validity_years) <= 10:
         errors["validity_years"] = gettext("The validity is 1 to 10 years.")
-    elif _add_years(valid_from, validity_years) <= timezone.localdate():
-        errors["valid_from"] = gettext(
-            "An accreditation from this date would already have ended: choose a later start."
-        )
-    for condition in conditions:
-        if not condition.text.strip():
-            errors["conditions"] = gettext("Describe each condition.")
-        elif condition.due_on <= valid_from:
-            errors["conditions"] = gettext("Each condition is due after the approval starts.")
+    else:
+        valid_until = _add_years(valid_from, validity_years) - timedelta(days=1)
+        if valid_until < timezone.localdate():
+            errors["valid_from"] = gettext(
+                "An accreditation from this date would already have ended: choose a later start."
+            )
+    condition_errors = _condition_errors(conditions, valid_from, valid_until)
+    if condition_errors:
+        errors["conditions"] = condition_errors
     if errors:
         raise ValidationError(errors)
     to = Status.APPROVED_WITH_CONDITIONS if conditions else Status.APPROVED
@@ -535,7 +579,7 @@ def _decide(
     request.ects_credits = ects
     request.ceu = ceu
     request.valid_from = valid_from
-    request.valid_until = _add_years(valid_from, validity_years) - timedelta(days=1)
+    request.valid_until = valid_until
     request.quality_assurance = quality_assurance
     request.decided_by = actor
     request.decided_at = now
@@ -556,7 +600,7 @@ def _decide(
     _notify(
         _owner_side(request),
         request,
-        _("%(course)s is accredited by %(university)s"),
+        _("%(course)s, version %(version)s, is accredited by %(university)s"),
         _("Reference %(reference)s, %(hours)s credit hours, valid until %(until)s."),
         actor,
         reference=request.reference,
@@ -730,7 +774,9 @@ def warn_expiring(*, today: date | None = None) -> int:
             valid_until__gte=today,
             valid_until__lte=today + timedelta(days=days),
         ).exclude(expiry_warnings__days_before__lte=days)
-        for request in due.select_related("university", "owner_institution", "course_version"):
+        for request in due.select_related(
+            "university", "owner_institution", "course_version__course"
+        ):
             with transaction.atomic():
                 _warning, created = ExpiryWarning.objects.get_or_create(
                     request=request, days_before=days

@@ -160,9 +160,12 @@ def _detail(
 ) -> HttpResponse:
     is_owner = prepares_for(request.user, obj.course_version.course)
     is_reviewer = has_perm(request.user, "accreditation.review", obj)
+    can_withdraw = is_owner and obj.status in services.WITHDRAWABLE_STATUSES
     context: dict[str, Any] = {
         "req": obj,
         "is_owner": is_owner,
+        "can_edit": is_owner and obj.is_editable,
+        "can_withdraw": can_withdraw,
         "is_reviewer": is_reviewer,
         "error": error,
         "timeline": selectors.timeline(obj),
@@ -303,7 +306,11 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         return _detail(request, obj, status=409, error=str(exc.message))
     except ValidationError as exc:
         if form is None:
-            return _detail(request, obj, status=400, error=" ".join(_messages(exc)))
+            # Nothing typed to keep: back to the request page with the reasons (post/redirect/
+            # get, so that reloading it does not post the step again).
+            for message in _messages(exc):
+                messages.error(request, message)
+            return HttpResponseRedirect(reverse("accreditation:detail", args=[obj.pk]))
         _add_errors(form, exc)
         return _detail(request, obj, status=400, forms={form_name: form})
     messages.success(request, success)

@@ -6,6 +6,17 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from community.models import LibraryItem
+from community.services import ATTACHMENT_TYPES
+
+
+def _attachment_field() -> forms.FileField:
+    """An optional file; the browser offers only the accepted types (the service decides)."""
+    accept = ",".join(f".{extension}" for extension in sorted(ATTACHMENT_TYPES))
+    return forms.FileField(
+        label=_("Attachment (optional)"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": accept}),
+    )
 
 
 class ThreadForm(forms.Form):
@@ -13,7 +24,7 @@ class ThreadForm(forms.Form):
     text = forms.CharField(
         label=_("Message"), widget=forms.Textarea(attrs={"rows": 6}), max_length=20000
     )
-    attachment = forms.FileField(label=_("Attachment (optional)"), required=False)
+    attachment = _attachment_field()
 
 
 class ReplyForm(forms.Form):
@@ -23,7 +34,7 @@ class ReplyForm(forms.Form):
         max_length=20000,
         help_text=_("Mention a member with @ followed by their email address."),
     )
-    attachment = forms.FileField(label=_("Attachment (optional)"), required=False)
+    attachment = _attachment_field()
 
 
 class ReportForm(forms.Form):

@@ -36,6 +36,16 @@ from lms.i18n import pick
 
 MENTION = re.compile(r"(?<![\w.])@([\w.+-]+@[\w-]+(?:\.[\w-]+)+)")
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+# What a post may carry: documents, pictures, audio, video and ZIP archives, as course documents
+# are limited; never a program or a page a browser would run (exe, html, svg…).
+ATTACHMENT_TYPES = frozenset(
+    {
+        *("pdf", "docx", "odt", "xlsx", "ods", "pptx", "odp", "txt", "csv"),
+        *("png", "jpg", "jpeg", "gif", "webp"),
+        *("mp3", "m4a", "ogg", "wav", "mp4", "webm", "ogv"),
+        "zip",
+    }
+)
 
 
 def forum_for_run(*, run: CourseRun) -> Forum:
@@ -118,10 +128,27 @@ def _notify_mentions(post: Post, author: User, text: str) -> None:
         )
 
 
+def _check_attachments(files: list[UploadedFile]) -> None:
+    """Refuse, before anything is posted, a file too large or of a type not accepted."""
+    for upload in files:
+        name = upload.name or ""
+        extension = name.rpartition(".")[2].lower() if "." in name else ""
+        if extension not in ATTACHMENT_TYPES:
+            raise ValidationError(
+                {
+                    "attachment": _(
+                        "“%(name)s” cannot be attached: attach a document (PDF, office or "
+                        "text), a picture, audio, video or a ZIP archive."
+                    )
+                    % {"name": name}
+                }
+            )
+        if upload.size and upload.size > MAX_ATTACHMENT_BYTES:
+            raise ValidationError({"attachment": _("Each attachment must be 10 MB or smaller.")})
+
+
 def _attach(post: Post, files: list[UploadedFile]) -> None:
     for upload in files:
-        if upload.size and upload.size > MAX_ATTACHMENT_BYTES:
-            raise ValidationError({"attachments": _("Each attachment must be 10 MB or smaller.")})
         PostAttachment.objects.create(
             post=post, file=upload, name=(upload.name or "file")[:200], size=upload.size or 0
         )
@@ -138,6 +165,7 @@ def start_thread(
         raise ValidationError({"title": _("A thread needs a title.")})
     if not text.strip():
         raise ValidationError({"text": _("The message is empty.")})
+    _check_attachments(files or [])
     now = timezone.now()
     thread = Thread.objects.create(
         forum=forum, author=author, title=title[:200], created_at=now, last_post_at=now
@@ -165,6 +193,7 @@ def reply(
         raise ValidationError({"text": _("This thread is locked: no more replies.")})
     if not text.strip():
         raise ValidationError({"text": _("The message is empty.")})
+    _check_attachments(files or [])
     now = timezone.now()
     post = Post.objects.create(
         thread=thread, author=author, body=text_to_html(text), created_at=now

@@ -2,7 +2,8 @@
 
 A notification is read days after it was sent, often after its reader changed language: the
 site shows it from this source, in the language of the page. Parameters keep their kind, so a
-number or a date is written as the reader's language writes it (12,5 · 5 de noviembre de 2029).
+number or a date is written as the reader's language writes it (12,5 · 5 de noviembre de 2029),
+and multilingual content ({language: text}, as a course title) is shown in the reader's language.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 
 from django.utils import formats, translation
 from django.utils.functional import Promise
+
+from lms.i18n import pick
 
 
 def _source(text: Promise | str) -> str:
@@ -36,6 +39,9 @@ def _param(value: Any) -> Any:
         return {"date": value.isoformat()}
     if isinstance(value, Promise):
         return {"text": _source(value)}
+    if isinstance(value, dict):
+        # Multilingual content, {language code: text}: each language is kept.
+        return {"i18n": {str(code): str(text) for code, text in value.items() if text}}
     return str(value)
 
 
@@ -70,6 +76,9 @@ def _shown(value: Any) -> Any:
         return formats.date_format(datetime.date.fromisoformat(value["date"]), "DATE_FORMAT")
     if "text" in value:
         return translation.gettext(value["text"])
+    if "i18n" in value:
+        texts = value["i18n"]
+        return str(pick(texts)) if isinstance(texts, dict) else ""
     return ""
 
 

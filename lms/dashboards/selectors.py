@@ -465,6 +465,10 @@ def _program_breakdown(lens: Lens, filters: Filters) -> list[Row]:
     return result
 
 
+# The dimensions a tally row takes from its run.
+RUN_DIMENSIONS = ("run", "course", "mode", "language")
+
+
 def _label(by: str, rows: list[Row]) -> None:
     """Names (and drill-down links) of the keys, one query per breakdown."""
     keys = [row.key for row in rows]
@@ -489,6 +493,10 @@ def _label(by: str, rows: list[Row]) -> None:
     for row in rows:
         if by == "month":
             row.label = row.key.strftime("%Y-%m")
+        elif by in RUN_DIMENSIONS and not row.key:
+            # Only a program's certificates are counted outside any run (so without its course,
+            # mode or language).
+            row.label = str(_("Program certificates (no run)"))
         else:
             row.label = names.get(row.key) or str(_("Not recorded"))
         if by in ("member_state", "institution", "course", "run", "mode", "language") and row.key:
@@ -515,6 +523,26 @@ def unpack(packed: list[Packed]) -> list[Row]:
 
 def pack_figures(figures: Figures) -> tuple[int, ...]:
     return tuple(getattr(figures, name) for name in FIGURE_FIELDS)
+
+
+# The filters that name a row, and the model each names a row of.
+ID_FILTERS: dict[str, Any] = {
+    "member_state": MemberState,
+    "institution": Institution,
+    "program": Program,
+    "course": Course,
+    "run": CourseRun,
+}
+
+
+def unknown_filters(filters: Filters) -> list[str]:
+    """The id filters naming no row at all (a stale or mistyped link): refused rather than shown
+    as an empty dashboard. A row outside the lens is not unknown: the lens limits what it shows."""
+    return [
+        name
+        for name, model in ID_FILTERS.items()
+        if getattr(filters, name) and not model.objects.filter(pk=getattr(filters, name)).exists()
+    ]
 
 
 # What a drill-down shows next: hemisphere -> country -> institution -> run.

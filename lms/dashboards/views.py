@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,6 +22,8 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -39,11 +42,15 @@ class BadFilter(ValueError):
     """A filter in the query string that cannot be read; the message names the field."""
 
 
+# The largest id a database key holds: a longer number names nothing.
+MAX_ID = 2**63 - 1
+
+
 def _int(request: HttpRequest, name: str, label: str) -> int | None:
     raw = request.GET.get(name, "").strip()
     if not raw:
         return None
-    if not raw.isdigit():
+    if not raw.isdigit() or int(raw) > MAX_ID:
         raise BadFilter(_("%(field)s: choose a value from the list.") % {"field": label})
     return int(raw)
 
@@ -75,17 +82,26 @@ def parse_filters(request: HttpRequest) -> Filters:
             _("%(field)s: choose a month after “%(since)s”.")
             % {"field": _("Until"), "since": since.strftime("%Y-%m")}
         )
-    return Filters(
-        member_state=_int(request, "member_state", _("Member state")),
-        institution=_int(request, "institution", _("Institution")),
-        program=_int(request, "program", _("Program")),
-        course=_int(request, "course", _("Course")),
-        run=_int(request, "run", _("Course run")),
+    labels = {
+        "member_state": _("Member state"),
+        "institution": _("Institution"),
+        "program": _("Program"),
+        "course": _("Course"),
+        "run": _("Course run"),
+    }
+    filters = Filters(
+        **{name: _int(request, name, label) for name, label in labels.items()},
         mode=mode,
         language=language,
         since=since,
         until=until,
     )
+    unknown = selectors.unknown_filters(filters)
+    if unknown:
+        raise BadFilter(
+            _("%(field)s: choose a value from the list.") % {"field": labels[unknown[0]]}
+        )
+    return filters
 
 
 def _bad(request: HttpRequest, error: BadFilter) -> HttpResponse:
@@ -352,30 +368,39 @@ def officer_detail(request: HttpRequest, user_id: int) -> HttpResponse | Streami
         _("Passed"),
         _("Completed at"),
     ]
-    table = [
-        [
-            str(pick(e.run.course.title)),
-            e.run.code,
-            e.get_status_display(),
-            e.enrolled_at.strftime("%Y-%m-%d"),
-            e.progress_pct,
-            "" if e.attendance_pct is None else e.attendance_pct,
-            "" if e.score_pct is None else float(e.score_pct),
-            "" if e.passed is None else (_("Yes") if e.passed else _("No")),
-            e.completed_at.strftime("%Y-%m-%d") if e.completed_at else "",
-        ]
-        for e in record
-    ]
     export = request.GET.get("format")
-    if export == "csv":
-        return exports.csv_response(f"officer-{officer.pk}", headers, table)
-    if export == "xlsx":
+    if export in ("csv", "xlsx"):
+        table = _officer_table(record, lambda moment: moment.strftime("%Y-%m-%d"))
+        if export == "csv":
+            return exports.csv_response(f"officer-{officer.pk}", headers, table)
         return exports.xlsx_response(f"officer-{officer.pk}", [(str(officer.pk), headers, table)])
+    # on the page, dates as the reader's language writes them ("6 décembre 2026")
+    table = _officer_table(
+        record, lambda moment: date_format(timezone.localtime(moment), "DATE_FORMAT")
+    )
     return render(
         request,
         "dashboards/officer.html",
         {"officer": officer, "headers": headers, "table": table, "certificates": certificates},
     )
+
+
+def _officer_table(record: list[Enrollment], day: Callable[[datetime], str]) -> list[list[Any]]:
+    """The rows of an officer's record, each date written by `day` (ISO in the exports)."""
+    return [
+        [
+            str(pick(e.run.course.title)),
+            e.run.code,
+            e.get_status_display(),
+            day(e.enrolled_at),
+            e.progress_pct,
+            "" if e.attendance_pct is None else e.attendance_pct,
+            "" if e.score_pct is None else float(e.score_pct),
+            "" if e.passed is None else (_("Yes") if e.passed else _("No")),
+            day(e.completed_at) if e.completed_at else "",
+        ]
+        for e in record
+    ]
 
 
 def _require_dps(request: HttpRequest) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.test import Client
 
 from accreditation.models import AccreditationRequest
 from accreditation.services import create_request, submit_request
@@ -67,3 +68,10 @@ def draft(version: Any, university: Any, coordinator: Any) -> AccreditationReque
 @pytest.fixture
 def submitted(draft: AccreditationRequest, coordinator: Any) -> AccreditationRequest:
     return submit_request(request=draft, actor=coordinator)
+
+
+def client_for(user: Any) -> Client:
+    """A test client signed in as `user`."""
+    client = Client()
+    client.force_login(user)
+    return client

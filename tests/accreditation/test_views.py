@@ -12,17 +12,12 @@ from django.urls import reverse
 
 from accreditation import services
 from accreditation.models import AccreditationRequest
+from tests.accreditation.conftest import client_for
 from tests.accreditation.factories import RequestFactory
 
 pytestmark = pytest.mark.django_db
 
 Status = AccreditationRequest.Status
-
-
-def client_for(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def detail(req: AccreditationRequest) -> str:
@@ -130,15 +125,6 @@ def test_editing_a_frozen_request_is_refused_with_409(
     assert response.status_code == 409
     submitted.refresh_from_db()
     assert submitted.level == "5"
-
-
-def test_incomplete_submission_names_the_fields_in_the_users_language(
-    coordinator: Any, version: Any, university: Any
-) -> None:
-    req = services.create_request(course_version=version, university=university, actor=coordinator)
-    response = client_for(coordinator).post(act(req, "submit"), HTTP_ACCEPT_LANGUAGE="en")
-    assert response.status_code == 400
-    assert "learning outcome" in response.content.decode()
 
 
 def test_illegal_transition_is_a_409_with_a_message(

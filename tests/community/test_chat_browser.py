@@ -34,6 +34,14 @@ def test_two_officers_chat_live(asgi_live_server: str, browser: Any) -> None:
     luis_page.wait_for_function(
         "document.getElementById('chat-presence').textContent.includes('Luis Martínez')"
     )
+    ana_page.wait_for_function(
+        "document.getElementById('chat-presence').textContent.includes('Luis Martínez')"
+    )
+    # who is online, in one sentence of each reader's language (the script fills the names in)
+    presence = ana_page.locator("#chat-presence").text_content() or ""
+    assert presence.startswith("Online agora: ")
+    assert "%(names)s" not in presence
+    assert (luis_page.locator("#chat-presence").text_content() or "").startswith("En línea ahora: ")
     ana_page.get_by_role("textbox", name="Mensagem").fill("Bom dia, colegas!")
     ana_page.keyboard.press("Enter")
     luis_page.locator("#chat-log li", has_text="Bom dia, colegas!").wait_for(timeout=10000)

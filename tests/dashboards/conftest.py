@@ -117,3 +117,12 @@ def without_certificate_issuance() -> Iterator[None]:
         signals.courses_completed.connect(
             receivers.on_courses_completed, dispatch_uid="certification.courses_completed"
         )
+
+
+@pytest.fixture
+def activity(network: dict[str, Any], officers: list[Any], committed: Any) -> dict[str, Any]:
+    """One completion in the virtual run (institution) and one enrolment on site (other)."""
+    done = committed(lambda: enrol(officers[0], network["virtual"]))
+    committed(lambda: finish(done))
+    onsite = committed(lambda: enrol(officers[2], network["onsite"]))
+    return {"done": done, "onsite": onsite}

@@ -13,20 +13,10 @@ from openpyxl import load_workbook
 
 from courses.models import CourseRun
 from lms.dashboards import services
-from tests.dashboards.conftest import enrol, finish
 from tests.factories import RoleAssignmentFactory, UniversityFactory, UserFactory
 
 pytestmark = pytest.mark.usefixtures("require_postgres", "without_certificate_issuance")
 HOME = "/dashboards/"
-
-
-@pytest.fixture
-def activity(network: dict[str, Any], officers: list[Any], committed: Any) -> dict[str, Any]:
-    """One completion in the virtual run (institution) and one enrolment on site (other)."""
-    done = committed(lambda: enrol(officers[0], network["virtual"]))
-    committed(lambda: finish(done))
-    onsite = committed(lambda: enrol(officers[2], network["onsite"]))
-    return {"done": done, "onsite": onsite}
 
 
 def test_dps_sees_the_whole_network(client: Any, dps_admin: Any, activity: Any) -> None:

@@ -63,7 +63,10 @@
         var li = log.querySelector('li[data-id="' + data.id + '"]');
         if (li) { li.remove(); }
       }
-      else if (data.type === "presence") { presence.textContent = root.dataset.labelOnline + ": " + data.online.join(", "); }
+      else if (data.type === "presence") {
+        // The page's translated sentence, "Online now: %(names)s", with the names put in.
+        presence.textContent = root.dataset.labelOnline.replace("%(names)s", function () { return data.online.join(", "); });
+      }
       else if (data.type === "error") { status.textContent = data.error; }
     };
     socket.onclose = function () {
