@@ -95,7 +95,7 @@ def test_pages_reflow_on_a_narrow_phone(
     context = browser.new_context(viewport={"width": 320, "height": 700})
     context.add_cookies([login_cookie(dps, asgi_live_server)])
     page = context.new_page()
-    for path in ("/dashboards/", "/accounts/account/"):
+    for path in ("/dashboards/", "/accounts/account/", "/certificates/verify-many"):
         page.goto(f"{asgi_live_server}{path}")
         found = page.evaluate(REFLOWS)
         assert found["page"] <= 0, path
