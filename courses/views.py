@@ -412,6 +412,19 @@ def _roster_page(
     )
 
 
+def _observe(
+    request: HttpRequest, run: CourseRun, form: ObservationForm, then: str
+) -> HttpResponse | None:
+    """Record the supervising expert's observation from `form` (the roster's or the supervision
+    page's), then go to the page `then`; None when the form or the service refused it."""
+    return _submit(
+        request, form,
+        lambda: services.record_observation(run=run, supervisor=request.user, **form.cleaned_data),
+        _("Observation saved."),
+        lambda _observation: redirect(then, run_code=run.code),
+    )  # fmt: skip
+
+
 @require_perm("courses.teach_run", _run)
 @require_POST
 def observe(request: HttpRequest, run_code: str) -> HttpResponse:
@@ -420,12 +433,7 @@ def observe(request: HttpRequest, run_code: str) -> HttpResponse:
     shows the roster again with the form's errors and what was typed."""
     run: CourseRun = request.permission_object  # type: ignore[attr-defined]
     form = ObservationForm(request.POST, run=run)
-    done = _submit(
-        request, form,
-        lambda: services.record_observation(run=run, supervisor=request.user, **form.cleaned_data),
-        _("Observation saved."),
-        lambda _observation: redirect("courses:roster", run_code=run.code),
-    )  # fmt: skip
+    done = _observe(request, run, form, "courses:roster")
     if done is not None:
         return done
     return _roster_page(request, run, status=400, observation_form=form)
@@ -514,12 +522,7 @@ def supervise_run(request: HttpRequest, run_code: str) -> HttpResponse:
     """The supervising expert records observations of the trainers' teaching in one run."""
     run: CourseRun = request.permission_object  # type: ignore[attr-defined]
     form = ObservationForm(request.POST or None, run=run)
-    done = _submit(
-        request, form,
-        lambda: services.record_observation(run=run, supervisor=request.user, **form.cleaned_data),
-        _("Observation saved."),
-        lambda _observation: redirect("courses:supervise_run", run_code=run.code),
-    )  # fmt: skip
+    done = _observe(request, run, form, "courses:supervise_run")
     if done is not None:
         return done
     return render(

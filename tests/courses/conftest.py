@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core.cache import cache
+
+from courses.models import Course, CourseVersion, Module
+from tests.courses.factories import CourseFactory
 
 
 @pytest.fixture(autouse=True)
@@ -14,3 +19,14 @@ def _fresh_catalogue_cache() -> None:
 
     cache.clear()
     clear_local()
+
+
+@pytest.fixture
+def course(institution: Any) -> Course:
+    """A course of `institution` with an editable version holding one module."""
+    course = CourseFactory(owner_institution=institution, languages="es en")
+    version = CourseVersion.objects.create(course=course, number=1)
+    Module.objects.create(version=version, position=1, title={"es": "Módulo 1"})
+    course.current_version = version
+    course.save()
+    return course

@@ -11,8 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from courses import services
-from courses.models import Course, CourseRun, CourseVersion, Lesson, Module, RunInstructor, Session
-from tests.courses.factories import CourseFactory
+from courses.models import Course, CourseRun, Lesson, Module, RunInstructor, Session
 from tests.factories import RoleAssignmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -32,17 +31,6 @@ def _course_data(institution: Any, **extra: Any) -> dict[str, Any]:
         "description_es": "Principios", "outcomes_es": "Aplicar principios\nDocumentar el uso",
         **extra,
     }  # fmt: skip
-
-
-@pytest.fixture
-def course(institution: Any) -> Course:
-    """A course of `institution` with an editable version holding one module."""
-    course = CourseFactory(owner_institution=institution, languages="es en")
-    version = CourseVersion.objects.create(course=course, number=1)
-    Module.objects.create(version=version, position=1, title={"es": "Módulo 1"})
-    course.current_version = version
-    course.save()
-    return course
 
 
 def test_a_coordinator_creates_a_course_for_their_institution(

@@ -17,28 +17,15 @@ from courses import services
 from courses.models import (
     Course,
     CourseRun,
-    CourseVersion,
     Enrollment,
-    Module,
     RunInstructor,
     Session,
     TrainerQualification,
 )
-from tests.courses.factories import CourseFactory, RunFactory
+from tests.courses.factories import RunFactory
 from tests.factories import RoleAssignmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def course(institution: Any) -> Course:
-    """A course of `institution` with a version to deliver."""
-    course = CourseFactory(owner_institution=institution, languages="es en")
-    version = CourseVersion.objects.create(course=course, number=1)
-    Module.objects.create(version=version, position=1, title={"es": "Módulo 1"})
-    course.current_version = version
-    course.save()
-    return course
 
 
 # 1. Seats the database can hold ---------------------------------------------------------------
