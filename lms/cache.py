@@ -8,12 +8,28 @@ takes its connections from the pool Django already keeps, so one per pool serves
 
 from __future__ import annotations
 
+import threading
+from functools import cached_property
 from typing import Any
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
 
+from lms.near_cache import NearCache
 from lms.redis_held import FAILED, HeldConnection
+
+# One near cache per process and server set (Django builds a cache backend per thread).
+_NEAR: dict[tuple[tuple[str, ...], tuple[str, ...]], NearCache] = {}
+_NEAR_LOCK = threading.Lock()
+
+
+def near_cache(servers: list[str], prefixes: list[str], pool: Any) -> NearCache:
+    key = (tuple(servers), tuple(prefixes))
+    with _NEAR_LOCK:
+        near = _NEAR.get(key)
+        if near is None:
+            near = _NEAR[key] = NearCache(pool, prefixes)
+        return near
 
 
 class ReusingRedisCacheClient(RedisCacheClient):
@@ -34,24 +50,111 @@ class ReusingRedisCacheClient(RedisCacheClient):
     # Reads on a connection the thread holds (lms.redis_held): a cache read is the first thing
     # every signed-in page does (lms.accounts.sessions), the lesson player makes two.
 
+    # The sessions' and persons' entries are answered from the process's near cache when it
+    # holds them (lms.near_cache); writes through this client drop its copies at once.
+    near: NearCache | None = None
+
     def get(self, key: Any, default: Any) -> Any:
-        value = self._held.call("GET", key)
-        if value is FAILED:
-            return super().get(key, default)  # type: ignore[no-untyped-call]
-        return default if value is None else self._serializer.loads(value)  # type: ignore[attr-defined]
+        raw = self._read([key]).get(key)
+        return default if raw is None else self._serializer.loads(raw)  # type: ignore[attr-defined]
 
     def get_many(self, keys: Any) -> dict[Any, Any]:
         keys = list(keys)
         if not keys:
             return {}
+        loads = self._serializer.loads  # type: ignore[attr-defined]
+        return {k: loads(v) for k, v in self._read(keys).items()}
+
+    def _read(self, keys: list[Any]) -> dict[Any, bytes]:
+        near = self.near
+        token = None
+        found: dict[Any, bytes] = {}
+        if near is not None and all(near.covers(k) for k in keys):
+            token = near.token()
+            if token is not None:
+                found = near.lookup(keys)
+                if len(found) == len(keys):
+                    return found
+                keys = [k for k in keys if k not in found]
         values = self._held.call("MGET", *keys)
         if values is FAILED:
-            return super().get_many(keys)  # type: ignore[no-any-return, no-untyped-call]
-        loads = self._serializer.loads  # type: ignore[attr-defined]
-        return {k: loads(v) for k, v in zip(keys, values, strict=True) if v is not None}
+            values = self.get_client(None).mget(keys)
+        read = {k: v for k, v in zip(keys, values, strict=True) if v is not None}
+        if token is not None:
+            near.store(token, read)  # type: ignore[union-attr]
+        found.update(read)
+        return found
+
+    def _dropped(self, keys: Any) -> None:
+        near = self.near
+        if near is not None:
+            covered = [k for k in keys if near.covers(k)]
+            if covered:
+                near.drop(covered)
+
+    def add(self, key: Any, value: Any, timeout: Any) -> Any:
+        try:
+            return super().add(key, value, timeout)  # type: ignore[no-untyped-call]
+        finally:
+            self._dropped([key])
+
+    def set(self, key: Any, value: Any, timeout: Any) -> Any:
+        try:
+            return super().set(key, value, timeout)  # type: ignore[no-untyped-call]
+        finally:
+            self._dropped([key])
+
+    def delete(self, key: Any) -> Any:
+        try:
+            return super().delete(key)  # type: ignore[no-untyped-call]
+        finally:
+            self._dropped([key])
+
+    def incr(self, key: Any, delta: Any) -> Any:
+        try:
+            return super().incr(key, delta)  # type: ignore[no-untyped-call]
+        finally:
+            self._dropped([key])
+
+    def set_many(self, data: Any, timeout: Any) -> Any:
+        try:
+            return super().set_many(data, timeout)  # type: ignore[no-untyped-call]
+        finally:
+            self._dropped(list(data))
+
+    def delete_many(self, keys: Any) -> Any:
+        keys = list(keys)
+        try:
+            return super().delete_many(keys)  # type: ignore[no-untyped-call]
+        finally:
+            self._dropped(keys)
+
+    def clear(self) -> Any:
+        try:
+            return super().clear()  # type: ignore[no-untyped-call]
+        finally:
+            if self.near is not None:
+                self.near.drop(None)
 
 
 class RedisCache(DjangoRedisCache):
+    """OPTIONS may name `near_prefixes`: keys (before the cache's own prefix and version) whose
+    entries each process keeps a coherent copy of (lms.near_cache)."""
+
     def __init__(self, server: str, params: dict[str, Any]) -> None:
-        super().__init__(server, params)
+        options = dict(params.get("OPTIONS", {}))
+        self._near_prefixes: list[str] = list(options.pop("near_prefixes", []))
+        super().__init__(server, {**params, "OPTIONS": options})
         self._class = ReusingRedisCacheClient
+
+    @cached_property
+    def _cache(self) -> ReusingRedisCacheClient:
+        servers: list[str] = self._servers  # type: ignore[attr-defined]
+        client: ReusingRedisCacheClient = self._class(servers, **self._options)  # type: ignore[attr-defined]
+        if self._near_prefixes:
+            client.near = near_cache(
+                servers,
+                [self.make_key(p) for p in self._near_prefixes],
+                lambda: client._get_connection_pool(False),  # type: ignore[attr-defined]
+            )
+        return client

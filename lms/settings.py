@@ -196,6 +196,15 @@ if REDIS_URL:
             "BACKEND": "lms.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("LMS_CACHE_PREFIX", "lms"),
+            # Sessions and signed-in persons (lms.accounts.principal's prefix), read by every
+            # signed-in page: each process keeps copies that Redis invalidates (lms/near_cache.py).
+            "OPTIONS": {
+                "near_prefixes": (
+                    ["django.contrib.sessions.cached_db", "accounts:principal:v1:"]
+                    if env_bool("LMS_NEAR_CACHE", True)
+                    else []
+                )
+            },
         }
     }
     CHANNEL_LAYERS = {
