@@ -23,7 +23,8 @@ What the drain decides, since the request did not read the database:
 
 Redis keys (the LRS's Redis database):
   xapi:claim:<id>        sha256 of the statement's comparable form, 24 h: duplicates and 409s
-                         ("synchronous": the synchronous path stores it, and decides)
+                         ("synchronous": the synchronous path stores it, and decides; a
+                         synchronous write that fails removes the marks it set)
   xapi:writing           synchronous writes in flight by their start (Consistent-Through)
   xapi:refused:<key>     a launch credential the drain found withdrawn (launch cache TTL)
   xapi:buffer            the prepared rows waiting (JSON, one per item): launched content's,
@@ -196,30 +197,49 @@ def accept(
 # KEYS: the writes-in-flight set, then one claim per statement; ARGV: the write's token, its
 # start (epoch seconds), the claims' seconds. Registers the write, claims each id not yet
 # claimed with a mark no launched statement's hash equals, and returns the positions of the ids
-# launched content had claimed (accepted, maybe not yet written).
+# launched content had claimed (accepted, maybe not yet written), then those of the ids it
+# claimed (end_write gives these back when the write fails).
 _BEGIN = """
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 local contested = {}
+local claimed = {}
 for i = 2, #KEYS do
   local found = redis.call('GET', KEYS[i])
   if not found then
     redis.call('SET', KEYS[i], 'synchronous', 'EX', tonumber(ARGV[3]))
+    claimed[#claimed + 1] = i - 1
   elseif found ~= 'synchronous' then
     contested[#contested + 1] = i - 1
   end
 end
-return contested
+return {contested, claimed}
 """
 _begin_script: Any = None
 
+# KEYS: the writes-in-flight set, then the claims a failed write made; ARGV: the write's token.
+# Ends the write and gives back its claims in one step; a claim no longer the synchronous mark
+# (expired, and claimed since by launched content) is left as it is.
+_FAIL = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+for i = 2, #KEYS do
+  if redis.call('GET', KEYS[i]) == 'synchronous' then redis.call('DEL', KEYS[i]) end
+end
+return 0
+"""
+_fail_script: Any = None
+
 
 class Write:
-    """A synchronous write registered by begin_write: its token, and the ids launched content
-    had claimed first (their statements must be written before this write decides)."""
+    """A synchronous write registered by begin_write: its token, the ids launched content had
+    claimed first (their statements must be written before this write decides) and the ids
+    whose claims this write made (not those an earlier write made)."""
 
-    def __init__(self, token: str | None, contested: list[str]) -> None:
+    def __init__(
+        self, token: str | None, contested: list[str], claimed: list[str] | None = None
+    ) -> None:
         self.token = token
         self.contested = contested
+        self.claimed = claimed or []
 
 
 def begin_write(ids: list[str], *, claim: bool) -> Write:
@@ -230,8 +250,9 @@ def begin_write(ids: list[str], *, claim: bool) -> Write:
     path (stored: 200 or 409, its whole batch refused), never answered 200 and dropped by the
     drain; made before the write, it leaves no moment in which launched content could claim
     the id first unseen. An id launched content claimed first is kept as it is and returned in
-    `contested`: its statement is drained before this write (drain_for_write). Redis not used
-    or failing: nothing registered (token None)."""
+    `contested`: its statement is drained before this write (drain_for_write). The ids claimed
+    here are in `claimed`: a write that fails gives them back (end_write). Redis not used or
+    failing: nothing registered (token None)."""
     global _begin_script
     if not getattr(settings, "REDIS_URL", ""):
         return Write(None, [])
@@ -240,19 +261,33 @@ def begin_write(ids: list[str], *, claim: bool) -> Write:
     token = uuid.uuid4().hex
     keys = [WRITING, *([CLAIM + i for i in ids] if claim else [])]
     try:
-        contested = _run(_begin_script, keys, [token, f"{time.time():.6f}", CLAIM_SECONDS])
+        contested, claimed = _run(_begin_script, keys, [token, f"{time.time():.6f}", CLAIM_SECONDS])
     except RedisError:
         log.warning("xAPI: Redis failed, a write of %s statement(s) not registered", len(ids))
         return Write(None, [])
-    return Write(token, [ids[int(position) - 1] for position in contested or []])
+    return Write(
+        token,
+        [ids[int(position) - 1] for position in contested or []],
+        [ids[int(position) - 1] for position in claimed or []],
+    )
 
 
-def end_write(write: Write) -> None:
-    """The write registered by begin_write committed or rolled back."""
+def end_write(write: Write, *, failed: bool = False) -> None:
+    """The write registered by begin_write committed or rolled back. `failed`: none of its
+    statements was stored, so the claims it made are given back with it, in one step (launched
+    content sending those ids again is buffered as before, not sent to the synchronous path for
+    24 h); a claim an earlier write made for one of its ids stays. Redis failing: the claims
+    expire with their time."""
+    global _fail_script
     if write.token is None:
         return
     try:
-        redis_client().zrem(WRITING, write.token)
+        if failed and write.claimed:
+            if _fail_script is None:
+                _fail_script = redis_client().register_script(_FAIL)
+            _run(_fail_script, [WRITING, *[CLAIM + i for i in write.claimed]], [write.token])
+        else:
+            redis_client().zrem(WRITING, write.token)
     except RedisError:
         log.warning("xAPI: Redis failed, a finished write left registered (expires)")
 

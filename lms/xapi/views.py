@@ -373,6 +373,10 @@ def _store_statements(
     # reader's Consistent-Through stays before it until it ends), and when buffering its ids
     # claimed before anything is written (launched content sending them is decided here).
     write = buffer.begin_write(ids, claim=buffered)
+    # Whether statements of this write may have been stored: until then a failure gives back
+    # the claims it made (launched content sending those ids is buffered again, not decided
+    # here for CLAIM_SECONDS).
+    stored_any = False
     try:
         # order, voiding targets and conflicts see the buffered statements; one with an id of
         # this write that could not be written yet would be dropped by the drain after this
@@ -387,6 +391,7 @@ def _store_statements(
         try:
             with nullcontext() if alone else transaction.atomic():
                 written = store.write(rows, confirm=caller.confirm)
+                stored_any = alone and bool(written.inserted)  # one INSERT commits by itself
                 if not written.confirmed:
                     raise store.CredentialRejected
                 conflicts = [row for row in rows if row.statement_id not in written.inserted]
@@ -418,12 +423,18 @@ def _store_statements(
                     transaction.on_commit(
                         lambda: statements_stored.send(sender=Statement, statements=stored)
                     )
+                # committed as the block ends (a commit that fails keeps the claims: they
+                # expire, as before)
+                stored_any = True
         except IntegrityError as exc:
             raise XAPIError(
                 409, "id", "a statement with this id was stored at the same time"
             ) from exc
     finally:
-        buffer.end_write(write)
+        if stored_any:
+            buffer.end_write(write)
+        else:
+            buffer.end_write(write, failed=True)
     return ids
 
 

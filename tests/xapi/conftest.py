@@ -121,3 +121,13 @@ def stored_batches() -> Iterator[list[list[dict[str, Any]]]]:
         yield batches
     finally:
         statements_stored.disconnect(listener)
+
+
+def clear_buffer_keys() -> None:
+    """Remove the buffered LRS's Redis keys (claims, the buffer, writes in flight)."""
+    from lms.xapi import buffer
+
+    r = buffer.redis_client()
+    keys = list(r.scan_iter("xapi:*"))
+    if keys:
+        r.delete(*keys)

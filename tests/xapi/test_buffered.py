@@ -20,18 +20,11 @@ from lms.xapi import buffer, tasks
 from lms.xapi.models import LaunchCredential, Statement
 from lms.xapi.services import issue_launch_credential
 from lms.xapi.verbs import VOIDED_IRI
-from tests.xapi.conftest import LRS, statement, stored_batches
+from tests.xapi.conftest import LRS, clear_buffer_keys, statement, stored_batches
 
 pytestmark = pytest.mark.django_db
 
 _APPLY_ASYNC = tasks.drain_statements.apply_async
-
-
-def _clear() -> None:
-    r = buffer.redis_client()
-    keys = list(r.scan_iter("xapi:*"))
-    if keys:
-        r.delete(*keys)
 
 
 @pytest.fixture(autouse=True)
@@ -39,12 +32,12 @@ def drain_sends(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[list
     if not django_settings.REDIS_URL:
         pytest.skip("buffered ingest needs Redis (REDIS_URL)")
     settings.LMS_XAPI_BUFFERED = True
-    _clear()
+    clear_buffer_keys()
     # The drain task is not sent: statements stay buffered until a read or a drain_now().
     sent: list[int] = []
     monkeypatch.setattr(tasks.drain_statements, "apply_async", lambda *a, **k: sent.append(1))
     yield sent
-    _clear()
+    clear_buffer_keys()
 
 
 def _launched(learner: Any) -> tuple[LRS, dict[str, Any]]:
