@@ -17,6 +17,7 @@ from accreditation.models import AccreditationRequest
 from accreditation.services import ConditionInput
 from courses.models import CourseVersion
 from lms.accounts.models import University, User
+from lms.validators import localize_limits
 from lms.widgets import DateInput
 
 HOURS = re.compile(r"^(?P<title>.*?)\s*\|\s*(?P<hours>\d+(?:[.,]\d+)?)\s*$")
@@ -224,12 +225,14 @@ class AttachmentForm(forms.Form):
 class ApproveForm(forms.Form):
     """The decision: credit value, ECTS divisor, validity period and optional conditions."""
 
-    credit_hours = forms.DecimalField(
-        label=_("Credit hours"),
-        min_value=Decimal("0.5"),
-        max_value=Decimal(10000),
-        decimal_places=1,
-        help_text=_("Total workload recognised, in hours."),
+    credit_hours = localize_limits(
+        forms.DecimalField(
+            label=_("Credit hours"),
+            min_value=Decimal("0.5"),
+            max_value=Decimal(10000),
+            decimal_places=1,
+            help_text=_("Total workload recognised, in hours."),
+        )
     )
     ects_hours_per_credit = forms.IntegerField(
         label=_("Workload hours per ECTS credit"),
