@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
@@ -27,3 +28,16 @@ def i18n_field(verbose_name: Any) -> Any:
     from django.db import models
 
     return models.JSONField(verbose_name, default=dict, blank=True)
+
+
+def plural_count(amount: Any) -> int:
+    """The count that picks the plural form of a decimal amount ("1.00 point", "2.50 points",
+    "1.5 hours"): the amount itself when whole, else 2, a plural in every language of the
+    platform. A template filter in courses_tags and assessments_tags."""
+    try:
+        value = Decimal(str(amount))
+    except (InvalidOperation, ValueError):
+        return 2
+    if not value.is_finite():
+        return 2
+    return int(value) if value == value.to_integral_value() else 2

@@ -11,21 +11,13 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from assessments.models import Question
-from lms.i18n import pick
+from lms.i18n import pick, plural_count
 
 register = template.Library()
 K = Question.Kind
 
 
-@register.filter
-def plural_count(amount: Any) -> int:
-    """The count that picks the plural form of a decimal amount ("1.00 point", "2.50 points"):
-    the amount itself when whole, else 2, a plural in every language of the platform."""
-    try:
-        value = Decimal(str(amount))
-    except (InvalidOperation, ValueError):
-        return 2
-    return int(value) if value == value.to_integral_value() else 2
+register.filter("plural_count", plural_count)
 
 
 @register.filter

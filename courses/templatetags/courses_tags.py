@@ -6,9 +6,10 @@ from typing import Any
 
 from django import template
 
-from lms.i18n import pick
+from lms.i18n import pick, plural_count
 
 register = template.Library()
+register.filter("plural_count", plural_count)
 
 
 @register.simple_tag

@@ -119,3 +119,4 @@ def test_the_learners_review_shows_words_and_no_empty_right_answer() -> None:
     assert "Right answer: True" in page
     assert page.count("Right answer:") == 2
     assert "correct →" not in page
+    assert page.count(" of 1.00 point</p>") == 3  # one point each: the singular
