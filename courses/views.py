@@ -298,6 +298,7 @@ def complete(request: HttpRequest, registration: str, lesson_id: int) -> HttpRes
     if enrollment.status == Enrollment.Status.COMPLETED:
         messages.success(request, _("Congratulations: you have completed the course."))
         return redirect("courses:my_learning")
+    messages.success(request, _("Lesson marked as done."))
     if position + 1 < len(ids):
         return redirect("courses:lesson", registration=registration, lesson_id=ids[position + 1])
     return redirect("courses:lesson", registration=registration, lesson_id=current.pk)
