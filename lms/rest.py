@@ -47,7 +47,7 @@ class JSONParser(parsers.JSONParser):
     ) -> dict[str, Any]:
         try:
             return super().parse(stream, media_type, parser_context)
-        except exceptions.ParseError as exc:
+        except (exceptions.ParseError, RecursionError) as exc:
             raise exceptions.ParseError(_("The request body is not valid JSON.")) from exc
 
 

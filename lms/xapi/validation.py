@@ -58,10 +58,18 @@ def check_uuid(value: Any, field: str) -> None:
         raise StatementError(field, "must be a UUID (8-4-4-4-12 hexadecimal, variant 2)")
 
 
-def check_iri(value: Any, field: str) -> None:
-    """An absolute IRI (a scheme, then no whitespace)."""
+# The longest IRI the LRS stores (an activity's id: its column holds 2,048 characters; a verb's
+# 512). Longer ones are refused with a 400 instead of failing in the database.
+MAX_IRI = 2048
+MAX_VERB_IRI = 512
+
+
+def check_iri(value: Any, field: str, longest: int = MAX_IRI) -> None:
+    """An absolute IRI (a scheme, then no whitespace) of at most `longest` characters."""
     if not isinstance(value, str) or not IRI_RE.match(value):
         raise StatementError(field, "must be an absolute IRI")
+    if len(value) > longest:
+        raise StatementError(field, f"must be at most {longest} characters long")
 
 
 def check_language_map(value: Any, field: str) -> None:
@@ -391,7 +399,7 @@ def _check_body(statement: dict[str, Any], field: str, *, sub: bool) -> None:
     verb = _object(statement["verb"], prefix + "verb", {"id", "display"})
     if "id" not in verb:
         raise StatementError(prefix + "verb.id", "is required")
-    check_iri(verb["id"], prefix + "verb.id")
+    check_iri(verb["id"], prefix + "verb.id", MAX_VERB_IRI)
     if "display" in verb:
         check_language_map(verb["display"], prefix + "verb.display")
     check_object(statement["object"], prefix + "object", sub=sub)
