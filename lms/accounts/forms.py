@@ -16,7 +16,8 @@ from lms.accounts.models import LANGUAGE_CHOICES, Institution, User
 
 
 class SignInForm(auth_forms.AuthenticationForm):
-    """Email and password; says clearly when the account is locked and until when."""
+    """Email and password; says clearly when the address is locked and until when, the same
+    for an address that has no account (lms.accounts.backends)."""
 
     error_messages = {
         **auth_forms.AuthenticationForm.error_messages,
@@ -48,15 +49,9 @@ class SignInForm(auth_forms.AuthenticationForm):
                 raise forms.ValidationError(
                     self.error_messages["locked"], code="locked", params={"time": when}
                 ) from None
-            email = (self.cleaned_data.get("username") or "").strip().lower()
-            if (
-                email
-                and User.objects.filter(
-                    email=email,
-                    status=User.Status.INVITED,
-                    password__startswith=UNUSABLE_PASSWORD_PREFIX,
-                ).exists()
-            ):
+            # Only after the right password: for any other, an invited address must look like
+            # every address (the sign-in page tells everyone how to activate an invitation).
+            if getattr(self.request, "lms_not_activated", False):
                 raise forms.ValidationError(
                     self.error_messages["not_activated"], code="not_activated"
                 ) from None

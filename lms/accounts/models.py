@@ -7,8 +7,9 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
-from django.db import models
-from django.db.models.functions import Lower
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models.functions import Concat, Lower, Substr
 from django.utils import timezone
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
@@ -50,7 +51,8 @@ class Institution(models.Model):
     """A police institution or one of its units; units form a tree under a top institution.
 
     `path` is a materialised path ("12/45/") so that "an institution and all its units" is one
-    indexed prefix match, whatever the depth.
+    indexed prefix match, whatever the depth. Moving an institution (a new parent) moves its
+    whole subtree: every unit below gets the new path prefix and the parent's member state.
     """
 
     class Kind(models.TextChoices):
@@ -98,13 +100,58 @@ class Institution(models.Model):
         return self.short_name or self.name
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.parent_id and self.parent is not None:
-            self.member_state_id = self.parent.member_state_id
-        super().save(*args, **kwargs)
-        expected = f"{self.parent.path if self.parent else ''}{self.pk}/"
-        if self.path != expected:
-            self.path = expected
-            type(self).objects.filter(pk=self.pk).update(path=expected)
+        with transaction.atomic(using=kwargs.get("using")):
+            # Both rows locked, in id order: two moves at once cannot build a cycle or deadlock.
+            first, second = sorted((self.pk or 0, self.parent_id or 0))
+            rows = {pk: self._stored_row(pk or None, lock=True) for pk in (first, second)}
+            old_path, old_state = rows[self.pk or 0]
+            parent_path, parent_state = rows[self.parent_id or 0]
+            self._check_parent(old_path, parent_path)
+            if parent_state is not None:
+                self.member_state_id = parent_state
+            new_path = f"{parent_path}{self.pk}/"
+            if old_path and (old_path != new_path or old_state != self.member_state_id):
+                # The subtree follows in one UPDATE, before this row's post_save: the receiver
+                # that forgets cached scopes (lms.accounts.principal) then finds every role
+                # holder of the subtree under the new path.
+                type(self).objects.filter(path__startswith=old_path).exclude(pk=self.pk).update(
+                    path=Concat(models.Value(new_path), Substr("path", len(old_path) + 1)),
+                    member_state_id=self.member_state_id,
+                )
+                update_fields = kwargs.get("update_fields")
+                if update_fields is not None:
+                    kwargs["update_fields"] = {*update_fields, "path", "member_state"}
+            if old_path:
+                self.path = new_path  # also mends a path loaded before a move above it
+            super().save(*args, **kwargs)
+            expected = f"{parent_path}{self.pk}/"
+            if self.path != expected:
+                self.path = expected
+                type(self).objects.filter(pk=self.pk).update(path=expected)
+
+    def clean(self) -> None:
+        super().clean()
+        self._check_parent(self._stored_row(self.pk)[0], self._stored_row(self.parent_id)[0])
+
+    @classmethod
+    def _stored_row(cls, pk: int | None, *, lock: bool = False) -> tuple[str, int | None]:
+        """The path and member state an institution has in the database (read afresh: a
+        parent loaded before its own move has a stale path); ("", None) when there is none."""
+        if pk is None:
+            return "", None
+        rows = cls.objects.filter(pk=pk)
+        if lock:
+            rows = rows.select_for_update()
+        row = rows.values_list("path", "member_state_id").first()
+        return row if row is not None else ("", None)
+
+    def _check_parent(self, own_path: str, parent_path: str) -> None:
+        if self.parent_id is not None and (
+            self.parent_id == self.pk or (own_path and parent_path.startswith(own_path))
+        ):
+            raise ValidationError(
+                {"parent": _("An institution cannot be placed under itself or one of its units.")}
+            )
 
     @property
     def root(self) -> Institution:

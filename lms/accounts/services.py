@@ -5,6 +5,10 @@ reported by line and field, and nothing is written unless every row is right. Re
 same file matches people by email (and by badge number within the institution), updates what
 changed and creates no duplicates. New people get an unusable password (no hashing on import)
 and an invitation email from a Celery task once the import has committed.
+
+An import reaches only the people of the chosen institution and its units that the importing
+person coordinates: anyone else holding a row's email address or badge number is an error that
+does not say who they are, and an account holding any role but learner is never changed.
 """
 
 from __future__ import annotations
@@ -13,17 +17,19 @@ import csv
 import io
 import re
 import secrets
-from collections.abc import Callable, Iterable, Iterator
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.tokens import default_token_generator
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import connection, transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -34,7 +40,9 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext_lazy as _
 
 from lms.accounts import principal
-from lms.accounts.models import LANGUAGE_CHOICES, Institution, User
+from lms.accounts.backends import clear_failures
+from lms.accounts.models import LANGUAGE_CHOICES, Institution, Role, RoleAssignment, User
+from lms.accounts.permissions import get_scope
 from lms.db import bulk_update
 
 COLUMNS = ("full_name", "email", "badge_number", "unit", "language")
@@ -114,6 +122,7 @@ def activate_account(*, request: HttpRequest, user: User, password: str) -> User
     user.save(
         update_fields=["password", "status", "activated_at", "failed_login_count", "locked_until"]
     )
+    clear_failures(user.email)
     login(request, user, backend="lms.accounts.backends.EmailBackend")
     return user
 
@@ -268,8 +277,12 @@ def validate_officer_rows(
     rows: Iterable[dict[str, str]],
     institution: Institution,
     progress: Progress | None = None,
+    importer: User | None = None,
 ) -> tuple[list[OfficerRow], list[RowError]]:
-    """Check every row and match it to an existing person; return the rows and every error."""
+    """Check every row and match it to an existing person; return the rows and every error.
+
+    Existing people are matched only within `institution` and its units, and only there where
+    `importer` (when given) coordinates."""
     root = institution.root
     units = _unit_lookup(institution)
     default_unit = None if institution.pk == root.pk else institution.pk
@@ -349,56 +362,155 @@ def validate_officer_rows(
             progress(1)
     if errors:
         return parsed, errors
-    errors.extend(_match_existing(parsed, root))
+    allowed = importable_ids(institution, importer)
+    errors.extend(_match_existing(parsed, root, allowed, institution))
+    if not errors:
+        errors.extend(_refuse_staff_changes(parsed))
     return parsed, errors
 
 
-def _match_existing(rows: list[OfficerRow], root: Institution) -> list[RowError]:
-    """Attach existing people to rows (by email, else by badge in the institution): people of
-    the institution or of one of its units (a cadet of its academy) are its own."""
+def importable_ids(institution: Institution, importer: User | None = None) -> set[int]:
+    """The institution and its units, less those `importer` (when given) does not coordinate:
+    the only places whose people an import may match and update."""
+    queryset = institution.subtree()
+    if importer is not None:
+        scope = get_scope(importer)
+        if not scope.is_dps:
+            coordinated = Q(pk__in=[])
+            for prefix in scope.coordinated_paths:
+                coordinated |= Q(path__startswith=prefix)
+            queryset = queryset.filter(coordinated)
+    return set(queryset.values_list("pk", flat=True))
+
+
+def _match_existing(
+    rows: list[OfficerRow], root: Institution, allowed: Collection[int], institution: Institution
+) -> list[RowError]:
+    """Attach existing people to rows (by email, else by badge in the institution's tree).
+
+    A person is matched only when placed (their unit, else their institution) in `allowed`: a
+    cadet of the institution's academy is its own. Anyone else holding the row's email address
+    or badge number is an error that does not say who they are."""
     errors: list[RowError] = []
-    own = set(
+    tree = set(
         Institution.objects.filter(path__startswith=root.path).values_list("pk", flat=True)
     ) | {root.pk}
-    by_email: dict[str, tuple[int, int | None, str]] = {}
+    outside = {"institution": institution}
+    by_email: dict[str, tuple[int, int | None]] = {}
     emails = [row.email for row in rows]
     for start in range(0, len(emails), 5000):
-        for pk, email, institution_id, badge in User.objects.filter(
+        for pk, email, institution_id, unit_id in User.objects.filter(
             email__in=emails[start : start + 5000]
-        ).values_list("pk", "email", "institution_id", "badge_number"):
-            by_email[email] = (pk, institution_id, badge)
-    by_badge: dict[str, tuple[int, str]] = {
-        badge: (pk, email)
-        for pk, email, badge in User.objects.filter(institution_id__in=own)
+        ).values_list("pk", "email", "institution_id", "unit_id"):
+            by_email[email] = (pk, unit_id or institution_id)
+    # Badge numbers are unique within the tree (new people join its top institution).
+    by_badge: dict[str, list[tuple[int, int | None, str]]] = defaultdict(list)
+    for pk, email, badge, institution_id, unit_id in (
+        User.objects.filter(institution_id__in=tree)
         .exclude(badge_number="")
-        .values_list("pk", "email", "badge_number")
-    }
+        .values_list("pk", "email", "badge_number", "institution_id", "unit_id")
+    ):
+        by_badge[badge].append((pk, unit_id or institution_id, email))
     for row in rows:
         existing = by_email.get(row.email)
         if existing is not None:
-            if existing[1] not in own:
+            if existing[1] not in allowed:
                 errors.append(
                     RowError(
                         row.line,
                         "email",
-                        _("This email address belongs to a person of another institution."),
+                        _(
+                            "This email address is already used by a person outside "
+                            "%(institution)s and its units."
+                        )
+                        % outside,
                     )
                 )
                 continue
             row.user_id = existing[0]
         if row.badge_number:
-            holder = by_badge.get(row.badge_number)
-            if holder is not None:
-                if row.user_id is None:
-                    row.user_id = holder[0]  # same officer, new email address
-                elif holder[0] != row.user_id:
-                    errors.append(
-                        RowError(
-                            row.line,
-                            "badge_number",
-                            _("This badge number belongs to %(email)s.") % {"email": holder[1]},
+            holders = [h for h in by_badge.get(row.badge_number, ()) if h[0] != row.user_id]
+            if any(placement not in allowed for _pk, placement, _email in holders):
+                errors.append(
+                    RowError(
+                        row.line,
+                        "badge_number",
+                        _(
+                            "This badge number is already used by a person outside "
+                            "%(institution)s and its units."
                         )
+                        % outside,
                     )
+                )
+            elif len(holders) == 1 and row.user_id is None:
+                row.user_id = holders[0][0]  # same officer, new email address
+            elif holders:
+                errors.append(
+                    RowError(
+                        row.line,
+                        "badge_number",
+                        _("This badge number belongs to %(email)s.") % {"email": holders[0][2]},
+                    )
+                )
+    return errors
+
+
+def _staff_ids(user_ids: Collection[int]) -> set[int]:
+    """Those of these people who hold a role other than learner, or the admin's staff flags."""
+    ids = list(user_ids)
+    staff: set[int] = set()
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        staff.update(
+            RoleAssignment.objects.filter(user_id__in=chunk)
+            .exclude(role=Role.LEARNER)
+            .values_list("user_id", flat=True)
+        )
+        staff.update(
+            User.objects.filter(Q(is_staff=True) | Q(is_superuser=True), pk__in=chunk).values_list(
+                "pk", flat=True
+            )
+        )
+    return staff
+
+
+def _refuse_staff_changes(rows: list[OfficerRow]) -> list[RowError]:
+    """An import never changes the account of a coordinator, instructor, validator, donor or
+    DPS staff member (their email address leads to a password reset): a line that would is an
+    error; a line that leaves them as they are is fine."""
+    staff = _staff_ids({row.user_id for row in rows if row.user_id is not None})
+    if not staff:
+        return []
+    current = {
+        pk: values
+        for pk, *values in User.objects.filter(pk__in=staff).values_list(
+            "pk", "full_name", "email", "badge_number", "unit_id", "preferred_language"
+        )
+    }
+    errors: list[RowError] = []
+    for row in rows:
+        if row.user_id not in staff:
+            continue
+        full_name, email, badge, unit_id, language = current[row.user_id]
+        wanted = (row.full_name, row.email, row.badge_number, row.unit_id, row.language or language)
+        changed = [
+            column
+            for column, old, new in zip(
+                ("full_name", "email", "badge_number", "unit", "language"),
+                (full_name, email, badge, unit_id, language),
+                wanted,
+                strict=True,
+            )
+            if old != new
+        ]
+        if changed:
+            errors.append(
+                RowError(
+                    row.line,
+                    changed[0],
+                    _("This person holds a staff role: change their account in person."),
+                )
+            )
     return errors
 
 
@@ -408,22 +520,30 @@ def import_officers(
     rows: Iterable[dict[str, str]],
     invite: bool = True,
     progress: Progress | None = None,
+    importer: User | None = None,
 ) -> ImportResult:
     """Validate every row, then create or update the officers in one transaction.
 
     Nothing is written if any row is wrong. Returns counts, or the errors by line and field.
+    `importer`, the person importing (None: the command line), must coordinate `institution`;
+    only people of its units they coordinate are matched and updated.
     """
-    parsed, errors = validate_officer_rows(rows=rows, institution=institution, progress=progress)
+    if importer is not None and not get_scope(importer).coordinates(institution):
+        raise PermissionDenied("accounts.import_officers")
+    parsed, errors = validate_officer_rows(
+        rows=rows, institution=institution, progress=progress, importer=importer
+    )
     result = ImportResult(rows=len(parsed) + len({error.line for error in errors}))
     if errors:
         result.errors = sorted(errors, key=lambda error: (error.line, COLUMNS.index(error.field)))
         return result
     root = institution.root
+    allowed = importable_ids(institution, importer)
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            created_ids, updated = _write_postgresql(parsed, root)
+            created_ids, updated = _write_postgresql(parsed, root, allowed_ids=allowed)
         else:
-            created_ids, updated = _write_orm(parsed, root)
+            created_ids, updated = _write_orm(parsed, root, allowed_ids=allowed)
         if invite:
             queue_invitations(created_ids)
     result.created = len(created_ids)
@@ -433,9 +553,15 @@ def import_officers(
     return result
 
 
-def _write_postgresql(rows: list[OfficerRow], root: Institution) -> tuple[list[int], int]:
-    """COPY the rows into a temporary table, then one UPDATE and one INSERT … ON CONFLICT."""
+def _write_postgresql(
+    rows: list[OfficerRow], root: Institution, *, allowed_ids: Collection[int] | None = None
+) -> tuple[list[int], int]:
+    """COPY the rows into a temporary table, then one UPDATE and one INSERT … ON CONFLICT.
+
+    The UPDATE, like the checks before it, touches only people placed in `allowed_ids` (default:
+    the root's tree) who hold no role but learner, whatever the rows say."""
     now = timezone.now()
+    allowed = list(_tree_ids(root) if allowed_ids is None else allowed_ids)
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TEMPORARY TABLE officer_import ("
@@ -468,7 +594,12 @@ def _write_postgresql(rows: list[OfficerRow], root: Institution) -> tuple[list[i
             "(u.email, u.full_name, u.badge_number, u.unit_id) IS DISTINCT FROM"
             " (t.email, t.full_name, t.badge_number, t.unit_id)"
             " OR (t.language <> '' AND u.preferred_language <> t.language))"
-            " RETURNING u.id"
+            " AND COALESCE(u.unit_id, u.institution_id) = ANY(%s)"
+            " AND NOT u.is_staff AND NOT u.is_superuser"
+            " AND NOT EXISTS (SELECT 1 FROM accounts_roleassignment AS r"
+            " WHERE r.user_id = u.id AND r.role <> %s)"
+            " RETURNING u.id",
+            [allowed, Role.LEARNER.value],
         )
         updated_ids = [pk for (pk,) in cursor.fetchall()]
         updated = len(updated_ids)
@@ -491,15 +622,26 @@ def _write_postgresql(rows: list[OfficerRow], root: Institution) -> tuple[list[i
     return created_ids, updated
 
 
-def _write_orm(rows: list[OfficerRow], root: Institution) -> tuple[list[int], int]:
-    """The portable path (SQLite laptops): bulk_create and bulk_update."""
+def _tree_ids(root: Institution) -> set[int]:
+    return set(root.subtree().values_list("pk", flat=True)) | {root.pk}
+
+
+def _write_orm(
+    rows: list[OfficerRow], root: Institution, *, allowed_ids: Collection[int] | None = None
+) -> tuple[list[int], int]:
+    """The portable path (SQLite laptops): bulk_create and bulk_update (the same people as
+    the PostgreSQL path's UPDATE: placed in `allowed_ids`, holding no role but learner)."""
     now = timezone.now()
+    allowed = _tree_ids(root) if allowed_ids is None else set(allowed_ids)
     existing = User.objects.in_bulk([row.user_id for row in rows if row.user_id])
+    staff = _staff_ids(existing)
     changed: list[User] = []
     for row in rows:
         if row.user_id is None:
             continue
         user = existing[row.user_id]
+        if user.pk in staff or (user.unit_id or user.institution_id) not in allowed:
+            continue
         language = row.language or user.preferred_language
         new = (row.email, row.full_name, row.badge_number, row.unit_id, language)
         old = (user.email, user.full_name, user.badge_number, user.unit_id, user.preferred_language)

@@ -199,7 +199,7 @@ def import_officers(request: HttpRequest) -> HttpResponse:
         upload = form.cleaned_data["file"]
         try:
             rows = services.read_officer_file(upload, upload.name)
-            result = services.import_officers(institution=institution, rows=rows)
+            result = services.import_officers(institution=institution, rows=rows, importer=user)
         except services.ImportFileError as exc:
             form.add_error("file", str(exc.message))
         else:

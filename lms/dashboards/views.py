@@ -348,14 +348,20 @@ def _learner_cells(enrolment: Enrollment) -> list[Any]:
 
 @login_required
 def officer_detail(request: HttpRequest, user_id: int) -> HttpResponse | StreamingHttpResponse:
-    """One officer's record: the enrolments and certificates the viewer may see."""
+    """One officer's record: the enrolments and certificates the viewer may see.
+
+    An officer out of the viewer's reach is answered like an id that names no one (404), so the
+    page does not tell which ids are people."""
     lens = selectors.lens_for(request.user)
-    officer = get_object_or_404(
-        get_user_model().objects.select_related("institution", "member_state"), pk=user_id
+    officer = (
+        get_user_model()
+        .objects.select_related("institution", "member_state")
+        .filter(pk=user_id)
+        .first()
     )
-    record = selectors.officer_record(lens, officer)
-    if not record and not lens.is_dps:
-        raise PermissionDenied(_("This officer is outside your dashboards."))
+    record = selectors.officer_record(lens, officer) if officer is not None else []
+    if officer is None or (not record and not lens.is_dps):
+        raise Http404
     certificates = selectors.officer_certificates(officer, record)
     headers = [
         _("Course"),

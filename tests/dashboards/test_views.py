@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any
 
 import pytest
@@ -58,9 +59,15 @@ def test_coordinator_sees_only_their_institution(
 def test_coordinator_cannot_open_an_officer_of_another_institution(
     client: Any, coordinator: Any, activity: Any
 ) -> None:
+    """An officer out of reach and an id that names no one get the same answer: 404."""
     client.force_login(coordinator)
     url = reverse("dashboards:officer", args=[activity["onsite"].user_id])
-    assert client.get(url).status_code == 403
+    outside = client.get(url)
+    missing = client.get(reverse("dashboards:officer", args=[10**12]))
+    assert (outside.status_code, missing.status_code) == (404, 404)
+    main = re.compile(rb"<main.*</main>", re.S)  # the header names the page's own address
+    assert main.findall(outside.content) == main.findall(missing.content) != []
+    assert client.get(url, {"format": "csv"}).status_code == 404
 
 
 def test_coordinator_cannot_open_a_run_without_their_officers(
@@ -110,7 +117,7 @@ def test_a_donor_sees_figures_never_the_officers(
         assert name not in page.content.decode()
         export = b"".join(client.get(run, {"format": "csv"}).streaming_content).decode("utf-8-sig")
         assert name not in export
-        assert client.get(reverse("dashboards:officer", args=[done.user_id])).status_code == 403
+        assert client.get(reverse("dashboards:officer", args=[done.user_id])).status_code == 404
         client.force_login(coordinator)
         assert name in client.get(HOME).content.decode()
 
@@ -124,7 +131,7 @@ def test_donor_of_another_program_sees_nothing_of_it(client: Any, activity: Any)
     assert client.get(HOME).context["figures"].enrolled == 0
     assert (
         client.get(reverse("dashboards:officer", args=[activity["done"].user_id])).status_code
-        == 403
+        == 404
     )
 
 
