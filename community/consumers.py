@@ -5,6 +5,7 @@ A client that reconnects passes ?after=<last id it saw> and receives what it mis
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs
@@ -33,10 +34,21 @@ def _serialise(message: ChatMessage) -> dict[str, Any]:
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
-    """ws/chat/<run_id>/: members of the run (enrolled learners, instructors, DPS) only."""
+    """ws/chat/<run_id>/: members of the run (enrolled learners, instructors, DPS) only.
+
+    Membership is checked at connect and again before anything is delivered or done (a message,
+    a hidden message, presence, a step the person sends), at most RECHECK_SECONDS after the
+    last check: one query per socket and window, none in between. Whoever no longer belongs to
+    the run (withdrawn, no longer its instructor, suspended) is disconnected with 4403, the code
+    of a refused connect, and leaves the others' presence list.
+    """
+
+    RECHECK_SECONDS = 30.0
 
     run_id: int
     group: str
+    checked_at: float = 0.0
+    revoked: bool = False
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -46,6 +58,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4403)
             return
         await self.channel_layer.group_add(self.group, self.channel_name)
+        self.checked_at = time.monotonic()
         await self.accept()
         query = parse_qs(self.scope.get("query_string", b"").decode())
         after = query.get("after", [""])[0]
@@ -55,14 +68,34 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self._broadcast_presence()
 
     async def disconnect(self, code: int) -> None:
-        if hasattr(self, "group"):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-            await database_sync_to_async(
-                ChatPresence.objects.filter(channel_name=self.channel_name).delete
-            )()
-            await self._broadcast_presence()
+        if hasattr(self, "group") and not self.revoked:
+            await self._leave()
+
+    async def _leave(self) -> None:
+        await self.channel_layer.group_discard(self.group, self.channel_name)
+        await database_sync_to_async(
+            ChatPresence.objects.filter(channel_name=self.channel_name).delete
+        )()
+        await self._broadcast_presence()
+
+    async def _still_allowed(self) -> bool:
+        """Whether the person still belongs to the run (checked again once RECHECK_SECONDS have
+        passed); if not, the socket leaves the group and its presence, and is closed (4403)."""
+        if self.revoked:
+            return False
+        if time.monotonic() - self.checked_at < self.RECHECK_SECONDS:
+            return True
+        allowed = await database_sync_to_async(self._still_member)()
+        self.checked_at = time.monotonic()
+        if not allowed:
+            self.revoked = True
+            await self._leave()
+            await self.close(code=4403)
+        return allowed
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if not await self._still_allowed():
+            return
         user = self.scope["user"]
         kind = content.get("type") if isinstance(content, dict) else None
         if kind == "message":
@@ -96,18 +129,32 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "pong"})
 
     async def chat_message(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "message", "message": event["message"]})
+        if await self._still_allowed():
+            await self.send_json({"type": "message", "message": event["message"]})
 
     async def chat_hidden(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "hidden", "id": event["id"]})
+        if await self._still_allowed():
+            await self.send_json({"type": "hidden", "id": event["id"]})
 
     async def chat_presence(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "presence", "online": event["online"]})
+        if await self._still_allowed():
+            await self.send_json({"type": "presence", "online": event["online"]})
 
     @database_sync_to_async
     def _may_join(self, user: Any) -> bool:
         run = CourseRun.objects.filter(pk=self.run_id).first()
         return run is not None and services.can_chat(user, run)
+
+    def _still_member(self) -> bool:
+        """_may_join for the person as the database has them now (the socket's user keeps the
+        roles it had at connect); a suspended or deleted account is no member."""
+        from django.contrib.auth import get_user_model
+
+        user = get_user_model().objects.filter(pk=self.scope["user"].pk).first()
+        run = CourseRun.objects.filter(pk=self.run_id).first()
+        return (
+            user is not None and user.is_active and run is not None and services.can_chat(user, run)
+        )
 
     @database_sync_to_async
     def _history(self, after: int | None) -> list[dict[str, Any]]:

@@ -366,6 +366,13 @@ def library_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     if not permissions.can_edit_library(request.user):
         raise PermissionDenied
     item = get_object_or_404(LibraryItem, pk=pk) if pk else None
+    # The form shows the item: refused before it (GET or POST, valid or not) as saving refuses
+    # (services.save_library_item): a published item is DPS's, another person's item too.
+    if item is not None and not permissions.can_publish_library(request.user):
+        if item.status == LibraryItem.Status.PUBLISHED:
+            raise PermissionDenied(_("Only DPS can change a published item."))
+        if item.author_id != request.user.pk:
+            raise PermissionDenied(_("You can edit only your own items."))
     form = LibraryItemForm(request.POST or None, request.FILES or None, instance=item)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -26,6 +27,17 @@ def listening(user: Any) -> tuple[list[str], bool]:
     return groups_of(lens), lens.named
 
 
+def listening_now(user_id: int) -> tuple[list[str], bool]:
+    """listening() for the person as the database has them now (a socket's user keeps the roles
+    it had at connect): nothing for a suspended or deleted account."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None or not user.is_active:
+        return [], False
+    return listening(user)
+
+
 def groups_of(lens: Any) -> list[str]:
     """The groups of a lens."""
     if lens.is_dps:
@@ -37,10 +49,19 @@ def groups_of(lens: Any) -> list[str]:
 
 
 class DashboardConsumer(AsyncJsonWebsocketConsumer):
-    """Pushes counter increments and completions to an open dashboard."""
+    """Pushes counter increments and completions to an open dashboard.
+
+    The viewer's lens is read at connect and again before delivering, at most RECHECK_SECONDS
+    after the last reading (one lens query per socket and window, none in between): a viewer who
+    lost every dashboard role is disconnected with 4403 (live.js does not reconnect on it), one
+    whose lens changed joins and leaves groups accordingly and hears only its new groups, with or
+    without names as the new lens says."""
+
+    RECHECK_SECONDS = 30.0
 
     groups_joined: list[str]
     named: bool = False
+    checked_at: float = 0.0
 
     async def connect(self) -> None:
         self.groups_joined = []
@@ -55,17 +76,40 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
         self.groups_joined = groups
+        self.checked_at = time.monotonic()
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
+        self.groups_joined = []
 
     async def dashboard_event(self, event: dict[str, Any]) -> None:
+        if not await self._still_listens(event.get("group")):
+            return
         payload = event["payload"]
-        if not self.named and "name" in payload:
-            # the figures move; who completed is not a donor's to know
-            payload = {key: value for key, value in payload.items() if key != "name"}
-            if payload.get("event") == "completion":
-                payload["event"] = "counters"
+        if not self.named:
+            # the figures move; who completed (or anything else about a person, in a batch too)
+            # is not a donor's to know: only the allow-listed fields reach them
+            payload = live.anonymous(payload)
         await self.send_json(payload)
+
+    async def _still_listens(self, group: str | None) -> bool:
+        """Whether the viewer's lens (read again once RECHECK_SECONDS have passed) still holds
+        `group`; a viewer left with none is disconnected (4403)."""
+        if not self.groups_joined:
+            return False
+        if time.monotonic() - self.checked_at >= self.RECHECK_SECONDS:
+            user = self.scope["user"]
+            groups, named = await database_sync_to_async(listening_now)(user.pk)
+            self.checked_at = time.monotonic()
+            for gone in set(self.groups_joined) - set(groups):
+                await self.channel_layer.group_discard(gone, self.channel_name)
+            for new in set(groups) - set(self.groups_joined):
+                await self.channel_layer.group_add(new, self.channel_name)
+            self.groups_joined, self.named = groups, named
+            if not groups:
+                await self.close(code=4403)
+                return False
+        # a message from before the groups were named (during a deploy) carries none
+        return group is None or group in self.groups_joined

@@ -34,6 +34,38 @@ def course_group(course_id: int) -> str:
     return f"dashboards.course.{course_id}"
 
 
+# What a dashboard that shows no people (a donor's: Lens.named is False) hears of an event: its
+# kind and the counters it moves, nothing else at any depth (no name, email, badge number, user
+# or enrolment id, nor the event's key, which holds an enrolment's or a certificate's id). An
+# allow-list, so that a field a publisher adds later reaches such a lens only once listed here.
+ANONYMOUS_EVENTS = frozenset({"enrolment", "certificate", "counters"})
+ANONYMOUS_COUNTERS = frozenset({"enrolled", "completed", "certificates"})
+
+
+def anonymous(payload: dict[str, Any]) -> dict[str, Any]:
+    """`payload` as a lens that names no one hears it, built from the allow-lists above (each
+    event of a batch too). A completion becomes "counters": it lists no one there."""
+    if payload.get("event") == "batch":
+        events = payload.get("events")
+        return {
+            "event": "batch",
+            "events": [
+                anonymous(item) for item in (events if isinstance(events, list) else [])
+                if isinstance(item, dict)
+            ],
+        }  # fmt: skip
+    kind = payload.get("event")
+    heard: dict[str, Any] = {"event": kind if kind in ANONYMOUS_EVENTS else "counters"}
+    counters = payload.get("counters")
+    if isinstance(counters, dict):
+        heard["counters"] = {
+            name: value
+            for name, value in counters.items()
+            if name in ANONYMOUS_COUNTERS and type(value) is int
+        }
+    return heard
+
+
 def groups_for(*, institution_path: str, run_id: int | None, course_id: int | None) -> list[str]:
     """Groups that should hear of an event about a learner of the institution at
     `institution_path` (and every institution above it) in a run of a course."""
@@ -101,7 +133,7 @@ class _Sender:
             layer, groups, payload = await queue.get()
             try:
                 for group in groups:
-                    await layer.group_send(group, {"type": "dashboard.event", "payload": payload})
+                    await layer.group_send(group, _message(group, payload))
             except Exception:  # the counters are already stored; only the live push is lost
                 logger.exception("dashboards: live update not sent")
             finally:
@@ -145,13 +177,17 @@ def publish_many(events: list[tuple[list[str], dict[str, Any]]]) -> None:
             _send(layer, [group], {"event": "batch", "events": payloads[start : start + BATCH]})
 
 
+def _message(group: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The channel-layer message of an event to `group`: the group is named so that a socket
+    whose viewer's lens no longer holds it drops the event (DashboardConsumer)."""
+    return {"type": "dashboard.event", "group": group, "payload": payload}
+
+
 def _send(layer: Any, groups: list[str], payload: dict[str, Any]) -> None:
     if isinstance(layer, InMemoryChannelLayer):
         try:
             for group in groups:
-                async_to_sync(layer.group_send)(
-                    group, {"type": "dashboard.event", "payload": payload}
-                )
+                async_to_sync(layer.group_send)(group, _message(group, payload))
         except Exception:
             logger.exception("dashboards: live update not sent")
         return

@@ -69,7 +69,13 @@
       }
       else if (data.type === "error") { status.textContent = data.error; }
     };
-    socket.onclose = function () {
+    socket.onclose = function (event) {
+      // Refused (signed out, or no longer in this run): say so and stop trying.
+      if (event.code === 4401 || event.code === 4403) {
+        status.textContent = root.dataset.labelClosed;
+        form.querySelectorAll("input, textarea, button").forEach(function (el) { el.disabled = true; });
+        return;
+      }
       status.textContent = root.dataset.labelReconnecting;
       setTimeout(connect, retry);
       retry = Math.min(retry * 2, 10000);
