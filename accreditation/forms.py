@@ -11,8 +11,10 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.formats import date_format, get_format
 from django.utils.translation import gettext_lazy as _
 
+from accreditation import services
 from accreditation.models import AccreditationRequest
 from accreditation.services import ConditionInput
 from courses.models import CourseVersion
@@ -20,7 +22,27 @@ from lms.accounts.models import University, User
 from lms.validators import localize_limits
 from lms.widgets import DateInput
 
-HOURS = re.compile(r"^(?P<title>.*?)\s*\|\s*(?P<hours>\d+(?:[.,]\d+)?)\s*$")
+HOURS = re.compile(r"^(?P<title>.*?)\s*\|\s*(?P<hours>[0-9]+(?:[.,][0-9]+)?)\s*$")
+# A session lasts no longer than the whole course may (DossierForm's contact hours).
+MAX_HOURS = Decimal(10000)
+# An approval starts between these and today plus this many years.
+FIRST_VALID_FROM = date(2000, 1, 1)
+VALID_FROM_YEARS_AHEAD = 2
+
+
+class ReaderDecimalField(forms.DecimalField):
+    """A number written with the reader's decimal separator ("10,5" in French, Spanish and
+    Portuguese) or with the point that browsers send from number inputs. Thousands separators are
+    not read ("1.000,5" is refused), so "1,000" is never taken for one thousand; the field's
+    limits and decimal places apply as usual."""
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            separator = get_format("DECIMAL_SEPARATOR")
+            if separator != "." and value.count(separator) == 1 and "." not in value:
+                value = value.replace(separator, ".")
+        return super().to_python(value)
 
 
 def syllabus_to_text(syllabus: list[dict[str, Any]]) -> str:
@@ -48,10 +70,12 @@ def text_to_syllabus(text: str) -> list[dict[str, Any]]:
             match = HOURS.match(line)
             session = {"title": line, "hours": ""}
             if match:
-                session = {
-                    "title": match["title"],
-                    "hours": match["hours"].replace(",", "."),
-                }
+                hours = match["hours"].replace(",", ".")
+                if Decimal(hours) > MAX_HOURS:
+                    raise forms.ValidationError(
+                        _("“%(line)s”: a session lasts at most 10,000 hours.") % {"line": line}
+                    )
+                session = {"title": match["title"], "hours": hours}
             elif "|" in line:
                 raise forms.ValidationError(
                     _(
@@ -116,10 +140,10 @@ class DossierForm(forms.Form):
         label=_("Name of the national framework"), max_length=120, required=False
     )
     level = forms.CharField(label=_("Level"), max_length=20, required=False)
-    contact_hours = forms.DecimalField(
+    contact_hours = ReaderDecimalField(
         label=_("Contact hours"), min_value=Decimal(0), max_value=Decimal(10000), decimal_places=1
     )
-    self_study_hours = forms.DecimalField(
+    self_study_hours = ReaderDecimalField(
         label=_("Self-study hours"),
         min_value=Decimal(0),
         max_value=Decimal(10000),
@@ -195,6 +219,24 @@ class NewRequestForm(forms.Form):
         assert isinstance(field, forms.ModelChoiceField)  # noqa: S101 - narrows the type
         field.queryset = versions
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        version, university = cleaned.get("course_version"), cleaned.get("university")
+        if version is not None and university is not None:
+            existing = services.open_request(
+                course_version_id=version.pk, university_id=university.pk
+            )
+            if existing is not None:
+                self.add_error(
+                    "course_version",
+                    _(
+                        "This course version already has an open request to this university "
+                        "(%(status)s): continue that one rather than starting another."
+                    )
+                    % {"status": existing.get_status_display()},
+                )
+        return cleaned
+
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(
@@ -219,14 +261,33 @@ class AssignReviewerForm(forms.Form):
 
 
 class AttachmentForm(forms.Form):
-    file = forms.FileField(label=_("Attachment"))
+    """A document of the dossier; the browser offers only the accepted types, and the file's
+    extension and first bytes are checked (services.attachment_error)."""
+
+    file = forms.FileField(
+        label=_("Attachment"),
+        help_text=_(
+            "PDF, Word (.doc, .docx), OpenDocument (.odt, .ods), Excel (.xlsx), text (.txt), "
+            "PNG or JPEG; 20 MB at most."
+        ),
+        widget=forms.ClearableFileInput(
+            attrs={"accept": ",".join(f".{extension}" for extension in services.ATTACHMENT_TYPES)}
+        ),
+    )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        error = services.attachment_error(upload)
+        if error:
+            raise forms.ValidationError(error)
+        return upload
 
 
 class ApproveForm(forms.Form):
     """The decision: credit value, ECTS divisor, validity period and optional conditions."""
 
     credit_hours = localize_limits(
-        forms.DecimalField(
+        ReaderDecimalField(
             label=_("Credit hours"),
             min_value=Decimal("0.5"),
             max_value=Decimal(10000),
@@ -261,6 +322,21 @@ class ApproveForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["valid_from"].initial = timezone.localdate
+
+    def clean_valid_from(self) -> date:
+        """From 2000 to two years ahead: a start in the year 9990 is a typing error (and one
+        in 9999 would end past the calendar)."""
+        valid_from: date = self.cleaned_data["valid_from"]
+        last = services.add_years(timezone.localdate(), VALID_FROM_YEARS_AHEAD)
+        if not FIRST_VALID_FROM <= valid_from <= last:
+            raise forms.ValidationError(
+                _("Choose a start between %(first)s and %(last)s.")
+                % {
+                    "first": date_format(FIRST_VALID_FROM, "DATE_FORMAT"),
+                    "last": date_format(last, "DATE_FORMAT"),
+                }
+            )
+        return valid_from
 
     def clean_conditions(self) -> list[ConditionInput]:
         conditions = []

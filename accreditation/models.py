@@ -174,6 +174,15 @@ class AccreditationRequest(models.Model):
                 condition=~models.Q(reference=""),
                 name="accreditation_reference_unique",
             ),
+            # One request not decided yet per course version and university (OPEN_STATUSES):
+            # the same form posted twice made two, both later approved.
+            models.UniqueConstraint(
+                fields=["course_version", "university"],
+                condition=models.Q(
+                    status__in=["draft", "submitted", "in_review", "changes_requested"]
+                ),
+                name="accreditation_one_open_request",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -181,6 +190,8 @@ class AccreditationRequest(models.Model):
 
     APPROVED_STATUSES = (Status.APPROVED, Status.APPROVED_WITH_CONDITIONS)
     EDITABLE_STATUSES = (Status.DRAFT, Status.CHANGES_REQUESTED)
+    # Not decided yet (the constraint accreditation_one_open_request lists the same).
+    OPEN_STATUSES = (Status.DRAFT, Status.SUBMITTED, Status.IN_REVIEW, Status.CHANGES_REQUESTED)
 
     @property
     def is_editable(self) -> bool:

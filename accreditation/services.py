@@ -16,15 +16,16 @@ PermissionDenied, bad input raises ValidationError naming the field.
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import MAXYEAR, date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -67,6 +68,25 @@ DOSSIER_FIELDS = (
 ONE_PLACE = Decimal("0.1")
 # Not decided yet: the owner may still withdraw.
 WITHDRAWABLE_STATUSES = (Status.DRAFT, Status.SUBMITTED, Status.CHANGES_REQUESTED)
+# Not decided yet: one such request per course version and university (the constraint
+# accreditation_one_open_request).
+OPEN_STATUSES = AccreditationRequest.OPEN_STATUSES
+# The documents a dossier needs, by extension, with how each file begins (None: not checked).
+# Never a program or a page a browser would run (exe, html, svg…).
+_ZIP = (b"PK\x03\x04",)
+ATTACHMENT_SIGNATURES: dict[str, tuple[bytes, ...] | None] = {
+    "pdf": (b"%PDF-",),
+    "doc": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",),
+    "docx": _ZIP,
+    "odt": _ZIP,
+    "xlsx": _ZIP,
+    "ods": _ZIP,
+    "txt": None,
+    "png": (b"\x89PNG\r\n\x1a\n",),
+    "jpg": (b"\xff\xd8\xff",),
+    "jpeg": (b"\xff\xd8\xff",),
+}
+ATTACHMENT_TYPES = tuple(sorted(ATTACHMENT_SIGNATURES))
 
 
 class IllegalTransition(Exception):  # noqa: N818 - named for the domain
@@ -208,7 +228,10 @@ def _clean_dossier(data: dict[str, Any]) -> dict[str, Any]:
 def create_request(
     *, course_version: CourseVersion, university: Any, actor: Any, **dossier: Any
 ) -> AccreditationRequest:
-    """A draft request for `course_version`, prefilled from the version and the course."""
+    """A draft request for `course_version`, prefilled from the version and the course. While
+    the version has a request to the university that is not decided yet, that one is returned
+    unchanged instead (one open request per version and university, even for two creates at
+    once: the constraint accreditation_one_open_request)."""
     course = course_version.course
     if not prepares_for(actor, course):
         raise PermissionDenied(gettext("Only the course's owner institution may do this."))
@@ -223,16 +246,45 @@ def create_request(
         "passing_rules": _default_passing_rules(course_version),
     }
     values.update(_clean_dossier(dossier))
+    university_id = getattr(university, "pk", university)
     with transaction.atomic():
-        request = AccreditationRequest.objects.create(
-            course_version=course_version,
-            university=university,
-            owner_institution_id=course.owner_institution_id,
-            created_by=actor,
-            **values,
-        )
-        Transition.objects.create(request=request, to_status=Status.DRAFT, actor=actor)
+        existing = open_request(course_version_id=course_version.pk, university_id=university_id)
+        if existing is not None:
+            return existing
+        try:
+            with transaction.atomic():
+                request = AccreditationRequest.objects.create(
+                    course_version=course_version,
+                    university_id=university_id,
+                    owner_institution_id=course.owner_institution_id,
+                    created_by=actor,
+                    **values,
+                )
+                Transition.objects.create(request=request, to_status=Status.DRAFT, actor=actor)
+        except IntegrityError:
+            # The same request created at the same moment (a form posted twice): the one that
+            # committed first is the request.
+            existing = open_request(
+                course_version_id=course_version.pk, university_id=university_id
+            )
+            if existing is None:
+                raise
+            return existing
     return request
+
+
+def open_request(*, course_version_id: int, university_id: int) -> AccreditationRequest | None:
+    """The request of the course version to the university that is not decided yet, if any:
+    there is at most one (a new request is made once it is decided or withdrawn)."""
+    return (
+        AccreditationRequest.objects.filter(
+            course_version_id=course_version_id,
+            university_id=university_id,
+            status__in=OPEN_STATUSES,
+        )
+        .order_by("pk")
+        .first()
+    )
 
 
 def _default_passing_rules(version: CourseVersion) -> str:
@@ -259,10 +311,35 @@ def update_request(*, request: AccreditationRequest, actor: Any, **dossier: Any)
         request.save()
 
 
+def attachment_error(upload: UploadedFile) -> str:
+    """Why `upload` cannot be attached to a dossier ("" if it can): too large, not one of the
+    document types a dossier needs, or not what its extension says (by its first bytes)."""
+    name = upload.name or ""
+    if (upload.size or 0) > MAX_ATTACHMENT_BYTES:
+        return gettext("Each attachment must be 20 MB or smaller.")
+    extension = name.rpartition(".")[2].lower() if "." in name else ""
+    if extension not in ATTACHMENT_SIGNATURES:
+        return gettext(
+            "“%(name)s” cannot be attached: attach a PDF, Word, OpenDocument, Excel or text "
+            "document, or a PNG or JPEG picture."
+        ) % {"name": name}
+    signatures = ATTACHMENT_SIGNATURES[extension]
+    if signatures is not None:
+        position = upload.tell()
+        upload.seek(0)
+        head = upload.read(16)
+        upload.seek(position)
+        if not head.startswith(signatures):
+            return gettext(
+                "“%(name)s” is not a %(type)s file: its contents do not match its extension."
+            ) % {"name": name, "type": extension.upper()}
+    return ""
+
+
 def add_attachment(
     *, request: AccreditationRequest, actor: Any, upload: UploadedFile
 ) -> RequestAttachment:
-    """Attach a file to an editable request."""
+    """Attach a file to an editable request: one of the document types a dossier needs."""
     with transaction.atomic():
         request = _lock(request)
         _require_preparer(request, actor)
@@ -270,8 +347,9 @@ def add_attachment(
             raise IllegalTransition(
                 gettext("This request was submitted and is frozen: it cannot be edited.")
             )
-        if (upload.size or 0) > MAX_ATTACHMENT_BYTES:
-            raise ValidationError({"file": gettext("Each attachment must be 20 MB or smaller.")})
+        error = attachment_error(upload)
+        if error:
+            raise ValidationError({"file": error})
         return RequestAttachment.objects.create(
             request=request,
             file=upload,
@@ -501,11 +579,13 @@ def credit_equivalents(
     return ects, ceu
 
 
-def _add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
+def add_years(day: date, years: int) -> date:
+    """`day` `years` later (29 February becomes 28 February in a year without one). The year must
+    stay within the calendar's (up to 9999): _decide refuses a start whose end would not."""
+    year = day.year + years
+    if (day.month, day.day) == (2, 29) and not calendar.isleap(year):
+        return day.replace(year=year, day=28)
+    return day.replace(year=year)
 
 
 def _condition_errors(
@@ -534,6 +614,27 @@ def _condition_errors(
     return messages
 
 
+def _overlapping_approval(
+    request: AccreditationRequest, valid_from: date, valid_until: date
+) -> AccreditationRequest | None:
+    """Another approval of the same course version by the same university whose validity
+    overlaps valid_from..valid_until (locked, so it cannot change until the decision commits):
+    two accreditations of one version by one university are never in force at once."""
+    return (
+        AccreditationRequest.objects.select_for_update()
+        .filter(
+            course_version_id=request.course_version_id,
+            university_id=request.university_id,
+            status__in=AccreditationRequest.APPROVED_STATUSES,
+            valid_from__lte=valid_until,
+            valid_until__gte=valid_from,
+        )
+        .exclude(pk=request.pk)
+        .order_by("-valid_until", "-pk")
+        .first()
+    )
+
+
 def _decide(
     request: AccreditationRequest,
     *,
@@ -555,12 +656,27 @@ def _decide(
     valid_until: date | None = None
     if not 1 <= int(validity_years) <= 10:
         errors["validity_years"] = gettext("The validity is 1 to 10 years.")
+    elif valid_from.year + int(validity_years) > MAXYEAR:
+        errors["valid_from"] = gettext(
+            "An accreditation from this date would end after the year 9999: choose an earlier "
+            "start."
+        )
     else:
-        valid_until = _add_years(valid_from, validity_years) - timedelta(days=1)
+        valid_until = add_years(valid_from, int(validity_years)) - timedelta(days=1)
         if valid_until < timezone.localdate():
             errors["valid_from"] = gettext(
                 "An accreditation from this date would already have ended: choose a later start."
             )
+        else:
+            in_force = _overlapping_approval(request, valid_from, valid_until)
+            if in_force is not None:
+                errors["valid_from"] = gettext(
+                    "Accreditation %(reference)s of this course version by this university is "
+                    "in force until %(until)s: start the new one after that day."
+                ) % {
+                    "reference": in_force.reference,
+                    "until": date_format(in_force.valid_until or valid_from, "DATE_FORMAT"),
+                }
     condition_errors = _condition_errors(conditions, valid_from, valid_until)
     if condition_errors:
         errors["conditions"] = condition_errors
@@ -736,14 +852,9 @@ def flag_for_rereview(
                 continue
             approval.rereview_needed = True
             approval.save(update_fields=["rereview_needed", "updated_at"])
-            draft = AccreditationRequest.objects.create(
-                course_version=version,
-                university_id=approval.university_id,
-                owner_institution_id=approval.owner_institution_id,
-                created_by_id=approval.created_by_id,
-                rereview_of=approval,
-                **{name: getattr(approval, name) for name in DOSSIER_FIELDS},
-            )
+            draft = _rereview_draft(approval, version)
+            if draft is None:
+                continue
             Transition.objects.create(
                 request=draft,
                 to_status=Status.DRAFT,
@@ -760,6 +871,32 @@ def flag_for_rereview(
                 ),
             )
     return drafts
+
+
+def _rereview_draft(
+    approval: AccreditationRequest, version: CourseVersion
+) -> AccreditationRequest | None:
+    """A draft for `version` copied from `approval`; None when the version already has a request
+    to the university not decided yet (one per version and university), which then becomes the
+    re-review of `approval` unless it is another's."""
+    try:
+        with transaction.atomic():
+            return AccreditationRequest.objects.create(
+                course_version=version,
+                university_id=approval.university_id,
+                owner_institution_id=approval.owner_institution_id,
+                created_by_id=approval.created_by_id,
+                rereview_of=approval,
+                **{name: getattr(approval, name) for name in DOSSIER_FIELDS},
+            )
+    except IntegrityError:
+        existing = open_request(course_version_id=version.pk, university_id=approval.university_id)
+        if existing is None:
+            raise
+    AccreditationRequest.objects.filter(pk=existing.pk, rereview_of__isnull=True).update(
+        rereview_of=approval
+    )
+    return None
 
 
 def warn_expiring(*, today: date | None = None) -> int:

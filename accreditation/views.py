@@ -158,6 +158,10 @@ def _detail(
     error: str = "",
     forms: dict[str, Any] | None = None,
 ) -> HttpResponse:
+    # Every render of the request page (its GET, and the errors of the steps and the dossier
+    # form) shows the dossier: only to whoever may view the request.
+    if not has_perm(request.user, "accreditation.view_request", obj):
+        raise PermissionDenied("accreditation.view_request")
     is_owner = prepares_for(request.user, obj.course_version.course)
     is_reviewer = has_perm(request.user, "accreditation.review", obj)
     can_withdraw = is_owner and obj.status in services.WITHDRAWABLE_STATUSES
@@ -209,7 +213,11 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     """One state-machine step (or a comment) posted from the request page."""
     if action not in ACTIONS:
         return HttpResponse(status=404)
-    obj = _get_request(request, pk, ACTIONS[action])
+    # Refused as the request's page is (a validator, before the request is submitted) before the
+    # step's own permission, and so before any form or transition error renders the page.
+    obj = _get_request(request, pk)
+    if not has_perm(request.user, ACTIONS[action], obj):
+        raise PermissionDenied(ACTIONS[action])
     user = request.user
     done: Callable[[], Any]
     form: Any = None
@@ -234,6 +242,25 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         success = _("Review started.")
     elif action == "attach":
         form, form_name = AttachmentForm(request.POST, request.FILES), "attachment_form"
+        if not form.is_valid():
+            if not obj.is_editable:
+                return _detail(
+                    request,
+                    obj,
+                    status=409,
+                    error=_("This request was submitted and is frozen: it cannot be edited."),
+                )
+            # The attachment form is on the dossier page: shown again there with its error.
+            return render(
+                request,
+                "accreditation/edit.html",
+                {
+                    "req": obj,
+                    "form": DossierForm(initial=DossierForm.initial_for(obj)),
+                    "attachment_form": form,
+                },
+                status=400,
+            )
 
         def done() -> Any:
             return services.add_attachment(
@@ -261,7 +288,21 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
         success = _("Comment posted.")
     elif action == "fulfil":
-        condition = get_object_or_404(obj.conditions, pk=request.POST.get("condition") or 0)
+        # The page posts a condition's number: anything else (letters, other digits, a number
+        # longer than any id, a condition of another request) is refused naming the field.
+        value = request.POST.get("condition", "")
+        condition = (
+            obj.conditions.filter(pk=int(value)).first()
+            if value.isascii() and value.isdigit() and len(value) <= 18
+            else None
+        )
+        if condition is None:
+            return _detail(
+                request,
+                obj,
+                status=400,
+                error=_("Condition: choose one of the conditions of this accreditation."),
+            )
 
         def done() -> Any:
             return services.fulfil_condition(condition=condition, actor=user)

@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy
 from certification import codes, credentials, rendering, signals
 from certification.models import BulkIssuance, Certificate, CertificateEvent, CertificateTemplate
 from certification.selectors import holder_for, sheet_for, template_for, verify_url
-from courses.models import Enrollment, Program, ProgramCourse
+from courses.models import CourseRun, Enrollment, Program, ProgramCourse
 
 logger = logging.getLogger(__name__)
 NAMESPACE = uuid.UUID("6f0e5d1c-8f57-4b0e-9d35-3f4ad1c2b7a9")
@@ -614,9 +614,29 @@ def send_expiry_reminders(*, on: date | None = None) -> int:
 # Bulk issuance ---------------------------------------------------------------------------------
 
 
+ACTIVE_JOB_STATES = (BulkIssuance.State.QUEUED, BulkIssuance.State.RUNNING)
+
+
+def _lock_run_jobs(run_id: int) -> BulkIssuance | None:
+    """Lock the run's row (FOR NO KEY UPDATE: certificates and enrolments may still be written
+    for it) so that the run's jobs are started one at a time, and return its queued or running
+    job, if any. Inside a transaction."""
+    CourseRun.objects.select_for_update(no_key=True).filter(pk=run_id).values_list("pk").first()
+    return (
+        BulkIssuance.objects.filter(run_id=run_id, state__in=ACTIVE_JOB_STATES)
+        .order_by("-created_at")
+        .first()
+    )
+
+
 def start_bulk_issuance(*, run: Any, actor: Any) -> BulkIssuance:
-    """Create a bulk issuance job for a run and queue it once committed."""
+    """Create a bulk issuance job for a run and queue it once committed. While the run has a job
+    queued or running, that job is returned instead: the same form posted twice (or by two
+    people at once) starts one job."""
     with transaction.atomic():
+        active = _lock_run_jobs(run.pk)
+        if active is not None:
+            return active
         job = BulkIssuance.objects.create(run=run, requested_by=actor)
         job_id = job.pk
         transaction.on_commit(lambda: _queue_bulk(job_id))
@@ -625,10 +645,15 @@ def start_bulk_issuance(*, run: Any, actor: Any) -> BulkIssuance:
 
 def resume_bulk_issuance(*, job: BulkIssuance) -> BulkIssuance:
     """Queue a failed or interrupted job again: it carries on with the learners still missing a
-    certificate (issuing is idempotent, so nothing is issued twice)."""
-    BulkIssuance.objects.filter(pk=job.pk).update(state=BulkIssuance.State.QUEUED, error="")
-    job_id = job.pk
-    transaction.on_commit(lambda: _queue_bulk(job_id))
+    certificate (issuing is idempotent, so nothing is issued twice). While another job of the run
+    is queued or running, that one is returned and this one stays as it is."""
+    with transaction.atomic():
+        active = _lock_run_jobs(job.run_id)
+        if active is not None and active.pk != job.pk:
+            return active
+        BulkIssuance.objects.filter(pk=job.pk).update(state=BulkIssuance.State.QUEUED, error="")
+        job_id = job.pk
+        transaction.on_commit(lambda: _queue_bulk(job_id))
     job.refresh_from_db()
     return job
 

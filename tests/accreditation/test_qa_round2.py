@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils import formats, translation
+from django.utils import formats, timezone, translation
 
 from accreditation import services
 from accreditation.models import AccreditationRequest
@@ -35,11 +35,17 @@ def detail(req: AccreditationRequest) -> str:
 # 1. A condition falls due within the accreditation -------------------------------------------
 
 
+def year(offset: int) -> int:
+    """A year counted from the approval's start, 6 December of next year (the form takes a start
+    up to two years ahead)."""
+    return timezone.localdate().year + 1 + offset
+
+
 def approve_form(conditions: str) -> dict[str, str]:
     return {
         "credit_hours": "75",
         "ects_hours_per_credit": "25",
-        "valid_from": "2040-12-06",
+        "valid_from": f"{year(0)}-12-06",
         "validity_years": "3",
         "conditions": conditions,
     }
@@ -50,14 +56,14 @@ def test_a_condition_due_after_the_accreditation_ends_is_refused_naming_its_line
 ) -> None:
     response = client_for(validator).post(
         act(submitted, "approve"),
-        approve_form("2041-06-30: Add a module\n\n2045-01-01: après l'expiration"),
+        approve_form(f"{year(1)}-06-30: Add a module\n\n{year(5)}-01-01: après l'expiration"),
         HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.status_code == 400
     page = response.content.decode()
     assert 'id="id_conditions_error"' in page
     with translation.override("en"):
-        until = formats.date_format(date(2043, 12, 5), "DATE_FORMAT")
+        until = formats.date_format(date(year(3), 12, 5), "DATE_FORMAT")
     assert f"Line 3: the condition falls due after the accreditation ends ({until})." in page
     submitted.refresh_from_db()
     assert submitted.status == Status.SUBMITTED
@@ -87,12 +93,12 @@ def test_a_condition_due_on_the_last_day_is_accepted(
     submitted: AccreditationRequest, validator: Any
 ) -> None:
     response = client_for(validator).post(
-        act(submitted, "approve"), approve_form("2043-12-05: Report on the first cohort")
+        act(submitted, "approve"), approve_form(f"{year(3)}-12-05: Report on the first cohort")
     )
     assert response.status_code == 302
     submitted.refresh_from_db()
-    assert submitted.valid_until == date(2043, 12, 5)
-    assert submitted.conditions.get().due_on == date(2043, 12, 5)
+    assert submitted.valid_until == date(year(3), 12, 5)
+    assert submitted.conditions.get().due_on == date(year(3), 12, 5)
 
 
 # 2. The owner's actions heading ---------------------------------------------------------------
