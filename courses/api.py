@@ -131,7 +131,8 @@ def _refuse_second_enrolment(*, user: Any, run: CourseRun, actor: Any) -> None:
 
 class EnrollmentListView(PersonLanguageMixin, generics.ListAPIView):
     """GET: your enrolments and those of the institutions you coordinate. POST {run, user?}:
-    enrol yourself, or (coordinators, DPS) an officer you may enrol, by email."""
+    enrol yourself, or an officer you may enrol, by email, in a run you manage (a coordinator
+    of its host institution, DPS), as the run's enrol-officers page."""
 
     serializer_class = EnrollmentSerializer
     filter_backends: list[Any] = []
@@ -149,8 +150,14 @@ class EnrollmentListView(PersonLanguageMixin, generics.ListAPIView):
         run = data.validated_data["run"]
         try:
             user = _person_to_enrol(actor=request.user, email=data.validated_data.get("user", ""))
+            # enrol's own first check (the page's too), before anything is told about the run:
+            # a run of a course the caller may not see is not found (Http404, in their
+            # language: lms.rest), another person's enrolment needs courses.manage_run on it
+            services.check_may_enrol(user=user, run=run, actor=request.user)
             _refuse_second_enrolment(user=user, run=run, actor=request.user)
             enrollment = services.enrol(user=user, run=run, actor=request.user)
+        except services.RunNotManaged as exc:
+            return Response({"run": [str(exc)]}, status=status.HTTP_403_FORBIDDEN)
         except PermissionDenied as exc:
             return Response({"user": [str(exc)]}, status=status.HTTP_403_FORBIDDEN)
         except ValidationError as exc:

@@ -500,6 +500,13 @@ class Session(models.Model):
         verbose_name = _("session")
         verbose_name_plural = _("sessions")
         indexes = [models.Index(fields=["run", "starts_at"])]
+        constraints = [
+            # One session of a run from a given start to a given end: the same form sent twice
+            # (a double click, a retry) adds it once (courses.services.add_session).
+            models.UniqueConstraint(
+                fields=["run", "starts_at", "ends_at"], name="session_unique_run_times"
+            )
+        ]
 
     def __str__(self) -> str:
         return str(pick(self.title) or self.starts_at.isoformat())

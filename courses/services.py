@@ -10,6 +10,7 @@ lesson_completed_in_transaction, see courses.signals).
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,8 +19,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Max, Q, QuerySet
+from django.http import Http404
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
@@ -296,13 +298,7 @@ def enrol(*, user: Any, run: CourseRun, actor: Any, note: str = "") -> Enrollmen
     run's replicating trainer teaches it: they are never enrolled in it as a learner.
     """
     by_self = actor.pk == user.pk
-    # An officer with no institution can be enrolled by DPS only (the rule with no object would
-    # answer for "some institution").
-    if not by_self and (
-        (user.institution_id is None and not get_scope(actor).is_dps)
-        or not _may_enrol_officers_of(actor, run, user.institution)
-    ):
-        raise PermissionDenied(_("You may enrol only officers of your institution."))
+    check_may_enrol(user=user, run=run, actor=actor)
     with transaction.atomic():
         run = _lock_run(run.pk)
         if _trainers_among(run, [user]):
@@ -349,6 +345,38 @@ def enrol(*, user: Any, run: CourseRun, actor: Any, note: str = "") -> Enrollmen
             key=statement_id("registered", enrollment.registration, event.pk if reopening else 0),
         )
     return enrollment
+
+
+class RunNotManaged(PermissionDenied):
+    """Enrolling someone else in a run one does not manage (its enrol-officers page's rule)."""
+
+
+def check_may_enrol(*, user: Any, run: CourseRun, actor: Any) -> None:
+    """Whether `actor` may enrol `user` in `run` at all, before the run's own rules (open,
+    self-enrolment, approval, seats), which enrol applies under the run's lock. enrol calls it
+    first, so the page and the API refuse alike; the API calls it before it looks further.
+
+    - A run of an unpublished course is not there (Http404, as the course's page) for whoever
+      may neither author the course nor manage the run.
+    - Enrolling someone else needs courses.manage_run on the run, as the enrol-officers page
+      (RunNotManaged), and the right to enrol officers of the person's institution; an officer
+      with no institution is enrolled by DPS only (the rule with no object would answer for
+      "some institution").
+    """
+    course = run.course
+    if not course.is_published and not (
+        has_perm(actor, "courses.author_course", course)
+        or has_perm(actor, "courses.manage_run", run)
+    ):
+        raise Http404  # the API answers its translated "Not found." (lms.rest)
+    if actor.pk == user.pk:
+        return
+    if not has_perm(actor, "courses.manage_run", run):
+        raise RunNotManaged(_("You may enrol officers only in the runs you manage."))
+    if (user.institution_id is None and not get_scope(actor).is_dps) or not (
+        _may_enrol_officers_of(actor, run, user.institution)
+    ):
+        raise PermissionDenied(_("You may enrol only officers of your institution."))
 
 
 def _may_enrol_officers_of(actor: Any, run: CourseRun, institution: Any) -> bool:
@@ -1695,10 +1723,23 @@ def create_replicated_run(
     if starts_on is not None and starts_on < timezone.localdate():
         raise ValidationError({"starts_on": _("The run cannot start in the past.")})
     with transaction.atomic():
-        run = CourseRun.objects.create(
+        # One plan at a time per trainer and course (their qualification's row is locked): the
+        # same form sent twice at once finds the run the first one planned.
+        list(
+            TrainerQualification.objects.select_for_update()
+            .filter(user_id=trainer.pk, course_id=source.course_id)
+            .values_list("pk", flat=True)
+        )
+        planned = _planned_replication(source, trainer, starts_on)
+        if planned is not None:
+            raise ValidationError(
+                {"starts_on": _("A run of this course by this trainer starting on this date is "
+                                "already planned: %(code)s.") % {"code": planned.code}}
+            )  # fmt: skip
+        run = _create_replicated_run(
+            source, trainer, code,
             course_id=source.course_id,
             version_id=source.course.current_version_id or source.version_id,
-            code=code or _replication_code(source, trainer),
             mode=fields.pop("mode", CourseRun.Mode.ONSITE),
             language=fields.pop("language", source.language),
             host_institution_id=trainer.institution_id,
@@ -1706,19 +1747,70 @@ def create_replicated_run(
             replicated_from=source,
             supervisor=supervisor,
             **fields,
-        )
+        )  # fmt: skip
         RunInstructor.objects.create(run=run, user=trainer, role=RunInstructor.Role.TRAINER)
     return run
 
 
+def _planned_replication(source: CourseRun, trainer: Any, starts_on: Any) -> CourseRun | None:
+    """The run of the course the trainer already leads at their institution from `starts_on`,
+    still planned (draft or open): planning it again would double it."""
+    if starts_on is None:
+        return None
+    return (
+        CourseRun.objects.filter(
+            course_id=source.course_id,
+            host_institution_id=trainer.institution_id,
+            starts_on=starts_on,
+            status__in=(CourseRun.Status.DRAFT, CourseRun.Status.OPEN),
+            run_instructors__user_id=trainer.pk,
+            run_instructors__role=RunInstructor.Role.TRAINER,
+        )
+        .order_by("pk")
+        .first()
+    )
+
+
+# Codes tried for a replicated run when others take them meanwhile.
+REPLICATION_CODE_ATTEMPTS = 5
+
+
+def _create_replicated_run(source: CourseRun, trainer: Any, code: str, **values: Any) -> CourseRun:
+    """The run with `code`, or with the next free replication code: one taken meanwhile (another
+    trainer of the institution planning at the same moment) is chosen again, in a savepoint."""
+    for _attempt in range(REPLICATION_CODE_ATTEMPTS):
+        chosen = code or _replication_code(source, trainer)
+        try:
+            with transaction.atomic():
+                return CourseRun.objects.create(code=chosen, **values)
+        except IntegrityError:
+            if not CourseRun.objects.filter(code=chosen).exists():
+                raise
+            if code:
+                break
+    raise ValidationError({"code": _("A course run with this code exists already.")})
+
+
+# The sequence that ends a replication code ("…-rep-pi3-4"); more digits are not one of ours.
+REPLICATION_SEQUENCE = re.compile(r"[0-9]{1,8}")
+
+
 def _replication_code(source: CourseRun, trainer: Any) -> str:
-    """A free run code such as "hr-101-rep-pi3-4" (course, institution, sequence)."""
+    """The next run code such as "hr-101-rep-pi3-4" (course, institution, sequence): one past
+    the highest sequence in use. (A count of the codes gave a number in use once one was
+    missing from the sequence, or another institution's short name began with this one's.)"""
     from django.utils.text import slugify
 
     institution = trainer.institution
     stem = slugify(f"{source.course.code}-rep-{institution.short_name or institution.pk}")[:50]
-    taken = CourseRun.objects.filter(code__startswith=stem).count()
-    return f"{stem}-{taken + 1}"
+    prefix = f"{stem}-"
+    codes = CourseRun.objects.filter(code__startswith=prefix).values_list("code", flat=True)
+    used = [
+        int(code[len(prefix) :])
+        for code in codes
+        if REPLICATION_SEQUENCE.fullmatch(code[len(prefix) :])
+    ]
+    return f"{prefix}{max(used, default=0) + 1}"
 
 
 def replication_source(*, course: Course, trainer: Any) -> CourseRun | None:
@@ -1786,6 +1878,15 @@ class VersionFrozen(ValidationError):
     """The course's current version is frozen; make an editable version to change content."""
 
 
+class AlreadyCreated(Exception):  # noqa: N818 - says what happened, as VersionFrozen does
+    """What the form asks to create was just created (the same form sent twice, a double
+    click, a retry): `existing` is that row. The page shows it rather than a second one."""
+
+    def __init__(self, existing: Any) -> None:
+        super().__init__(existing)
+        self.existing = existing
+
+
 def _require_author(actor: Any, course: Course) -> None:
     if not has_perm(actor, "courses.author_course", course):
         raise PermissionDenied(_("You may not edit this course."))
@@ -1833,10 +1934,17 @@ def create_course(*, actor: Any, owner_institution: Any, **fields: Any) -> Cours
             raise ValidationError({"owner_institution": _("Choose the owner institution.")})
     elif not has_perm(actor, "courses.enrol_officers", owner_institution):
         raise PermissionDenied(_("You may create courses only for your institution."))
+    taken = ValidationError({"code": _("A course with this code exists already.")})
     with transaction.atomic():
         if Course.objects.filter(code__iexact=fields.get("code", "")).exists():
-            raise ValidationError({"code": _("A course with this code exists already.")})
-        course = Course.objects.create(owner_institution=owner_institution, **fields)
+            raise taken
+        try:
+            with transaction.atomic():  # a savepoint: the same code may be saved meanwhile
+                course = Course.objects.create(owner_institution=owner_institution, **fields)
+        except IntegrityError:
+            if Course.objects.filter(code__iexact=fields.get("code", "")).exists():
+                raise taken from None
+            raise
         version = CourseVersion.objects.create(
             course=course, number=1, created_by=actor if getattr(actor, "pk", None) else None
         )
@@ -1873,13 +1981,21 @@ def update_course(*, actor: Any, course: Course, **fields: Any) -> Course:
 def save_module(
     *, actor: Any, course: Course, module: Module | None, title: dict[str, str]
 ) -> Module:
-    """Add a module at the end of the current version, or rename one of it."""
+    """Add a module at the end of the current version, or rename one of it. Adding again the
+    module just added (the version's last module has this title and no lesson yet: the same
+    form sent twice) raises AlreadyCreated with it."""
     _require_author(actor, course)
     with transaction.atomic():
         version = check_editable(course=course, item=module)
         if module is None:
-            last = Module.objects.filter(version=version).aggregate(n=Max("position"))["n"] or 0
-            return Module.objects.create(version=version, position=last + 1, title=title)
+            # One new module at a time per version (its row is locked): each finds the last
+            # position, and the module a copy of the same form has just added.
+            CourseVersion.objects.select_for_update().filter(pk=version.pk).values_list("pk").get()
+            last = Module.objects.filter(version=version).order_by("-position", "-pk").first()
+            if last is not None and last.title == title and not last.lessons.exists():
+                raise AlreadyCreated(last)
+            position = last.position + 1 if last is not None else 1
+            return Module.objects.create(version=version, position=position, title=title)
         module.title = title
         module.save(update_fields=["title"])
     return module
@@ -1894,7 +2010,9 @@ def save_lesson(
 
     _require_author(actor, course)
     if "body" in fields:
-        fields["body"] = {lang: clean_html(html) for lang, html in fields["body"].items() if html}
+        # Emptiness is judged after sanitising: a text that was only a script is no text.
+        cleaned = {lang: clean_html(html) for lang, html in fields["body"].items() if html}
+        fields["body"] = {lang: html for lang, html in cleaned.items() if html.strip()}
     with transaction.atomic():
         version = check_editable(course=course, item=lesson or module)
         if lesson is not None and lesson.module_id != module.pk:
@@ -1945,15 +2063,22 @@ def create_run(
         raise ValidationError({"host_institution": _("Choose the host institution.")})
     if course.current_version_id is None:
         raise VersionFrozen(_("The course has no version to deliver yet."), code="no_version")
+    taken = ValidationError({"code": _("A course run with this code exists already.")})
     with transaction.atomic():
         if CourseRun.objects.filter(code__iexact=fields.get("code", "")).exists():
-            raise ValidationError({"code": _("A course run with this code exists already.")})
-        run = CourseRun.objects.create(
-            course=course,
-            version_id=course.current_version_id,
-            member_state_id=host.member_state_id if host is not None else None,
-            **fields,
-        )
+            raise taken
+        try:
+            with transaction.atomic():  # a savepoint: the same code may be saved meanwhile
+                run = CourseRun.objects.create(
+                    course=course,
+                    version_id=course.current_version_id,
+                    member_state_id=host.member_state_id if host is not None else None,
+                    **fields,
+                )
+        except IntegrityError:
+            if CourseRun.objects.filter(code__iexact=fields.get("code", "")).exists():
+                raise taken from None
+            raise
         RunInstructor.objects.bulk_create(
             RunInstructor(run=run, user=user, role=RunInstructor.Role.LEAD) for user in instructors
         )
@@ -1979,7 +2104,30 @@ def add_session(*, actor: Any, run: CourseRun, **fields: Any) -> Session:
             {field: _("The session cannot take place after the run ends (%(date)s).")
              % {"date": formats.date_format(run.ends_on, "SHORT_DATE_FORMAT")}}
         )  # fmt: skip
-    return Session.objects.create(run=run, **fields)
+    _refuse_same_times(run, fields)
+    try:
+        with transaction.atomic():  # a savepoint: the same session may be added meanwhile
+            return Session.objects.create(run=run, **fields)
+    except IntegrityError:  # session_unique_run_times
+        _refuse_same_times(run, fields)
+        raise
+
+
+def _refuse_same_times(run: CourseRun, fields: dict[str, Any]) -> None:
+    """A run has one session from a given start to a given end: the same session again (same
+    title and room: the form sent twice) raises AlreadyCreated with it; another one at those
+    times is refused, naming its start."""
+    existing = Session.objects.filter(
+        run=run, starts_at=fields["starts_at"], ends_at=fields["ends_at"]
+    ).first()
+    if existing is None:
+        return
+    if existing.title == fields.get("title") and existing.room == fields.get("room", ""):
+        raise AlreadyCreated(existing)
+    raise ValidationError(
+        {"starts_at": _("The run already has a session at these times: %(title)s.")
+         % {"title": existing}}
+    )  # fmt: skip
 
 
 def assign_instructor(*, actor: Any, run: CourseRun, user: Any, role: str) -> RunInstructor:

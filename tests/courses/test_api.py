@@ -41,7 +41,9 @@ def test_catalogue_lists_open_courses() -> None:
 def test_coordinator_enrols_own_officer_but_not_another_institutions(
     coordinator: Any, institution: Any, other_institution: Any
 ) -> None:
-    run = RunFactory(self_enrolment=False)
+    # hosted by the coordinator's institution: enrolling others needs courses.manage_run on the
+    # run, as the enrol-officers page
+    run = RunFactory(self_enrolment=False, host_institution=institution)
     own = UserFactory(institution=institution)
     foreign = UserFactory(institution=other_institution)
     client = _client(coordinator)

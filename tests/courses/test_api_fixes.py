@@ -88,7 +88,7 @@ def test_self_enrolment_closed_to_officers_is_refused_on_run(learner: Any) -> No
 def test_a_coordinator_is_told_their_officer_is_already_enrolled(
     coordinator: Any, institution: Any
 ) -> None:
-    run = RunFactory()
+    run = RunFactory(host_institution=institution)  # a run the coordinator manages
     officer = UserFactory(institution=institution)
     client = _client(coordinator)
     first = client.post(ENROL, {"run": run.code, "user": officer.email}, format="json")

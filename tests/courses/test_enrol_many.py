@@ -58,7 +58,7 @@ def test_enrolling_5_or_80_officers_costs_the_same_queries(
 def test_seats_then_the_waiting_list_after_those_already_waiting(
     coordinator: Any, institution: Any
 ) -> None:
-    run = RunFactory(capacity=2)
+    run = RunFactory(capacity=2, host_institution=institution)  # a run the coordinator manages
     early = [UserFactory(institution=institution) for _ in range(3)]
     for officer in early:
         services.enrol(user=officer, run=run, actor=coordinator)  # 2 seats, 1 waiting
@@ -133,7 +133,11 @@ def test_an_officer_of_another_institution_refuses_the_whole_list(
 def test_a_program_in_order_names_the_officer_who_lacks_the_earlier_course(
     coordinator: Any, institution: Any
 ) -> None:
-    first, second = RunFactory(), RunFactory()
+    # runs the coordinator manages (enrol's rule for enrolling others)
+    first, second = (
+        RunFactory(host_institution=institution),
+        RunFactory(host_institution=institution),
+    )
     program = Program.objects.create(code="police-management", ordered=True)
     ProgramCourse.objects.create(program=program, course=first.course, position=1)
     ProgramCourse.objects.create(program=program, course=second.course, position=2)

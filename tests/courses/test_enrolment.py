@@ -60,7 +60,7 @@ def test_on_site_requests_wait_for_approval(
 def test_coordinator_enrols_only_officers_of_their_institution(
     coordinator: Any, institution: Any, other_institution: Any
 ) -> None:
-    run = RunFactory(self_enrolment=False)
+    run = RunFactory(self_enrolment=False, host_institution=institution)  # managed by them
     own = UserFactory(institution=institution)
     foreign = UserFactory(institution=other_institution)
     assert services.enrol(user=own, run=run, actor=coordinator).status == "active"
