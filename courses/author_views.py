@@ -5,6 +5,7 @@ courses.services (which checks every permission again)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib import messages
@@ -26,6 +27,10 @@ from courses.forms import (
 from courses.models import Course, CourseRun, Lesson, Module
 from courses.views import _page, _run, _submit
 from lms.accounts.permissions import get_scope, has_perm, require_perm
+from lms.input_guard import refusal
+
+# A row's id as the pages write it: ASCII digits, within a bigint.
+ID = re.compile(r"[0-9]{1,18}")
 
 
 def _authoring_course(request: HttpRequest, code: str, **_ids: Any) -> Course:
@@ -154,6 +159,9 @@ def module(request: HttpRequest, code: str, module_id: int | None = None) -> Htt
         )  # fmt: skip
     except services.VersionFrozen as exc:
         return _frozen(request, course, exc)
+    except services.AlreadyCreated:  # the same form sent again (a double click, a retry)
+        messages.info(request, _("This module was already created."))
+        return redirect("courses:author_course", code=course.code)
     if done is not None:
         return done
     return _form_page(
@@ -167,6 +175,13 @@ def lesson(request: HttpRequest, code: str, lesson_id: int | None = None) -> Htt
     course: Course = request.permission_object  # type: ignore[attr-defined]
     item = get_object_or_404(Lesson, pk=lesson_id, version__course=course) if lesson_id else None
     module_id = item.module_id if item else request.POST.get("module") or request.GET.get("module")
+    if isinstance(module_id, str) and not ID.fullmatch(module_id):
+        # "abc", "²" (a digit to str.isdigit(), not to int()), or more digits than an id has.
+        return refusal(
+            request,
+            "module",
+            _("Module: “%(value)s” is not a module of this course.") % {"value": module_id[:40]},
+        )
     parent = get_object_or_404(Module, pk=module_id or 0, version__course=course)
     try:
         services.check_editable(course=course, item=item or parent)
@@ -294,10 +309,14 @@ def run(request: HttpRequest, run_code: str) -> HttpResponse:
         title = {current.language: data.pop("title")}
         return services.add_session(actor=request.user, run=current, title=title, **data)
 
-    done = _submit(
-        request, form, add, _("The session is added."),
-        lambda _session: redirect("courses:author_run", run_code=current.code),
-    )  # fmt: skip
+    try:
+        done = _submit(
+            request, form, add, _("The session is added."),
+            lambda _session: redirect("courses:author_run", run_code=current.code),
+        )  # fmt: skip
+    except services.AlreadyCreated:  # the same form sent again (a double click, a retry)
+        messages.info(request, _("This session was already created."))
+        return redirect("courses:author_run", run_code=current.code)
     if done is not None:
         return done
     return render(

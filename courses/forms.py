@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date, datetime
 from typing import Any
 
 from django import forms
 from django.core import validators
+from django.utils import formats, timezone
+from django.utils.html import strip_tags
 from django.utils.translation import gettext_lazy as _
 
+from lms.validators import localize_limits
 from lms.widgets import DateInput, DateTimeInput
 
 # A video position above two days is a mistake, not a lecture.
 MAX_VIDEO_SECONDS = 2 * 24 * 3600
+# Browsers round the position and the length of a video differently: a position this far past
+# the length is still the end of the video; further, the two numbers contradict each other.
+VIDEO_END_TOLERANCE = 2
 # A run's seats: far above any classroom, far below what the database column holds.
 MAX_SEATS = 100_000
+# Runs and sessions take place from this date to YEARS_AHEAD years from today: 0001-01-01 or
+# 9999-12-31 is a slip of the keyboard, not a plan.
+EARLIEST_DATE = date(2000, 1, 1)
+YEARS_AHEAD = 10
 
 
 class VideoPositionForm(forms.Form):
@@ -23,6 +35,57 @@ class VideoPositionForm(forms.Form):
     duration = forms.FloatField(
         label=_("duration"), min_value=1, max_value=MAX_VIDEO_SECONDS, required=False
     )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        position, duration = data.get("position"), data.get("duration")
+        if position is not None and duration and position > duration + VIDEO_END_TOLERANCE:
+            self.add_error(
+                "position",
+                forms.ValidationError(
+                    _("The position cannot be past the end of the video (%(duration)s s)."),
+                    code="past_end",
+                    params={"duration": int(duration)},
+                ),
+            )
+        return data
+
+
+def latest_date() -> date:
+    """The last day a run or session may be planned for: YEARS_AHEAD years from today."""
+    today = timezone.localdate()
+    try:
+        return today.replace(year=today.year + YEARS_AHEAD)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year + YEARS_AHEAD, day=28)
+
+
+def within_planning_range(value: date | datetime) -> None:
+    """Refuses a date (or the day of a date and time, as typed) before EARLIEST_DATE or more
+    than YEARS_AHEAD years ahead, saying which dates are allowed."""
+    day = value.date() if isinstance(value, datetime) else value
+    latest = latest_date()
+    if not EARLIEST_DATE <= day <= latest:
+        raise forms.ValidationError(
+            _("Give a date from %(earliest)s to %(latest)s."),
+            code="date_range",
+            params={
+                "earliest": formats.date_format(EARLIEST_DATE, "SHORT_DATE_FORMAT"),
+                "latest": formats.date_format(latest, "SHORT_DATE_FORMAT"),
+            },
+        )
+
+
+class ReaderDecimalField(forms.DecimalField):
+    """A number typed with the reader's decimal separator ("1,5" in French, Spanish or
+    Portuguese) or with a point (what a number field of the browser sends). The widget stays a
+    number field with its min, max and step, its value written with a point as browsers need
+    (localize=True would make it a text field, or write "1,5" that a number field drops)."""
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str):
+            value = formats.sanitize_separators(value.strip())
+        return super().to_python(value)
 
 
 class AccessibleForm(forms.Form):
@@ -83,8 +146,12 @@ class ReplicatedRunForm(RunDatesForm):
         choices=[("onsite", _("On-site")), ("blended", _("Blended"))],
         initial="onsite",
     )
-    starts_on = forms.DateField(label=_("starts on"), widget=DateInput())
-    ends_on = forms.DateField(label=_("ends on"), widget=DateInput())
+    starts_on = forms.DateField(
+        label=_("starts on"), widget=DateInput(), validators=[within_planning_range]
+    )
+    ends_on = forms.DateField(
+        label=_("ends on"), widget=DateInput(), validators=[within_planning_range]
+    )
     venue = forms.CharField(label=_("venue"), max_length=200)
     capacity = forms.IntegerField(label=_("seats"), min_value=1, max_value=MAX_SEATS)
     language = forms.ChoiceField(label=_("language of delivery"))
@@ -212,8 +279,10 @@ class CourseForm(TranslatedForm):
         ("outcomes", _("learning outcomes (one per line)"), True),
     )
     code = forms.SlugField(label=_("code"), max_length=40)
-    credit_hours = forms.DecimalField(
-        label=_("credit hours"), min_value=0, max_value=10000, max_digits=6, decimal_places=1
+    credit_hours = localize_limits(
+        ReaderDecimalField(
+            label=_("credit hours"), min_value=0, max_value=10000, max_digits=6, decimal_places=1
+        )
     )
     default_language = forms.ChoiceField(label=_("default language"), choices=language_choices)
     languages = forms.MultipleChoiceField(
@@ -229,6 +298,10 @@ class CourseForm(TranslatedForm):
         owner.queryset = institutions
         if editing:
             self.fields["code"].disabled = True
+
+    def clean_languages(self) -> list[str]:
+        """Each language once, in the order given."""
+        return list(dict.fromkeys(self.cleaned_data.get("languages") or []))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -263,6 +336,12 @@ class ModuleForm(TranslatedForm):
         data = super().clean() or {}
         self.require_some("title")
         return data
+
+
+def has_content(html: str) -> bool:
+    """Whether sanitised HTML shows something: text, or an image with its address."""
+    text = re.sub(r"\s|&nbsp;", "", strip_tags(html))
+    return bool(text) or re.search(r'<img\b[^>]*\ssrc="[^"]+"', html) is not None
 
 
 VIDEO_TYPES = ["mp4", "webm", "ogv"]
@@ -347,7 +426,26 @@ class LessonForm(TranslatedForm):
                 self.add_error("launch_url", _("Give an address starting with https:// or /."))
         if kind == "text":
             self.require_some("body")
+            self._require_text_left_after_sanitising()
         return data
+
+    def _require_text_left_after_sanitising(self) -> None:
+        """A text lesson's body is sanitised when saved (courses.content.clean_html): a text
+        of which nothing is left then (only a script, say) is refused, naming its language's
+        field, rather than saved empty."""
+        from courses.content import clean_html
+
+        for language in LANGUAGE_NAMES:
+            name = f"body_{language}"
+            typed = self.cleaned_data.get(name, "").strip()
+            if typed and name not in self.errors and not has_content(clean_html(typed)):
+                self.add_error(
+                    name,
+                    _(
+                        "Nothing is left of this text once scripts and unsafe HTML are "
+                        "removed: write the lesson's text."
+                    ),
+                )
 
     def lesson_fields(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -379,8 +477,14 @@ class RunForm(RunDatesForm):
     language = forms.ChoiceField(label=_("language of delivery"), choices=language_choices)
     host_institution = forms.ModelChoiceField(label=_("host institution"), queryset=None)  # type: ignore[var-annotated]
     venue = forms.CharField(label=_("venue"), max_length=200, required=False)
-    starts_on = forms.DateField(label=_("starts on"), required=False, widget=DateInput())
-    ends_on = forms.DateField(label=_("ends on"), required=False, widget=DateInput())
+    starts_on = forms.DateField(
+        label=_("starts on"), required=False, widget=DateInput(),
+        validators=[within_planning_range],
+    )  # fmt: skip
+    ends_on = forms.DateField(
+        label=_("ends on"), required=False, widget=DateInput(),
+        validators=[within_planning_range],
+    )  # fmt: skip
     capacity = forms.IntegerField(
         label=_("seats"),
         min_value=1,
@@ -410,8 +514,12 @@ class RunForm(RunDatesForm):
 
 class SessionForm(AccessibleForm):
     title = forms.CharField(label=_("title"), max_length=200)
-    starts_at = forms.DateTimeField(label=_("starts at"), widget=DateTimeInput())
-    ends_at = forms.DateTimeField(label=_("ends at"), widget=DateTimeInput())
+    starts_at = forms.DateTimeField(
+        label=_("starts at"), widget=DateTimeInput(), validators=[within_planning_range]
+    )
+    ends_at = forms.DateTimeField(
+        label=_("ends at"), widget=DateTimeInput(), validators=[within_planning_range]
+    )
     room = forms.CharField(label=_("room"), max_length=100, required=False)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 import uuid
 from typing import Any
 
@@ -308,8 +309,15 @@ def complete(request: HttpRequest, registration: str, lesson_id: int) -> HttpRes
 @require_POST
 def video_position(request: HttpRequest, registration: str, lesson_id: int) -> JsonResponse:
     """The player saves where the learner is in a video (every 15 s, on pause and on leaving);
-    reaching the end marks it watched. Answers JSON; 400 names the field that was wrong."""
-    enrollment = _own_enrollment(request, registration)
+    reaching the end marks it watched. Answers JSON; 400 names the field that was wrong, 403
+    (an enrolment no longer active) names the registration."""
+    try:
+        enrollment = _own_enrollment(request, registration)
+    except PermissionDenied as exc:
+        return JsonResponse(
+            {"errors": {"registration": [{"message": str(exc), "code": "inactive"}]}},
+            status=403,
+        )
     current = selectors.player_lesson(lesson_id=lesson_id, version_id=enrollment.version_id)
     if current is None:
         raise Http404
@@ -648,48 +656,63 @@ def institution_enrollments(request: HttpRequest) -> HttpResponse:
 
 @require_perm("courses.manage_run", _run)
 def enrol_officers(request: HttpRequest, run_code: str) -> HttpResponse:
-    """Whoever manages the run enrols officers: chosen ones, or all matching a filter."""
+    """Whoever manages the run enrols officers: chosen ones, or all matching a filter. An
+    officer's id that is not one (anything but ASCII digits, within a bigint: "²" passes
+    str.isdigit() and fails int(), 25 digits overflow the column) is a 400 naming the field."""
     run: CourseRun = request.permission_object  # type: ignore[attr-defined]
     query = request.GET.get("q", "").strip()[:100]
     officers = services.officers_to_enrol_in(run=run, user=request.user, query=query)
-    if request.method == "POST":
-        if request.POST.get("everyone_matching"):
-            wanted = request.POST.get("q", "").strip()[:100]
-            matching = services.officers_to_enrol_in(run=run, user=request.user, query=wanted)
-            if matching.count() >= services.enrol_in_background_from():
-                job = services.start_enrolment_job(run=run, actor=request.user, query=wanted)
-                return redirect("courses:enrolment_job", run_code=run.code, job_id=job.pk)
-            chosen = list(matching)
-        else:
-            ids = [int(v) for v in request.POST.getlist("officer") if v.isdigit()]
-            chosen = list(officers.filter(pk__in=ids))
-        if not chosen:
-            messages.error(request, _("Choose at least one officer."))
-        else:
-            try:
-                outcome = services.enrol_many(users=chosen, run=run, actor=request.user)
-            except (ValidationError, PermissionDenied) as exc:
-                messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
-            else:
-                messages.success(
-                    request,
-                    _(
-                        "Enrolled: %(enrolled)d · on the waiting list: %(waitlisted)d · already "
-                        "there: %(already)d."
-                    )
-                    % {
-                        "enrolled": len(outcome.enrolled),
-                        "waitlisted": len(outcome.waitlisted),
-                        "already": outcome.already,
-                    },
-                )
-                return redirect("courses:roster", run_code=run.code)
-    page = _page(request, officers, 50)
-    return render(
+
+    def page(status: int = 200) -> HttpResponse:
+        return render(
+            request,
+            "courses/enrol_officers.html",
+            {"run": run, "page_obj": _page(request, officers, 50), "q": query,
+             "query_string": _query_string(request, "q")},
+            status=status,
+        )  # fmt: skip
+
+    if request.method != "POST":
+        return page()
+    if request.POST.get("everyone_matching"):
+        wanted = request.POST.get("q", "").strip()[:100]
+        matching = services.officers_to_enrol_in(run=run, user=request.user, query=wanted)
+        if matching.count() >= services.enrol_in_background_from():
+            job = services.start_enrolment_job(run=run, actor=request.user, query=wanted)
+            return redirect("courses:enrolment_job", run_code=run.code, job_id=job.pk)
+        chosen = list(matching)
+    else:
+        values = request.POST.getlist("officer")
+        wrong = next((v for v in values if not re.fullmatch(r"[0-9]{1,18}", v)), None)
+        if wrong is not None:
+            messages.error(
+                request,
+                _("Officers: “%(value)s” is not one of the officers listed; choose them in the "
+                  "list.") % {"value": wrong[:40]},
+            )  # fmt: skip
+            return page(status=400)
+        chosen = list(officers.filter(pk__in=[int(v) for v in values]))
+    if not chosen:
+        messages.error(request, _("Choose at least one officer."))
+        return page(status=400)
+    try:
+        outcome = services.enrol_many(users=chosen, run=run, actor=request.user)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        return page()
+    messages.success(
         request,
-        "courses/enrol_officers.html",
-        {"run": run, "page_obj": page, "q": query, "query_string": _query_string(request, "q")},
+        _(
+            "Enrolled: %(enrolled)d · on the waiting list: %(waitlisted)d · already "
+            "there: %(already)d."
+        )
+        % {
+            "enrolled": len(outcome.enrolled),
+            "waitlisted": len(outcome.waitlisted),
+            "already": outcome.already,
+        },
     )
+    return redirect("courses:roster", run_code=run.code)
 
 
 @require_perm("courses.manage_run", _run)
