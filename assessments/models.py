@@ -1,5 +1,5 @@
 """Question banks, assessments (quizzes, exams, assignments, practical evaluations), attempts,
-answers, rubrics and the history of every grade change.
+answers, rubrics, the history of every grade change and the extra time some learners are allowed.
 
 Translatable text is stored as {language: text} dictionaries (read with lms.i18n.pick). A
 question keeps what a learner may see (`data`) apart from how it is graded (`key`), so that
@@ -362,3 +362,45 @@ class GradeChange(models.Model):
     class Meta:
         ordering = ["attempt", "changed_at", "pk"]
         indexes = [models.Index(fields=["attempt", "changed_at"])]
+
+
+class TimeAllowance(models.Model):
+    """Extra time on every timed assessment of a run for one enrolment (an accessibility
+    accommodation, WCAG 2.2.1 Timing Adjustable): the time limit grows by `extra_pct`, the
+    closing time does not. No reason is stored: why a learner needs it is sensitive data."""
+
+    class ExtraTime(models.IntegerChoices):
+        QUARTER = 25, _("+25 %")
+        HALF = 50, _("+50 %")
+        DOUBLE = 100, _("+100 %")
+        TRIPLE = 200, _("+200 %")
+
+    enrollment = models.OneToOneField(
+        Enrollment,
+        on_delete=models.CASCADE,
+        related_name="time_allowance",
+        verbose_name=_("enrolment"),
+    )
+    extra_pct = models.PositiveSmallIntegerField(_("extra time"), choices=ExtraTime.choices)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("granted by"),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("time allowance")
+        verbose_name_plural = _("time allowances")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(extra_pct__in=[25, 50, 100, 200]),
+                name="time_allowance_extra_pct_offered",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enrollment_id}: +{self.extra_pct} %"

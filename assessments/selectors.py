@@ -1,5 +1,5 @@
-"""Reads of the assessments app: what a learner may see, the grading queue, item statistics and
-the grades of a run."""
+"""Reads of the assessments app: what a learner may see, the grading queue, item statistics, the
+grades of a run and the extra time its learners are allowed."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from assessments.models import Answer, Assessment, Attempt, Question
+from assessments.models import Answer, Assessment, Attempt, Question, TimeAllowance
 from courses.models import CourseRun, Enrollment
 from courses.selectors import teaching_runs
 
@@ -126,12 +126,17 @@ def queue_filters(*, user: Any) -> tuple[QuerySet[CourseRun], QuerySet[Assessmen
     return runs, assessments
 
 
+# An aggregate over fewer attempts shows no facility or discrimination (item_statistics).
+MIN_ATTEMPTS = 5
+
+
 @dataclass(frozen=True)
 class ItemStatistic:
     question: Question
     responses: int
     facility: float | None  # mean share of the points earned (0 hard … 1 easy)
     discrimination: float | None  # correlation of the item with the rest of the test
+    hidden: bool = False  # too few attempts: facility and discrimination left out
 
 
 def _pearson(xs: list[float], ys: list[float]) -> float | None:
@@ -147,8 +152,18 @@ def _pearson(xs: list[float], ys: list[float]) -> float | None:
     return cov / math.sqrt(var_x * var_y)
 
 
-def item_statistics(*, assessment: Assessment, run: CourseRun | None = None) -> list[ItemStatistic]:
-    """Facility and discrimination (item–rest correlation) of each question, over graded attempts.
+def item_statistics(
+    *,
+    assessment: Assessment,
+    run: CourseRun | None = None,
+    taught_by: Any = None,
+    min_attempts: int = 0,
+) -> list[ItemStatistic]:
+    """Facility and discrimination (item–rest correlation) of each question, over graded attempts:
+    of `run`, else of the runs `taught_by` teaches (courses.teach_run, as a subquery:
+    teaching_runs), else of every run. Fewer than `min_attempts` attempts: each question's
+    facility and discrimination are left out (`hidden`), which would give away the results of
+    the few officers behind them.
 
     One pass over the answers of the assessment's graded attempts (two queries).
     """
@@ -159,10 +174,15 @@ def item_statistics(*, assessment: Assessment, run: CourseRun | None = None) -> 
     )
     if run is not None:
         answers = answers.filter(attempt__run=run)
+    elif taught_by is not None:
+        answers = answers.filter(
+            attempt__run__in=teaching_runs(user=taught_by).order_by().values("pk")
+        )
     rows = list(answers.values_list("question_id", "attempt_id", "score", "max_score"))
     totals: dict[int, Decimal] = defaultdict(Decimal)
     for _question, attempt_id, score, _max in rows:
         totals[attempt_id] += score or Decimal(0)
+    hidden = len(totals) < min_attempts
     per_question: dict[int, list[tuple[float, float]]] = defaultdict(list)
     for question_id, attempt_id, maybe_score, max_score in rows:
         score = maybe_score or Decimal(0)
@@ -176,8 +196,11 @@ def item_statistics(*, assessment: Assessment, run: CourseRun | None = None) -> 
             ItemStatistic(
                 question=questions[question_id],
                 responses=len(pairs),
-                facility=sum(shares) / len(shares) if shares else None,
-                discrimination=_pearson(shares, [rest for _share, rest in pairs]),
+                facility=None if hidden or not shares else sum(shares) / len(shares),
+                discrimination=None
+                if hidden
+                else _pearson(shares, [rest for _share, rest in pairs]),
+                hidden=hidden,
             )
         )
     return stats
@@ -236,3 +259,48 @@ def run_grade_rows(*, run: CourseRun) -> Iterator[list[str]]:
                     )
                 ),
             ]
+
+
+# --- Extra time -----------------------------------------------------------------------------
+
+
+def extended_minutes(*, limit_minutes: int, extra_pct: int) -> int:
+    """A time limit lengthened by `extra_pct` per cent, rounded up to whole minutes (a learner
+    allowed +25 % on 10 minutes gets 13, never 12)."""
+    return -(-limit_minutes * (100 + extra_pct) // 100)
+
+
+def allowed_minutes(*, assessment: Assessment, enrollment: Enrollment) -> int | None:
+    """The minutes the learner of `enrollment` has for `assessment` with their extra time; None
+    when the assessment has no time limit or the learner no extra time. Reads
+    `enrollment.time_allowance`: select it with the enrolment to spare the query."""
+    if not assessment.time_limit_minutes:
+        return None
+    try:
+        allowance = enrollment.time_allowance
+    except TimeAllowance.DoesNotExist:
+        return None
+    return extended_minutes(
+        limit_minutes=assessment.time_limit_minutes, extra_pct=allowance.extra_pct
+    )
+
+
+def run_time_allowances(*, run: CourseRun, search: str = "") -> QuerySet[Enrollment]:
+    """The run's learners who may take its assessments (active or completed enrolments), by
+    name, each with their user and `extra_pct` (None without extra time): one query whatever
+    the page size, the allowance joined. `search` keeps those whose name, email or badge number
+    contains it."""
+    enrollments = Enrollment.objects.filter(
+        run=run, status__in=(Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED)
+    )
+    if search:
+        enrollments = enrollments.filter(
+            Q(user__full_name__icontains=search)
+            | Q(user__email__icontains=search)
+            | Q(user__badge_number__icontains=search)
+        )
+    return (
+        enrollments.select_related("user")
+        .annotate(extra_pct=F("time_allowance__extra_pct"))
+        .order_by("user__full_name", "pk")
+    )

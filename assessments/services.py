@@ -1,5 +1,5 @@
 """Writes of the assessments app: attempts (start, autosave, submit), grading, release, regrade,
-practical evaluations, and the question pools that make starting cheap.
+practical evaluations, learners' extra time, and the question pools that make starting cheap.
 
 Each public function is one transaction. The attempt row is locked (SELECT … FOR UPDATE) by
 every write to it, so that an autosave and a submit, or two submits, never interleave: a second
@@ -25,14 +25,14 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Max, Min, OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from assessments import grading
+from assessments import grading, selectors
 from assessments.models import (
     Answer,
     Assessment,
@@ -41,6 +41,7 @@ from assessments.models import (
     GradeChange,
     Question,
     RubricLevel,
+    TimeAllowance,
 )
 from courses.models import CourseRun, Enrollment
 from lms.accounts.permissions import has_perm
@@ -213,22 +214,9 @@ def start_attempt(
             "pk", flat=True
         )
     )
-    deadline = None
-    if assessment.time_limit_minutes:
-        deadline = now + timedelta(minutes=assessment.time_limit_minutes)
-        # The time limit never runs past the closing time.
-        if assessment.closes_at and deadline > assessment.closes_at:
-            deadline = assessment.closes_at
-    elif assessment.closes_at:
-        deadline = assessment.closes_at
     try:
         with transaction.atomic():
-            number = (
-                Attempt.objects.filter(assessment=assessment, enrollment=enrollment).aggregate(
-                    top=Max("number")
-                )["top"]
-                or 0
-            ) + 1
+            number, extra_pct = _next_number_and_extra_pct(assessment, enrollment)
             attempt = Attempt.objects.create(
                 assessment=assessment,
                 enrollment=enrollment,
@@ -236,7 +224,9 @@ def start_attempt(
                 user_id=enrollment.user_id,
                 number=number,
                 started_at=now,
-                deadline=deadline,
+                deadline=attempt_deadline(
+                    assessment=assessment, started_at=now, extra_pct=extra_pct
+                ),
                 draw=drawn,
                 max_score=sum((points[pk] for pk in question_ids), Decimal(0)),
             )
@@ -256,6 +246,41 @@ def start_attempt(
             assessment=assessment, enrollment=enrollment, status=Attempt.Status.IN_PROGRESS
         )
     return attempt
+
+
+def _next_number_and_extra_pct(assessment: Assessment, enrollment: Enrollment) -> tuple[int, int]:
+    """The number of the enrolment's next attempt at the assessment and the extra time (%) its
+    learner is allowed (0 without), read together: one query, as the number alone was."""
+    last = (
+        Attempt.objects.filter(assessment=assessment, enrollment=OuterRef("pk"))
+        .order_by("-number")
+        .values("number")[:1]
+    )
+    top, extra_pct = (
+        Enrollment.objects.filter(pk=enrollment.pk)
+        .annotate(top=Subquery(last))
+        .values_list("top", "time_allowance__extra_pct")
+        .get()
+    )
+    return (top or 0) + 1, extra_pct or 0
+
+
+def attempt_deadline(
+    *, assessment: Assessment, started_at: datetime, extra_pct: int = 0
+) -> datetime | None:
+    """When an attempt started at `started_at` runs out of time: after the time limit, lengthened
+    by the learner's extra time, but never past the closing time (the window is the
+    institution's, extra time or not); at the closing time when there is no limit; None when
+    neither."""
+    deadline = assessment.closes_at
+    if assessment.time_limit_minutes:
+        minutes = selectors.extended_minutes(
+            limit_minutes=assessment.time_limit_minutes, extra_pct=extra_pct
+        )
+        deadline = started_at + timedelta(minutes=minutes)
+        if assessment.closes_at and deadline > assessment.closes_at:
+            deadline = assessment.closes_at
+    return deadline
 
 
 def time_left(attempt: Attempt, now: datetime | None = None) -> int | None:
@@ -471,9 +496,10 @@ def _finalize(attempt: Attempt, *, now: datetime, expired: bool) -> None:
             "status",
         ]
     )
-    _emit_answers(attempt, answers)
+    # The results' statements (answered, scored, passed/failed) go with the release: now when
+    # the results are released at once, else when the instructor releases them.
     if attempt.status == Attempt.Status.GRADED and attempt.assessment.auto_release:
-        _release(attempt, now=now)
+        _release(attempt, now=now, answers=answers)
 
 
 def _total(attempt: Attempt, answers: list[Answer]) -> None:
@@ -489,13 +515,14 @@ def _total(attempt: Attempt, answers: list[Answer]) -> None:
     )
 
 
-def _emit_answers(attempt: Attempt, answers: list[Answer]) -> None:
-    """One `answered` statement per question, all stored in one round trip."""
-    from lms.xapi.emit import emit_many
-
+def _answer_events(attempt: Attempt, answers: list[Answer]) -> list[tuple[Any, dict[str, Any]]]:
+    """One `answered` statement per question, with its result, timed when the learner submitted
+    (emit_many's events). Stored with the attempt's first release, not at submit: the learner
+    reads their own statements (/xapi/statements), which must not show a result before its
+    release."""
     registration = attempt.enrollment.registration if attempt.enrollment_id else None
     parent = assessment_activity_id(attempt.assessment)
-    events = []
+    events: list[tuple[Any, dict[str, Any]]] = []
     for answer in answers:
         result: dict[str, Any] = {}
         if answer.response is not None:
@@ -516,35 +543,69 @@ def _emit_answers(attempt: Attempt, answers: list[Answer]) -> None:
                     "result": result or None,
                     "parent_activity_id": parent,
                     "statement_id": statement_id("answered", attempt.pk, answer.question_id),
+                    "timestamp": attempt.submitted_at,
                 },
             )
         )
-    emit_many(events)
+    return events
 
 
-def _release(attempt: Attempt, *, now: datetime, revision: int = 0) -> None:
+def _release(
+    attempt: Attempt, *, now: datetime, revision: int = 0, answers: list[Answer] | None = None
+) -> None:
     """Show the grade to the learner, emit scored and passed/failed, feed course completion."""
-    _release_many([attempt], now=now, revisions={attempt.pk: revision})
+    _release_many(
+        [attempt],
+        now=now,
+        revisions={attempt.pk: revision},
+        answers=None if answers is None else {attempt.pk: answers},
+    )
 
 
 def _release_many(
-    attempts: list[Attempt], *, now: datetime, revisions: dict[int, int] | None = None
+    attempts: list[Attempt],
+    *,
+    now: datetime,
+    revisions: dict[int, int] | None = None,
+    answers: dict[int, list[Answer]] | None = None,
 ) -> None:
     """_release for locked attempts, in a fixed number of queries whatever their number: the
     attempts updated in one, their statements stored in one, the results that count read in
     one and recorded in the course's progress together (record_lesson_results). `revisions`
-    numbers a re-release's statements (by attempt; none for a first release)."""
+    numbers a re-release's statements (by attempt; none for a first release).
+
+    A first release also stores the attempt's `answered` statements (_answer_events; not for a
+    practical evaluation, which its officers do not answer), their answers read in one query
+    unless given in `answers` (by attempt id)."""
     from lms.xapi.emit import emit_many
 
+    revisions = revisions or {}
     for attempt in attempts:
         attempt.status = Attempt.Status.RELEASED
         attempt.released_at = attempt.released_at or now
     bulk_update(attempts, ["status", "released_at"], batch_size=1000)
-    emit_many(
+    first = [
+        attempt
+        for attempt in attempts
+        if not revisions.get(attempt.pk, 0) and attempt.assessment.kind != Assessment.Kind.PRACTICAL
+    ]
+    if first and answers is None:
+        answers = {}
+        for answer in Answer.objects.filter(attempt__in=[a.pk for a in first]).order_by(
+            "attempt_id", "position"
+        ):
+            answers.setdefault(answer.attempt_id, []).append(answer)
+    events = [
+        event
+        for attempt in first
+        for event in _answer_events(attempt, (answers or {}).get(attempt.pk, []))
+    ]
+    events += [
         (attempt.user, event)
         for attempt in attempts
-        for event in _result_events(attempt, (revisions or {}).get(attempt.pk, 0))
-    )
+        for event in _result_events(attempt, revisions.get(attempt.pk, 0))
+    ]
+    emit_many(events)
     _record_results(attempts)
 
 
@@ -1035,3 +1096,69 @@ def _practical_attempts(
         attempt.enrollment = enrollments[pk]
         attempt.user = enrollments[pk].user
     return attempts
+
+
+# --- Extra time -----------------------------------------------------------------------------
+
+
+def set_time_allowance(
+    *,
+    run: CourseRun,
+    enrollment: Enrollment,
+    extra_pct: int | None,
+    actor: Any,
+    now: datetime | None = None,
+) -> TimeAllowance | None:
+    """Give a learner of `run` extra time on every timed assessment (`extra_pct`, one of
+    TimeAllowance.ExtraTime), or take it away (None). Returns the allowance, None once removed.
+
+    The learner's timed attempts in progress are extended at once to what they are now allowed
+    (from their start, never past the closing time), but never shortened: an attempt under way
+    keeps the time it was given, also when the extra time is lowered or removed. One whose time
+    has already run out (with its grace) is not reopened: it is closed on its next request, as
+    any other. No reason is asked or stored (a disability is sensitive data).
+    """
+    now = now or timezone.now()
+    if not has_perm(actor, "courses.teach_run", run):
+        raise PermissionDenied(_("You may only give extra time in the runs you teach."))
+    if enrollment.run_id != run.pk:
+        raise ValidationError({"enrollment": _("This learner is not enrolled in this course run.")})
+    if extra_pct is not None and extra_pct not in TimeAllowance.ExtraTime.values:
+        raise ValidationError({"extra_pct": _("Choose one of the extra times offered.")})
+    with transaction.atomic():
+        if extra_pct is None:
+            TimeAllowance.objects.filter(enrollment=enrollment).delete()
+            return None
+        allowance, _created = TimeAllowance.objects.update_or_create(
+            enrollment=enrollment, defaults={"extra_pct": extra_pct, "granted_by": actor}
+        )
+        _extend_attempts_in_progress(enrollment, extra_pct, now=now)
+    return allowance
+
+
+def _extend_attempts_in_progress(enrollment: Enrollment, extra_pct: int, *, now: datetime) -> None:
+    """Lengthen the enrolment's timed attempts in progress to the deadline `extra_pct` gives
+    them, where that is later than theirs; locked, as every write to an attempt is. (A start
+    that commits while this runs keeps the deadline it read: saving the allowance again
+    extends it.)"""
+    attempts = list(
+        Attempt.objects.select_for_update(of=("self",))
+        .filter(
+            enrollment=enrollment,
+            status=Attempt.Status.IN_PROGRESS,
+            deadline__isnull=False,
+            assessment__time_limit_minutes__gt=0,
+        )
+        .select_related("assessment")
+    )
+    extended = []
+    for attempt in attempts:
+        if attempt.deadline is None or now > attempt.deadline + grace():
+            continue
+        deadline = attempt_deadline(
+            assessment=attempt.assessment, started_at=attempt.started_at, extra_pct=extra_pct
+        )
+        if deadline is not None and deadline > attempt.deadline:
+            attempt.deadline = deadline
+            extended.append(attempt)
+    bulk_update(extended, ["deadline"])

@@ -20,4 +20,5 @@ urlpatterns = [
     path("runs/<slug:run_code>/<int:pk>/practical/", views.practical, name="practical"),
     path("runs/<slug:run_code>/<int:pk>/statistics/", views.statistics, name="statistics"),
     path("runs/<slug:run_code>/grades.csv", views.grades_csv, name="grades_csv"),
+    path("runs/<slug:run_code>/extra-time/", views.extra_time, name="extra_time"),
 ]

@@ -32,12 +32,15 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from assessments import selectors, services
+from assessments.forms import TimeAllowanceForm
 from assessments.links import overview_url
-from assessments.models import Answer, Assessment, Attempt, Question
+from assessments.models import Answer, Assessment, Attempt, Question, TimeAllowance
 from courses.models import CourseRun, Enrollment
 from lms.accounts.permissions import get_scope, has_perm
+from lms.ids import as_id
 
 PAGE_SIZE = 25
+EXTRA_TIME_PAGE_SIZE = 50
 
 
 def _error_text(error: ValidationError) -> str:
@@ -56,7 +59,7 @@ def _enrollment_for(user: Any, assessment: Assessment, registration: str | None)
         user_id=user.pk,
         version_id=assessment.lesson.version_id,
         status__in=services.TAKING_STATUSES,
-    ).select_related("run")
+    ).select_related("run", "time_allowance")  # the overview shows the learner's extra time
     if registration:
         try:
             enrollments = enrollments.filter(registration=uuid.UUID(registration))
@@ -108,9 +111,9 @@ def parse_responses(request: HttpRequest, attempt: Attempt) -> dict[int, Any]:
             # order decide (1, 1, 1 was read as the items in their stored order: full marks).
             ranks: dict[str, int] = {}
             for item in entry["options"]:
-                value = post.get(f"{name}-{item}", "").strip()
-                if value.isdigit():
-                    ranks[item] = int(value)
+                rank = as_id(post.get(f"{name}-{item}", ""))
+                if rank is not None:
+                    ranks[item] = rank
             if ranks:
                 claimed = Counter(ranks.values())
                 places = [""] * len(entry["options"])
@@ -129,7 +132,7 @@ def _files(request: HttpRequest, attempt: Attempt) -> dict[int, Any]:
     drawn = {e["question"] for e in attempt.draw}
     files = {}
     for key, upload in request.FILES.items():
-        if key.startswith("q-") and key[2:].isdigit() and int(key[2:]) in drawn:
+        if key.startswith("q-") and as_id(key[2:]) in drawn:
             files[int(key[2:])] = upload
     return files
 
@@ -159,6 +162,9 @@ def overview(request: HttpRequest, pk: int) -> HttpResponse:
             "in_progress": in_progress,
             "refusal": refusal,
             "counted": services.counted_result(assessment=assessment, enrollment=enrollment),
+            "allowed_minutes": selectors.allowed_minutes(
+                assessment=assessment, enrollment=enrollment
+            ),
         },
     )
 
@@ -310,7 +316,7 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return as_id(value)
 
 
 @login_required
@@ -407,7 +413,9 @@ def grade(request: HttpRequest, pk: int) -> HttpResponse:
                     "question": question,
                     "options": options,
                     "rubric": rubrics.get(question.rubric_id or 0),
-                    "chosen": {int(k): v for k, v in answer.rubric_levels.items() if k.isdigit()},
+                    "chosen": {
+                        as_id(k): v for k, v in answer.rubric_levels.items() if as_id(k) is not None
+                    },
                 }
                 for answer, question, options in rows
             ],
@@ -491,9 +499,9 @@ def practical(request: HttpRequest, run_code: str, pk: int) -> HttpResponse:
         marks: dict[int, dict[int, set[str]]] = {}
         comments: dict[int, str] = {}
         for enrollment_id in request.POST.getlist("officer"):
-            if not enrollment_id.isdigit():
+            eid = as_id(enrollment_id)
+            if eid is None:
                 continue
-            eid = int(enrollment_id)
             marks[eid] = {q.pk: set(request.POST.getlist(f"m-{eid}-{q.pk}")) for q in questions}
             comments[eid] = request.POST.get(f"c-{eid}", "").strip()
         # An officer with nothing ticked and no comment who was never evaluated was not
@@ -553,17 +561,85 @@ def practical(request: HttpRequest, run_code: str, pk: int) -> HttpResponse:
 
 @login_required
 def statistics(request: HttpRequest, run_code: str, pk: int) -> HttpResponse:
-    """Facility and discrimination of each question, to find bad questions."""
+    """Facility and discrimination of each question, to find bad questions: of the run, or
+    with `?scope=all` of every run the viewer teaches (every run of the course for those who
+    author it: a coordinator of its owner institution, DPS), never of other institutions' runs
+    the viewer has no part in. An aggregate of fewer than selectors.MIN_ATTEMPTS attempts
+    shows no facility or discrimination (a run of one officer would give away their score)."""
     run, assessment = _run_and_assessment(run_code, pk, request.user)
-    scope = request.GET.get("scope", "run")
-    stats = selectors.item_statistics(
-        assessment=assessment,
-        run=None if scope == "all" and has_perm(request.user, "courses.manage_run", run) else run,
-    )
+    if request.GET.get("scope", "run") != "all":
+        stats = selectors.item_statistics(assessment=assessment, run=run)
+    else:
+        author = has_perm(request.user, "courses.author_course", run.course)
+        stats = selectors.item_statistics(
+            assessment=assessment,
+            taught_by=None if author else request.user,
+            min_attempts=selectors.MIN_ATTEMPTS,
+        )
+        if stats and stats[0].hidden:
+            messages.info(
+                request,
+                _(
+                    "Fewer than %(count)d graded attempts in these runs: facility and "
+                    "discrimination are not shown, so that no officer's result can be worked out."
+                )
+                % {"count": selectors.MIN_ATTEMPTS},
+            )
     return render(
         request,
         "assessments/statistics.html",
         {"run": run, "assessment": assessment, "stats": stats},
+    )
+
+
+@login_required
+def extra_time(request: HttpRequest, run_code: str) -> HttpResponse:
+    """The run's learners and the extra time each has on its timed assessments (an accessibility
+    accommodation), with a form a row to change it. A refused change shows the page again,
+    400, with what is wrong and nothing written."""
+    run = get_object_or_404(CourseRun, code=run_code)
+    if not has_perm(request.user, "courses.teach_run", run):
+        raise PermissionDenied(_("You may only see the runs you teach."))
+    form = None
+    if request.method == "POST":
+        form = TimeAllowanceForm(request.POST, run=run)
+        if form.is_valid():
+            enrollment = form.cleaned_data["enrollment"]
+            extra_pct = form.cleaned_data["extra_pct"]
+            try:
+                services.set_time_allowance(
+                    run=run, enrollment=enrollment, extra_pct=extra_pct, actor=request.user
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                name = enrollment.user.full_name or enrollment.user.email
+                if extra_pct is None:
+                    done = _("Extra time removed for %(name)s.") % {"name": name}
+                else:
+                    done = _("Extra time for %(name)s: %(extra)s.") % {
+                        "name": name,
+                        "extra": TimeAllowance.ExtraTime(extra_pct).label,
+                    }
+                messages.success(request, done)
+                # back to the same search and page (the row's form posts to the page's address)
+                return redirect(request.get_full_path())
+    search = request.GET.get("q", "").strip()
+    page = Paginator(
+        selectors.run_time_allowances(run=run, search=search), EXTRA_TIME_PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "assessments/extra_time.html",
+        {
+            "run": run,
+            "page_obj": page,
+            "search": search,
+            "query_string": urlencode({"q": search}) if search else "",
+            "choices": TimeAllowance.ExtraTime.choices,
+            "form": form,
+        },
+        status=400 if form is not None and form.errors else 200,
     )
 
 

@@ -33,6 +33,7 @@ from lms.dashboards import charts, exports, selectors
 from lms.dashboards.models import MonthlyReport
 from lms.dashboards.selectors import DIMENSIONS, Filters, Lens
 from lms.i18n import pick
+from lms.ids import as_id
 
 EXPORT_FORMATS = ("csv", "xlsx")
 BREAKDOWN_PAGE = 50
@@ -50,9 +51,10 @@ def _int(request: HttpRequest, name: str, label: str) -> int | None:
     raw = request.GET.get(name, "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or int(raw) > MAX_ID:
+    value = as_id(raw)
+    if value is None or value > MAX_ID:
         raise BadFilter(_("%(field)s: choose a value from the list.") % {"field": label})
-    return int(raw)
+    return value
 
 
 def _month(request: HttpRequest, name: str, label: str) -> date | None:

@@ -1,5 +1,17 @@
 """The document resources (State, Activity Profile, Agent Profile): ETag concurrency, JSON merge
-on POST, lists of ids with `since`. Documents of one institution are invisible to another."""
+on POST, lists of ids with `since`. Documents of one institution are invisible to another.
+
+Within an institution, who reaches which document:
+
+- an "own"-scope LRS client (which reads only the statements it wrote) has a space of its own:
+  it reads, lists, changes and deletes only the documents it wrote, and nobody else sees them
+  (Document.client). A key another writer used is a different document in its space, so no
+  answer tells whether others stored one;
+- everybody else shares the institution's space: its institution-scope clients, and its
+  learners (a session or a launch credential), who reach the State and Agent Profile documents
+  of their own agent only (and of the launch's registration), and read Activity Profiles but do
+  not write or delete them (403: an activity's profile is the activity's, not one learner's).
+"""
 
 from __future__ import annotations
 
@@ -109,11 +121,20 @@ def _handle(
     keys: dict[str, Any],
     require_header: bool,
 ) -> HttpResponse:
+    # an "own"-scope client's space is its own; everybody else's, the institution's (the
+    # module docstring)
+    space = caller.client_id if caller.client_id is not None and caller.scope == "own" else None
     base: QuerySet[Document] = Document.objects.filter(
-        kind=kind, institution=caller.institution_id, **keys
+        kind=kind, institution=caller.institution_id, client_id=space, **keys
     )
     document_id = xrequest.params.get(id_param)
     method = xrequest.method
+    if (
+        kind == Document.Kind.ACTIVITY_PROFILE
+        and caller.scope == "learner"
+        and method not in {"GET", "HEAD"}
+    ):
+        raise XAPIError(403, "method", "this credential may only read activity profiles")
     if method in {"GET", "HEAD"}:
         if document_id is None:
             queryset = base
@@ -176,6 +197,7 @@ def _handle(
             document = Document(
                 kind=kind,
                 institution_id=caller.institution_id,
+                client_id=space,
                 document_id=document_id,
                 **keys,
             )

@@ -165,7 +165,12 @@ class Attachment(models.Model):
 
 
 class Document(models.Model):
-    """A State, Activity Profile or Agent Profile document."""
+    """A State, Activity Profile or Agent Profile document.
+
+    Documents live in spaces: an institution's shared space (`client` empty: its
+    institution-scope clients, its learners' sessions and launched content), and one space of
+    its own for each "own"-scope client, which reads and writes only the documents it wrote
+    (lms.xapi.documents)."""
 
     class Kind(models.TextChoices):
         STATE = "state", _("State")
@@ -184,6 +189,17 @@ class Document(models.Model):
     institution = models.ForeignKey(
         "accounts.Institution", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+    # The "own"-scope client whose space the document is in; empty: the institution's space.
+    # Not indexed by itself: lookups go through the unique constraint's index, and deleting a
+    # client (its documents with it) is rare.
+    client = models.ForeignKey(
+        LRSClient,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+    )
 
     class Meta:
         verbose_name = _("document")
@@ -197,6 +213,7 @@ class Document(models.Model):
                     "agent_key",
                     "registration",
                     "document_id",
+                    "client",
                 ],
                 name="xapi_document_unique",
                 nulls_distinct=False,

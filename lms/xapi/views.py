@@ -1,5 +1,20 @@
 """The xAPI 1.0.3 resources: Statements, State, Activity Profile, Agent Profile, Activities,
-Agents and About. Thin HTTP handling; storage rules live in store.py and documents.py."""
+Agents and About. Thin HTTP handling; storage rules live in store.py and documents.py.
+
+What a caller reaches is one rule, `_visible`: an institution-scope client its institution's
+statements (and its units'), an "own" client those it wrote, a learner (session or launch
+credential) their own (in the launch's registration). Writes keep to it too:
+
+- voiding (`_check_voiding`): a voiding statement voids only a target the caller may read, in
+  the transaction that stores it. A learner voiding anything else is refused 403, one message
+  whether the target exists or not. An LRS client's voiding statement of a target it cannot
+  read is stored and voids nothing, as one of an absent target is (xAPI: the LRS SHOULD NOT
+  reject it; ADL XAPI-00019): neither answer tells whether the target exists. Voiding
+  statements are never buffered (lms.xapi.buffer), so the drain never voids.
+- an id already stored: 409 naming the difference when the caller may read the stored
+  statement (xAPI), the same 409 whatever the stored statement when it may not. That the id is
+  taken cannot be hidden (ids are unique across the LRS); what is stored under it is.
+"""
 
 from __future__ import annotations
 
@@ -350,12 +365,6 @@ def _store_statements(
         for s in statements
         if s["verb"]["id"] == VOIDED_IRI and s["object"].get("objectType") == "StatementRef"
     }
-    if targets:
-        voiding = Statement.objects.filter(
-            statement_id__in=[uuid.UUID(t) for t in targets], verb_id=VOIDED_IRI
-        ).exists()
-        if voiding:
-            raise bad("object.id", "a voiding statement cannot be voided")
     buffered = buffer.enabled()
     if buffered and (
         caller.confirm is not None
@@ -383,6 +392,9 @@ def _store_statements(
         # write's 200: the writer retries instead
         if buffered and not buffer.drain_for_write() and write.contested:
             raise XAPIError(503, "id", "statements with these ids are being written: retry")
+        if targets:
+            # after the drain: a target launched content sent a moment ago is in the database
+            _check_voiding(statements, targets, caller)
         now = timezone.now()
         rows = [store.prepare(statement, caller, now) for statement in statements]
         # One statement with nothing else to write is one INSERT, atomic by itself: no transaction
@@ -396,7 +408,9 @@ def _store_statements(
                     raise store.CredentialRejected
                 conflicts = [row for row in rows if row.statement_id not in written.inserted]
                 if conflicts:
-                    existing = store.stored_data([row.statement_id for row in conflicts])
+                    conflict_ids = [row.statement_id for row in conflicts]
+                    existing = store.stored_data(conflict_ids)
+                    readable = _readable(caller, conflict_ids, existing)
                     for row, statement in zip(rows, statements, strict=True):
                         if row.statement_id in written.inserted:
                             continue
@@ -405,6 +419,10 @@ def _store_statements(
                             raise XAPIError(
                                 409, "id", "a statement with this id was stored at the same time"
                             )
+                        if statement["id"] not in readable:
+                            # out of the caller's reach: one answer whatever the statement
+                            # stored (the id is taken; whether it matches is not said)
+                            raise XAPIError(409, "id", "a statement with this id is already stored")
                         if not store.same_statement(found, statement):
                             raise XAPIError(
                                 409, "id", "a different statement with this id is already stored"
@@ -412,7 +430,8 @@ def _store_statements(
                 new = [row for row in rows if row.statement_id in written.inserted]
                 voided = [row.voids for row in new if row.voids is not None]
                 if voided:
-                    Statement.objects.filter(statement_id__in=voided).update(voided=True)
+                    # only what the caller may read, whatever _check_voiding let through
+                    _visible(caller).filter(statement_id__in=voided).update(voided=True)
                 for sha2, (content_type, content) in attachments.items():
                     Attachment.objects.get_or_create(
                         sha2=sha2, defaults={"content_type": content_type, "content": content}
@@ -436,6 +455,67 @@ def _store_statements(
         else:
             buffer.end_write(write, failed=True)
     return ids
+
+
+def _check_voiding(statements: list[dict[str, Any]], targets: set[str], caller: Caller) -> None:
+    """The targets of a batch's voiding statements (`targets`, lower-case ids) against what the
+    caller may read (_visible, the rule of GET), in one query; a target sent in the same batch
+    is the caller's own. A target out of the caller's reach is treated as an absent one, so
+    that no answer tells whether it exists:
+
+    - a learner (session or launch credential) voids only statements it may read, its own
+      learner's (in its registration, for a launch credential): anything else, absent or
+      not, is refused 403 with one message;
+    - an LRS client's voiding statement of a target it cannot read is stored and voids
+      nothing (the voiding UPDATE is limited to _visible), as one of an absent target is:
+      xAPI 1.0.3 Data 2.3.2, the LRS SHOULD NOT reject a voiding statement whose target is
+      not present (the ADL suite's XAPI-00019 sends one and expects 200).
+
+    A target the caller may read that is itself a voiding statement is refused (400)."""
+    batch = {str(statement["id"]): statement for statement in statements}
+    readable = {
+        str(statement_id): verb
+        for statement_id, verb in _visible(caller)
+        .filter(statement_id__in=[uuid.UUID(target) for target in targets])
+        .values_list("statement_id", "verb_id")
+    }
+    for target in sorted(targets):
+        verb = readable.get(target)
+        if verb is None and target in batch:
+            verb = batch[target]["verb"]["id"]
+        if verb is None:
+            if caller.scope == "learner":
+                raise XAPIError(
+                    403, "object.id", "this credential may only void statements it may read"
+                )
+            continue
+        if verb == VOIDED_IRI:
+            raise bad("object.id", "a voiding statement cannot be voided")
+
+
+def _readable(
+    caller: Caller, statement_ids: list[uuid.UUID], existing: dict[str, dict[str, Any]]
+) -> set[str]:
+    """Those of `statement_ids` (stored: `existing`, by str id) the caller may read. A
+    learner's rule (_visible: their actor, in the launch's registration) is read from the
+    statements already at hand, sparing launched content's retries a query; a client's is
+    one query."""
+    if caller.scope == "learner":
+        readable: set[str] = set()
+        for statement_id, data in existing.items():
+            registration = (data.get("context") or {}).get("registration")
+            if agent_key(data["actor"])[:512] == caller.actor_key and (
+                caller.registration is None
+                or (registration is not None and uuid.UUID(registration) == caller.registration)
+            ):
+                readable.add(statement_id)
+        return readable
+    return {
+        str(statement_id)
+        for statement_id in _visible(caller)
+        .filter(statement_id__in=statement_ids)
+        .values_list("statement_id", flat=True)
+    }
 
 
 def _buffer_statements(
