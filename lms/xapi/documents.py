@@ -24,16 +24,18 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.http import http_date
 
 from lms.xapi.errors import XAPIError, bad
 from lms.xapi.models import Document, agent_key
 from lms.xapi.store import Caller
-from lms.xapi.validation import StatementError, check_agent, check_iri
+from lms.xapi.validation import StatementError, check_agent, check_iri, parse_time
 
 if TYPE_CHECKING:
     from lms.xapi.views import XRequest
+
+# The longest stateId / profileId stored (the column holds 1,024 characters).
+MAX_DOCUMENT_ID = 1024
 
 
 def _agent(xrequest: XRequest, caller: Caller, *, required: bool = True) -> str:
@@ -128,6 +130,8 @@ def _handle(
         kind=kind, institution=caller.institution_id, client_id=space, **keys
     )
     document_id = xrequest.params.get(id_param)
+    if document_id is not None and len(document_id) > MAX_DOCUMENT_ID:
+        raise bad(id_param, f"must be at most {MAX_DOCUMENT_ID} characters long")
     method = xrequest.method
     if (
         kind == Document.Kind.ACTIVITY_PROFILE
@@ -139,9 +143,9 @@ def _handle(
         if document_id is None:
             queryset = base
             if "since" in xrequest.params:
-                since = parse_datetime(xrequest.params["since"])
+                since = parse_time(xrequest.params["since"])
                 if since is None:
-                    raise bad("since", "must be an ISO 8601 timestamp")
+                    raise bad("since", "must be an ISO 8601 timestamp between the years 1 and 9999")
                 queryset = queryset.filter(updated__gt=since)
             ids = list(
                 queryset.order_by("document_id").values_list("document_id", flat=True)[:1000]

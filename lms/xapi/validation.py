@@ -96,14 +96,29 @@ def check_timestamp(value: Any, field: str) -> None:
         raise StatementError(field, "must be an ISO 8601 timestamp")
     if value.endswith("-00:00") or value.endswith("-0000") or value.endswith("-00"):
         raise StatementError(field, "must not use the -00:00 offset")
+    if parse_time(value) is None:
+        raise StatementError(field, "must be an ISO 8601 timestamp between the years 1 and 9999")
+
+
+def parse_time(text: str) -> Any:
+    """An ISO 8601 date-time as an aware datetime, None when it is not one or when it leaves
+    the years 1 to 9999 once in UTC (9999-12-31T23:59-05:00 is year 10000 there: the database
+    and Python's datetime refused it with an OverflowError, a 500)."""
+    from datetime import UTC
+
+    from django.utils import timezone
     from django.utils.dateparse import parse_datetime
 
     try:
-        parsed = parse_datetime(value)
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        raise StatementError(field, "must be an ISO 8601 timestamp")
+        value = parse_datetime(text)
+        if value is None:
+            return None
+        if timezone.is_naive(value):
+            value = timezone.make_aware(value, UTC)
+        value.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+    return value
 
 
 def check_agent(

@@ -37,7 +37,6 @@ from django.db.models.functions import Cast, StrIndex
 from django.db.models.lookups import GreaterThan
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.http import http_date
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -50,7 +49,13 @@ from lms.xapi.errors import XAPIError, bad
 from lms.xapi.models import Attachment, Statement, agent_key
 from lms.xapi.signals import statements_stored
 from lms.xapi.store import XAPI_VERSION, Caller
-from lms.xapi.validation import StatementError, check_agent, check_iri, check_statement
+from lms.xapi.validation import (
+    StatementError,
+    check_agent,
+    check_iri,
+    check_statement,
+    parse_time,
+)
 from lms.xapi.verbs import VOIDED_IRI
 
 log = logging.getLogger(__name__)
@@ -564,12 +569,10 @@ def _parse_agent(text: str, field: str) -> dict[str, Any]:
 
 
 def _parse_time(text: str, field: str) -> datetime:
-    value = parse_datetime(text)
+    value = parse_time(text)
     if value is None:
-        raise bad(field, "must be an ISO 8601 timestamp")
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value, timezone.get_fixed_timezone(0))
-    return value
+        raise bad(field, "must be an ISO 8601 timestamp between the years 1 and 9999")
+    return value  # type: ignore[no-any-return]
 
 
 def _language_pick(value: dict[str, str], languages: list[str]) -> dict[str, str]:
