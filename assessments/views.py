@@ -654,6 +654,8 @@ def grades_csv(request: HttpRequest, run_code: str) -> StreamingHttpResponse:
     run = get_object_or_404(CourseRun, code=run_code)
     if not has_perm(request.user, "courses.teach_run", run):
         raise PermissionDenied(_("You may only see the runs you teach."))
+    from lms.csv_safety import safe_row  # no cell a spreadsheet would run as a formula
+
     writer = csv.writer(_Echo())
     header = [
         _("Name"),
@@ -667,9 +669,9 @@ def grades_csv(request: HttpRequest, run_code: str) -> StreamingHttpResponse:
     ]
 
     def rows() -> Any:
-        yield writer.writerow(header)
+        yield writer.writerow(safe_row(header))
         for row in selectors.run_grade_rows(run=run):
-            yield writer.writerow(row)
+            yield writer.writerow(safe_row(row))
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="grades-{run.code}.csv"'

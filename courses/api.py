@@ -11,6 +11,8 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,7 +21,7 @@ from courses import selectors, services
 from courses.models import Course, CourseRun, Enrollment, LessonProgress
 from lms.accounts.permissions import has_perm
 from lms.i18n import pick
-from lms.rest import PersonLanguageMixin
+from lms.rest import JSONParser, PersonLanguageMixin
 
 
 class RunSerializer(serializers.ModelSerializer):
@@ -85,14 +87,33 @@ class EnrollmentSerializer(serializers.ModelSerializer):
 
 # A plain serializer, not the model's: DRF would add the model's unique (user, run) check,
 # making `user` required and answering a second enrolment with a technical message.
+RUN_CODE_LENGTH = CourseRun._meta.get_field("code").max_length or 60
+
+
+class RunCodeField(serializers.SlugRelatedField):
+    """A run by its code; anything but a string of a code's length is refused as such, without
+    echoing it (a list was answered "Object with code=['a'] does not exist.")."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(slug_field="code", queryset=CourseRun.objects.all(), **kwargs)
+        self.error_messages["does_not_exist"] = _("No course run has this code.")
+        self.error_messages["invalid"] = _("Enter the code of a course run.")
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str) or not 0 < len(data) <= RUN_CODE_LENGTH:
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+
 class EnrolmentRequestSerializer(serializers.Serializer):
     """An enrolment to make: the run's code, and the email of the officer to enrol (yourself
     when left out)."""
 
-    run = serializers.SlugRelatedField(slug_field="code", queryset=CourseRun.objects.all())
+    run = RunCodeField()
     # An email, not a related field: looked up only among the officers the caller may enrol,
     # so that the answer tells nothing about other people's accounts.
-    user = serializers.CharField(required=False, allow_blank=True)
+    user = serializers.CharField(required=False, allow_blank=True, max_length=254)
 
 
 def _person_to_enrol(*, actor: Any, email: str) -> Any:
@@ -196,3 +217,10 @@ class ProgressView(PersonLanguageMixin, generics.GenericAPIView):
         lessons = LessonProgress.objects.filter(enrollment=enrollment).select_related("lesson")
         data = ProgressSerializer({"enrollment": enrollment, "lessons": lessons}).data
         return Response(data)
+
+
+class TokenView(ObtainAuthToken):
+    """DRF's token endpoint, reading JSON with the platform's parser (a malformed body is told
+    in the caller's language, not as the decoder's English message)."""
+
+    parser_classes = (FormParser, MultiPartParser, JSONParser)

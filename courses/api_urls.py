@@ -1,7 +1,6 @@
 """REST API of the courses app, mounted under /api/v1/ (namespace "api")."""
 
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
 
 from courses import api
 
@@ -14,5 +13,5 @@ urlpatterns = [
         name="courses-progress",
     ),
     # Token authentication for institutions' systems: POST username (email) and password.
-    path("auth/token/", obtain_auth_token, name="auth-token"),
+    path("auth/token/", api.TokenView.as_view(), name="auth-token"),
 ]

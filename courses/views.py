@@ -552,6 +552,7 @@ def supervise_run(request: HttpRequest, run_code: str) -> HttpResponse:
 def progress_csv(request: HttpRequest, run_code: str) -> HttpResponse:
     """The progress table of a run as CSV, streamed (a run may hold 200,000 learners)."""
     run: CourseRun = request.permission_object  # type: ignore[attr-defined]
+    from lms.csv_safety import safe_row  # no cell a spreadsheet would run as a formula
 
     class Echo:
         def write(self, value: str) -> str:
@@ -565,12 +566,12 @@ def progress_csv(request: HttpRequest, run_code: str) -> HttpResponse:
              _("Attendance (%)"), _("Score (%)"), _("Completed at")]
         )  # fmt: skip
         for e in selectors.run_roster(run=run).iterator(chunk_size=2000):
-            yield writer.writerow(
+            yield writer.writerow(safe_row(
                 [e.user.full_name, e.user.email, e.user.badge_number, e.get_status_display(),
                  e.progress_pct, "" if e.attendance_pct is None else e.attendance_pct,
                  "" if e.score_pct is None else e.score_pct,
                  e.completed_at.isoformat() if e.completed_at else ""]
-            )  # fmt: skip
+            ))  # fmt: skip
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{run.code}-progress.csv"'

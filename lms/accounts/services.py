@@ -14,9 +14,12 @@ does not say who they are, and an account holding any role but learner is never 
 from __future__ import annotations
 
 import csv
+import functools
 import io
+import itertools
 import re
 import secrets
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -29,7 +32,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Field, Q
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -38,6 +41,7 @@ from django.utils.encoding import force_bytes
 from django.utils.functional import Promise
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from lms.accounts import principal
 from lms.accounts.backends import clear_failures
@@ -48,6 +52,7 @@ from lms.db import bulk_update
 COLUMNS = ("full_name", "email", "badge_number", "unit", "language")
 REQUIRED_COLUMNS = ("full_name", "email")
 LANGUAGES = {code for code, _name in LANGUAGE_CHOICES}
+LANGUAGE_CODES = [code for code, _name in settings.LANGUAGES]
 INVITATION_BATCH = 1000
 Progress = Callable[[int], None]
 
@@ -222,10 +227,81 @@ def _read_csv(stream: IO[bytes]) -> Iterator[list[str]]:
         raise ImportFileError(_("The CSV file must be encoded in UTF-8.")) from None
     text.seek(0)
     delimiter = ";" if sample.count(";") > sample.count(",") else ","
+    record: list[str] = []  # the lines of the record being read
+
+    def lines() -> Iterator[str]:
+        for line in text:
+            record.append(line)
+            yield line
+
+    reader = csv.reader(lines(), delimiter=delimiter)
     try:
-        yield from csv.reader(text, delimiter=delimiter)
+        while True:
+            record.clear()
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error:
+                # A field longer than csv reads (131,072 characters): the record is read again
+                # with its fields cut short, still too long for any column, so that the check
+                # of its column names the line and the column. Reading goes on after it.
+                values = _reread_record(itertools.chain(record, text), delimiter)
+            yield values
     except UnicodeDecodeError:
         raise ImportFileError(_("The CSV file must be encoded in UTF-8.")) from None
+
+
+# Longer than any column of the file may be (see FIELD_LIMITS): what is kept of a longer field.
+_CUT = 1000
+
+
+def _reread_record(lines: Iterator[str], delimiter: str) -> list[str]:
+    """The next record of `lines` as csv.reader reads it (excel dialect, not strict), each cell
+    cut to _CUT + 1 characters. Consumes the lines of that record only."""
+    special = re.compile("[" + re.escape(delimiter) + '"\r\n]')
+    cells: list[str] = []
+    cell = ""
+    quoted = False  # inside a quoted cell
+    fresh = True  # nothing read yet of the current cell
+
+    def keep(more: str) -> str:
+        return cell + more[: _CUT + 1 - len(cell)] if len(cell) <= _CUT else cell
+
+    for line in lines:
+        pos, end = 0, len(line)
+        while pos < end:
+            if quoted:
+                quote = line.find('"', pos)
+                if quote < 0:
+                    cell, pos = keep(line[pos:]), end
+                elif line.startswith('""', quote):
+                    cell, pos = keep(line[pos:quote] + '"'), quote + 2
+                else:
+                    cell, pos, quoted = keep(line[pos:quote]), quote + 1, False
+                continue
+            found = special.search(line, pos)
+            stop = found.start() if found else end
+            if stop > pos:
+                cell, fresh = keep(line[pos:stop]), False
+            pos = stop
+            if found is None:
+                break
+            char = line[stop]
+            pos += 1
+            if char == delimiter:
+                cells.append(cell)
+                cell, fresh = "", True
+            elif char == '"':
+                if fresh:
+                    quoted, fresh = True, False
+                else:
+                    cell = keep('"')
+            else:  # the end of the line ends the record
+                cells.append(cell)
+                return cells
+    cells.append(cell)
+    return cells
 
 
 def _read_xlsx(stream: IO[bytes]) -> Iterator[list[Any]]:
@@ -262,6 +338,84 @@ def _is_valid_email(email: str) -> bool:
     return True
 
 
+def _max_length(model: Any, name: str) -> int:
+    model_field = model._meta.get_field(name)
+    assert isinstance(model_field, Field)
+    assert model_field.max_length is not None
+    return int(model_field.max_length)
+
+
+# The longest text each column may hold: its field's (a unit's name for the unit column).
+FIELD_LIMITS = {
+    "full_name": _max_length(User, "full_name"),
+    "email": _max_length(User, "email"),
+    "badge_number": _max_length(User, "badge_number"),
+    "unit": _max_length(Institution, "name"),
+}
+assert max(FIELD_LIMITS.values()) < _CUT
+
+
+def _at_most(limit: int) -> str:
+    return ngettext_lazy(
+        "At most %(limit)s character.", "At most %(limit)s characters.", "limit"
+    ) % {"limit": limit}
+
+
+def _cell_errors(line: int, raw: dict[str, str]) -> list[RowError]:
+    """A null character (PostgreSQL stores none) or more text than the column's field holds."""
+    errors: list[RowError] = []
+    for column in COLUMNS:
+        value = raw.get(column, "")
+        limit = FIELD_LIMITS.get(column)
+        if "\x00" in value:
+            errors.append(
+                RowError(
+                    line,
+                    column,
+                    _("%(field)s: a null character is not allowed here.") % {"field": column},
+                )
+            )
+        elif limit is not None and len(value) > limit:
+            errors.append(RowError(line, column, _at_most(limit)))
+    return errors
+
+
+def _fold(value: str) -> str:
+    """Lower case without accents: "Français" and "francais" are the same name."""
+    decomposed = unicodedata.normalize("NFKD", value.strip().casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+_LANGUAGE_TAG = re.compile(r"([a-z]{2})(?:[-_](?:[a-z]{2}|[0-9]{3}))?")  # es, pt-BR, es_419
+
+
+@functools.cache
+def _language_names() -> dict[str, str]:
+    """The platform's languages by their name in each of them, and in their own ("Français",
+    "French", "Francés", "Francês"), folded."""
+    names: dict[str, str] = {}
+    for reader, _reader_name in settings.LANGUAGES:
+        with translation.override(reader):
+            for code, name in settings.LANGUAGES:
+                names.setdefault(_fold(str(name)), code)
+    for code, own in LANGUAGE_CHOICES:
+        if code in LANGUAGE_CODES:
+            names.setdefault(_fold(own), code)
+    return names
+
+
+def parse_language(value: str) -> str | None:
+    """The platform language a file's language column names (its code, with a region or not,
+    or its name in one of the platform's languages); None if it names none."""
+    if value in LANGUAGE_CODES:
+        return value
+    folded = _fold(value)
+    tag = _LANGUAGE_TAG.fullmatch(folded)
+    if tag is not None:
+        return tag.group(1) if tag.group(1) in LANGUAGE_CODES else None
+    return _language_names().get(folded)
+
+
 def _unit_lookup(institution: Institution) -> dict[str, int]:
     """Units of the institution's tree by lower-cased name and short name."""
     lookup: dict[str, int] = {}
@@ -296,15 +450,19 @@ def validate_officer_rows(
         email = raw.get("email", "").lower()
         badge = raw.get("badge_number", "")
         unit_name = raw.get("unit", "")
-        language = raw.get("language", "").lower()[:2] if raw.get("language") else ""
-        row_ok = True
-        if not full_name:
+        language = raw.get("language", "")
+        cell_errors = _cell_errors(line, raw)
+        errors.extend(cell_errors)
+        wrong = {error.field for error in cell_errors}
+        row_ok = not cell_errors
+        if "full_name" in wrong:
+            pass
+        elif not full_name:
             errors.append(RowError(line, "full_name", _("A full name is required.")))
             row_ok = False
-        elif len(full_name) > 200:
-            errors.append(RowError(line, "full_name", _("At most 200 characters.")))
-            row_ok = False
-        if not email:
+        if "email" in wrong:
+            pass
+        elif not email:
             errors.append(RowError(line, "email", _("An email address is required.")))
             row_ok = False
         else:
@@ -324,10 +482,7 @@ def validate_officer_rows(
                     row_ok = False
                 else:
                     seen_emails[email] = line
-        if len(badge) > 50:
-            errors.append(RowError(line, "badge_number", _("At most 50 characters.")))
-            row_ok = False
-        elif badge:
+        if badge and "badge_number" not in wrong:
             if badge in seen_badges:
                 errors.append(
                     RowError(
@@ -341,7 +496,7 @@ def validate_officer_rows(
             else:
                 seen_badges[badge] = line
         unit_id = default_unit
-        if unit_name:
+        if unit_name and "unit" not in wrong:
             unit_id = units.get(unit_name.lower())
             if unit_id is None:
                 errors.append(
@@ -353,9 +508,19 @@ def validate_officer_rows(
                     )
                 )
                 row_ok = False
-        if language and language not in LANGUAGES:
-            errors.append(RowError(line, "language", _("Use one of: en, es, pt, fr.")))
-            row_ok = False
+        if language and "language" not in wrong:
+            code = parse_language(language)
+            if code is None:
+                errors.append(
+                    RowError(
+                        line,
+                        "language",
+                        _("Use one of: %(codes)s, or the language's name.")
+                        % {"codes": ", ".join(LANGUAGE_CODES)},
+                    )
+                )
+                row_ok = False
+            language = code or ""
         if row_ok:
             parsed.append(OfficerRow(line, full_name, email, badge, unit_id, language))
         if progress is not None:

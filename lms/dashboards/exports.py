@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.translation import gettext as _
 
+from lms import csv_safety
 from lms.dashboards.selectors import Figures, Row
 
 
@@ -60,8 +60,9 @@ class _Echo:
 def csv_response(
     filename: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> StreamingHttpResponse:
-    """A streamed CSV (UTF-8 with a byte order mark, so spreadsheet programs read accents)."""
-    writer = csv.writer(_Echo())
+    """A streamed CSV (UTF-8 with a byte order mark, so spreadsheet programs read accents); no
+    cell is a formula a spreadsheet would run (lms.csv_safety)."""
+    writer = csv_safety.writer(_Echo())
 
     def lines() -> Iterable[str]:
         yield "\ufeff" + writer.writerow(headers)
@@ -74,15 +75,16 @@ def csv_response(
 
 
 def xlsx_bytes(sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]]]]) -> bytes:
-    """An XLSX workbook with one sheet per (title, headers, rows), written in streaming mode."""
+    """An XLSX workbook with one sheet per (title, headers, rows), written in streaming mode;
+    no cell is a formula (lms.csv_safety)."""
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
     for title, headers, rows in sheets:
         sheet = workbook.create_sheet(title=title[:31])
-        sheet.append(list(headers))
+        sheet.append(csv_safety.xlsx_row(sheet, headers))
         for row in rows:
-            sheet.append(list(row))
+            sheet.append(csv_safety.xlsx_row(sheet, row))
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date, timedelta
 
@@ -13,6 +12,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from lms import csv_safety
 from lms.accounts.models import Role, User
 from lms.dashboards import charts
 from lms.dashboards.exports import breakdown_table
@@ -68,7 +68,7 @@ def generate_monthly_report(*, month: date, language: str = "en") -> MonthlyRepo
         )
         pdf = HTML(string=html, base_url=None).write_pdf()
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = csv_safety.writer(buffer)  # no cell a spreadsheet would run as a formula
         writer.writerow(headers)
         writer.writerows(table)
     name = f"dps-report-{month:%Y-%m}"
