@@ -12,14 +12,35 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from community import selectors, services
 from community.models import ChatMessage, ChatPresence
 from courses.models import CourseRun
 
 PRESENCE_WINDOW = timedelta(minutes=2)
+MAX_ID = 2**63 - 1  # the largest primary key: a larger number is no message (and no query)
+UNREADABLE = object()  # what decode_json gives for a frame that is not JSON
+
+
+class FrameError(Exception):
+    """A frame refused: answered {"type": "error", "error": message, "field": field}."""
+
+    def __init__(self, field: str | None, message: Any) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+    @classmethod
+    def of(cls, exc: ValidationError | PermissionDenied) -> FrameError:
+        """A service's refusal: the first field it names (none for a permission)."""
+        if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+            field, messages = next(iter(exc.message_dict.items()))
+            return cls(None if field == NON_FIELD_ERRORS else field, " ".join(messages))
+        return cls(None, " ".join(getattr(exc, "messages", [str(exc)])))
 
 
 def _serialise(message: ChatMessage) -> dict[str, Any]:
@@ -62,7 +83,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         query = parse_qs(self.scope.get("query_string", b"").decode())
         after = query.get("after", [""])[0]
-        history = await self._history(int(after) if after.isdigit() else None)
+        # ASCII digits within a primary key's range ("²" is a digit to isdigit, not to int)
+        readable = after.isascii() and after.isdigit() and int(after) <= MAX_ID
+        history = await self._history(int(after) if readable else None)
         await self.send_json({"type": "history", "messages": history})
         await self._touch_presence(user)
         await self._broadcast_presence()
@@ -93,21 +116,53 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4403)
         return allowed
 
+    @classmethod
+    async def decode_json(cls, text_data: str) -> Any:
+        """The frame's JSON, or UNREADABLE (not JSON, or nested too deep for the parser): the
+        socket answers an error frame and stays open, where the exception used to close it."""
+        try:
+            return await super().decode_json(text_data)
+        except (ValueError, RecursionError):
+            return UNREADABLE
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
+        # A binary or empty frame is unreadable too (the parent raised ValueError on it).
+        content = await self.decode_json(text_data) if text_data else UNREADABLE
+        await self.receive_json(content, **kwargs)
+
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not await self._still_allowed():
             return
         user = self.scope["user"]
-        kind = content.get("type") if isinstance(content, dict) else None
-        if kind == "message":
+        # Refusals read in the person's language (a socket has no Accept-Language of its own).
+        with translation.override(getattr(user, "language", None) or settings.LANGUAGE_CODE):
             try:
-                message, created = await self._post(
-                    user, str(content.get("body", "")), str(content.get("client_id", ""))
-                )
-            except (ValidationError, PermissionDenied) as exc:
+                await self._handle(user, content)
+            except FrameError as refused:
                 await self.send_json(
-                    {"type": "error", "error": " ".join(getattr(exc, "messages", [str(exc)]))}
+                    {"type": "error", "error": str(refused.message), "field": refused.field}
                 )
-                return
+
+    async def _handle(self, user: Any, content: Any) -> None:
+        """Do what the frame asks; FrameError names what is refused and why."""
+        if content is UNREADABLE or not isinstance(content, dict):
+            raise FrameError(None, _("Unreadable message: send a JSON object."))
+        kind = content.get("type")
+        if kind == "message":
+            body = content.get("body")
+            client_id = content.get("client_id", "")
+            if not isinstance(body, str):
+                raise FrameError("body", _("%(field)s: must be text.") % {"field": _("Message")})
+            if not isinstance(client_id, str):
+                raise FrameError(
+                    "client_id", _("%(field)s: must be text.") % {"field": "client_id"}
+                )
+            try:
+                message, created = await self._post(user, body, client_id)
+            except (ValidationError, PermissionDenied) as exc:
+                raise FrameError.of(exc) from None
             payload = _serialise(message)
             if created:
                 await self.channel_layer.group_send(
@@ -116,17 +171,26 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             else:
                 await self.send_json({"type": "message", "message": payload})
         elif kind == "hide":
+            message_id = content.get("id")
+            wrong_id = FrameError(
+                "id", _("%(field)s: give the number of a message of this chat.") % {"field": "id"}
+            )
+            if type(message_id) is not int or not 0 < message_id <= MAX_ID:
+                raise wrong_id
             try:
-                await self._hide(user, int(content.get("id", 0)))
-            except (ValidationError, PermissionDenied, ChatMessage.DoesNotExist, ValueError):
-                await self.send_json({"type": "error", "error": "refused"})
-                return
+                await self._hide(user, message_id)
+            except ChatMessage.DoesNotExist:
+                raise wrong_id from None
+            except (ValidationError, PermissionDenied) as exc:
+                raise FrameError.of(exc) from None
             await self.channel_layer.group_send(
-                self.group, {"type": "chat.hidden", "id": int(content["id"])}
+                self.group, {"type": "chat.hidden", "id": message_id}
             )
         elif kind == "ping":
             await self._touch_presence(user)
             await self.send_json({"type": "pong"})
+        else:
+            raise FrameError("type", _("%(field)s: use message, hide or ping.") % {"field": "type"})
 
     async def chat_message(self, event: dict[str, Any]) -> None:
         if await self._still_allowed():

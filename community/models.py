@@ -169,6 +169,14 @@ class Report(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["status", "created_at"])]
+        constraints = [
+            # a person reports a post once (a second report is the first one)
+            models.UniqueConstraint(
+                fields=["post", "reporter"],
+                condition=models.Q(post__isnull=False),
+                name="report_post_once_per_reporter",
+            )
+        ]
 
 
 class Ban(models.Model):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -36,6 +36,10 @@ from lms.i18n import pick
 
 MENTION = re.compile(r"(?<![\w.])@([\w.+-]+@[\w-]+(?:\.[\w-]+)+)")
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+# The same thread, reply or chat message sent again within this time (a double click, a resent
+# form, the back button) is the one already stored: the second request is shown the first.
+SAME_POST_WINDOW = timedelta(seconds=60)
+MAX_REASON = 500
 # What a post may carry: documents, pictures, audio, video and ZIP archives, as course documents
 # are limited; never a program or a page a browser would run (exe, html, svg…).
 ATTACHMENT_TYPES = frozenset(
@@ -46,6 +50,26 @@ ATTACHMENT_TYPES = frozenset(
         "zip",
     }
 )
+# What the first bytes of a file of these types are: a file whose name claims one of them and
+# whose content is something else (a program renamed guide.pdf, a page renamed photo.png) is
+# refused. Office documents (OOXML and OpenDocument) are ZIP archives.
+_ZIP = (b"PK\x03\x04", b"PK\x05\x06")
+FILE_SIGNATURES: dict[str, tuple[bytes, ...]] = {
+    "pdf": (b"%PDF-",),
+    "png": (b"\x89PNG",),
+    "jpg": (b"\xff\xd8\xff",),
+    "jpeg": (b"\xff\xd8\xff",),
+    **dict.fromkeys(("zip", "docx", "xlsx", "pptx", "odt", "ods", "odp"), _ZIP),
+}
+
+
+class AlreadyPosted(Exception):  # noqa: N818 - not an error: the request was done before
+    """The same thread or reply was posted a moment ago, or the same person reported the same
+    post before: `existing` is what is stored; nothing new was."""
+
+    def __init__(self, existing: Any) -> None:
+        super().__init__(existing)
+        self.existing = existing
 
 
 def forum_for_run(*, run: CourseRun) -> Forum:
@@ -128,21 +152,41 @@ def _notify_mentions(post: Post, author: User, text: str) -> None:
         )
 
 
+def check_upload(upload: UploadedFile, field: str) -> None:
+    """Refuse a file of a type not accepted (by its name: a program, a page, an SVG…), or whose
+    first bytes are not those of the type its name claims (PDF, PNG, JPEG, ZIP and office)."""
+    name = upload.name or ""
+    extension = name.rpartition(".")[2].lower() if "." in name else ""
+    if extension not in ATTACHMENT_TYPES:
+        raise ValidationError(
+            {
+                field: _(
+                    "“%(name)s” cannot be attached: attach a document (PDF, office or "
+                    "text), a picture, audio, video or a ZIP archive."
+                )
+                % {"name": name}
+            }
+        )
+    signatures = FILE_SIGNATURES.get(extension)
+    if signatures:
+        upload.seek(0)
+        head = upload.read(8)
+        upload.seek(0)
+        if not head.startswith(signatures):
+            raise ValidationError(
+                {
+                    field: _(
+                        "“%(name)s” does not hold what its name says: it is not a %(type)s file."
+                    )
+                    % {"name": name, "type": extension.upper()}
+                }
+            )
+
+
 def _check_attachments(files: list[UploadedFile]) -> None:
     """Refuse, before anything is posted, a file too large or of a type not accepted."""
     for upload in files:
-        name = upload.name or ""
-        extension = name.rpartition(".")[2].lower() if "." in name else ""
-        if extension not in ATTACHMENT_TYPES:
-            raise ValidationError(
-                {
-                    "attachment": _(
-                        "“%(name)s” cannot be attached: attach a document (PDF, office or "
-                        "text), a picture, audio, video or a ZIP archive."
-                    )
-                    % {"name": name}
-                }
-            )
+        check_upload(upload, "attachment")
         if upload.size and upload.size > MAX_ATTACHMENT_BYTES:
             raise ValidationError({"attachment": _("Each attachment must be 10 MB or smaller.")})
 
@@ -158,7 +202,10 @@ def _attach(post: Post, files: list[UploadedFile]) -> None:
 def start_thread(
     *, forum: Forum, author: User, title: str, text: str, files: list[UploadedFile] | None = None
 ) -> Thread:
-    """Open a discussion with its first post; the author is subscribed to it."""
+    """Open a discussion with its first post; the author is subscribed to it.
+
+    AlreadyPosted (with the thread) when the author opened the same thread (title and text) in
+    this forum within SAME_POST_WINDOW."""
     _require(permissions.can_post_in_forum(author, forum), _("You cannot post in this forum."))
     title = title.strip()
     if not title:
@@ -166,11 +213,26 @@ def start_thread(
     if not text.strip():
         raise ValidationError({"text": _("The message is empty.")})
     _check_attachments(files or [])
-    now = timezone.now()
-    thread = Thread.objects.create(
-        forum=forum, author=author, title=title[:200], created_at=now, last_post_at=now
-    )
+    title = title[:200]
     body = text_to_html(text)
+    # The forum's row is locked until this transaction ends: the same thread sent twice at once
+    # waits here, then finds the first one below.
+    Forum.objects.select_for_update().filter(pk=forum.pk).exists()
+    now = timezone.now()
+    same = Thread.objects.filter(
+        forum=forum,
+        author=author,
+        title=title,
+        created_at__gte=now - SAME_POST_WINDOW,
+        posts__author=author,
+        posts__body=body,
+        posts__created_at=F("created_at"),
+    ).first()
+    if same is not None:
+        raise AlreadyPosted(same)
+    thread = Thread.objects.create(
+        forum=forum, author=author, title=title, created_at=now, last_post_at=now
+    )
     post = Post.objects.create(thread=thread, author=author, body=body, created_at=now)
     _attach(post, files or [])
     Forum.objects.filter(pk=forum.pk).update(thread_count=F("thread_count") + 1, last_post_at=now)
@@ -184,7 +246,9 @@ def start_thread(
 def reply(
     *, thread: Thread, author: User, text: str, files: list[UploadedFile] | None = None
 ) -> Post:
-    """Add a reply; refused in a locked or hidden thread or to a banned member."""
+    """Add a reply; refused in a locked or hidden thread or to a banned member. AlreadyPosted
+    (with the post) when the author posted the same text in this thread within
+    SAME_POST_WINDOW."""
     thread = Thread.objects.select_for_update().select_related("forum").get(pk=thread.pk)
     _require(
         permissions.can_post_in_forum(author, thread.forum), _("You cannot post in this forum.")
@@ -194,10 +258,19 @@ def reply(
     if not text.strip():
         raise ValidationError({"text": _("The message is empty.")})
     _check_attachments(files or [])
+    body = text_to_html(text)
     now = timezone.now()
-    post = Post.objects.create(
-        thread=thread, author=author, body=text_to_html(text), created_at=now
+    # The thread's row is locked above: the same reply sent twice at once finds the first here.
+    same = (
+        Post.objects.filter(
+            thread=thread, author=author, body=body, created_at__gte=now - SAME_POST_WINDOW
+        )
+        .order_by("created_at", "id")
+        .first()
     )
+    if same is not None:
+        raise AlreadyPosted(same)
+    post = Post.objects.create(thread=thread, author=author, body=body, created_at=now)
     _attach(post, files or [])
     Thread.objects.filter(pk=thread.pk).update(reply_count=F("reply_count") + 1, last_post_at=now)
     Forum.objects.filter(pk=thread.forum_id).update(last_post_at=now)
@@ -220,13 +293,30 @@ def unsubscribe(*, user: User, thread: Thread | None = None, forum: Forum | None
     Subscription.objects.filter(user=user, thread=thread, forum=forum).delete()
 
 
+def _reason_too_long() -> ValidationError:
+    return ValidationError(
+        {
+            "reason": _("%(field)s: at most %(count)s characters.")
+            % {"field": _("Reason"), "count": MAX_REASON}
+        }
+    )
+
+
 def report_post(*, post: Post, reporter: User, reason: str) -> Report:
+    """A person reports a post once: AlreadyPosted (with their report) the second time."""
     _require(
         permissions.can_read_forum(reporter, post.thread.forum), _("You cannot see this post.")
     )
-    if not reason.strip():
+    reason = reason.strip()
+    if not reason:
         raise ValidationError({"reason": _("Say why you report this message.")})
-    return Report.objects.create(post=post, reporter=reporter, reason=reason.strip()[:500])
+    if len(reason) > MAX_REASON:
+        raise _reason_too_long()
+    try:
+        with transaction.atomic():
+            return Report.objects.create(post=post, reporter=reporter, reason=reason)
+    except IntegrityError:
+        raise AlreadyPosted(Report.objects.get(post=post, reporter=reporter)) from None
 
 
 def _audit(actor: User, action: str, forum: Forum | None, reason: str = "", **targets: Any) -> None:
@@ -295,10 +385,13 @@ def ban_member(
         )
     if user.pk == moderator.pk:
         raise ValidationError({"user": _("You cannot ban yourself.")})
-    if not reason.strip():
+    reason = reason.strip()
+    if not reason:
         raise ValidationError({"reason": _("Give the reason for the ban.")})
+    if len(reason) > MAX_REASON:
+        raise _reason_too_long()
     ban = Ban.objects.create(
-        user=user, forum=forum, reason=reason.strip()[:500], until=until, created_by=moderator
+        user=user, forum=forum, reason=reason, until=until, created_by=moderator
     )
     _audit(moderator, ModerationAction.Action.BAN, forum, reason, target_user=user)
     return ban
@@ -333,27 +426,77 @@ def can_chat(user: User, run: CourseRun) -> bool:
     return permissions.is_run_member(user, run)
 
 
+CHAT_MAX_BODY = 2000
+CHAT_MAX_CLIENT_ID = 64
+
+
+def _text_problem(value: str, field: str, label: Any) -> ValidationError | None:
+    """A text PostgreSQL cannot store: a null character, or a lone surrogate (JSON's "\\ud800"
+    read by the chat's socket), which no encoding writes."""
+    if "\x00" in value:
+        message = _("%(field)s: a null character is not allowed here.") % {"field": label}
+        return ValidationError({field: message})
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return ValidationError({field: _("%(field)s: must be text.") % {"field": label}})
+    return None
+
+
 def post_chat_message(
     *, run: CourseRun, author: User, body: str, client_id: str = ""
 ) -> tuple[ChatMessage, bool]:
-    """Store a chat message (once per client_id); returns (message, created)."""
+    """Store a chat message; returns (message, created). Sent again with the same client_id (the
+    live chat's), the stored message is returned; without one (the plain form), the same text
+    sent within SAME_POST_WINDOW is."""
     _require(can_chat(author, run), _("You are not a member of this cohort."))
     forum = forum_for_run(run=run)
     _require(not permissions.is_banned(author, forum), _("You are banned from this cohort's chat."))
     body = body.strip()
+    problem = _text_problem(body, "body", _("Message"))
+    if problem is not None:
+        raise problem
     if not body:
         raise ValidationError({"body": _("The message is empty.")})
-    if len(body) > 2000:
+    if len(body) > CHAT_MAX_BODY:
         raise ValidationError({"body": _("A chat message has at most 2,000 characters.")})
-    client_id = client_id.strip()[:64]
+    client_id = client_id.strip()
+    problem = _text_problem(client_id, "client_id", "client_id")
+    if problem is not None:
+        raise problem
+    if len(client_id) > CHAT_MAX_CLIENT_ID:
+        raise ValidationError(
+            {
+                "client_id": _("%(field)s: at most %(count)s characters.")
+                % {"field": "client_id", "count": CHAT_MAX_CLIENT_ID}
+            }
+        )
     if client_id:
         existing = ChatMessage.objects.filter(author=author, client_id=client_id).first()
         if existing is not None:
             return existing, False
-    if _chat_rate_exceeded(author.pk):
-        raise ValidationError({"body": _("You are sending messages too fast; wait a few seconds.")})
     try:
         with transaction.atomic():
+            if not client_id:
+                # The run's forum row is locked until the message is stored: the same form sent
+                # twice at once waits here, then finds the first message.
+                Forum.objects.select_for_update().filter(pk=forum.pk).exists()
+                same = (
+                    ChatMessage.objects.filter(
+                        run=run,
+                        author=author,
+                        body=body,
+                        created_at__gte=timezone.now() - SAME_POST_WINDOW,
+                    )
+                    .order_by("id")
+                    .first()
+                )
+                if same is not None:
+                    return same, False
+            if _chat_rate_exceeded(author.pk):
+                raise ValidationError(
+                    {"body": _("You are sending messages too fast; wait a few seconds.")}
+                )
             return ChatMessage.objects.create(
                 run=run, author=author, body=body, client_id=client_id
             ), True
@@ -398,6 +541,9 @@ def save_library_item(
     _require(permissions.can_edit_library(author), _("You cannot edit the library."))
     themes = fields.pop("themes", None)
     member_states = fields.pop("member_states", None)
+    if isinstance(fields.get("file"), UploadedFile):
+        # the types a forum post may carry, and a content that is what the name says
+        check_upload(fields["file"], "file")
     if "body" in fields:
         fields["body"] = clean_html(fields["body"] or "")
     if item is None:

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -78,6 +79,9 @@ def forum_detail(request: HttpRequest, slug: str) -> HttpResponse:
             )
         except ValidationError as exc:
             _errors_to_form(form, exc)
+        except services.AlreadyPosted as same:
+            messages.info(request, _("This was already posted."))
+            return redirect("community:thread", pk=same.existing.pk)
         else:
             return redirect("community:thread", pk=thread.pk)
     page = _page(request, selectors.forum_threads(forum=forum, include_hidden=moderator))
@@ -122,10 +126,13 @@ def _thread_or_403(request: HttpRequest, pk: int) -> Thread:
     return thread
 
 
+def _post_url(post: Post) -> str:
+    return reverse("community:thread", args=[post.thread_id]) + f"?page=last#post-{post.pk}"
+
+
 @login_required
 def thread_detail(request: HttpRequest, pk: int) -> HttpResponse:
     thread = _thread_or_403(request, pk)
-    moderator = permissions.can_moderate_forum(request.user, thread.forum)
     form = ReplyForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         files = [form.cleaned_data["attachment"]] if form.cleaned_data["attachment"] else []
@@ -135,14 +142,47 @@ def thread_detail(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except ValidationError as exc:
             _errors_to_form(form, exc)
+        except services.AlreadyPosted as same:
+            messages.info(request, _("This was already posted."))
+            return HttpResponseRedirect(_post_url(same.existing))
         else:
-            return HttpResponseRedirect(
-                reverse("community:thread", args=[thread.pk]) + f"?page=last#post-{post.pk}"
-            )
-    page = _page(
-        request, selectors.thread_posts(thread=thread, include_hidden=moderator), per_page=30
-    )
+            return HttpResponseRedirect(_post_url(post))
+    return _thread_page(request, thread, form=form, status=400 if request.method == "POST" else 200)
+
+
+def _thread_page(
+    request: HttpRequest,
+    thread: Thread,
+    *,
+    status: int = 200,
+    form: ReplyForm | None = None,
+    refused: Post | None = None,
+    report_form: ReportForm | None = None,
+    ban_form: BanForm | None = None,
+    errors: list[str] | None = None,
+) -> HttpResponse:
+    """The thread's page; with `refused`, at the page of that post, whose report or ban form
+    (`report_form`, `ban_form`) is shown open with its errors; `errors` above the posts."""
+    moderator = permissions.can_moderate_forum(request.user, thread.forum)
+    posts = selectors.thread_posts(thread=thread, include_hidden=moderator)
+    per_page = 30
+    if refused is not None:
+        before = posts.filter(
+            Q(created_at__lt=refused.created_at)
+            | Q(created_at=refused.created_at, pk__lt=refused.pk)
+        ).count()
+        page = Paginator(posts, per_page).get_page(before // per_page + 1)
+    else:
+        page = _page(request, posts, per_page=per_page)
     subscribed = thread.subscriptions.filter(user=_me(request)).exists()
+    if errors is None:
+        errors = [
+            str(error)
+            for bound in (report_form, ban_form)
+            if bound is not None and bound.is_bound
+            for field_errors in bound.errors.values()
+            for error in field_errors
+        ]
     return render(
         request,
         "community/thread.html",
@@ -150,15 +190,18 @@ def thread_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "thread": thread,
             "forum": thread.forum,
             "page_obj": page,
-            "form": form,
+            "form": form if form is not None else ReplyForm(),
             "moderator": moderator,
             "subscribed": subscribed,
-            "report_form": ReportForm(),
-            "ban_form": BanForm(),
+            "report_form": report_form if report_form is not None else ReportForm(),
+            "ban_form": ban_form if ban_form is not None else BanForm(),
+            "report_refused": refused.pk if refused and report_form is not None else None,
+            "ban_refused": refused.pk if refused and ban_form is not None else None,
+            "page_errors": errors,
             "can_post": permissions.can_post_in_forum(request.user, thread.forum)
             and not thread.is_locked,
         },
-        status=400 if request.method == "POST" else 200,
+        status=status,
     )
 
 
@@ -180,17 +223,29 @@ def toggle_subscription(request: HttpRequest, pk: int) -> HttpResponse:
 def report_post(request: HttpRequest, pk: int) -> HttpResponse:
     post = get_object_or_404(Post.objects.select_related("thread__forum"), pk=pk)
     form = ReportForm(request.POST)
-    if not form.is_valid():
-        return HttpResponse(_("Say why you report this message."), status=400)
-    services.report_post(post=post, reporter=_me(request), reason=form.cleaned_data["reason"])
-    messages.success(request, _("Thank you: the moderators will look at this message."))
-    return redirect("community:thread", pk=post.thread_id)
+    if form.is_valid():
+        try:
+            services.report_post(
+                post=post, reporter=_me(request), reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as exc:
+            _errors_to_form(form, exc)
+        except services.AlreadyPosted:
+            messages.info(request, _("You have already reported this message."))
+            return redirect("community:thread", pk=post.thread_id)
+        else:
+            messages.success(request, _("Thank you: the moderators will look at this message."))
+            return redirect("community:thread", pk=post.thread_id)
+    thread = _thread_or_403(request, post.thread_id)
+    return _thread_page(request, thread, status=400, refused=post, report_form=form)
 
 
 @login_required
 @require_POST
 def moderate_post(request: HttpRequest, pk: int) -> HttpResponse:
     post = get_object_or_404(Post.objects.select_related("thread__forum", "author"), pk=pk)
+    if not permissions.can_moderate_forum(request.user, post.thread.forum):
+        raise PermissionDenied
     action = request.POST.get("action", "")
     reason = request.POST.get("reason", "")
     if action in {"hide", "show"}:
@@ -199,21 +254,24 @@ def moderate_post(request: HttpRequest, pk: int) -> HttpResponse:
         )
     elif action == "ban":
         form = BanForm(request.POST)
-        if not form.is_valid():
-            return HttpResponse(_("Give the reason for the ban."), status=400)
-        days = form.cleaned_data["days"]
-        try:
-            services.ban_member(
-                forum=post.thread.forum,
-                user=post.author,
-                moderator=_me(request),
-                reason=form.cleaned_data["reason"],
-                until=timezone.now() + timedelta(days=days) if days else None,
-            )
-        except ValidationError as exc:
-            return HttpResponse(" ".join(exc.messages), status=400)
+        if form.is_valid():
+            days = form.cleaned_data["days"]
+            try:
+                services.ban_member(
+                    forum=post.thread.forum,
+                    user=post.author,
+                    moderator=_me(request),
+                    reason=form.cleaned_data["reason"],
+                    until=timezone.now() + timedelta(days=days) if days else None,
+                )
+            except ValidationError as exc:
+                _errors_to_form(form, exc)
+        if form.errors:
+            thread = _thread_or_403(request, post.thread_id)
+            return _thread_page(request, thread, status=400, refused=post, ban_form=form)
     else:
-        return HttpResponse(_("Unknown moderation action."), status=400)
+        thread = _thread_or_403(request, post.thread_id)
+        return _thread_page(request, thread, status=400, errors=[_("Unknown moderation action.")])
     messages.success(request, _("Done. The step is recorded in the moderation log."))
     return redirect("community:thread", pk=post.thread_id)
 
@@ -232,7 +290,10 @@ def moderate_thread(request: HttpRequest, pk: int) -> HttpResponse:
         services.hide_thread(thread=thread, moderator=_me(request), reason=reason)
         return redirect("community:forum", slug=thread.forum.slug)
     else:
-        return HttpResponse(_("Unknown moderation action."), status=400)
+        if not permissions.can_moderate_forum(request.user, thread.forum):
+            raise PermissionDenied
+        thread = _thread_or_403(request, thread.pk)
+        return _thread_page(request, thread, status=400, errors=[_("Unknown moderation action.")])
     return redirect("community:thread", pk=thread.pk)
 
 
@@ -284,13 +345,15 @@ def chat(request: HttpRequest, run_id: int) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.post_chat_message(
+                _message, created = services.post_chat_message(
                     run=run, author=_me(request), body=form.cleaned_data["body"]
                 )
             except ValidationError as exc:
                 _errors_to_form(form, exc)
                 status = 400
             else:
+                if not created:
+                    messages.info(request, _("This was already posted."))
                 return redirect("community:chat", run_id=run.pk)
         else:
             status = 400

@@ -105,7 +105,6 @@ class RunCodeField(serializers.SlugRelatedField):
         return super().to_internal_value(data)
 
 
-
 class EnrolmentRequestSerializer(serializers.Serializer):
     """An enrolment to make: the run's code, and the email of the officer to enrol (yourself
     when left out)."""
