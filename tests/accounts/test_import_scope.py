@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 
 from lms.accounts import services
 from lms.accounts.models import User
@@ -240,11 +239,11 @@ def test_an_unchanged_staff_line_is_accepted(tree: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("writer", ["orm", "postgresql"])
 def test_the_write_paths_never_update_staff_or_people_outside_the_subtree(
-    tree: dict[str, Any], writer: str
+    tree: dict[str, Any], writer: str, request: pytest.FixtureRequest
 ) -> None:
     """Rows already matched (as if checked before a role was granted) are still refused."""
-    if writer == "postgresql" and connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL write path")
+    if writer == "postgresql":
+        request.getfixturevalue("require_postgres")
     instructor = UserFactory(institution=tree["national"], unit=tree["unit"], badge_number="I-1")
     RoleAssignmentFactory(user=instructor, role="instructor", institution=tree["unit"])
     learner = UserFactory(institution=tree["national"], unit=tree["unit"], badge_number="L-1")

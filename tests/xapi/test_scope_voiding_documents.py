@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
 
 from lms.xapi.emit import activity_iri, emit
 from lms.xapi.models import Document, Statement
@@ -230,9 +229,7 @@ def test_a_learner_reusing_an_id_out_of_reach_gets_the_same_conflict(
 
 
 @pytest.fixture
-def buffered(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    if not django_settings.REDIS_URL:
-        pytest.skip("buffered ingest needs Redis (REDIS_URL)")
+def buffered(settings: Any, monkeypatch: pytest.MonkeyPatch, require_redis: str) -> Iterator[None]:
     from lms.xapi import tasks
 
     settings.LMS_XAPI_BUFFERED = True
