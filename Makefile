@@ -71,8 +71,12 @@ bench: migrate compile-messages
 	$(MANAGE) run_benchmarks $(BENCH_ARGS)
 
 ## make loadtest: a bounded headless Locust run against a local server; reports under docs/loadtest/.
-loadtest: migrate compile-messages
-	$(PY) -m loadtests.run $(LOADTEST_ARGS)
+# The load test's database (DATABASE_URL, else lms_bench as loadtests/run.py takes it) is the one
+# migrated here: `migrate` alone would migrate the default SQLite file and leave lms_bench behind.
+LOADTEST_DATABASE_URL ?= $(if $(DATABASE_URL),$(DATABASE_URL),postgres://postgres@127.0.0.1:5432/lms_bench)
+loadtest: install compile-messages
+	DATABASE_URL=$(LOADTEST_DATABASE_URL) $(MANAGE) migrate --noinput
+	DATABASE_URL=$(LOADTEST_DATABASE_URL) $(PY) -m loadtests.run $(LOADTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var
