@@ -26,6 +26,7 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -94,17 +95,20 @@ def parse_responses(request: HttpRequest, attempt: Attempt) -> dict[int, Any]:
     )
     post = request.POST
     responses: dict[int, Any] = {}
-    for entry in attempt.draw:
+    for number, entry in enumerate(attempt.draw, start=1):
         pk = entry["question"]
         name = f"q-{pk}"
         kind = kinds.get(pk)
+        offered = {str(option) for option in entry.get("options") or []}
         if kind == Question.Kind.MULTIPLE:
             if name in post or f"{name}-present" in post:
                 responses[pk] = sorted(post.getlist(name))
+                _check_offered(responses[pk], offered, name, number)
         elif kind == Question.Kind.MATCHING:
             parts = {key[len(name) + 1 :]: post[key] for key in post if key.startswith(f"{name}-")}
             if parts:
                 responses[pk] = {part: value for part, value in parts.items() if value}
+                _check_offered(list(responses[pk].values()), offered, name, number)
         elif kind == Question.Kind.ORDERING:
             # Each item at the place its rank gives it; a place two items claim, or a rank
             # outside 1..n, holds nothing (""), so that equal ranks cannot let the items' own
@@ -124,8 +128,50 @@ def parse_responses(request: HttpRequest, attempt: Attempt) -> dict[int, Any]:
         elif kind in (Question.Kind.FILE_UPLOAD, Question.Kind.PRACTICAL):
             continue
         elif name in post:
-            responses[pk] = post[name].strip()[:20000]
+            value = post[name].strip()
+            if len(value) > MAX_ANSWER:
+                raise NotOffered(
+                    name,
+                    _("Question %(number)s: an answer has at most %(count)s characters.")
+                    % {"number": number, "count": number_format(MAX_ANSWER, force_grouping=True)},
+                )
+            if kind == Question.Kind.SINGLE:
+                _check_offered([value] if value else [], offered, name, number)
+            elif kind == Question.Kind.TRUE_FALSE:
+                _check_offered([value] if value else [], {"true", "false"}, name, number)
+            responses[pk] = value
     return responses
+
+
+MAX_ANSWER = 20_000
+
+
+class NotOffered(Exception):
+    """A response no form of the attempt can send (an option not offered, an answer longer than
+    the text box takes): refused whole, nothing saved."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _check_offered(values: list[str], offered: set[str], name: str, number: int) -> None:
+    if offered and any(value not in offered for value in values):
+        raise NotOffered(
+            name, _("Question %(number)s: choose one of the answers offered.") % {"number": number}
+        )
+
+
+def _not_offered(request: HttpRequest, error: NotOffered) -> HttpResponse:
+    """The 400 for a NotOffered response: JSON for the autosave, a page otherwise."""
+    if _wants_json(request):
+        return JsonResponse(
+            {"saved": False, "error": error.message, "field": error.field}, status=400
+        )
+    from lms.input_guard import refusal
+
+    return refusal(request, error.field, error.message)
 
 
 def _files(request: HttpRequest, attempt: Attempt) -> dict[int, Any]:
@@ -212,10 +258,14 @@ def save(request: HttpRequest, pk: int) -> HttpResponse:
     """Autosave (also the "Save" button without JavaScript)."""
     attempt = _own_attempt(request, pk)
     try:
+        responses = parse_responses(request, attempt)
+    except NotOffered as error:
+        return _not_offered(request, error)
+    try:
         services.save_answers(
             attempt=attempt,
             actor=request.user,
-            responses=parse_responses(request, attempt),
+            responses=responses,
             files=_files(request, attempt),
             strict=True,
         )
@@ -247,12 +297,18 @@ def submit(request: HttpRequest, pk: int) -> HttpResponse:
     """Submit the attempt (twice is once)."""
     attempt = _own_attempt(request, pk)
     try:
+        responses = (
+            parse_responses(request, attempt)
+            if attempt.status == Attempt.Status.IN_PROGRESS
+            else {}
+        )
+    except NotOffered as error:
+        return _not_offered(request, error)
+    try:
         services.submit_attempt(
             attempt=attempt,
             actor=request.user,
-            responses=parse_responses(request, attempt)
-            if attempt.status == Attempt.Status.IN_PROGRESS
-            else {},
+            responses=responses,
             files=_files(request, attempt),
             strict=True,
         )
