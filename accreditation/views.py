@@ -30,6 +30,7 @@ from accreditation.models import AccreditationRequest
 from accreditation.permissions import prepares_for
 from courses.models import Course, CourseVersion
 from lms.accounts.permissions import get_scope, has_perm
+from lms.ids import as_id
 
 PAGE_SIZE = 25
 
@@ -290,11 +291,9 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     elif action == "fulfil":
         # The page posts a condition's number: anything else (letters, other digits, a number
         # longer than any id, a condition of another request) is refused naming the field.
-        value = request.POST.get("condition", "")
+        condition_id = as_id(request.POST.get("condition", ""))
         condition = (
-            obj.conditions.filter(pk=int(value)).first()
-            if value.isascii() and value.isdigit() and len(value) <= 18
-            else None
+            obj.conditions.filter(pk=condition_id).first() if condition_id is not None else None
         )
         if condition is None:
             return _detail(

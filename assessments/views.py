@@ -115,7 +115,7 @@ def parse_responses(request: HttpRequest, attempt: Attempt) -> dict[int, Any]:
             # order decide (1, 1, 1 was read as the items in their stored order: full marks).
             ranks: dict[str, int] = {}
             for item in entry["options"]:
-                rank = as_id(post.get(f"{name}-{item}", ""))
+                rank = as_id(post.get(f"{name}-{item}", "").strip())
                 if rank is not None:
                     ranks[item] = rank
             if ranks:

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from community import selectors, services
 from community.models import ChatMessage, ChatPresence
 from courses.models import CourseRun
+from lms.ids import as_id
 
 PRESENCE_WINDOW = timedelta(minutes=2)
 MAX_ID = 2**63 - 1  # the largest primary key: a larger number is no message (and no query)
@@ -84,8 +85,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         query = parse_qs(self.scope.get("query_string", b"").decode())
         after = query.get("after", [""])[0]
         # ASCII digits within a primary key's range ("²" is a digit to isdigit, not to int)
-        readable = after.isascii() and after.isdigit() and int(after) <= MAX_ID
-        history = await self._history(int(after) if readable else None)
+        after_id = as_id(after)
+        readable = after_id is not None and after_id <= MAX_ID
+        history = await self._history(after_id if readable else None)
         await self.send_json({"type": "history", "messages": history})
         await self._touch_presence(user)
         await self._broadcast_presence()

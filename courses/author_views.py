@@ -5,7 +5,6 @@ courses.services (which checks every permission again)."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.contrib import messages
@@ -27,10 +26,8 @@ from courses.forms import (
 from courses.models import Course, CourseRun, Lesson, Module
 from courses.views import _page, _run, _submit
 from lms.accounts.permissions import get_scope, has_perm, require_perm
+from lms.ids import as_id
 from lms.input_guard import refusal
-
-# A row's id as the pages write it: ASCII digits, within a bigint.
-ID = re.compile(r"[0-9]{1,18}")
 
 
 def _authoring_course(request: HttpRequest, code: str, **_ids: Any) -> Course:
@@ -175,7 +172,7 @@ def lesson(request: HttpRequest, code: str, lesson_id: int | None = None) -> Htt
     course: Course = request.permission_object  # type: ignore[attr-defined]
     item = get_object_or_404(Lesson, pk=lesson_id, version__course=course) if lesson_id else None
     module_id = item.module_id if item else request.POST.get("module") or request.GET.get("module")
-    if isinstance(module_id, str) and not ID.fullmatch(module_id):
+    if isinstance(module_id, str) and as_id(module_id) is None:
         # "abc", "²" (a digit to str.isdigit(), not to int()), or more digits than an id has.
         return refusal(
             request,

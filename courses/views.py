@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import re
 import uuid
 from typing import Any
 
@@ -48,6 +47,7 @@ from lms.accounts.models import MemberState
 from lms.accounts.permissions import get_scope, has_perm, require_perm
 from lms.chrome import render_page
 from lms.i18n import pick
+from lms.ids import as_id
 
 PAGE_SIZE = 20
 # The catalogue is the busiest page and changes rarely: its results are cached this long.
@@ -684,7 +684,7 @@ def enrol_officers(request: HttpRequest, run_code: str) -> HttpResponse:
         chosen = list(matching)
     else:
         values = request.POST.getlist("officer")
-        wrong = next((v for v in values if not re.fullmatch(r"[0-9]{1,18}", v)), None)
+        wrong = next((v for v in values if as_id(v) is None), None)
         if wrong is not None:
             messages.error(
                 request,

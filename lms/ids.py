@@ -2,7 +2,7 @@
 
 `str.isdigit` admits superscript and other Unicode digits ("²") that `int` refuses, and any
 length, which the database refuses (bigint): both were 500s wherever a view checked a posted id
-with isdigit and then used it. An id here is 1 to 18 ASCII digits, which always fits a bigint.
+with isdigit and then used it. An id here is 1 to 18 ASCII digits and nothing else (no spaces), which always fits a bigint.
 """
 
 from __future__ import annotations
@@ -16,5 +16,4 @@ def as_id(value: object) -> int | None:
     """`value` as a row id, or None when it is not one (empty, not ASCII digits, too long)."""
     if not isinstance(value, str):
         return None
-    text = value.strip()
-    return int(text) if _ID.fullmatch(text) else None
+    return int(value) if _ID.fullmatch(value) else None

@@ -10,18 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from lms.accounts import services
 from lms.accounts.models import User
-from tests.accounts.test_import import HEADER, URL, csv_rows, run_import
+from tests.accounts.test_import import HEADER, URL, csv_rows, run_import, upload
 from tests.factories import InstitutionFactory, RoleAssignmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def upload(text: str) -> SimpleUploadedFile:
-    return SimpleUploadedFile("officers.csv", text.encode(), content_type="text/csv")
+def _post(client: Any, institution: Any, text: str) -> Any:
+    """The import page's POST of `text` as the officer file, into `institution`."""
+    return client.post(URL, {"institution": institution.pk, "file": upload(text)})
 
 
 @pytest.fixture
@@ -66,15 +66,11 @@ def test_unit_coordinator_cannot_take_the_national_coordinators_account_by_badge
 ) -> None:
     before = _snapshot()
     client.force_login(tree["unit_coordinator"])
-    response = client.post(
-        URL,
-        {
-            "institution": tree["unit"].pk,
-            "file": upload(
-                HEADER + "New Officer,new.officer@example.org,N-9,,\n"
-                "Attacker,attacker@evil.example,NC-1,,\n"
-            ),
-        },
+    response = _post(
+        client,
+        tree["unit"],
+        HEADER + "New Officer,new.officer@example.org,N-9,,\n"
+        "Attacker,attacker@evil.example,NC-1,,\n",
     )
     assert response.status_code == 400
     content = response.content.decode()
@@ -91,15 +87,11 @@ def test_unit_coordinator_cannot_move_a_sibling_units_learner(
 ) -> None:
     before = _snapshot()
     client.force_login(tree["unit_coordinator"])
-    response = client.post(
-        URL,
-        {
-            "institution": tree["unit"].pk,
-            "file": upload(
-                HEADER + "Sibling Learner,sibling.learner@example.org,,,\n"
-                "Someone Else,someone.else@example.org,S-1,,\n"
-            ),
-        },
+    response = _post(
+        client,
+        tree["unit"],
+        HEADER + "Sibling Learner,sibling.learner@example.org,,,\n"
+        "Someone Else,someone.else@example.org,S-1,,\n",
     )
     assert response.status_code == 400
     errors = response.context["result"].errors
@@ -136,15 +128,11 @@ def test_national_coordinator_still_updates_their_officers_including_a_new_email
         badge_number="L-1",
     )
     client.force_login(tree["national_coordinator"])
-    response = client.post(
-        URL,
-        {
-            "institution": tree["national"].pk,
-            "file": upload(
-                HEADER + "Ana María Pérez,new.address@example.org,L-1,,\n"
-                "Sibling Learner,sibling.learner@example.org,S-1,Unit Seven,\n"
-            ),
-        },
+    response = _post(
+        client,
+        tree["national"],
+        HEADER + "Ana María Pérez,new.address@example.org,L-1,,\n"
+        "Sibling Learner,sibling.learner@example.org,S-1,Unit Seven,\n",
     )
     assert response.status_code == 302, response.context and response.context["result"].errors
     learner.refresh_from_db()
@@ -164,12 +152,8 @@ def test_unit_coordinator_updates_a_learner_of_their_unit(
     )
     RoleAssignmentFactory(user=learner, role="learner")  # learner only
     client.force_login(tree["unit_coordinator"])
-    response = client.post(
-        URL,
-        {
-            "institution": tree["unit"].pk,
-            "file": upload(HEADER + "Renamed Learner,renamed.learner@example.org,U-1,,\n"),
-        },
+    response = _post(
+        client, tree["unit"], HEADER + "Renamed Learner,renamed.learner@example.org,U-1,,\n"
     )
     assert response.status_code == 302
     learner.refresh_from_db()
@@ -202,7 +186,7 @@ def test_a_staff_account_inside_scope_is_refused(
         "Staff Member,attacker@evil.example,ST-1,,\n",  # new email matched by badge
         "Someone Else,staff.member@example.org,ST-1,,\n",  # new name matched by email
     ):
-        response = client.post(URL, {"institution": tree["unit"].pk, "file": upload(HEADER + text)})
+        response = _post(client, tree["unit"], HEADER + text)
         assert response.status_code == 400
         errors = response.context["result"].errors
         assert [e.line for e in errors] == [2]
@@ -214,13 +198,7 @@ def test_the_coordinator_cannot_change_their_own_account_by_import(
     client: Any, tree: dict[str, Any]
 ) -> None:
     client.force_login(tree["unit_coordinator"])
-    response = client.post(
-        URL,
-        {
-            "institution": tree["unit"].pk,
-            "file": upload(HEADER + "Unit Coordinator,other@example.org,UC-1,,\n"),
-        },
-    )
+    response = _post(client, tree["unit"], HEADER + "Unit Coordinator,other@example.org,UC-1,,\n")
     assert response.status_code == 400
     tree["unit_coordinator"].refresh_from_db()
     assert tree["unit_coordinator"].email == "unit.coordinator@example.org"

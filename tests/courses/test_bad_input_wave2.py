@@ -20,7 +20,6 @@ from courses.models import (
     CourseRun,
     Enrollment,
     Lesson,
-    LessonProgress,
     Module,
     RunInstructor,
     Session,
@@ -506,67 +505,3 @@ def test_credit_hours_take_the_readers_decimal_comma(
     )
     assert refused.status_code == 400
     assert set(refused.context["form"].errors) == {"credit_hours"}
-
-
-# 10. The video position ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def video_enrolment(learner: Any) -> tuple[Enrollment, Lesson]:
-    run = RunFactory()
-    module = run.version.modules.get()
-    video = Lesson.objects.create(
-        version=run.version, module=module, position=9, kind=Lesson.Kind.VIDEO,
-        title={"en": "Case study"}, video_url="https://video.example.org/case.mp4",
-    )  # fmt: skip
-    return Enrollment.objects.create(user=learner, run=run, version=run.version), video
-
-
-def _position_url(enrollment: Enrollment, lesson: Lesson) -> str:
-    return reverse("courses:video_position", args=[enrollment.registration, lesson.pk])
-
-
-@pytest.mark.parametrize(
-    ("data", "field"),
-    [({"position": "500", "duration": "100"}, "position"),
-     ({"position": "nan", "duration": "100"}, "position"),
-     ({"position": "10", "duration": "nan"}, "duration"),
-     ({"position": "-1", "duration": "100"}, "position")],
-)  # fmt: skip
-def test_a_position_beyond_the_video_is_refused(
-    client: Client, learner: Any, video_enrolment: tuple[Enrollment, Lesson],
-    data: dict[str, str], field: str,
-) -> None:  # fmt: skip
-    enrollment, video = video_enrolment
-    client.force_login(learner)
-    response = client.post(_position_url(enrollment, video), data)
-    assert response.status_code == 400
-    assert list(response.json()["errors"]) == [field]
-    assert not LessonProgress.objects.filter(lesson=video).exists()
-
-
-def test_a_position_a_little_past_the_end_is_the_end(
-    client: Client, learner: Any, video_enrolment: tuple[Enrollment, Lesson]
-) -> None:
-    """Browsers round: a position two seconds past the length is the end of the video."""
-    enrollment, video = video_enrolment
-    client.force_login(learner)
-    response = client.post(_position_url(enrollment, video), {"position": "102", "duration": "100"})
-    assert response.json() == {"position": 100, "completed": True}
-
-
-def test_a_withdrawn_learner_gets_a_json_refusal(
-    client: Client, learner: Any, video_enrolment: tuple[Enrollment, Lesson]
-) -> None:
-    enrollment, video = video_enrolment
-    Enrollment.objects.filter(pk=enrollment.pk).update(status=Enrollment.Status.WITHDRAWN)
-    client.force_login(learner)
-    response = client.post(_position_url(enrollment, video), {"position": "10"})
-    assert response.status_code == 403
-    assert response["Content-Type"] == "application/json"
-    assert response.json() == {
-        "errors": {
-            "registration": [{"message": "Your enrolment is not active.", "code": "inactive"}]
-        }
-    }
-    assert not LessonProgress.objects.filter(lesson=video).exists()

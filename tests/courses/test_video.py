@@ -296,3 +296,52 @@ def test_the_player_shows_captions_transcript_and_escapes_the_address(
         page = client.get(player).text
     assert "<p>First line.</p>\n\n<p>Second &lt;b&gt;line&lt;/b&gt;.</p>" in page
     assert "<b>line</b>" not in page
+
+
+# From the bad-input sweep: positions that contradict the video, and withdrawn learners.
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [({"position": "500", "duration": "100"}, "position"),
+     ({"position": "nan", "duration": "100"}, "position"),
+     ({"position": "10", "duration": "nan"}, "duration"),
+     ({"position": "-1", "duration": "100"}, "position")],
+)  # fmt: skip
+def test_a_position_beyond_the_video_is_refused(
+    client: Client, learner: Any, video_enrolment: tuple[Enrollment, Lesson],
+    data: dict[str, str], field: str,
+) -> None:  # fmt: skip
+    enrollment, video = video_enrolment
+    client.force_login(learner)
+    response = client.post(_url(enrollment, video), data)
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [field]
+    assert not LessonProgress.objects.filter(lesson=video).exists()
+
+
+def test_a_position_a_little_past_the_end_is_the_end(
+    client: Client, learner: Any, video_enrolment: tuple[Enrollment, Lesson]
+) -> None:
+    """Browsers round: a position two seconds past the length is the end of the video."""
+    enrollment, video = video_enrolment
+    client.force_login(learner)
+    response = client.post(_url(enrollment, video), {"position": "102", "duration": "100"})
+    assert response.json() == {"position": 100, "completed": True}
+
+
+def test_a_withdrawn_learner_gets_a_json_refusal(
+    client: Client, learner: Any, video_enrolment: tuple[Enrollment, Lesson]
+) -> None:
+    enrollment, video = video_enrolment
+    Enrollment.objects.filter(pk=enrollment.pk).update(status=Enrollment.Status.WITHDRAWN)
+    client.force_login(learner)
+    response = client.post(_url(enrollment, video), {"position": "10"})
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "errors": {
+            "registration": [{"message": "Your enrolment is not active.", "code": "inactive"}]
+        }
+    }
+    assert not LessonProgress.objects.filter(lesson=video).exists()

@@ -16,9 +16,8 @@ pytestmark = pytest.mark.django_db
 
 def test_only_short_ascii_digit_strings_are_ids() -> None:
     assert as_id("42") == 42
-    assert as_id(" 7 ") == 7
     assert as_id("9" * 18) == int("9" * 18)
-    for bad in ("²", "¹2", "٣", "-1", "1e3", "", "9" * 19, "4 2", None, 5):
+    for bad in ("²", "¹2", "٣", "-1", "1e3", "", "9" * 19, "4 2", " 7 ", None, 5):
         assert as_id(bad) is None, bad
 
 
