@@ -11,6 +11,10 @@ Accept-Language (errors stay in the caller's language) and the Content-Length. E
 the API called from a signed-in page (no Authorization header: the session authenticates) and
 the LRS's pages for people included, goes through the full `settings.MIDDLEWARE` as before.
 Same URLs, same views: only the middleware differs.
+
+Over WSGI (gunicorn, the deployments), launched content's statement POST, when the buffer takes
+it, is answered before either handler by lms.xapi.ingest, which runs the same checks and the
+same buffer without Django's request handling; anything else it leaves to the API's handler.
 """
 
 from __future__ import annotations
@@ -65,14 +69,23 @@ class WSGIApplication:
     """Pages through the full middleware, the API with credentials through its own."""
 
     def __init__(self) -> None:
+        from lms.xapi import ingest
+
         self.pages = WSGIHandler()
         self.api = ApiWSGIHandler()
+        self.ingest = ingest.respond
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
-        api = is_api_request(environ.get("PATH_INFO", ""), "HTTP_AUTHORIZATION" in environ)
-        return (self.api if api else self.pages)(environ, start_response)
+        if not is_api_request(environ.get("PATH_INFO", ""), "HTTP_AUTHORIZATION" in environ):
+            return self.pages(environ, start_response)
+        # launched content's statements, when the buffer takes them, without Django's handling
+        answer = self.ingest(environ)
+        if answer is None:
+            return self.api(environ, start_response)
+        start_response(answer.status, answer.headers)
+        return [answer.content]
 
 
 class ASGIApplication:

@@ -43,7 +43,7 @@ def _has_null(text: str) -> bool:
     return "\x00" in text or ("u0000" in text.lower() and _ESCAPED.search(text) is not None)
 
 
-def _too_deep(body: bytes) -> bool:
+def too_deep(body: bytes) -> bool:
     if body.count(b"[") + body.count(b"{") <= MAX_DEPTH:
         return False
     depth = 0
@@ -66,7 +66,7 @@ def problem(request: HttpRequest) -> tuple[str, str] | None:
     posted_json = request.method not in ("GET", "HEAD", "OPTIONS") and (
         request.content_type or ""
     ).endswith("json")
-    if posted_json and _too_deep(request.body):
+    if posted_json and too_deep(request.body):
         message = _("%(field)s: nested more than %(depth)s levels deep.") % {
             "field": "body",
             "depth": MAX_DEPTH,

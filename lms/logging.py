@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 
 class RequestIdFilter(logging.Filter):
@@ -19,7 +19,7 @@ class RequestIdFilter(logging.Filter):
         # Django logs a request's 4xx/5xx after the middleware returned, with the request
         # attached to the record: take the id from there when the context has none.
         request = getattr(record, "request", None)
-        record.request_id = getattr(request, "request_id", None) or _request_id.get()
+        record.request_id = getattr(request, "request_id", None) or current_request_id.get()
         return True
 
 
@@ -32,10 +32,10 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
-        token = _request_id.set(request_id)
+        token = current_request_id.set(request_id)
         try:
             response = self.get_response(request)
         finally:
-            _request_id.reset(token)
+            current_request_id.reset(token)
         response["X-Request-ID"] = request_id
         return response

@@ -63,7 +63,7 @@ def _remember(key: str, launch: _Launch) -> None:
     _LAUNCHES[key] = launch
 
 
-def _basic(header: str) -> tuple[str, str] | None:
+def basic_pair(header: str) -> tuple[str, str] | None:
     if not header.lower().startswith("basic "):
         return None
     try:
@@ -83,7 +83,7 @@ def client_authority(client: LRSClient) -> dict[str, Any]:
     }
 
 
-def _launch_from_cache(key: str, secret: str) -> Caller | None:
+def launch_from_cache(key: str, secret: str) -> Caller | None:
     """The caller of a cached launch credential, to be confirmed by the write; None when it is
     not cached (or too old), expired or the secret is wrong (the database then decides)."""
     launch = _LAUNCHES.get(key)
@@ -160,13 +160,13 @@ def authenticate(
     With `write` (a statement write, which confirms the credential itself) a launch credential
     may come from the in-process cache: the caller then carries `confirm`."""
     if authorization:
-        pair = _basic(authorization)
+        pair = basic_pair(authorization)
         if pair is None:
             return None
         key, secret = pair
         if key.startswith("launch-"):
             if write:
-                cached = _launch_from_cache(key, secret)
+                cached = launch_from_cache(key, secret)
                 if cached is not None:
                     return cached
                 fresh = _launch_from_database(key, secret)
@@ -175,7 +175,7 @@ def authenticate(
                 # Read now and cached: the write confirms it like any cached credential, so
                 # that a credential's first statement in a process is buffered like the rest
                 # (lms.xapi.buffer) instead of draining the buffer before a synchronous write.
-                return _launch_from_cache(key, secret) or fresh
+                return launch_from_cache(key, secret) or fresh
             return _launch_from_database(key, secret)
         client = (
             LRSClient.objects.select_related("institution").filter(key=key, is_active=True).first()

@@ -162,13 +162,15 @@ def consistent_through(before: datetime | None = None, floor: datetime | None = 
     return through.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+# The headers of every answer of the LRS but its date.
+EXPOSED = "ETag, Last-Modified, X-Experience-API-Version, X-Experience-API-Consistent-Through"
+
+
 def _finish(response: HttpResponse) -> HttpResponse:
     response["X-Experience-API-Version"] = XAPI_VERSION
     response["Date"] = http_date()
     response["Access-Control-Allow-Origin"] = "*"
-    response["Access-Control-Expose-Headers"] = (
-        "ETag, Last-Modified, X-Experience-API-Version, X-Experience-API-Consistent-Through"
-    )
+    response["Access-Control-Expose-Headers"] = EXPOSED
     return response
 
 
@@ -318,14 +320,15 @@ def _enforce_learner(statement: dict[str, Any], caller: Caller, field: str) -> N
             raise XAPIError(403, f"{field}context.registration", "must be the launch registration")
 
 
-def _store_statements(
+def _check_batch(
     statements: list[dict[str, Any]],
     attachments: dict[str, tuple[str, bytes]],
     caller: Caller,
     *,
     put_id: str | None = None,
-) -> list[str]:
-    """Validate and store a batch, all or nothing; returns the ids in order."""
+) -> None:
+    """Validate a batch (XAPIError or StatementError naming the first fault); each statement is
+    then the caller's to write, with the PUT's id and the launch's registration filled in."""
     seen: set[str] = set()
     for index, statement in enumerate(statements):
         prefix = f"[{index}]." if len(statements) > 1 else ""
@@ -361,22 +364,69 @@ def _store_statements(
         if sha2 not in declared_hashes:
             raise bad("multipart", f"the part {sha2} is not declared by any statement")
 
-    now = timezone.now()
+
+def _give_ids(statements: list[dict[str, Any]]) -> list[str]:
+    """Each statement's id, lower case, a new one where it has none."""
     ids = [str(statement.get("id") or uuid.uuid4()).lower() for statement in statements]
     for statement, statement_id in zip(statements, ids, strict=True):
         statement["id"] = statement_id
-    targets = {
+    return ids
+
+
+def _voiding_targets(statements: list[dict[str, Any]]) -> set[str]:
+    return {
         str(s["object"]["id"]).lower()
         for s in statements
         if s["verb"]["id"] == VOIDED_IRI and s["object"].get("objectType") == "StatementRef"
     }
-    buffered = buffer.enabled()
-    if buffered and (
-        caller.confirm is not None
+
+
+def _bufferable(
+    statements: list[dict[str, Any]],
+    attachments: dict[str, tuple[str, bytes]],
+    caller: Caller,
+    targets: set[str],
+) -> bool:
+    """Whether a checked batch may go through the buffer (lms.xapi.buffer): launched content's
+    (a cached credential, confirmed by the drain), nothing attached, nothing voided."""
+    return (
+        buffer.enabled()
+        and caller.confirm is not None
         and not attachments
         and not targets
         and not any(statement.get("attachments") for statement in statements)
-    ):
+    )
+
+
+def buffer_launched(statements: list[dict[str, Any]], caller: Caller) -> list[str] | None:
+    """A POST's batch accepted into the buffer: its ids in order. None, with nothing written,
+    when the batch is refused or needs the synchronous write (an id claimed for another
+    statement, Redis failing, a credential to read again): the full request handling
+    (`statements_handler`) then answers it, and decides as it always does (lms.xapi.ingest)."""
+    try:
+        _check_batch(statements, {}, caller)
+        ids = _give_ids(statements)
+        if not _bufferable(statements, {}, caller, _voiding_targets(statements)):
+            return None
+        return _buffer_statements(statements, ids, caller, timezone.now())
+    except (XAPIError, StatementError, store.CredentialRejected, buffer.Fallback, RedisError):
+        return None
+
+
+def _store_statements(
+    statements: list[dict[str, Any]],
+    attachments: dict[str, tuple[str, bytes]],
+    caller: Caller,
+    *,
+    put_id: str | None = None,
+) -> list[str]:
+    """Validate and store a batch, all or nothing; returns the ids in order."""
+    _check_batch(statements, attachments, caller, put_id=put_id)
+    now = timezone.now()
+    ids = _give_ids(statements)
+    targets = _voiding_targets(statements)
+    buffered = buffer.enabled()
+    if _bufferable(statements, attachments, caller, targets):
         try:
             return _buffer_statements(statements, ids, caller, now)
         except buffer.Fallback:

@@ -9,10 +9,13 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from django.core.handlers.wsgi import WSGIRequest
+from django.http import HttpResponse
 from django.test import Client
 from django.test.client import ClientHandler
 
 from lms.handlers import ApiMiddleware, is_api_request
+from lms.xapi import ingest
 from lms.xapi.models import LRSClient
 from lms.xapi.services import create_client
 from lms.xapi.signals import statements_stored
@@ -31,14 +34,30 @@ class _ApiClientHandler(ApiMiddleware, ClientHandler):
 class AppClient(Client):
     """Django's test client routing as lms.handlers does in the servers: a request to the LRS's
     API with credentials goes through settings.API_MIDDLEWARE, everything else through the
-    full middleware (so every LRS test checks the views under the middleware that serves them)."""
+    full middleware (so every LRS test checks the views under the middleware that serves them),
+    and launched content's buffered statement POST through lms.xapi.ingest when it serves it."""
 
     def __init__(self, enforce_csrf_checks: bool = False, **kwargs: Any) -> None:
         super().__init__(enforce_csrf_checks, **kwargs)
         pages, api = self.handler, _ApiClientHandler(enforce_csrf_checks)
-        self.handler = lambda environ: (  # type: ignore[assignment]
-            api if is_api_request(environ["PATH_INFO"], "HTTP_AUTHORIZATION" in environ) else pages
-        )(environ)
+        self.ingest = True  # False: every request through Django's handlers
+        self.ingested = 0  # statement POSTs answered by lms.xapi.ingest
+
+        def handle(environ: dict[str, Any]) -> Any:
+            if not is_api_request(environ["PATH_INFO"], "HTTP_AUTHORIZATION" in environ):
+                return pages(environ)
+            answer = ingest.respond(environ) if self.ingest else None
+            if answer is None:
+                return api(environ)
+            self.ingested += 1
+            response = HttpResponse(answer.content, status=int(answer.status.split()[0]))
+            del response.headers["Content-Type"]
+            for name, value in answer.headers:
+                response.headers[name] = value
+            response.wsgi_request = WSGIRequest(environ)  # as the test client's handler sets it
+            return response
+
+        self.handler = handle  # type: ignore[assignment]
 
 
 class LRS:
