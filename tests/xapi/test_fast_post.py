@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from lms.xapi import buffer
 from lms.xapi.models import Statement
@@ -197,3 +200,22 @@ def test_the_wsgi_application_serves_it(learner: Any) -> None:
     assert answer["headers"]["content-length"] == str(len(answer["body"]))
     buffer.drain_now()
     assert Statement.objects.get(statement_id=statement_id).user_id == learner.pk
+
+
+def test_a_held_credential_serves_for_an_hour_then_is_read_again(
+    learner: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from lms.xapi import auth
+
+    launched, params = _launched(learner)
+    now = time.time()
+    monkeypatch.setattr(auth, "time", SimpleNamespace(time=lambda: now + 50 * 60))
+    with CaptureQueriesContext(connection) as queries:
+        assert launched.post("statements", _own(params)).status_code == 200
+    assert launched.client.ingested == 1
+    assert len(queries) == 0  # nor read from the database
+    monkeypatch.setattr(auth, "time", SimpleNamespace(time=lambda: now + 61 * 60))
+    assert launched.post("statements", _own(params)).status_code == 200
+    assert launched.client.ingested == 1  # read again, by the full path
