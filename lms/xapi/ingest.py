@@ -61,7 +61,6 @@ def respond(environ: dict[str, Any]) -> Answer | None:
         or environ.get("PATH_INFO") != PATH
         or environ.get("QUERY_STRING")
         or environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower() != "application/json"
-        or settings.SECURE_SSL_REDIRECT
         or settings.DISALLOWED_USER_AGENTS
         or not buffer.enabled()
     ):
@@ -87,6 +86,8 @@ def respond(environ: dict[str, Any]) -> Answer | None:
         request.get_host()
     except DisallowedHost:
         return None
+    if settings.SECURE_SSL_REDIRECT and not request.is_secure():
+        return None  # SecurityMiddleware redirects it (an exempt path is the full path's too)
     request_id = environ.get("HTTP_X_REQUEST_ID", "")[:64] or uuid.uuid4().hex
     token = current_request_id.set(request_id)
     try:
@@ -140,7 +141,7 @@ def _accept(body: bytes, caller: Any) -> list[str] | None:
 
 def _security(request: WSGIRequest) -> list[tuple[str, str]]:
     """django.middleware.security.SecurityMiddleware's headers (its redirect to HTTPS is the
-    full path's: no request is served here when it is on)."""
+    full path's: no request that it would redirect is served here)."""
     headers = []
     if settings.SECURE_HSTS_SECONDS and request.is_secure():
         value = f"max-age={settings.SECURE_HSTS_SECONDS}"

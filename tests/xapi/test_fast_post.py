@@ -219,3 +219,19 @@ def test_a_held_credential_serves_for_an_hour_then_is_read_again(
     monkeypatch.setattr(auth, "time", SimpleNamespace(time=lambda: now + 61 * 60))
     assert launched.post("statements", _own(params)).status_code == 200
     assert launched.client.ingested == 1  # read again, by the full path
+
+
+def test_with_the_redirect_to_https_only_secure_requests_are_served_here(
+    learner: Any, settings: Any
+) -> None:
+    _client, params = _launched(learner)
+    settings.SECURE_SSL_REDIRECT = True
+    launched = LRS(params["auth"])  # the middleware reads the setting when it is loaded
+    before = _buffered_count()
+    answer = launched.post("statements", _own(params))
+    assert answer.status_code == 301  # SecurityMiddleware's redirect, on the full path
+    assert answer["Location"].startswith("https://")
+    assert launched.client.ingested == 0
+    assert _buffered_count() == before
+    assert launched.post("statements", _own(params), secure=True).status_code == 200
+    assert launched.client.ingested == 1
