@@ -25,6 +25,7 @@ from django.db.models import QuerySet
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.http import http_date
+from django.utils.translation import gettext as _
 
 from lms.xapi.errors import XAPIError, bad
 from lms.xapi.models import Document, agent_key
@@ -42,7 +43,7 @@ def _agent(xrequest: XRequest, caller: Caller, *, required: bool = True) -> str:
     text = xrequest.params.get("agent")
     if text is None:
         if required:
-            raise bad("agent", "is required")
+            raise bad("agent", _("is required"))
         return ""
     try:
         agent = json.loads(text)
@@ -50,17 +51,17 @@ def _agent(xrequest: XRequest, caller: Caller, *, required: bool = True) -> str:
     except ValueError as exc:
         if isinstance(exc, StatementError):
             raise bad(exc.field, exc.rule) from exc
-        raise bad("agent", "is not valid JSON") from exc
+        raise bad("agent", _("is not valid JSON")) from exc
     key = agent_key(agent)
     if caller.scope == "learner" and key != caller.actor_key:
-        raise XAPIError(403, "agent", "this credential may only use its own learner's documents")
+        raise XAPIError(403, "agent", _("this credential may only use its own learner's documents"))
     return key
 
 
 def _activity(xrequest: XRequest) -> str:
     activity_id = xrequest.params.get("activityId")
     if not activity_id:
-        raise bad("activityId", "is required")
+        raise bad("activityId", _("is required"))
     check_iri(activity_id, "activityId")
     return activity_id
 
@@ -72,9 +73,9 @@ def _registration(xrequest: XRequest, caller: Caller) -> uuid.UUID | None:
     try:
         registration = uuid.UUID(text)
     except ValueError as exc:
-        raise bad("registration", "must be a UUID") from exc
+        raise bad("registration", _("must be a UUID")) from exc
     if caller.registration is not None and registration != caller.registration:
-        raise XAPIError(403, "registration", "must be the launch registration")
+        raise XAPIError(403, "registration", _("must be the launch registration"))
     return registration
 
 
@@ -85,7 +86,7 @@ def _etag(content: bytes) -> str:
 def _allowed(xrequest: XRequest, allowed: set[str]) -> None:
     extra = set(xrequest.params) - allowed
     if extra:
-        raise bad(sorted(extra)[0], "is not a parameter of this resource")
+        raise bad(sorted(extra)[0], _("is not a parameter of this resource"))
 
 
 def _check_preconditions(
@@ -96,15 +97,15 @@ def _check_preconditions(
     if if_match is not None:
         tags = {tag.strip().strip('"') for tag in if_match.split(",")}
         if document is None or ("*" not in tags and document.etag not in tags):
-            raise XAPIError(412, "If-Match", "the document has changed or does not exist")
+            raise XAPIError(412, "If-Match", _("the document has changed or does not exist"))
     if if_none_match is not None and document is not None:
         tags = {tag.strip().strip('"') for tag in if_none_match.split(",")}
         if "*" in tags or document.etag in tags:
-            raise XAPIError(412, "If-None-Match", "the document already exists")
+            raise XAPIError(412, "If-None-Match", _("the document already exists"))
     if require_header and if_match is None and if_none_match is None:
         if document is not None:
-            raise XAPIError(409, "If-Match", "a document exists: send If-Match or If-None-Match")
-        raise bad("If-None-Match", "a PUT of a profile needs If-Match or If-None-Match")
+            raise XAPIError(409, "If-Match", _("a document exists: send If-Match or If-None-Match"))
+        raise bad("If-None-Match", _("a PUT of a profile needs If-Match or If-None-Match"))
 
 
 def _document_response(document: Document) -> HttpResponse:
@@ -131,21 +132,26 @@ def _handle(
     )
     document_id = xrequest.params.get(id_param)
     if document_id is not None and len(document_id) > MAX_DOCUMENT_ID:
-        raise bad(id_param, f"must be at most {MAX_DOCUMENT_ID} characters long")
+        raise bad(
+            id_param,
+            _("must be at most %(longest)s characters long") % {"longest": MAX_DOCUMENT_ID},
+        )
     method = xrequest.method
     if (
         kind == Document.Kind.ACTIVITY_PROFILE
         and caller.scope == "learner"
         and method not in {"GET", "HEAD"}
     ):
-        raise XAPIError(403, "method", "this credential may only read activity profiles")
+        raise XAPIError(403, "method", _("this credential may only read activity profiles"))
     if method in {"GET", "HEAD"}:
         if document_id is None:
             queryset = base
             if "since" in xrequest.params:
                 since = parse_time(xrequest.params["since"])
                 if since is None:
-                    raise bad("since", "must be an ISO 8601 timestamp between the years 1 and 9999")
+                    raise bad(
+                        "since", _("must be an ISO 8601 timestamp between the years 1 and 9999")
+                    )
                 queryset = queryset.filter(updated__gt=since)
             ids = list(
                 queryset.order_by("document_id").values_list("document_id", flat=True)[:1000]
@@ -154,13 +160,13 @@ def _handle(
         document = base.filter(document_id=document_id).first()
         if document is None:
             return JsonResponse(
-                {"error": {"field": id_param, "rule": "no such document"}}, status=404
+                {"error": {"field": id_param, "rule": _("no such document")}}, status=404
             )
         return _document_response(document)
     if method == "DELETE":
         if document_id is None:
             if kind != Document.Kind.STATE:
-                raise bad(id_param, "is required")
+                raise bad(id_param, _("is required"))
             base.delete()
             return HttpResponse(status=204)
         document = base.filter(document_id=document_id).first()
@@ -169,9 +175,9 @@ def _handle(
             document.delete()
         return HttpResponse(status=204)
     if method not in {"PUT", "POST"}:
-        raise XAPIError(405, "method", "documents take GET, PUT, POST and DELETE")
+        raise XAPIError(405, "method", _("documents take GET, PUT, POST and DELETE"))
     if not document_id:
-        raise bad(id_param, "is required")
+        raise bad(id_param, _("is required"))
     content_type = (xrequest.header("Content-Type") or xrequest.content_type or "").strip()
     if not content_type:
         content_type = "application/octet-stream"
@@ -182,21 +188,21 @@ def _handle(
         try:
             incoming = json.loads(content.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
-            raise bad("body", "is not valid JSON") from exc
+            raise bad("body", _("is not valid JSON")) from exc
     with transaction.atomic():
         document = base.select_for_update().filter(document_id=document_id).first()
         _check_preconditions(xrequest, document, require_header=require_header and method == "PUT")
         if method == "POST" and document is not None:
             if not (is_json and document.is_json and isinstance(incoming, dict)):
-                raise bad("body", "POST merges JSON objects only: both documents must be JSON")
+                raise bad("body", _("POST merges JSON objects only: both documents must be JSON"))
             current = json.loads(bytes(document.content))
             if not isinstance(current, dict):
-                raise bad("body", "the stored document is not a JSON object")
+                raise bad("body", _("the stored document is not a JSON object"))
             current.update(incoming)
             content = json.dumps(current).encode()
             content_type = "application/json"
         elif method == "POST" and is_json and not isinstance(incoming, dict):
-            raise bad("body", "POST takes a JSON object")
+            raise bad("body", _("POST takes a JSON object"))
         if document is None:
             document = Document(
                 kind=kind,

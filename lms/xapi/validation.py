@@ -6,6 +6,8 @@ import re
 import uuid
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 UUID_RE = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-5][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"
 )
@@ -45,17 +47,17 @@ class StatementError(ValueError):
 
 def _object(value: Any, field: str, allowed: set[str]) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise StatementError(field, "must be a JSON object")
+        raise StatementError(field, _("must be a JSON object"))
     extra = set(value) - allowed
     if extra:
-        raise StatementError(f"{field}.{sorted(extra)[0]}", "is not a property allowed here")
+        raise StatementError(f"{field}.{sorted(extra)[0]}", _("is not a property allowed here"))
     return value
 
 
 def check_uuid(value: Any, field: str) -> None:
     """A UUID in its canonical string form."""
     if not isinstance(value, str) or not UUID_RE.match(value):
-        raise StatementError(field, "must be a UUID (8-4-4-4-12 hexadecimal, variant 2)")
+        raise StatementError(field, _("must be a UUID (8-4-4-4-12 hexadecimal, variant 2)"))
 
 
 # The longest IRI the LRS stores (an activity's id: its column holds 2,048 characters; a verb's
@@ -67,25 +69,27 @@ MAX_VERB_IRI = 512
 def check_iri(value: Any, field: str, longest: int = MAX_IRI) -> None:
     """An absolute IRI (a scheme, then no whitespace) of at most `longest` characters."""
     if not isinstance(value, str) or not IRI_RE.match(value):
-        raise StatementError(field, "must be an absolute IRI")
+        raise StatementError(field, _("must be an absolute IRI"))
     if len(value) > longest:
-        raise StatementError(field, f"must be at most {longest} characters long")
+        raise StatementError(
+            field, _("must be at most %(longest)s characters long") % {"longest": longest}
+        )
 
 
 def check_language_map(value: Any, field: str) -> None:
     """An object from RFC 5646 language tags to strings."""
     if not isinstance(value, dict):
-        raise StatementError(field, "must be a language map (an object)")
+        raise StatementError(field, _("must be a language map (an object)"))
     for tag, text in value.items():
         if not LANG_RE.match(tag):
-            raise StatementError(f"{field}.{tag}", "is not an RFC 5646 language tag")
+            raise StatementError(f"{field}.{tag}", _("is not an RFC 5646 language tag"))
         if not isinstance(text, str):
-            raise StatementError(f"{field}.{tag}", "must be a string")
+            raise StatementError(f"{field}.{tag}", _("must be a string"))
 
 
 def check_extensions(value: Any, field: str) -> None:
     if not isinstance(value, dict):
-        raise StatementError(field, "must be an object whose keys are IRIs")
+        raise StatementError(field, _("must be an object whose keys are IRIs"))
     for key in value:
         check_iri(key, f"{field}.{key}")
 
@@ -93,11 +97,11 @@ def check_extensions(value: Any, field: str) -> None:
 def check_timestamp(value: Any, field: str) -> None:
     """An ISO 8601 date-time; -00:00 is not a time zone offset."""
     if not isinstance(value, str) or not TIMESTAMP_RE.match(value):
-        raise StatementError(field, "must be an ISO 8601 timestamp")
+        raise StatementError(field, _("must be an ISO 8601 timestamp"))
     if value.endswith("-00:00") or value.endswith("-0000") or value.endswith("-00"):
-        raise StatementError(field, "must not use the -00:00 offset")
+        raise StatementError(field, _("must not use the -00:00 offset"))
     if parse_time(value) is None:
-        raise StatementError(field, "must be an ISO 8601 timestamp between the years 1 and 9999")
+        raise StatementError(field, _("must be an ISO 8601 timestamp between the years 1 and 9999"))
 
 
 def parse_time(text: str) -> Any:
@@ -126,13 +130,13 @@ def check_agent(
 ) -> None:
     """An Agent, or a Group where allowed."""
     if not isinstance(value, dict):
-        raise StatementError(field, "must be an Agent or Group object")
+        raise StatementError(field, _("must be an Agent or Group object"))
     kind = value.get("objectType", "Agent")
     if not isinstance(kind, str):
-        raise StatementError(f"{field}.objectType", "must be a string")
+        raise StatementError(f"{field}.objectType", _("must be a string"))
     if kind == "Group":
         if not allow_group:
-            raise StatementError(f"{field}.objectType", "must be Agent here")
+            raise StatementError(f"{field}.objectType", _("must be Agent here"))
         _object(
             value,
             field,
@@ -141,21 +145,21 @@ def check_agent(
         ifis = _check_ifis(value, field)
         if "member" in value:
             if not isinstance(value["member"], list):
-                raise StatementError(f"{field}.member", "must be an array of Agents")
+                raise StatementError(f"{field}.member", _("must be an array of Agents"))
             for index, member in enumerate(value["member"]):
                 check_agent(member, f"{field}.member[{index}]", allow_group=False)
         if ifis == 0 and not value.get("member"):
-            raise StatementError(f"{field}.member", "an anonymous Group must list its members")
+            raise StatementError(f"{field}.member", _("an anonymous Group must list its members"))
     elif kind == "Agent":
         _object(value, field, {"objectType", "name", "mbox", "mbox_sha1sum", "openid", "account"})
         if _check_ifis(value, field) != 1 and ifi_required:
             raise StatementError(
-                field, "must have exactly one of mbox, mbox_sha1sum, openid, account"
+                field, _("must have exactly one of mbox, mbox_sha1sum, openid, account")
             )
     else:
-        raise StatementError(f"{field}.objectType", "must be Agent or Group")
+        raise StatementError(f"{field}.objectType", _("must be Agent or Group"))
     if "name" in value and not isinstance(value["name"], str):
-        raise StatementError(f"{field}.name", "must be a string")
+        raise StatementError(f"{field}.name", _("must be a string"))
 
 
 def _check_ifis(value: dict[str, Any], field: str) -> int:
@@ -163,11 +167,11 @@ def _check_ifis(value: dict[str, Any], field: str) -> int:
     if "mbox" in value:
         count += 1
         if not isinstance(value["mbox"], str) or not MBOX_RE.match(value["mbox"]):
-            raise StatementError(f"{field}.mbox", "must be a mailto: IRI")
+            raise StatementError(f"{field}.mbox", _("must be a mailto: IRI"))
     if "mbox_sha1sum" in value:
         count += 1
         if not isinstance(value["mbox_sha1sum"], str) or not SHA1_RE.match(value["mbox_sha1sum"]):
-            raise StatementError(f"{field}.mbox_sha1sum", "must be a SHA-1 hex string")
+            raise StatementError(f"{field}.mbox_sha1sum", _("must be a SHA-1 hex string"))
     if "openid" in value:
         count += 1
         check_iri(value["openid"], f"{field}.openid")
@@ -175,21 +179,21 @@ def _check_ifis(value: dict[str, Any], field: str) -> int:
         count += 1
         account = _object(value["account"], f"{field}.account", {"homePage", "name"})
         if "homePage" not in account:
-            raise StatementError(f"{field}.account.homePage", "is required")
+            raise StatementError(f"{field}.account.homePage", _("is required"))
         check_iri(account["homePage"], f"{field}.account.homePage")
         if not isinstance(account.get("name"), str):
-            raise StatementError(f"{field}.account.name", "is required and must be a string")
+            raise StatementError(f"{field}.account.name", _("is required and must be a string"))
     if count > 1:
-        raise StatementError(field, "must not have more than one inverse functional identifier")
+        raise StatementError(field, _("must not have more than one inverse functional identifier"))
     return count
 
 
 def check_activity(value: Any, field: str) -> None:
     act = _object(value, field, {"objectType", "id", "definition"})
     if act.get("objectType", "Activity") != "Activity":
-        raise StatementError(f"{field}.objectType", "must be Activity")
+        raise StatementError(f"{field}.objectType", _("must be Activity"))
     if "id" not in act:
-        raise StatementError(f"{field}.id", "is required")
+        raise StatementError(f"{field}.id", _("is required"))
     check_iri(act["id"], f"{field}.id")
     if "definition" in act:
         check_definition(act["definition"], f"{field}.definition")
@@ -223,24 +227,26 @@ def check_definition(value: Any, field: str) -> None:
         not isinstance(definition["interactionType"], str)
         or definition["interactionType"] not in INTERACTION_TYPES
     ):
-        raise StatementError(f"{field}.interactionType", "is not an xAPI interaction type")
+        raise StatementError(f"{field}.interactionType", _("is not an xAPI interaction type"))
     if "correctResponsesPattern" in definition:
         if "interactionType" not in definition:
-            raise StatementError(f"{field}.correctResponsesPattern", "needs an interactionType")
+            raise StatementError(f"{field}.correctResponsesPattern", _("needs an interactionType"))
         pattern = definition["correctResponsesPattern"]
         if not isinstance(pattern, list) or not all(isinstance(p, str) for p in pattern):
-            raise StatementError(f"{field}.correctResponsesPattern", "must be an array of strings")
+            raise StatementError(
+                f"{field}.correctResponsesPattern", _("must be an array of strings")
+            )
     for key in ("choices", "scale", "source", "target", "steps"):
         if key in definition:
             if "interactionType" not in definition:
-                raise StatementError(f"{field}.{key}", "needs an interactionType")
+                raise StatementError(f"{field}.{key}", _("needs an interactionType"))
             components = definition[key]
             if not isinstance(components, list):
-                raise StatementError(f"{field}.{key}", "must be an array")
+                raise StatementError(f"{field}.{key}", _("must be an array"))
             for index, component in enumerate(components):
                 item = _object(component, f"{field}.{key}[{index}]", {"id", "description"})
                 if not isinstance(item.get("id"), str):
-                    raise StatementError(f"{field}.{key}[{index}].id", "is required")
+                    raise StatementError(f"{field}.{key}[{index}].id", _("is required"))
                 if "description" in item:
                     check_language_map(item["description"], f"{field}.{key}[{index}].description")
 
@@ -248,16 +254,16 @@ def check_definition(value: Any, field: str) -> None:
 def _check_statement_ref(value: dict[str, Any], field: str) -> None:
     _object(value, field, {"objectType", "id"})
     if "id" not in value:
-        raise StatementError(f"{field}.id", "is required")
+        raise StatementError(f"{field}.id", _("is required"))
     check_uuid(value["id"], f"{field}.id")
 
 
 def check_object(value: Any, field: str, *, sub: bool = False) -> None:
     if not isinstance(value, dict):
-        raise StatementError(field, "must be an object")
+        raise StatementError(field, _("must be an object"))
     kind = value.get("objectType", "Activity")
     if not isinstance(kind, str):
-        raise StatementError(f"{field}.objectType", "must be a string")
+        raise StatementError(f"{field}.objectType", _("must be a string"))
     if kind == "Activity":
         check_activity(value, field)
     elif kind in {"Agent", "Group"}:
@@ -266,7 +272,7 @@ def check_object(value: Any, field: str, *, sub: bool = False) -> None:
         _check_statement_ref(value, field)
     elif kind == "SubStatement":
         if sub:
-            raise StatementError(f"{field}.objectType", "a SubStatement must not contain one")
+            raise StatementError(f"{field}.objectType", _("a SubStatement must not contain one"))
         _object(
             value,
             field,
@@ -283,7 +289,7 @@ def check_object(value: Any, field: str, *, sub: bool = False) -> None:
         )
         _check_body(value, field, sub=True)
     else:
-        raise StatementError(f"{field}.objectType", "is not an xAPI object type")
+        raise StatementError(f"{field}.objectType", _("is not an xAPI object type"))
 
 
 def check_result(value: Any, field: str) -> None:
@@ -294,27 +300,27 @@ def check_result(value: Any, field: str) -> None:
         score = _object(result["score"], f"{field}.score", {"scaled", "raw", "min", "max"})
         for key, item in score.items():
             if isinstance(item, bool) or not isinstance(item, int | float):
-                raise StatementError(f"{field}.score.{key}", "must be a number")
+                raise StatementError(f"{field}.score.{key}", _("must be a number"))
         if "scaled" in score and not -1 <= score["scaled"] <= 1:
-            raise StatementError(f"{field}.score.scaled", "must be between -1 and 1")
+            raise StatementError(f"{field}.score.scaled", _("must be between -1 and 1"))
         if "min" in score and "max" in score and score["min"] >= score["max"]:
-            raise StatementError(f"{field}.score.min", "must be less than max")
+            raise StatementError(f"{field}.score.min", _("must be less than max"))
         if "raw" in score:
             if "min" in score and score["raw"] < score["min"]:
-                raise StatementError(f"{field}.score.raw", "must not be less than min")
+                raise StatementError(f"{field}.score.raw", _("must not be less than min"))
             if "max" in score and score["raw"] > score["max"]:
-                raise StatementError(f"{field}.score.raw", "must not be more than max")
+                raise StatementError(f"{field}.score.raw", _("must not be more than max"))
     for key in ("success", "completion"):
         if key in result and not isinstance(result[key], bool):
-            raise StatementError(f"{field}.{key}", "must be true or false")
+            raise StatementError(f"{field}.{key}", _("must be true or false"))
     if "response" in result and not isinstance(result["response"], str):
-        raise StatementError(f"{field}.response", "must be a string")
+        raise StatementError(f"{field}.response", _("must be a string"))
     if "duration" in result and (
         not isinstance(result["duration"], str)
         or not DURATION_RE.match(result["duration"])
         or ("W" in result["duration"] and not re.match(r"^P\d+(\.\d+)?W$", result["duration"]))
     ):
-        raise StatementError(f"{field}.duration", "must be an ISO 8601 duration")
+        raise StatementError(f"{field}.duration", _("must be an ISO 8601 duration"))
     if "extensions" in result:
         check_extensions(result["extensions"], f"{field}.extensions")
 
@@ -342,7 +348,7 @@ def check_context(value: Any, field: str, object_kind: str) -> None:
     if "team" in context:
         team = context["team"]
         if not isinstance(team, dict) or team.get("objectType") != "Group":
-            raise StatementError(f"{field}.team", "must be a Group")
+            raise StatementError(f"{field}.team", _("must be a Group"))
         check_agent(team, f"{field}.team")
     if "contextActivities" in context:
         activities = _object(
@@ -357,19 +363,19 @@ def check_context(value: Any, field: str, object_kind: str) -> None:
     for key in ("revision", "platform"):
         if key in context:
             if not isinstance(context[key], str):
-                raise StatementError(f"{field}.{key}", "must be a string")
+                raise StatementError(f"{field}.{key}", _("must be a string"))
             if object_kind != "Activity":
                 raise StatementError(
-                    f"{field}.{key}", "is allowed only when the object is an Activity"
+                    f"{field}.{key}", _("is allowed only when the object is an Activity")
                 )
     if "language" in context and (
         not isinstance(context["language"], str) or not LANG_RE.match(context["language"])
     ):
-        raise StatementError(f"{field}.language", "must be an RFC 5646 language tag")
+        raise StatementError(f"{field}.language", _("must be an RFC 5646 language tag"))
     if "statement" in context:
         ref = context["statement"]
         if not isinstance(ref, dict) or ref.get("objectType") != "StatementRef":
-            raise StatementError(f"{field}.statement", "must be a StatementRef")
+            raise StatementError(f"{field}.statement", _("must be a StatementRef"))
         _check_statement_ref(ref, f"{field}.statement")
     if "extensions" in context:
         check_extensions(context["extensions"], f"{field}.extensions")
@@ -377,7 +383,7 @@ def check_context(value: Any, field: str, object_kind: str) -> None:
 
 def check_attachments(value: Any, field: str) -> None:
     if not isinstance(value, list):
-        raise StatementError(field, "must be an array")
+        raise StatementError(field, _("must be an array"))
     for index, item in enumerate(value):
         name = f"{field}[{index}]"
         attachment = _object(
@@ -387,20 +393,20 @@ def check_attachments(value: Any, field: str) -> None:
         )
         for key in ("usageType", "display", "contentType", "length", "sha2"):
             if key not in attachment:
-                raise StatementError(f"{name}.{key}", "is required")
+                raise StatementError(f"{name}.{key}", _("is required"))
         check_iri(attachment["usageType"], f"{name}.usageType")
         check_language_map(attachment["display"], f"{name}.display")
         if "description" in attachment:
             check_language_map(attachment["description"], f"{name}.description")
         if not isinstance(attachment["contentType"], str):
-            raise StatementError(f"{name}.contentType", "must be an Internet Media Type")
+            raise StatementError(f"{name}.contentType", _("must be an Internet Media Type"))
         length = attachment["length"]
         if isinstance(length, bool) or not isinstance(length, int) or length < 0:
-            raise StatementError(f"{name}.length", "must be a non-negative integer")
+            raise StatementError(f"{name}.length", _("must be a non-negative integer"))
         if not isinstance(attachment["sha2"], str) or not re.match(
             r"^[0-9a-fA-F]{56,128}$", attachment["sha2"]
         ):
-            raise StatementError(f"{name}.sha2", "must be a SHA-2 hex digest")
+            raise StatementError(f"{name}.sha2", _("must be a SHA-2 hex digest"))
         if "fileUrl" in attachment:
             check_iri(attachment["fileUrl"], f"{name}.fileUrl")
 
@@ -409,11 +415,11 @@ def _check_body(statement: dict[str, Any], field: str, *, sub: bool) -> None:
     prefix = f"{field}." if field else ""
     for key in ("actor", "verb", "object"):
         if key not in statement:
-            raise StatementError(prefix + key, "is required")
+            raise StatementError(prefix + key, _("is required"))
     check_agent(statement["actor"], prefix + "actor")
     verb = _object(statement["verb"], prefix + "verb", {"id", "display"})
     if "id" not in verb:
-        raise StatementError(prefix + "verb.id", "is required")
+        raise StatementError(prefix + "verb.id", _("is required"))
     check_iri(verb["id"], prefix + "verb.id", MAX_VERB_IRI)
     if "display" in verb:
         check_language_map(verb["display"], prefix + "verb.display")
@@ -432,7 +438,7 @@ def _check_body(statement: dict[str, Any], field: str, *, sub: bool) -> None:
 def check_statement(statement: Any) -> None:
     """Raise StatementError unless `statement` is a valid xAPI 1.0.3 statement."""
     if not isinstance(statement, dict):
-        raise StatementError("statement", "must be a JSON object")
+        raise StatementError("statement", _("must be a JSON object"))
     _object(
         statement,
         "statement",
@@ -463,19 +469,21 @@ def check_statement(statement: Any) -> None:
             or any(key in authority for key in ("mbox", "mbox_sha1sum", "openid", "account"))
         ):
             raise StatementError(
-                "authority", "a Group authority is an anonymous OAuth Group of two Agents"
+                "authority", _("a Group authority is an anonymous OAuth Group of two Agents")
             )
     if "version" in statement and (
         not isinstance(statement["version"], str)
         or not re.match(r"^1\.0(\.\d+)?$", statement["version"])
     ):
-        raise StatementError("version", "must be 1.0.x")
+        raise StatementError("version", _("must be 1.0.x"))
     verb_id = statement["verb"]["id"]
     if (
         verb_id == "http://adlnet.gov/expapi/verbs/voided"
         and statement["object"].get("objectType") != "StatementRef"
     ):
-        raise StatementError("object.objectType", "a voiding statement's object is a StatementRef")
+        raise StatementError(
+            "object.objectType", _("a voiding statement's object is a StatementRef")
+        )
 
 
 def parse_uuid(value: str, field: str) -> uuid.UUID:

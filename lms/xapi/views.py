@@ -106,12 +106,12 @@ class XRequest:
 
     def _unwrap_alternate(self, request: HttpRequest) -> None:
         if set(request.GET) != {"method"}:
-            raise bad("method", "the alternate request syntax allows no other query parameter")
+            raise bad("method", _("the alternate request syntax allows no other query parameter"))
         method = request.GET["method"].upper()
         if method not in {"GET", "PUT", "POST", "DELETE"}:
-            raise bad("method", "must be GET, PUT, POST or DELETE")
+            raise bad("method", _("must be GET, PUT, POST or DELETE"))
         if not self.content_type.startswith("application/x-www-form-urlencoded"):
-            raise bad("Content-Type", "the alternate request syntax needs a form body")
+            raise bad("Content-Type", _("the alternate request syntax needs a form body"))
         form = QueryDict(request.body, encoding="utf-8")
         self.method = method
         self.headers = {k.lower(): v for k, v in request.headers.items()}
@@ -175,7 +175,7 @@ def _finish(response: HttpResponse) -> HttpResponse:
 
 
 def unauthorized() -> HttpResponse:
-    response = error_response(401, "Authorization", "valid credentials are required")
+    response = error_response(401, "Authorization", _("valid credentials are required"))
     response["WWW-Authenticate"] = 'Basic realm="xAPI"'
     return response
 
@@ -205,9 +205,9 @@ def xapi_view(
             version = xrequest.header("X-Experience-API-Version")
             if needs_auth:
                 if not version:
-                    raise bad("X-Experience-API-Version", "header is required")
+                    raise bad("X-Experience-API-Version", _("header is required"))
                 if not VERSION_RE.match(version):
-                    raise bad("X-Experience-API-Version", "must be 1.0.x")
+                    raise bad("X-Experience-API-Version", _("must be 1.0.x"))
             caller = authenticate(
                 request,
                 xrequest.header("Authorization"),
@@ -234,33 +234,33 @@ def _json(body: bytes, field: str) -> Any:
     try:
         return json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
-        raise bad(field, "is not valid JSON") from exc
+        raise bad(field, _("is not valid JSON")) from exc
 
 
 def _parts(xrequest: XRequest) -> tuple[Any, dict[str, tuple[str, bytes]]]:
     """The statements and the attachment parts (sha2 -> (content type, bytes)) of a request."""
     if not xrequest.content_type.startswith("multipart/mixed"):
         if not xrequest.content_type.startswith("application/json"):
-            raise bad("Content-Type", "must be application/json or multipart/mixed")
+            raise bad("Content-Type", _("must be application/json or multipart/mixed"))
         return _json(xrequest.body, "body"), {}
     raw_type = xrequest.header("Content-Type") or xrequest.content_type
     message = message_from_bytes(
         b"Content-Type: " + raw_type.encode() + b"\r\n\r\n" + xrequest.body
     )
     if not message.is_multipart():
-        raise bad("Content-Type", "multipart/mixed needs a boundary and parts")
+        raise bad("Content-Type", _("multipart/mixed needs a boundary and parts"))
     parts: list[Message] = list(message.get_payload())  # type: ignore[arg-type]
     if not parts or parts[0].get_content_type() != "application/json":
-        raise bad("multipart", "the first part must be the statements as application/json")
+        raise bad("multipart", _("the first part must be the statements as application/json"))
     first = parts[0].get_payload(decode=True)
     statements = _json(first if isinstance(first, bytes) else b"", "multipart[0]")
     attachments: dict[str, tuple[str, bytes]] = {}
     for index, part in enumerate(parts[1:], start=1):
         sha2 = part.get("X-Experience-API-Hash")
         if not sha2:
-            raise bad(f"multipart[{index}]", "needs an X-Experience-API-Hash header")
+            raise bad(f"multipart[{index}]", _("needs an X-Experience-API-Hash header"))
         if (part.get("Content-Transfer-Encoding") or "binary").lower() != "binary":
-            raise bad(f"multipart[{index}]", "Content-Transfer-Encoding must be binary")
+            raise bad(f"multipart[{index}]", _("Content-Transfer-Encoding must be binary"))
         content = part.get_payload(decode=True)
         content = content if isinstance(content, bytes) else b""
         attachments[sha2] = (part.get_content_type(), content)
@@ -278,12 +278,15 @@ def _check_signature(statement: dict[str, Any], jws: bytes, field: str) -> None:
         header = json.loads(_b64url(header_b64))
         payload = json.loads(_b64url(payload_b64))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise bad(field, "a signature must be a JWS in compact serialisation") from exc
+        raise bad(field, _("a signature must be a JWS in compact serialisation")) from exc
     if header.get("alg") not in {"RS256", "RS384", "RS512"}:
-        raise bad(field, "the JWS algorithm must be RS256, RS384 or RS512")
+        raise bad(field, _("the JWS algorithm must be RS256, RS384 or RS512"))
     for key in ("actor", "verb", "object", "result", "context"):
         if store.comparable(payload.get(key)) != store.comparable(statement.get(key)):
-            raise bad(field, f"the signed payload differs from the statement in '{key}'")
+            raise bad(
+                field,
+                _("the signed payload differs from the statement in '%(key)s'") % {"key": key},
+            )
     if header.get("x5c"):
         _verify_jws(header, f"{header_b64}.{payload_b64}".encode(), _b64url(signature_b64), field)
 
@@ -299,10 +302,10 @@ def _verify_jws(header: dict[str, Any], signed: bytes, signature: bytes, field: 
         key = certificate.public_key()
         digest = {"RS256": hashes.SHA256(), "RS384": hashes.SHA384(), "RS512": hashes.SHA512()}
         if not isinstance(key, rsa.RSAPublicKey):
-            raise bad(field, "the x5c certificate must hold an RSA key")
+            raise bad(field, _("the x5c certificate must hold an RSA key"))
         key.verify(signature, signed, padding.PKCS1v15(), digest[header["alg"]])
     except (InvalidSignature, ValueError, KeyError, IndexError) as exc:
-        raise bad(field, "the JWS signature does not verify with its x5c certificate") from exc
+        raise bad(field, _("the JWS signature does not verify with its x5c certificate")) from exc
 
 
 def _enforce_learner(statement: dict[str, Any], caller: Caller, field: str) -> None:
@@ -310,14 +313,16 @@ def _enforce_learner(statement: dict[str, Any], caller: Caller, field: str) -> N
     if caller.scope != "learner":
         return
     if agent_key(statement["actor"]) != caller.actor_key:
-        raise XAPIError(403, f"{field}actor", "this credential may only write its own learner")
+        raise XAPIError(403, f"{field}actor", _("this credential may only write its own learner"))
     if caller.registration is not None:
         context = statement.setdefault("context", {})
         registration = context.get("registration")
         if registration is None:
             context["registration"] = str(caller.registration)
         elif uuid.UUID(registration) != caller.registration:
-            raise XAPIError(403, f"{field}context.registration", "must be the launch registration")
+            raise XAPIError(
+                403, f"{field}context.registration", _("must be the launch registration")
+            )
 
 
 def _check_batch(
@@ -338,11 +343,11 @@ def _check_batch(
             raise bad(prefix + exc.field, exc.rule) from exc
         if put_id is not None:
             if "id" in statement and statement["id"].lower() != put_id.lower():
-                raise bad("id", "must equal the statementId parameter")
+                raise bad("id", _("must equal the statementId parameter"))
             statement["id"] = put_id.lower()
         if "id" in statement:
             if statement["id"].lower() in seen:
-                raise bad(prefix + "id", "appears twice in the batch")
+                raise bad(prefix + "id", _("appears twice in the batch"))
             seen.add(statement["id"].lower())
         _enforce_learner(statement, caller, prefix)
         for position, declared in enumerate(statement.get("attachments") or []):
@@ -350,10 +355,10 @@ def _check_batch(
             if declared.get("fileUrl") and declared["sha2"] not in attachments:
                 continue
             if declared["sha2"] not in attachments:
-                raise bad(name + ".sha2", "no multipart part carries this hash")
+                raise bad(name + ".sha2", _("no multipart part carries this hash"))
             if declared["usageType"] == SIGNATURE_USAGE:
                 if declared["contentType"] != "application/octet-stream":
-                    raise bad(name + ".contentType", "a signature is application/octet-stream")
+                    raise bad(name + ".contentType", _("a signature is application/octet-stream"))
                 _check_signature(statement, attachments[declared["sha2"]][1], name)
     declared_hashes = {
         declared["sha2"]
@@ -362,7 +367,10 @@ def _check_batch(
     }
     for sha2 in attachments:
         if sha2 not in declared_hashes:
-            raise bad("multipart", f"the part {sha2} is not declared by any statement")
+            raise bad(
+                "multipart",
+                _("the part %(sha2)s is not declared by any statement") % {"sha2": sha2},
+            )
 
 
 def _give_ids(statements: list[dict[str, Any]]) -> list[str]:
@@ -446,7 +454,7 @@ def _store_statements(
         # this write that could not be written yet would be dropped by the drain after this
         # write's 200: the writer retries instead
         if buffered and not buffer.drain_for_write() and write.contested:
-            raise XAPIError(503, "id", "statements with these ids are being written: retry")
+            raise XAPIError(503, "id", _("statements with these ids are being written: retry"))
         if targets:
             # after the drain: a target launched content sent a moment ago is in the database
             _check_voiding(statements, targets, caller)
@@ -472,15 +480,17 @@ def _store_statements(
                         found = existing.get(statement["id"])
                         if found is None:
                             raise XAPIError(
-                                409, "id", "a statement with this id was stored at the same time"
+                                409, "id", _("a statement with this id was stored at the same time")
                             )
                         if statement["id"] not in readable:
                             # out of the caller's reach: one answer whatever the statement
                             # stored (the id is taken; whether it matches is not said)
-                            raise XAPIError(409, "id", "a statement with this id is already stored")
+                            raise XAPIError(
+                                409, "id", _("a statement with this id is already stored")
+                            )
                         if not store.same_statement(found, statement):
                             raise XAPIError(
-                                409, "id", "a different statement with this id is already stored"
+                                409, "id", _("a different statement with this id is already stored")
                             )
                 new = [row for row in rows if row.statement_id in written.inserted]
                 voided = [row.voids for row in new if row.voids is not None]
@@ -502,7 +512,7 @@ def _store_statements(
                 stored_any = True
         except IntegrityError as exc:
             raise XAPIError(
-                409, "id", "a statement with this id was stored at the same time"
+                409, "id", _("a statement with this id was stored at the same time")
             ) from exc
     finally:
         if stored_any:
@@ -541,11 +551,11 @@ def _check_voiding(statements: list[dict[str, Any]], targets: set[str], caller: 
         if verb is None:
             if caller.scope == "learner":
                 raise XAPIError(
-                    403, "object.id", "this credential may only void statements it may read"
+                    403, "object.id", _("this credential may only void statements it may read")
                 )
             continue
         if verb == VOIDED_IRI:
-            raise bad("object.id", "a voiding statement cannot be voided")
+            raise bad("object.id", _("a voiding statement cannot be voided"))
 
 
 def _readable(
@@ -621,7 +631,7 @@ def _parse_agent(text: str, field: str) -> dict[str, Any]:
 def _parse_time(text: str, field: str) -> datetime:
     value = parse_time(text)
     if value is None:
-        raise bad(field, "must be an ISO 8601 timestamp between the years 1 and 9999")
+        raise bad(field, _("must be an ISO 8601 timestamp between the years 1 and 9999"))
     return value  # type: ignore[no-any-return]
 
 
@@ -695,7 +705,7 @@ def _languages(xrequest: XRequest) -> list[str]:
 def _bool_param(params: dict[str, str], name: str) -> bool:
     value = params.get(name, "false").lower()
     if value not in {"true", "false"}:
-        raise bad(name, "must be true or false")
+        raise bad(name, _("must be true or false"))
     return value == "true"
 
 
@@ -773,31 +783,31 @@ def _get_statements(xrequest: XRequest, caller: Caller) -> HttpResponse:
     params = xrequest.params
     unknown = set(params) - QUERY_PARAMS - {"statementId", "voidedStatementId"}
     if unknown:
-        raise bad(sorted(unknown)[0], "is not a Statements resource parameter")
+        raise bad(sorted(unknown)[0], _("is not a Statements resource parameter"))
     fmt = params.get("format", "exact")
     if fmt not in {"exact", "ids", "canonical"}:
-        raise bad("format", "must be ids, exact or canonical")
+        raise bad("format", _("must be ids, exact or canonical"))
     with_attachments = _bool_param(params, "attachments")
     languages = _languages(xrequest)
     single = params.get("statementId") or params.get("voidedStatementId")
     if single is not None:
         name = "statementId" if "statementId" in params else "voidedStatementId"
         if "statementId" in params and "voidedStatementId" in params:
-            raise bad(name, "statementId and voidedStatementId cannot be combined")
+            raise bad(name, _("statementId and voidedStatementId cannot be combined"))
         extra = set(params) - {name, "format", "attachments"}
         if extra:
-            raise bad(sorted(extra)[0], f"cannot be combined with {name}")
+            raise bad(sorted(extra)[0], _("cannot be combined with %(name)s") % {"name": name})
         try:
             statement_uuid = uuid.UUID(single)
         except ValueError as exc:
-            raise bad(name, "must be a UUID") from exc
+            raise bad(name, _("must be a UUID")) from exc
         row = (
             _visible(caller)
             .filter(statement_id=statement_uuid, voided=(name == "voidedStatementId"))
             .first()
         )
         if row is None:
-            return error_response(404, name, "no such statement")
+            return error_response(404, name, _("no such statement"))
         data = _format(row.data, fmt, languages)
         response = _statements_response(xrequest, [row.data], data, attachments=with_attachments)
         response["Last-Modified"] = http_date(row.stored.timestamp())
@@ -830,7 +840,7 @@ def _get_statements(xrequest: XRequest, caller: Caller) -> HttpResponse:
         try:
             matching &= Q(registration=uuid.UUID(params["registration"]))
         except ValueError as exc:
-            raise bad("registration", "must be a UUID") from exc
+            raise bad("registration", _("must be a UUID")) from exc
     window = Q()
     if "since" in params:
         window &= Q(stored__gt=_parse_time(params["since"], "since"))
@@ -839,9 +849,9 @@ def _get_statements(xrequest: XRequest, caller: Caller) -> HttpResponse:
     try:
         limit = int(params.get("limit", "0"))
     except ValueError as exc:
-        raise bad("limit", "must be a non-negative integer") from exc
+        raise bad("limit", _("must be a non-negative integer")) from exc
     if limit < 0:
-        raise bad("limit", "must be a non-negative integer")
+        raise bad("limit", _("must be a non-negative integer"))
     limit = MAX_LIMIT if limit == 0 else min(limit, MAX_LIMIT)
     ascending = _bool_param(params, "ascending")
     if "cursor" in params:
@@ -849,7 +859,7 @@ def _get_statements(xrequest: XRequest, caller: Caller) -> HttpResponse:
             stored_text, last_id = params["cursor"].split("|")
             cursor_stored, cursor_id = _parse_time(stored_text, "cursor"), int(last_id)
         except ValueError as exc:
-            raise bad("cursor", "is not a cursor this LRS gave") from exc
+            raise bad("cursor", _("is not a cursor this LRS gave")) from exc
         if ascending:
             window &= Q(stored__gt=cursor_stored) | Q(stored=cursor_stored, id__gt=cursor_id)
         else:
@@ -903,28 +913,28 @@ def _statements(xrequest: XRequest, caller: Caller) -> HttpResponse:
     if method == "PUT":
         statement_id = xrequest.params.get("statementId")
         if not statement_id:
-            raise bad("statementId", "is required to PUT a statement")
+            raise bad("statementId", _("is required to PUT a statement"))
         if set(xrequest.params) - {"statementId"}:
-            raise bad(sorted(set(xrequest.params) - {"statementId"})[0], "is not allowed on PUT")
+            raise bad(sorted(set(xrequest.params) - {"statementId"})[0], _("is not allowed on PUT"))
         try:
             uuid.UUID(statement_id)
         except ValueError as exc:
-            raise bad("statementId", "must be a UUID") from exc
+            raise bad("statementId", _("must be a UUID")) from exc
         body, attachments = _parts(xrequest)
         if not isinstance(body, dict):
-            raise bad("body", "PUT takes a single statement object")
+            raise bad("body", _("PUT takes a single statement object"))
         _store_statements([body], attachments, caller, put_id=statement_id)
         return HttpResponse(status=204)
     if method == "POST":
         if xrequest.params:
-            raise bad(sorted(xrequest.params)[0], "is not allowed on POST")
+            raise bad(sorted(xrequest.params)[0], _("is not allowed on POST"))
         body, attachments = _parts(xrequest)
         statements = body if isinstance(body, list) else [body]
         if not statements:
-            raise bad("body", "must hold at least one statement")
+            raise bad("body", _("must hold at least one statement"))
         ids = _store_statements(statements, attachments, caller)
         return JsonResponse(ids, safe=False)
-    raise XAPIError(405, "method", "the Statements resource takes GET, PUT and POST")
+    raise XAPIError(405, "method", _("the Statements resource takes GET, PUT and POST"))
 
 
 # Activities, Agents, About ---------------------------------------------------------------
@@ -933,10 +943,10 @@ def _statements(xrequest: XRequest, caller: Caller) -> HttpResponse:
 def activities_handler(xrequest: XRequest, caller: Caller) -> HttpResponse:
     """The Activity object the LRS knows for an id (the latest definition it stored)."""
     if xrequest.method not in {"GET", "HEAD"}:
-        raise XAPIError(405, "method", "the Activities resource takes GET")
+        raise XAPIError(405, "method", _("the Activities resource takes GET"))
     activity_id = xrequest.params.get("activityId")
     if not activity_id:
-        raise bad("activityId", "is required")
+        raise bad("activityId", _("is required"))
     check_iri(activity_id, "activityId")
     buffer.drain_now()
     # The definition is the union of the latest definitions stored, newest winning, so that
@@ -963,9 +973,9 @@ def activities_handler(xrequest: XRequest, caller: Caller) -> HttpResponse:
 def agents_handler(xrequest: XRequest, caller: Caller) -> HttpResponse:
     """The Person object for an agent."""
     if xrequest.method not in {"GET", "HEAD"}:
-        raise XAPIError(405, "method", "the Agents resource takes GET")
+        raise XAPIError(405, "method", _("the Agents resource takes GET"))
     if "agent" not in xrequest.params:
-        raise bad("agent", "is required")
+        raise bad("agent", _("is required"))
     agent = _parse_agent(xrequest.params["agent"], "agent")
     person: dict[str, Any] = {"objectType": "Person"}
     for key in ("name", "mbox", "mbox_sha1sum", "openid", "account"):
@@ -977,7 +987,7 @@ def agents_handler(xrequest: XRequest, caller: Caller) -> HttpResponse:
 def about_handler(xrequest: XRequest, caller: Caller) -> HttpResponse:
     """The versions this LRS speaks."""
     if xrequest.method not in {"GET", "HEAD"}:
-        raise XAPIError(405, "method", "the About resource takes GET")
+        raise XAPIError(405, "method", _("the About resource takes GET"))
     return JsonResponse({"version": ["1.0.3", "1.0.2", "1.0.1", "1.0.0"], "extensions": {}})
 
 
