@@ -10,6 +10,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from certification.models import BulkIssuance
 from certification.services import bulk_group, job_message
 from lms.accounts.permissions import has_perm
+from lms.sockets import NOT_ALLOWED, refuse
 
 
 class BulkProgressConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
@@ -29,7 +30,7 @@ class BulkProgressConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         job_id = self.scope["url_route"]["kwargs"]["job_id"]
         job = await self._job_if_allowed(str(job_id))
         if job is None:
-            await self.close(code=4403)
+            await refuse(self, NOT_ALLOWED)
             return
         self.group = bulk_group(job.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)

@@ -21,6 +21,7 @@ from community import selectors, services
 from community.models import ChatMessage, ChatPresence
 from courses.models import CourseRun
 from lms.ids import as_id
+from lms.sockets import NOT_ALLOWED, refuse
 
 PRESENCE_WINDOW = timedelta(minutes=2)
 MAX_ID = 2**63 - 1  # the largest primary key: a larger number is no message (and no query)
@@ -77,7 +78,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.run_id = int(self.scope["url_route"]["kwargs"]["run_id"])
         self.group = f"chat.run.{self.run_id}"
         if user is None or not user.is_authenticated or not await self._may_join(user):
-            await self.close(code=4403)
+            self.revoked = True  # never joined: nothing to leave
+            await refuse(self, NOT_ALLOWED)
             return
         await self.channel_layer.group_add(self.group, self.channel_name)
         self.checked_at = time.monotonic()
@@ -115,7 +117,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if not allowed:
             self.revoked = True
             await self._leave()
-            await self.close(code=4403)
+            await self.close(code=NOT_ALLOWED)
         return allowed
 
     @classmethod

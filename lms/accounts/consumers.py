@@ -7,6 +7,7 @@ from typing import Any
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from lms.accounts.notifications import user_group
+from lms.sockets import SIGNED_OUT, refuse
 
 
 class NotificationConsumer(AsyncJsonWebsocketConsumer):
@@ -17,7 +18,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            await self.close(code=4401)
+            await refuse(self, SIGNED_OUT)
             return
         self.group = user_group(user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 
 from lms.dashboards import live
 from lms.dashboards.selectors import lens_for
+from lms.sockets import NOT_ALLOWED, SIGNED_OUT, refuse
 
 # A coordinator of a large police with hundreds of units joins the groups of its top
 # institutions only: events name every institution above the learner's, so nothing is lost.
@@ -67,11 +68,11 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         self.groups_joined = []
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            await self.close(code=4401)
+            await refuse(self, SIGNED_OUT)
             return
         groups, self.named = await database_sync_to_async(listening)(user)
         if not groups:
-            await self.close(code=4403)
+            await refuse(self, NOT_ALLOWED)
             return
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
@@ -109,7 +110,7 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
                 await self.channel_layer.group_add(new, self.channel_name)
             self.groups_joined, self.named = groups, named
             if not groups:
-                await self.close(code=4403)
+                await self.close(code=NOT_ALLOWED)
                 return False
         # a message from before the groups were named (during a deploy) carries none
         return group is None or group in self.groups_joined

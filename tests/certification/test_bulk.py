@@ -91,13 +91,13 @@ def test_websocket_refused_to_others(run: Any, other_institution: Any) -> None:
     job = BulkIssuance.objects.create(run=run)
     stranger = UserFactory(institution=other_institution)
 
-    async def scenario() -> bool:
+    async def scenario() -> Any:
         socket = WebsocketCommunicator(application, f"/ws/certification/bulk/{job.pk}/")
         socket.scope["user"] = stranger
-        connected, _code = await socket.connect()
-        return bool(connected)
+        await socket.connect()
+        return await socket.receive_output()
 
-    assert not async_to_sync(scenario)()
+    assert async_to_sync(scenario)() == {"type": "websocket.close", "code": 4403}
 
 
 def test_batches_fan_out_to_worker_processes(

@@ -97,10 +97,10 @@ def test_anonymous_websocket_is_refused(require_redis: str) -> None:
     async def scenario() -> bool:
         communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), "/ws/notifications/")
         communicator.scope["user"] = AnonymousUser()
-        connected, _code = await communicator.connect()
-        return bool(connected)
+        await communicator.connect()
+        return await communicator.receive_output()
 
-    assert async_to_sync(scenario)() is False
+    assert async_to_sync(scenario)() == {"type": "websocket.close", "code": 4401}
 
 
 def test_many_sockets_connecting_at_once_all_join_through_the_redis_layer(
