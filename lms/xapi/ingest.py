@@ -12,7 +12,7 @@ string, a JSON body of one to MAX_BATCH statements, the X-Experience-API-Version
 launch credential this process (or the shared cache) holds, on a host Django accepts, with the
 buffer on. It runs the same code as the full path (`views.buffer_launched`: the same checks,
 the same buffer) and answers with the headers the full path would give (the LRS's, the API
-middleware's: request id, security headers, language; tests/xapi/test_ingest.py compares the
+middleware's: request id, security headers, language; tests/xapi/test_fast_post.py compares the
 two). Anything else, and anything it would refuse, returns None before anything is written:
 the full request handling then serves the request as before, errors, their language and their
 logging included. So a statement is never refused here, only accepted.

@@ -162,7 +162,7 @@ def consistent_through(before: datetime | None = None, floor: datetime | None = 
     return through.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-# The headers of every answer of the LRS but its date.
+# The headers of the LRS's answers that a script of another origin may read (CORS).
 EXPOSED = "ETag, Last-Modified, X-Experience-API-Version, X-Experience-API-Consistent-Through"
 
 
