@@ -259,7 +259,9 @@ def write_capacity() -> Path:
         'resume point and the dashboards\' activity; "lesson, revisit" is other learners back '
         "on the lesson they opened last (one read). The ceiling is a "
         "minimal Django JSON view under the same gunicorn settings and middleware, in the same "
-        "run; the xAPI POSTs, sent with credentials, go through the LRS API's shorter middleware "
+        "run; the xAPI POSTs of launched content, buffered, are answered before Django's "
+        "request handling (lms.xapi.ingest: the same checks and buffer, the same headers) and "
+        "the LRS API's other requests with credentials go through its shorter middleware "
         "(lms.handlers: no session, CSRF, messages or framing rules), as they do in production. "
         f"{_encoding(main)}{_rounds(main)}",
         "",

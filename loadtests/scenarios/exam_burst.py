@@ -23,11 +23,10 @@ from typing import Any
 from locust import between, task
 from locust.contrib.fasthttp import FastHttpUser
 
+from loadtests.exam_forms import answer_fields, answers
+
 _numbers = itertools.count()
 _numbers_lock = threading.Lock()
-_FIELD = re.compile(
-    r'name="(q-\d+(?:-[\w-]+)?)"(?:[^>]*type="(radio|checkbox|number)")?[^>]*?(?:value="([^"]*)")?'
-)
 _CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
@@ -66,16 +65,7 @@ class ExamBurstUser(FastHttpUser):
         return found.group(1) if found else self.csrf
 
     def _answers(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"csrfmiddlewaretoken": self.csrf}
-        for name, kind, value in self.fields:
-            if kind in ("radio", "checkbox"):
-                if random.random() < 0.5 or name not in data:  # noqa: S311
-                    data[name] = value
-            elif kind == "number":
-                data[name] = str(random.randint(1, 3))  # noqa: S311
-            else:
-                data[name] = str(random.randint(1, 50))  # noqa: S311
-        return data
+        return answers(self.fields, self.csrf)
 
     @task
     def take_exam(self) -> None:
@@ -99,9 +89,7 @@ class ExamBurstUser(FastHttpUser):
             self.attempt_url = location
             page = self.client.get(self.attempt_url, name="attempt page")
             self.csrf = self._token(page.text or "")
-            self.fields = [
-                (name, kind, value) for name, kind, value in _FIELD.findall(page.text or "")
-            ]
+            self.fields = answer_fields(page.text or "")
             return
         if self.saves_left > 0:
             self.saves_left -= 1
