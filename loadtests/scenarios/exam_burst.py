@@ -18,7 +18,7 @@ import os
 import random
 import re
 import threading
-from typing import Any
+from urllib.parse import urlencode
 
 from locust import between, task
 from locust.contrib.fasthttp import FastHttpUser
@@ -27,6 +27,7 @@ from loadtests.exam_forms import answer_fields, answers
 
 _numbers = itertools.count()
 _numbers_lock = threading.Lock()
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 _CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
@@ -64,8 +65,10 @@ class ExamBurstUser(FastHttpUser):
         found = _CSRF.search(html)
         return found.group(1) if found else self.csrf
 
-    def _answers(self) -> dict[str, Any]:
-        return answers(self.fields, self.csrf)
+    def _answers(self) -> str:
+        # encoded here: a multiple choice's several values are one field each (the client
+        # would send the list as one text)
+        return urlencode(answers(self.fields, self.csrf), doseq=True)
 
     @task
     def take_exam(self) -> None:
@@ -96,14 +99,14 @@ class ExamBurstUser(FastHttpUser):
             self.client.post(
                 f"{self.attempt_url}save/",
                 data=self._answers(),
-                headers={**headers, "Accept": "application/json"},
+                headers={**headers, **FORM, "Accept": "application/json"},
                 name="autosave",
             )
             return
         self.client.post(
             f"{self.attempt_url}submit/",
             data=self._answers(),
-            headers=headers,
+            headers={**headers, **FORM},
             name="submit attempt",
         )
         self.stop()
