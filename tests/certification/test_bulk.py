@@ -95,7 +95,9 @@ def test_websocket_refused_to_others(run: Any, other_institution: Any) -> None:
         socket = WebsocketCommunicator(application, f"/ws/certification/bulk/{job.pk}/")
         socket.scope["user"] = stranger
         await socket.connect()
-        return await socket.receive_output()
+        closed = await socket.receive_output()
+        await socket.disconnect()
+        return closed
 
     assert async_to_sync(scenario)() == {"type": "websocket.close", "code": 4403}
 

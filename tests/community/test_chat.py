@@ -118,7 +118,9 @@ def test_non_member_is_refused_the_chat() -> None:
     async def scenario() -> Any:
         communicator = _client(outsider, run.pk)
         await communicator.connect()
-        return await communicator.receive_output()
+        closed = await communicator.receive_output()
+        await communicator.disconnect()
+        return closed
 
     # accepted only to be closed with the code chat.js stops on (a close before accepting
     # reaches the browser as 1006, and the page reconnected for ever)

@@ -87,7 +87,9 @@ def test_a_learner_cannot_listen(learner: Any) -> None:
     async def scenario() -> Any:
         socket = _socket(learner)
         await socket.connect()
-        return await socket.receive_output()
+        closed = await socket.receive_output()
+        await socket.disconnect()
+        return closed
 
     # the code live.js stops reconnecting on, carried by the close that follows the accept
     assert async_to_sync(scenario)() == {"type": "websocket.close", "code": 4403}

@@ -98,7 +98,9 @@ def test_anonymous_websocket_is_refused(require_redis: str) -> None:
         communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), "/ws/notifications/")
         communicator.scope["user"] = AnonymousUser()
         await communicator.connect()
-        return await communicator.receive_output()
+        closed = await communicator.receive_output()
+        await communicator.disconnect()
+        return closed
 
     assert async_to_sync(scenario)() == {"type": "websocket.close", "code": 4401}
 
