@@ -5,9 +5,10 @@ What a caller reaches is one rule, `_visible`: an institution-scope client its i
 statements (and its units'), an "own" client those it wrote, a learner (session or launch
 credential) their own (in the launch's registration). Writes keep to it too:
 
-- voiding (`_check_voiding`): a voiding statement voids only a target the caller may read, in
-  the transaction that stores it. A learner voiding anything else is refused 403, one message
-  whether the target exists or not. An LRS client's voiding statement of a target it cannot
+- voiding (`_check_voiding`): only an LRS client voids, and only a target it may read, in the
+  transaction that stores it. A learner's credential (session or launched content) voids
+  nothing, refused 403 whatever the target (cmi5 6.3: content is given no credential that
+  voids; the platform's records of a learner are not theirs to erase). An LRS client's voiding statement of a target it cannot
   read is stored and voids nothing, as one of an absent target is (xAPI: the LRS SHOULD NOT
   reject it; ADL XAPI-00019): neither answer tells whether the target exists. Voiding
   statements are never buffered (lms.xapi.buffer), so the drain never voids.
@@ -528,15 +529,19 @@ def _check_voiding(statements: list[dict[str, Any]], targets: set[str], caller: 
     is the caller's own. A target out of the caller's reach is treated as an absent one, so
     that no answer tells whether it exists:
 
-    - a learner (session or launch credential) voids only statements it may read, its own
-      learner's (in its registration, for a launch credential): anything else, absent or
-      not, is refused 403 with one message;
+    - a learner (session or launch credential) voids nothing: refused 403 with one message,
+      whatever the target, before anything is read. The platform's statements about a learner
+      (completions, grades, attendance) carry the same actor and authority as what their
+      content sends, and a record of training is not its learner's to erase; cmi5 (6.3) gives
+      launched content no credential that voids. An LRS client of the institution voids;
     - an LRS client's voiding statement of a target it cannot read is stored and voids
       nothing (the voiding UPDATE is limited to _visible), as one of an absent target is:
       xAPI 1.0.3 Data 2.3.2, the LRS SHOULD NOT reject a voiding statement whose target is
       not present (the ADL suite's XAPI-00019 sends one and expects 200).
 
     A target the caller may read that is itself a voiding statement is refused (400)."""
+    if caller.scope == "learner" and targets:
+        raise XAPIError(403, "verb.id", _("this credential may not void statements"))
     batch = {str(statement["id"]): statement for statement in statements}
     readable = {
         str(statement_id): verb
@@ -549,10 +554,6 @@ def _check_voiding(statements: list[dict[str, Any]], targets: set[str], caller: 
         if verb is None and target in batch:
             verb = batch[target]["verb"]["id"]
         if verb is None:
-            if caller.scope == "learner":
-                raise XAPIError(
-                    403, "object.id", _("this credential may only void statements it may read")
-                )
             continue
         if verb == VOIDED_IRI:
             raise bad("object.id", _("a voiding statement cannot be voided"))

@@ -314,20 +314,21 @@ def test_the_drain_task_goes_on_while_its_batches_are_full_and_after_a_crashed_b
     assert _buffered_count() == 0
 
 
-def test_a_voiding_statement_finds_its_buffered_target(learner: Any) -> None:
+def test_a_voiding_statement_finds_its_buffered_target(learner: Any, lrs: LRS) -> None:
+    """The institution's client voids what launched content sent a moment ago, still in the
+    buffer: the voiding write drains it first, and the target is found."""
     launched, params = _launched(learner)
     target = launched.post("statements", _own(params)).json()[0]
     assert _buffered_count() == 1
-    voiding = _own(
-        params,
+    voiding = statement(
         verb={"id": VOIDED_IRI, "display": {"en-US": "voided"}},
         object={"objectType": "StatementRef", "id": target},
     )
-    response = launched.post("statements", voiding)
+    response = lrs.post("statements", voiding)
     assert response.status_code == 200, response.content
     assert _buffered_count() == 0
     assert Statement.objects.get(statement_id=target).voided
-    got = launched.get("statements", {"voidedStatementId": target})
+    got = lrs.get("statements", {"voidedStatementId": target})
     assert got.status_code == 200
 
 
@@ -562,18 +563,16 @@ def test_an_id_stored_by_the_synchronous_path_is_a_409_for_launched_content(
     assert Statement.objects.get(statement_id=body["id"]).verb_id == body["verb"]["id"]
     assert not Statement.objects.filter(statement_id=fresh["id"]).exists()
 
-    # a voiding statement (always written at once) claims its id too; it voids a statement of
-    # the launch's own (the client's statement, of no registration, is out of its reach)
+    # the client's voiding statement (always written at once) claims its id too
     own = launched.post("statements", _own(params)).json()[0]
-    voiding = _own(
-        params,
+    voiding = statement(
         id=str(uuid.uuid4()),
         verb={"id": VOIDED_IRI},
         object={"objectType": "StatementRef", "id": own},
     )
     with django_capture_on_commit_callbacks(execute=True):
-        assert launched.post("statements", voiding).status_code == 200
-    assert launched.post("statements", {**voiding, **_own(params)}).status_code == 409
+        assert lrs.post("statements", voiding).status_code == 200
+    assert launched.post("statements", _own(params, id=voiding["id"])).status_code == 409
 
 
 def test_consistent_through_never_passes_a_statement_still_on_its_way(

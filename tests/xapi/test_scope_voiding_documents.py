@@ -2,9 +2,10 @@
 institution's statement; a learner deleted an activity profile; an "own" client read another
 writer's state).
 
-Voiding: a voiding statement voids only a target the caller may read (the rule of GET,
-views._visible). A learner (session or launch credential) is refused, 403 with one message,
-whether the target is out of reach or absent. An LRS client's voiding statement of a target it
+Voiding: only an LRS client voids, and only a target it may read (the rule of GET,
+views._visible). A learner (session or launch credential) voids nothing: 403 with one message,
+whatever the target, their own statements and the platform's about them included (cmi5 6.3:
+content gets no credential that voids). An LRS client's voiding statement of a target it
 cannot read is stored and voids nothing, answered as a voiding statement of an absent target is
 (200: xAPI 1.0.3 Data 2.3.2, XAPI-00019 of the ADL suite): neither answer tells whether the
 target exists. A statement id stored out of the caller's reach is a 409 with one message,
@@ -90,27 +91,50 @@ def test_a_learner_cannot_void_a_colleagues_statement(learner: Any, institution:
     assert Statement.objects.get(statement_id=target).voided is False
 
 
-def test_a_learner_voids_a_statement_of_their_own(learner: Any) -> None:
+def test_a_learner_voids_nothing_not_even_their_own_statements(learner: Any) -> None:
+    """Neither what their content sent nor what the platform recorded about them (a grade, a
+    completion): the same actor and authority, and neither is the learner's to erase."""
     session = _session(learner)
     mine = session.post("statements", statement(actor=_me(learner))).json()[0]
-    response = session.post("statements", _voiding(mine, actor=_me(learner)))
-    assert response.status_code == 200, response.content
-    assert Statement.objects.get(statement_id=mine).voided is True
-    assert session.get("statements", {"voidedStatementId": mine}).status_code == 200
+    platform = _officers_answer(learner)
+    answers = [
+        session.post("statements", _voiding(target, actor=_me(learner)))
+        for target in (mine, platform)
+    ]
+    assert [answer.status_code for answer in answers] == [403, 403]
+    assert answers[0].json() == answers[1].json()
+    assert answers[0].json()["error"]["field"] == "verb.id"
+    assert Statement.objects.filter(statement_id__in=[mine, platform], voided=True).count() == 0
+    assert not Statement.objects.filter(verb_id=VOIDED_IRI).exists()
+    assert session.get("statements", {"statementId": mine}).status_code == 200
 
 
-def test_a_launch_credential_voids_only_in_its_registration(learner: Any) -> None:
+def test_a_learners_refusal_to_void_is_in_their_language(learner: Any) -> None:
+    learner.preferred_language = "es"
+    learner.save(update_fields=["preferred_language"])
+    session = _session(learner)
+    mine = session.post("statements", statement(actor=_me(learner))).json()[0]
+    response = session.post(
+        "statements", _voiding(mine, actor=_me(learner)), HTTP_ACCEPT_LANGUAGE="es"
+    )
+    assert response.status_code == 403
+    assert response.json()["error"]["rule"] == "esta credencial no puede anular declaraciones"
+
+
+def test_launched_content_voids_nothing(learner: Any, lrs: LRS) -> None:
+    """cmi5 6.3: the content a learner launches holds no credential that voids, in its own
+    registration or out of it; the institution's LRS client does."""
     params = issue_launch_credential(
         user=learner, registration=uuid.uuid4(), activity_id="http://example.org/a"
     )
     launched = LRS(params["auth"])
     mine = launched.post("statements", statement(actor=params["actor"])).json()[0]
-    # the learner's own statement, but of another registration: out of this credential's reach
     elsewhere = _officers_answer(learner)
-    refused = launched.post("statements", _voiding(elsewhere, actor=params["actor"]))
-    assert refused.status_code == 403
-    assert Statement.objects.get(statement_id=elsewhere).voided is False
-    assert launched.post("statements", _voiding(mine, actor=params["actor"])).status_code == 200
+    for target in (mine, elsewhere):
+        refused = launched.post("statements", _voiding(target, actor=params["actor"]))
+        assert refused.status_code == 403, refused.content
+    assert Statement.objects.filter(statement_id__in=[mine, elsewhere], voided=True).count() == 0
+    assert lrs.post("statements", _voiding(mine)).status_code == 200
     assert Statement.objects.get(statement_id=mine).voided is True
 
 
@@ -239,9 +263,7 @@ def buffered(settings: Any, monkeypatch: pytest.MonkeyPatch, require_redis: str)
     clear_buffer_keys()
 
 
-def test_buffered_launched_content_cannot_void_out_of_its_reach(
-    buffered: None, learner: Any, lrs: LRS
-) -> None:
+def test_buffered_launched_content_voids_nothing(buffered: None, learner: Any, lrs: LRS) -> None:
     from lms.xapi import buffer
 
     params = issue_launch_credential(
@@ -254,8 +276,10 @@ def test_buffered_launched_content_cannot_void_out_of_its_reach(
     assert response.status_code == 403
     assert buffer.drain_now() == 0  # nothing was queued for the drain to void with
     assert Statement.objects.get(statement_id=colleague).voided is False
-    assert launched.post("statements", _voiding(mine, actor=params["actor"])).status_code == 200
-    assert Statement.objects.get(statement_id=mine).voided is True
+    assert launched.post("statements", _voiding(mine, actor=params["actor"])).status_code == 403
+    assert buffer.drain_now() == 0
+    assert Statement.objects.get(statement_id=mine).voided is False  # stored, not voided
+    assert not Statement.objects.filter(verb_id=VOIDED_IRI).exists()
 
 
 # Documents -------------------------------------------------------------------------------------
