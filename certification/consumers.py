@@ -10,10 +10,10 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from certification.models import BulkIssuance
 from certification.services import bulk_group, job_message
 from lms.accounts.permissions import has_perm
-from lms.sockets import NOT_ALLOWED, refuse
+from lms.sockets import NOT_ALLOWED, SessionBound, refuse
 
 
-class BulkProgressConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+class BulkProgressConsumer(SessionBound, AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     """Sends {"type": "bulk.progress", ...} messages for one job to those who may issue its run."""
 
     group = ""
@@ -34,10 +34,12 @@ class BulkProgressConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             return
         self.group = bulk_group(job.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.join_session()
         await self.accept()
         await self.send_json(job_message(job))
 
     async def disconnect(self, code: int) -> None:
+        await self.leave_session()
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 

@@ -21,7 +21,7 @@ from community import selectors, services
 from community.models import ChatMessage, ChatPresence
 from courses.models import CourseRun
 from lms.ids import as_id
-from lms.sockets import NOT_ALLOWED, refuse
+from lms.sockets import NOT_ALLOWED, SessionBound, refuse
 
 PRESENCE_WINDOW = timedelta(minutes=2)
 MAX_ID = 2**63 - 1  # the largest primary key: a larger number is no message (and no query)
@@ -56,14 +56,15 @@ def _serialise(message: ChatMessage) -> dict[str, Any]:
     }
 
 
-class ChatConsumer(AsyncJsonWebsocketConsumer):
+class ChatConsumer(SessionBound, AsyncJsonWebsocketConsumer):
     """ws/chat/<run_id>/: members of the run (enrolled learners, instructors, DPS) only.
 
     Membership is checked at connect and again before anything is delivered or done (a message,
     a hidden message, presence, a step the person sends), at most RECHECK_SECONDS after the
     last check: one query per socket and window, none in between. Whoever no longer belongs to
     the run (withdrawn, no longer its instructor, suspended) is disconnected with 4403, the code
-    of a refused connect, and leaves the others' presence list.
+    of a refused connect, and leaves the others' presence list. Signing out of the session the
+    socket was opened in closes it at once (4401), and it leaves the presence list too.
     """
 
     RECHECK_SECONDS = 30.0
@@ -82,6 +83,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await refuse(self, NOT_ALLOWED)
             return
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.join_session()
         self.checked_at = time.monotonic()
         await self.accept()
         query = parse_qs(self.scope.get("query_string", b"").decode())
@@ -95,6 +97,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self._broadcast_presence()
 
     async def disconnect(self, code: int) -> None:
+        await self.leave_session()
         if hasattr(self, "group") and not self.revoked:
             await self._leave()
 

@@ -8,8 +8,9 @@ class AccountsConfig(AppConfig):
     verbose_name = _("People and organisations")
 
     def ready(self) -> None:
-        from lms import media
+        from lms import media, sockets
         from lms.accounts import principal
 
         principal.connect()
+        sockets.connect()
         media.register("universities/", media.public)  # logos

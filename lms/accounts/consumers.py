@@ -7,11 +7,12 @@ from typing import Any
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from lms.accounts.notifications import user_group
-from lms.sockets import SIGNED_OUT, refuse
+from lms.sockets import SIGNED_OUT, SessionBound, refuse
 
 
-class NotificationConsumer(AsyncJsonWebsocketConsumer):
-    """Joins the signed-in person's group and forwards each new notification as JSON."""
+class NotificationConsumer(SessionBound, AsyncJsonWebsocketConsumer):
+    """Joins the signed-in person's group and forwards each new notification as JSON; closed
+    (4401) when the session it was opened in signs out."""
 
     group: str = ""
 
@@ -22,9 +23,11 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             return
         self.group = user_group(user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.join_session()
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
+        await self.leave_session()
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 

@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 
 from lms.dashboards import live
 from lms.dashboards.selectors import lens_for
-from lms.sockets import NOT_ALLOWED, SIGNED_OUT, refuse
+from lms.sockets import NOT_ALLOWED, SIGNED_OUT, SessionBound, refuse
 
 # A coordinator of a large police with hundreds of units joins the groups of its top
 # institutions only: events name every institution above the learner's, so nothing is lost.
@@ -49,14 +49,14 @@ def groups_of(lens: Any) -> list[str]:
     return groups[:MAX_GROUPS]
 
 
-class DashboardConsumer(AsyncJsonWebsocketConsumer):
+class DashboardConsumer(SessionBound, AsyncJsonWebsocketConsumer):
     """Pushes counter increments and completions to an open dashboard.
 
     The viewer's lens is read at connect and again before delivering, at most RECHECK_SECONDS
     after the last reading (one lens query per socket and window, none in between): a viewer who
     lost every dashboard role is disconnected with 4403 (live.js does not reconnect on it), one
     whose lens changed joins and leaves groups accordingly and hears only its new groups, with or
-    without names as the new lens says."""
+    without names as the new lens says. Signing out of the session closes it (4401)."""
 
     RECHECK_SECONDS = 30.0
 
@@ -78,9 +78,11 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
         self.groups_joined = groups
         self.checked_at = time.monotonic()
+        await self.join_session()
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
+        await self.leave_session()
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
         self.groups_joined = []

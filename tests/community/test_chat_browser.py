@@ -242,3 +242,38 @@ def test_a_signed_out_officer_whose_socket_drops_is_refused_and_told_so(
         closed = translation.gettext("This chat is no longer open to you: reload the page.")
     assert page.locator("#chat-status").text_content() == closed
     assert page.get_by_role("textbox", name="Mensaje").is_disabled()
+
+
+def test_signing_out_in_another_tab_closes_the_chat_at_once(
+    asgi_live_server: str, browser: Any
+) -> None:
+    """Ana reads the chat in one tab and signs out in another (the same browser, the same
+    session): the server closes the chat's and the notifications' sockets with 4401 at once,
+    and the chat's tab says so in her language and stops, without waiting for a drop or a
+    re-check (before, it went on showing Luis's messages to a signed-out browser)."""
+    from community.models import ChatMessage
+
+    run = RunFactory()
+    ana = UserFactory(full_name="Ana Souza", preferred_language="pt")
+    luis = UserFactory(full_name="Luis Martínez", preferred_language="es")
+    enrol(ana, run)
+    enrol(luis, run)
+    page, sockets = _open_chat(browser, asgi_live_server, ana, run, _KEEP_SOCKETS)
+    luis_page, _ = _open_chat(browser, asgi_live_server, luis, run)
+    other_tab = page.context.new_page()
+    other_tab.goto(f"{asgi_live_server}/courses/")
+    with other_tab.expect_navigation():
+        other_tab.get_by_role("button", name="Sair").click()
+    page.wait_for_function("window.__codes.filter(code => code === 4401).length === 2")
+    _assert_closed_for_good(page, sockets, "pt")
+    luis_page.get_by_role("textbox", name="Mensaje").fill("¿Alguien?")
+    luis_page.get_by_role("button", name="Enviar").click()
+    luis_page.wait_for_function(
+        "document.getElementById('chat-log').textContent.includes('¿Alguien?')"
+    )
+    page.wait_for_timeout(500)
+    assert "¿Alguien?" not in (page.locator("#chat-log").text_content() or "")
+    assert ChatMessage.objects.filter(run=run, body="¿Alguien?").exists()
+    luis_page.wait_for_function(
+        "document.getElementById('chat-presence').textContent === 'En línea ahora: Luis Martínez'"
+    )
