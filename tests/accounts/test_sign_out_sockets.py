@@ -22,6 +22,7 @@ from lms.asgi import application
 from lms.sockets import SIGNED_OUT, session_group
 from tests.community.factories import RunFactory, enrol
 from tests.factories import RoleAssignmentFactory, UserFactory
+from tests.sockets import receive_type, until_closed
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
@@ -47,21 +48,6 @@ def _socket(client: Client, path: str) -> WebsocketCommunicator:
     )
 
 
-async def _receive_type(communicator: WebsocketCommunicator, kind: str) -> dict[str, Any]:
-    for _ in range(20):
-        message = await communicator.receive_json_from(timeout=5)
-        if message["type"] == kind:
-            return message
-    raise AssertionError(f"no {kind} message")
-
-
-async def _until_closed(communicator: WebsocketCommunicator) -> list[dict[str, Any]]:
-    outputs = [await communicator.receive_output(timeout=5)]
-    while outputs[-1]["type"] != "websocket.close":
-        outputs.append(await communicator.receive_output(timeout=5))
-    return outputs
-
-
 def test_signing_out_closes_that_sessions_sockets_and_no_others() -> None:
     run = RunFactory()
     ana = UserFactory(full_name="Ana Souza")
@@ -77,24 +63,24 @@ def test_signing_out_closes_that_sessions_sockets_and_no_others() -> None:
         luis_chat = _socket(colleague, f"/ws/chat/{run.pk}/")
         for socket in (chat, bell, phone_bell, luis_chat):
             assert (await socket.connect())[0]
-        await _receive_type(chat, "history")
-        await _receive_type(luis_chat, "history")
-        presence = await _receive_type(luis_chat, "presence")
+        await receive_type(chat, "history")
+        await receive_type(luis_chat, "history")
+        presence = await receive_type(luis_chat, "presence")
         while set(presence["online"]) != {"Ana Souza", "Luis Martínez"}:
-            presence = await _receive_type(luis_chat, "presence")
+            presence = await receive_type(luis_chat, "presence")
 
         signed_out = await sync_to_async(laptop.post)("/accounts/logout/")
-        closed = {"chat": await _until_closed(chat), "bell": await _until_closed(bell)}
+        closed = {"chat": await until_closed(chat), "bell": await until_closed(bell)}
         for socket in (chat, bell):
             await socket.disconnect()  # what the server then tells the application, as Daphne does
         while "Ana Souza" in presence["online"]:
-            presence = await _receive_type(luis_chat, "presence")
+            presence = await receive_type(luis_chat, "presence")
 
         # the phone's session is still signed in: its socket hears the next notification
         await sync_to_async(notify)(recipients=[ana], subject="Grade released", body="See it.")
         pushed = await phone_bell.receive_json_from(timeout=5)
         await luis_chat.send_json_to({"type": "message", "body": "Friday", "client_id": "l1"})
-        heard = await _receive_type(luis_chat, "message")
+        heard = await receive_type(luis_chat, "message")
         for socket in (phone_bell, luis_chat):
             await socket.disconnect()
         return {
@@ -123,7 +109,7 @@ def test_signing_out_closes_the_dashboards_live_socket() -> None:
         live = _socket(browser, "/ws/dashboards/")
         assert (await live.connect())[0]
         await sync_to_async(browser.post)("/accounts/logout/")
-        outputs = await _until_closed(live)
+        outputs = await until_closed(live)
         await live.disconnect()
         return outputs
 
@@ -140,7 +126,7 @@ def test_a_socket_of_a_signed_out_session_is_refused_when_it_comes_back() -> Non
         await sync_to_async(browser.post)("/accounts/logout/")
         again = _socket(cookie_holder, "/ws/notifications/")
         assert (await again.connect())[0]  # accepted, then closed with the reason
-        outputs = await _until_closed(again)
+        outputs = await until_closed(again)
         await again.disconnect()
         return outputs
 

@@ -15,6 +15,7 @@ from community.models import ChatMessage, ModerationAction
 from community.routing import websocket_urlpatterns
 from tests.community.factories import RunFactory, enrol, make_instructor
 from tests.factories import UserFactory
+from tests.sockets import receive_type
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
@@ -26,15 +27,6 @@ def _client(user: Any, run_id: int, after: int | None = None) -> WebsocketCommun
     communicator = WebsocketCommunicator(application, path)
     communicator.scope["user"] = user
     return communicator
-
-
-async def _receive_type(communicator: WebsocketCommunicator, kind: str) -> dict[str, Any]:
-    """The next message of `kind`, skipping presence updates and the like."""
-    for _ in range(20):
-        message = await communicator.receive_json_from(timeout=5)
-        if message["type"] == kind:
-            return message
-    raise AssertionError(f"no {kind} message")
 
 
 @pytest.fixture(autouse=True)
@@ -53,25 +45,23 @@ def test_two_officers_exchange_messages_and_history_is_kept() -> None:
         first, second = _client(ana, run.pk), _client(luis, run.pk)
         assert (await first.connect())[0]
         assert (await second.connect())[0]
-        assert (await _receive_type(first, "history"))["messages"] == []
-        await _receive_type(second, "history")
-        presence = await _receive_type(second, "presence")
+        assert (await receive_type(first, "history"))["messages"] == []
+        await receive_type(second, "history")
+        presence = await receive_type(second, "presence")
         while set(presence["online"]) != {"Ana Souza", "Luis Martínez"}:
-            presence = await _receive_type(
-                second, "presence"
-            )  # an earlier broadcast may come first
+            presence = await receive_type(second, "presence")  # an earlier broadcast may come first
         await first.send_json_to(
             {"type": "message", "body": "¿Listos para la práctica?", "client_id": "a-1"}
         )
-        received = await _receive_type(second, "message")
+        received = await receive_type(second, "message")
         assert received["message"]["body"] == "¿Listos para la práctica?"
         assert received["message"]["author"] == "Ana Souza"
-        assert (await _receive_type(first, "message"))["message"]["client_id"] == "a-1"
+        assert (await receive_type(first, "message"))["message"]["client_id"] == "a-1"
         await first.disconnect()
         await second.disconnect()
         late = _client(luis, run.pk)
         await late.connect()
-        history = await _receive_type(late, "history")
+        history = await receive_type(late, "history")
         assert [m["body"] for m in history["messages"]] == ["¿Listos para la práctica?"]
         await late.disconnect()
 
@@ -88,22 +78,22 @@ def test_reconnecting_client_gets_only_what_it_missed_and_resend_is_not_doubled(
     async def scenario() -> None:
         first = _client(ana, run.pk)
         await first.connect()
-        await _receive_type(first, "history")
+        await receive_type(first, "history")
         await first.send_json_to({"type": "message", "body": "one", "client_id": "c1"})
-        seen = (await _receive_type(first, "message"))["message"]["id"]
+        seen = (await receive_type(first, "message"))["message"]["id"]
         await first.disconnect()
         other = _client(luis, run.pk)
         await other.connect()
-        await _receive_type(other, "history")
+        await receive_type(other, "history")
         await other.send_json_to({"type": "message", "body": "two", "client_id": "c2"})
-        await _receive_type(other, "message")
+        await receive_type(other, "message")
         await other.disconnect()
         again = _client(ana, run.pk, after=seen)
         await again.connect()
-        missed = await _receive_type(again, "history")
+        missed = await receive_type(again, "history")
         assert [m["body"] for m in missed["messages"]] == ["two"]
         await again.send_json_to({"type": "message", "body": "one", "client_id": "c1"})
-        echoed = await _receive_type(again, "message")
+        echoed = await receive_type(again, "message")
         assert echoed["message"]["id"] == seen
         await again.disconnect()
 
@@ -135,7 +125,7 @@ def test_rate_limit_refuses_a_flood() -> None:
     async def scenario() -> list[str]:
         communicator = _client(ana, run.pk)
         await communicator.connect()
-        await _receive_type(communicator, "history")
+        await receive_type(communicator, "history")
         kinds = []
         for index in range(8):
             await communicator.send_json_to(
@@ -165,15 +155,15 @@ def test_instructor_hides_a_message_for_everyone_learner_cannot() -> None:
         learner_ws, teacher_ws = _client(ana, run.pk), _client(instructor, run.pk)
         await learner_ws.connect()
         await teacher_ws.connect()
-        await _receive_type(learner_ws, "history")
-        await _receive_type(teacher_ws, "history")
+        await receive_type(learner_ws, "history")
+        await receive_type(teacher_ws, "history")
         await learner_ws.send_json_to({"type": "message", "body": "off topic", "client_id": "x"})
-        message_id = (await _receive_type(teacher_ws, "message"))["message"]["id"]
+        message_id = (await receive_type(teacher_ws, "message"))["message"]["id"]
         await learner_ws.send_json_to({"type": "hide", "id": message_id})
-        refused = await _receive_type(learner_ws, "error")
+        refused = await receive_type(learner_ws, "error")
         assert refused["error"] == "You do not moderate this chat."  # was "refused", in English
         await teacher_ws.send_json_to({"type": "hide", "id": message_id})
-        assert (await _receive_type(learner_ws, "hidden"))["id"] == message_id
+        assert (await receive_type(learner_ws, "hidden"))["id"] == message_id
         await learner_ws.disconnect()
         await teacher_ws.disconnect()
 

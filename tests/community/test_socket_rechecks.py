@@ -21,6 +21,7 @@ from community.routing import websocket_urlpatterns
 from courses.models import Enrollment, RunInstructor
 from tests.community.factories import RunFactory, enrol, make_instructor
 from tests.factories import UserFactory
+from tests.sockets import receive_type, until_closed
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
@@ -37,22 +38,6 @@ def _client(user: Any, run_id: int) -> WebsocketCommunicator:
     communicator = WebsocketCommunicator(application, f"/ws/chat/{run_id}/")
     communicator.scope["user"] = user
     return communicator
-
-
-async def _receive_type(communicator: WebsocketCommunicator, kind: str) -> dict[str, Any]:
-    for _ in range(20):
-        message = await communicator.receive_json_from(timeout=5)
-        if message["type"] == kind:
-            return message
-    raise AssertionError(f"no {kind} message")
-
-
-async def _until_closed(communicator: WebsocketCommunicator) -> list[dict[str, Any]]:
-    """Everything the socket sends until it is closed (a timeout if it never is)."""
-    outputs = [await communicator.receive_output(timeout=5)]
-    while outputs[-1]["type"] != "websocket.close":
-        outputs.append(await communicator.receive_output(timeout=5))
-    return outputs
 
 
 def _withdraw(user: Any, run: Any) -> None:
@@ -88,18 +73,18 @@ def test_who_left_the_run_stops_hearing_the_chat_and_its_presence(
         leaving, staying = _client(ana, run.pk), _client(luis, run.pk)
         assert (await leaving.connect())[0]
         assert (await staying.connect())[0]
-        await _receive_type(leaving, "history")
-        await _receive_type(staying, "history")
-        presence = await _receive_type(staying, "presence")
+        await receive_type(leaving, "history")
+        await receive_type(staying, "history")
+        presence = await receive_type(staying, "presence")
         while set(presence["online"]) != {"Ana Souza", "Luis Martínez"}:
-            presence = await _receive_type(staying, "presence")
+            presence = await receive_type(staying, "presence")
         await database_sync_to_async(leaves)(ana, run)
         await staying.send_json_to({"type": "message", "body": "Plan for Friday", "client_id": "s"})
-        await _receive_type(staying, "message")
-        outputs = await _until_closed(leaving)
-        presence = await _receive_type(staying, "presence")
+        await receive_type(staying, "message")
+        outputs = await until_closed(leaving)
+        presence = await receive_type(staying, "presence")
         while "Ana Souza" in presence["online"]:
-            presence = await _receive_type(staying, "presence")
+            presence = await receive_type(staying, "presence")
         await staying.disconnect()
         return outputs, presence
 
@@ -120,10 +105,10 @@ def test_a_withdrawn_learner_can_no_longer_ping_themself_online(
     async def scenario() -> list[dict[str, Any]]:
         socket = _client(ana, run.pk)
         assert (await socket.connect())[0]
-        await _receive_type(socket, "history")
+        await receive_type(socket, "history")
         await database_sync_to_async(_withdraw)(ana, run)
         await socket.send_json_to({"type": "ping"})
-        return await _until_closed(socket)
+        return await until_closed(socket)
 
     outputs = async_to_sync(scenario)()
     assert outputs[-1] == {"type": "websocket.close", "code": 4403}
@@ -153,12 +138,12 @@ def test_the_membership_is_looked_at_once_per_window(monkeypatch: pytest.MonkeyP
         socket, other = _client(ana, run.pk), _client(instructor, run.pk)
         assert (await socket.connect())[0]
         assert (await other.connect())[0]
-        await _receive_type(socket, "history")
+        await receive_type(socket, "history")
         for index in range(3):
             await other.send_json_to(
                 {"type": "message", "body": f"m{index}", "client_id": f"{index}"}
             )
-            await _receive_type(socket, "message")
+            await receive_type(socket, "message")
         await socket.disconnect()
         await other.disconnect()
 
