@@ -1,18 +1,23 @@
-"""Refusing a WebSocket so that the page's script hears why, and closing the sockets of a
-session when its person signs out."""
+"""Refusing a WebSocket so that the page's script hears why; closing the sockets of a session
+when its person signs out, and every socket of a person whose access changed."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from functools import partial
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
+from django.db import transaction
 
 SIGNED_OUT = 4401
 NOT_ALLOWED = 4403
+# Closed so that the page connects again and is checked again: the pages' scripts reconnect on
+# any code but the two above, and a socket of a session that no longer holds is then refused.
+RECHECK = 4000
 
 logger = logging.getLogger(__name__)
 
@@ -36,49 +41,92 @@ def session_group(session_key: str) -> str:
     return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:40]
 
 
+def person_group(user_id: int) -> str:
+    """The channel-layer group of every socket a person has open, in any session."""
+    return f"person.{int(user_id)}"
+
+
 class SessionBound:
-    """For a consumer whose socket belongs to its person's session: `join_session` (in
-    `connect`, once the socket is allowed) puts it in the session's group, and signing out of
-    that session (`end_session`) closes it with SIGNED_OUT. Without it an open socket kept
-    delivering to a browser whose person had signed out (the chat, the dashboards' live
-    figures, notifications) until the connection dropped or a re-check refused it.
+    """For a consumer whose socket belongs to its person's session. `join_session` (in
+    `connect`, once the socket is allowed) puts it in the session's group and in its person's:
+
+    - signing out of that session (`end_session`) closes it with SIGNED_OUT;
+    - a change to the person that may end their sessions (a new password, by change or reset;
+      a suspension; the account deleted: `recheck_person`) closes every socket of theirs with
+      RECHECK. The page reconnects at once, and the handshake checks the session again: the
+      session that changed the password holds (Django keeps it, under a new key) and gets its
+      socket back; the person's other sessions no longer hold and are refused with SIGNED_OUT.
+
+    Without it an open socket kept delivering to a browser whose person had signed out (the
+    chat, the dashboards' live figures, notifications), or whose session a new password had
+    ended, until the connection dropped or a re-check refused it.
 
     The consumer's own `disconnect` runs after the close, as for any close, and leaves its
     other groups; `leave_session` is for that `disconnect`."""
 
     session_group_name: str = ""
+    person_group_name: str = ""
     scope: dict[str, Any]
     channel_layer: Any
     channel_name: str
 
     async def join_session(self) -> None:
+        if self.channel_layer is None:
+            return
         session = self.scope.get("session")
         key = getattr(session, "session_key", None)
-        if key and self.channel_layer is not None:
+        if key:
             self.session_group_name = session_group(key)
             await self.channel_layer.group_add(self.session_group_name, self.channel_name)
+        user = self.scope.get("user")
+        if user is not None and user.is_authenticated:
+            self.person_group_name = person_group(user.pk)
+            await self.channel_layer.group_add(self.person_group_name, self.channel_name)
 
     async def leave_session(self) -> None:
-        if self.session_group_name:
-            await self.channel_layer.group_discard(self.session_group_name, self.channel_name)
-            self.session_group_name = ""
+        for name in (self.session_group_name, self.person_group_name):
+            if name:
+                await self.channel_layer.group_discard(name, self.channel_name)
+        self.session_group_name = self.person_group_name = ""
 
     async def session_ended(self, event: dict[str, Any]) -> None:
         """The session signed out: close (its `disconnect` leaves the groups)."""
         await self.close(code=SIGNED_OUT)  # type: ignore[attr-defined]
 
+    async def person_changed(self, event: dict[str, Any]) -> None:
+        """The person's password or status changed: close, for the page to be checked again."""
+        await self.close(code=RECHECK)  # type: ignore[attr-defined]
 
-def end_session(session_key: str | None) -> None:
-    """Close every socket opened in the session `session_key` (called when it signs out). A
-    channel layer that cannot be reached does not stop the sign-out: the sockets then close at
-    their next re-check or drop, as before, and the failure is logged."""
+
+def _send(group: str, message: dict[str, Any], failure: str) -> None:
+    """Send to a group; a channel layer that cannot be reached stops nothing (the sockets then
+    close at their next re-check or drop, as before), and the failure is logged."""
     layer = get_channel_layer()
-    if not session_key or layer is None:
+    if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(session_group(session_key), {"type": "session.ended"})
-    except Exception:  # noqa: BLE001 - Redis down must not keep a person signed in
-        logger.warning("could not close the sockets of a session that signed out", exc_info=True)
+        async_to_sync(layer.group_send)(group, message)
+    except Exception:  # noqa: BLE001 - Redis down must not stop a sign-out or a password change
+        logger.warning(failure, exc_info=True)
+
+
+def end_session(session_key: str | None) -> None:
+    """Close every socket opened in the session `session_key` (called when it signs out)."""
+    if session_key:
+        _send(
+            session_group(session_key),
+            {"type": "session.ended"},
+            "could not close the sockets of a session that signed out",
+        )
+
+
+def recheck_person(user_id: int) -> None:
+    """Close every socket of the person, for each to reconnect and be checked again."""
+    _send(
+        person_group(user_id),
+        {"type": "person.changed"},
+        "could not close the sockets of a person whose access changed",
+    )
 
 
 def _on_sign_out(sender: Any, request: Any = None, **kwargs: Any) -> None:
@@ -86,8 +134,29 @@ def _on_sign_out(sender: Any, request: Any = None, **kwargs: Any) -> None:
     end_session(getattr(session, "session_key", None))
 
 
+def _on_person_saved(sender: Any, instance: Any, created: bool = False, **kwargs: Any) -> None:
+    # A password set in this save (AbstractBaseUser keeps it in `_password` until the save
+    # ends), or an account that is not active: its sockets are checked again once it commits.
+    if created:
+        return
+    if getattr(instance, "_password", None) is not None or instance.status == "suspended":
+        transaction.on_commit(partial(recheck_person, instance.pk))
+
+
+def _on_person_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
+    transaction.on_commit(partial(recheck_person, instance.pk))
+
+
 def connect() -> None:
-    """Close a session's sockets when it signs out (lms.accounts's ready)."""
+    """Close a session's sockets when it signs out, and a person's when their password or
+    status changes (lms.accounts's ready)."""
+    from django.contrib.auth import get_user_model
     from django.contrib.auth.signals import user_logged_out
+    from django.db.models.signals import post_delete, post_save
 
     user_logged_out.connect(_on_sign_out, dispatch_uid="lms.sockets.end_session")
+    person = get_user_model()
+    post_save.connect(_on_person_saved, sender=person, dispatch_uid="lms.sockets.person_saved")
+    post_delete.connect(
+        _on_person_deleted, sender=person, dispatch_uid="lms.sockets.person_deleted"
+    )

@@ -3,6 +3,10 @@ the notifications and the dashboards' live figures, with 4401, on which the page
 reconnecting. Before, an open socket went on delivering to a signed-out browser until the
 connection dropped or a membership re-check refused it. The person's other sessions keep theirs.
 
+A new password (changed or reset), a suspension or a deleted account closes every socket of the
+person with 4000 instead: the page reconnects, and the handshake checks its session again. The
+session that changed the password holds and gets its socket back; the others are refused.
+
 Through the real stack: the session cookie of a real sign-in, the ASGI application with its
 origin check and AuthMiddlewareStack, the sign-out view and Redis's channel layer."""
 
@@ -19,7 +23,7 @@ from django.test import Client
 
 from lms.accounts.notifications import notify
 from lms.asgi import application
-from lms.sockets import SIGNED_OUT, session_group
+from lms.sockets import RECHECK, SIGNED_OUT, session_group
 from tests.community.factories import RunFactory, enrol
 from tests.factories import RoleAssignmentFactory, UserFactory
 from tests.sockets import receive_type, until_closed
@@ -161,3 +165,112 @@ def test_the_session_group_hides_the_session_key() -> None:
     assert group == session_group(key) != session_group(key + "6")
     assert len(group) < 100
     assert group.replace(".", "").isalnum()
+
+
+def _fresh_socket_refused(client: Client, path: str) -> Any:
+    async def scenario() -> list[dict[str, Any]]:
+        socket = _socket(client, path)
+        assert (await socket.connect())[0]
+        outputs = await until_closed(socket)
+        await socket.disconnect()
+        return outputs
+
+    return async_to_sync(scenario)()
+
+
+def test_a_new_password_closes_every_socket_and_only_the_changing_session_reconnects() -> None:
+    ana = UserFactory()
+    ana.set_password("old-pass-2026!")
+    ana.save()
+    laptop, phone = _session(ana), _session(ana)
+
+    async def scenario() -> dict[str, Any]:
+        sockets = {
+            "laptop": _socket(laptop, "/ws/notifications/"),
+            "phone": _socket(phone, "/ws/notifications/"),
+        }
+        for socket in sockets.values():
+            assert (await socket.connect())[0]
+        changed = await sync_to_async(laptop.post)(
+            "/accounts/account/password/",
+            {
+                "old_password": "old-pass-2026!",
+                "new_password1": "a-New-pass-2026!",
+                "new_password2": "a-New-pass-2026!",
+            },
+        )
+        closed = {name: await until_closed(socket) for name, socket in sockets.items()}
+        for socket in sockets.values():
+            await socket.disconnect()
+        return {"status": changed.status_code, "closed": closed}
+
+    result = async_to_sync(scenario)()
+    assert result["status"] == 302
+    for name in ("laptop", "phone"):
+        assert result["closed"][name][-1] == {"type": "websocket.close", "code": RECHECK}
+
+    # the pages reconnect: the laptop's session holds (under its new key), the phone's does not
+    async def reconnect_laptop() -> None:
+        socket = _socket(laptop, "/ws/notifications/")
+        assert (await socket.connect())[0]
+        await sync_to_async(notify)(recipients=[ana], subject="Still here", body="Yes.")
+        assert (await socket.receive_json_from(timeout=5))["type"] == "notification"
+        await socket.disconnect()
+
+    async_to_sync(reconnect_laptop)()
+    refused = _fresh_socket_refused(phone, "/ws/notifications/")
+    assert refused[-1] == {"type": "websocket.close", "code": SIGNED_OUT}
+
+
+def test_a_suspension_closes_the_persons_sockets_and_the_reconnect_is_refused() -> None:
+    run = RunFactory()
+    ana = UserFactory()
+    enrol(ana, run)
+    browser = _session(ana)
+
+    async def scenario() -> dict[str, list[dict[str, Any]]]:
+        chat = _socket(browser, f"/ws/chat/{run.pk}/")
+        bell = _socket(browser, "/ws/notifications/")
+        for socket in (chat, bell):
+            assert (await socket.connect())[0]
+        await receive_type(chat, "history")
+
+        def suspend() -> None:
+            ana.status = ana.Status.SUSPENDED  # as the admin's form saves it
+            ana.save()
+
+        await sync_to_async(suspend)()
+        closed = {"chat": await until_closed(chat), "bell": await until_closed(bell)}
+        for socket in (chat, bell):
+            await socket.disconnect()
+        return closed
+
+    closed = async_to_sync(scenario)()
+    for name in ("chat", "bell"):
+        assert closed[name][-1] == {"type": "websocket.close", "code": RECHECK}
+    assert _fresh_socket_refused(browser, "/ws/notifications/")[-1]["code"] == SIGNED_OUT
+    assert _fresh_socket_refused(browser, f"/ws/chat/{run.pk}/")[-1]["code"] == 4403
+
+
+def test_other_changes_to_the_person_leave_their_sockets_open() -> None:
+    """A new name, a language, a sign-in elsewhere (last_login): nothing that ends a session."""
+    ana = UserFactory()
+    browser = _session(ana)
+
+    async def scenario() -> dict[str, Any]:
+        bell = _socket(browser, "/ws/notifications/")
+        assert (await bell.connect())[0]
+
+        def edit() -> None:
+            ana.full_name = "Ana Souza Lima"
+            ana.preferred_language = "pt"
+            ana.save()
+            _session(ana)  # another sign-in saves last_login
+
+        await sync_to_async(edit)()
+        await sync_to_async(notify)(recipients=[ana], subject="Hello", body="Still open.")
+        heard = await bell.receive_json_from(timeout=5)
+        await bell.disconnect()
+        return heard
+
+    assert async_to_sync(scenario)()["type"] == "notification"
