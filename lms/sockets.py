@@ -136,10 +136,12 @@ def _on_sign_out(sender: Any, request: Any = None, **kwargs: Any) -> None:
 
 def _on_person_saved(sender: Any, instance: Any, created: bool = False, **kwargs: Any) -> None:
     # A password set in this save (AbstractBaseUser keeps it in `_password` until the save
-    # ends), or an account that is not active: its sockets are checked again once it commits.
+    # ends; a sign-in's rehash clears it first), or a suspended account: its sockets are
+    # checked again once the save commits.
     if created:
         return
-    if getattr(instance, "_password", None) is not None or instance.status == "suspended":
+    suspended = instance.status == instance.Status.SUSPENDED
+    if getattr(instance, "_password", None) is not None or suspended:
         transaction.on_commit(partial(recheck_person, instance.pk))
 
 

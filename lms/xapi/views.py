@@ -8,10 +8,11 @@ credential) their own (in the launch's registration). Writes keep to it too:
 - voiding (`_check_voiding`): only an LRS client voids, and only a target it may read, in the
   transaction that stores it. A learner's credential (session or launched content) voids
   nothing, refused 403 whatever the target (cmi5 6.3: content is given no credential that
-  voids; the platform's records of a learner are not theirs to erase). An LRS client's voiding statement of a target it cannot
-  read is stored and voids nothing, as one of an absent target is (xAPI: the LRS SHOULD NOT
-  reject it; ADL XAPI-00019): neither answer tells whether the target exists. Voiding
-  statements are never buffered (lms.xapi.buffer), so the drain never voids.
+  voids; the platform's records of a learner are not theirs to erase). An LRS client's
+  voiding statement of a target it cannot read is stored and voids nothing, as one of an
+  absent target is (xAPI: the LRS SHOULD NOT reject it; ADL XAPI-00019): neither answer
+  tells whether the target exists. Voiding statements are never buffered (lms.xapi.buffer),
+  so the drain never voids.
 - an id already stored: 409 naming the difference when the caller may read the stored
   statement (xAPI), the same 409 whatever the stored statement when it may not. That the id is
   taken cannot be hidden (ids are unique across the LRS); what is stored under it is.
