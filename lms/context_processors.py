@@ -8,6 +8,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from lms.chrome import csrf_token
+
 
 def platform(request: HttpRequest) -> dict[str, Any]:
     """Languages, the site address, the forms' CSRF token, and (read only when a page shows
@@ -19,8 +21,6 @@ def platform(request: HttpRequest) -> dict[str, Any]:
     # The forms' token as the pre-rendered pages make it (lms.chrome.csrf_token: one mask per
     # request, and the browser's cookie not sent again on every page), in place of Django's
     # built-in csrf processor's, which runs first.
-    from lms.chrome import csrf_token
-
     context["csrf_token"] = SimpleLazyObject(lambda: csrf_token(request))
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:

@@ -9,6 +9,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+# Lines a script puts after making its Locust `env`: `answers` then fills with [name, status,
+# failed] for every request its users send.
+RECORD_REQUESTS = """
+answers = []
+env.events.request.add_listener(
+    lambda name, response, exception, **kw: answers.append(
+        [name, response.status_code if response is not None else None, exception is not None]
+    )
+)
+"""
+
 
 def run_script(script: str, pool: dict[str, Any], base_url: str, tmp_path: Path) -> Any:
     """Run `script` (its argv[1] is the server's address) with `pool` as the load test's pool

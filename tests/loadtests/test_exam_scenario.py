@@ -17,7 +17,7 @@ from assessments import services
 from assessments.models import Answer, Attempt, Question
 from loadtests.exam_forms import answer_fields, answers
 from tests.assessments.factories import enrol, make_assessment
-from tests.loadtests.locust_script import run_script
+from tests.loadtests.locust_script import RECORD_REQUESTS, run_script
 
 pytestmark = pytest.mark.django_db
 K = Question.Kind
@@ -55,7 +55,8 @@ def test_the_scenarios_answers_are_accepted_by_the_attempt_views() -> None:
     assert Attempt.objects.get(pk=attempt.pk).status != Attempt.Status.IN_PROGRESS
 
 
-SCRIPT = """
+SCRIPT = (
+    """
 import json, os, sys
 os.environ.update({"LMS_EXAM_EMAILS": "%(email)s", "LMS_EXAM_PASSWORD": "%(password)s"})
 from locust.env import Environment
@@ -64,13 +65,9 @@ import loadtests.scenarios.exam_burst as exam
 exam.ExamBurstUser.exam_id = %(exam)d
 exam.ExamBurstUser.host = sys.argv[1]
 env = Environment(user_classes=[exam.ExamBurstUser], host=sys.argv[1])
-answers = []
-env.events.request.add_listener(
-    lambda name, response, exception, **kw: answers.append(
-        [name, response.status_code if response is not None else None, exception is not None]
-    )
-)
-user = exam.ExamBurstUser(env)
+"""
+    + RECORD_REQUESTS
+    + """user = exam.ExamBurstUser(env)
 user.on_start()
 for _ in range(6):
     try:
@@ -79,6 +76,7 @@ for _ in range(6):
         break
 print(json.dumps(answers))
 """
+)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -12,30 +12,28 @@ import pytest
 from courses.models import Enrollment, Lesson, LessonProgress
 from tests.courses.factories import RunFactory
 from tests.factories import UserFactory
-from tests.loadtests.locust_script import run_script
+from tests.loadtests.locust_script import RECORD_REQUESTS, run_script
 
 PASSWORD = "locust-learner-pass-2026"  # noqa: S105 - a test account's
 
-SCRIPT = """
+SCRIPT = (
+    """
 import json, sys
 from locust.env import Environment
 import loadtests.locustfile as scenarios
 
 scenarios.Learner.host = sys.argv[1]
 env = Environment(user_classes=[scenarios.Learner], host=sys.argv[1])
-answers = []
-env.events.request.add_listener(
-    lambda name, response, exception, **kw: answers.append(
-        [name, response.status_code if response is not None else None, exception is not None]
-    )
-)
-user = scenarios.Learner(env)
+"""
+    + RECORD_REQUESTS
+    + """user = scenarios.Learner(env)
 user.me = scenarios.POOL["learners"][0]
 user.arrive(user.me["email"], user.me["cookie"], sign_in_share=1.0)
 token = user.csrf_token()
 user.video_position()
 print(json.dumps({"token": token, "answers": answers}))
 """
+)
 
 
 @pytest.mark.django_db(transaction=True)
