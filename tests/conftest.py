@@ -58,6 +58,19 @@ def _fresh_recorded_activity() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _language_of_the_settings() -> Iterator[None]:
+    """Every test starts in the settings' language. A request through the test client runs in
+    the test's thread, and Django's LocaleMiddleware leaves the page's language active after
+    it: a French page left French number formats to whatever test ran next in the process
+    (the dashboards' tile map read "Colombia : 12 (25,0 %)" after the community's tests)."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_channel_layer() -> None:
     """A channel layer of the test's own. get_channel_layer() keeps one layer per process, and
     channels_redis binds an asyncio lock to the event loop that first waits on it; a later
