@@ -8,8 +8,10 @@ class CommunityConfig(AppConfig):
     verbose_name = _("The network")
 
     def ready(self) -> None:
-        from community import permissions  # noqa: F401 - registers the rules
+        from community import permissions, receivers
         from lms import media
+
+        receivers.connect()
 
         media.register("community/attachments/", permissions.attachment_file)
         media.register("library/", permissions.library_file)

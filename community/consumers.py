@@ -19,9 +19,10 @@ from django.utils.translation import gettext as _
 
 from community import selectors, services
 from community.models import ChatMessage, ChatPresence
+from community.receivers import chat_group
 from courses.models import CourseRun
 from lms.ids import as_id
-from lms.sockets import NOT_ALLOWED, SessionBound, refuse
+from lms.sockets import NOT_ALLOWED, SIGNED_OUT, SessionBound, refuse
 
 PRESENCE_WINDOW = timedelta(minutes=2)
 MAX_ID = 2**63 - 1  # the largest primary key: a larger number is no message (and no query)
@@ -63,8 +64,11 @@ class ChatConsumer(SessionBound, AsyncJsonWebsocketConsumer):
     a hidden message, presence, a step the person sends), at most RECHECK_SECONDS after the
     last check: one query per socket and window, none in between. Whoever no longer belongs to
     the run (withdrawn, no longer its instructor, suspended) is disconnected with 4403, the code
-    of a refused connect, and leaves the others' presence list. Signing out of the session the
-    socket was opened in closes it at once (4401), and it leaves the presence list too.
+    of a refused connect, and leaves the others' presence list: at once when the enrolment is
+    withdrawn or the instructor removed (community.receivers asks the run's sockets of that
+    person to check), else at that re-check. Signing out of the session the socket was opened
+    in closes it at once (4401), and it leaves the presence list too; so does the re-check of
+    a session that expired meanwhile.
     """
 
     RECHECK_SECONDS = 30.0
@@ -77,7 +81,7 @@ class ChatConsumer(SessionBound, AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         self.run_id = int(self.scope["url_route"]["kwargs"]["run_id"])
-        self.group = f"chat.run.{self.run_id}"
+        self.group = chat_group(self.run_id)
         if user is None or not user.is_authenticated or not await self._may_join(user):
             self.revoked = True  # never joined: nothing to leave
             await refuse(self, NOT_ALLOWED)
@@ -115,6 +119,11 @@ class ChatConsumer(SessionBound, AsyncJsonWebsocketConsumer):
             return False
         if time.monotonic() - self.checked_at < self.RECHECK_SECONDS:
             return True
+        if not await self.session_holds():
+            self.revoked = True
+            await self._leave()
+            await self.close(code=SIGNED_OUT)
+            return False
         allowed = await database_sync_to_async(self._still_member)()
         self.checked_at = time.monotonic()
         if not allowed:
@@ -122,6 +131,11 @@ class ChatConsumer(SessionBound, AsyncJsonWebsocketConsumer):
             await self._leave()
             await self.close(code=NOT_ALLOWED)
         return allowed
+
+    async def recheck_access(self) -> None:
+        """The person's membership of this run changed: check it now (lms.sockets)."""
+        self.checked_at = float("-inf")
+        await self._still_allowed()
 
     @classmethod
     async def decode_json(cls, text_data: str) -> Any:

@@ -1,5 +1,5 @@
 """Refusing a WebSocket so that the page's script hears why; closing the sockets of a session
-when its person signs out, and every socket of a person whose access changed."""
+when its person signs out or it expires, and every socket of a person whose access changed."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from functools import partial
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.db import transaction
@@ -51,11 +52,19 @@ class SessionBound:
     `connect`, once the socket is allowed) puts it in the session's group and in its person's:
 
     - signing out of that session (`end_session`) closes it with SIGNED_OUT;
-    - a change to the person that may end their sessions (a new password, by change or reset;
-      a suspension; the account deleted: `recheck_person`) closes every socket of theirs with
-      RECHECK. The page reconnects at once, and the handshake checks the session again: the
-      session that changed the password holds (Django keeps it, under a new key) and gets its
-      socket back; the person's other sessions no longer hold and are refused with SIGNED_OUT.
+    - a change to the person that may end their sessions or change what they may see (a new
+      password, by change or reset; a suspension; the account deleted; a role given or taken
+      away: `recheck_person`) closes every socket of theirs with RECHECK. The page reconnects at
+      once, and the handshake checks the session and the access again: the session that
+      changed the password holds (Django keeps it, under a new key) and gets its socket back;
+      the person's other sessions no longer hold and are refused with SIGNED_OUT; a dashboard
+      whose viewer lost the role is refused with NOT_ALLOWED;
+    - a change to one membership (`recheck_member`, sent to the group of what the person is a
+      member of, a run's chat say) makes the person's sockets in that group check it at once
+      (`recheck_access`, which a consumer with a membership check overrides);
+    - `session_holds`, for a consumer's periodic re-check, tells whether the session still
+      names the person with their current password: an expired session (or one ended while
+      the channel layer was down) is closed with SIGNED_OUT before anything more is delivered.
 
     Without it an open socket kept delivering to a browser whose person had signed out (the
     chat, the dashboards' live figures, notifications), or whose session a new password had
@@ -94,8 +103,56 @@ class SessionBound:
         await self.close(code=SIGNED_OUT)  # type: ignore[attr-defined]
 
     async def person_changed(self, event: dict[str, Any]) -> None:
-        """The person's password or status changed: close, for the page to be checked again."""
+        """The person's password, status or roles changed: close, for the page to be checked
+        again."""
         await self.close(code=RECHECK)  # type: ignore[attr-defined]
+
+    async def member_changed(self, event: dict[str, Any]) -> None:
+        """A membership of someone in this socket's group changed: if it is this socket's
+        person, check their access now."""
+        user = self.scope.get("user")
+        if user is not None and user.is_authenticated and event.get("user_id") == user.pk:
+            await self.recheck_access()
+
+    async def recheck_access(self) -> None:
+        """Check the person's access now (consumers with a membership check override this; by
+        default the socket is closed with RECHECK, for the handshake to check it again)."""
+        await self.close(code=RECHECK)  # type: ignore[attr-defined]
+
+    async def session_holds(self) -> bool:
+        """Whether the session this socket was opened in still names its person, with their
+        current password, and the account is active (one cache read of the session, else one
+        query, and one of the person's cached entry). A socket whose scope carries no session
+        at all (a consumer driven without the session middleware, as some tests do) has none
+        to expire: True."""
+        if "session" not in self.scope:
+            return True
+        key = getattr(self.scope["session"], "session_key", None)
+        user = self.scope.get("user")
+        if not key or user is None or not user.is_authenticated:
+            return False
+        return bool(await database_sync_to_async(_session_names)(key, user.pk))
+
+
+def _session_names(session_key: str, user_id: int) -> bool:
+    """SessionBound.session_holds, read anew from the session store: an expired session loads
+    empty (Django's cached_db drops it from the cache when it expires and never reads an
+    expired row); a new password changes the hash Django keeps in the session."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
+    from django.utils.crypto import constant_time_compare
+
+    from lms.accounts import principal
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+    if store.get(SESSION_KEY) != str(user_id):
+        return False
+    person = principal.load(user_id)
+    if person is None or not person.is_active:
+        return False
+    return constant_time_compare(store.get(HASH_SESSION_KEY, ""), person.get_session_auth_hash())
 
 
 def _send(group: str, message: dict[str, Any], failure: str) -> None:
@@ -129,6 +186,15 @@ def recheck_person(user_id: int) -> None:
     )
 
 
+def recheck_member(group: str, user_id: int) -> None:
+    """Make the person's sockets in `group` check their access now (a membership changed)."""
+    _send(
+        group,
+        {"type": "member.changed", "user_id": int(user_id)},
+        "could not ask the sockets of a person whose membership changed to check it",
+    )
+
+
 def _on_sign_out(sender: Any, request: Any = None, **kwargs: Any) -> None:
     session = getattr(request, "session", None)
     end_session(getattr(session, "session_key", None))
@@ -149,12 +215,20 @@ def _on_person_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
     transaction.on_commit(partial(recheck_person, instance.pk))
 
 
+def _on_role_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
+    # After lms.accounts.principal's receiver, whose forget runs on commit before this: the
+    # reconnecting page reads the person's new roles, not the cached ones.
+    transaction.on_commit(partial(recheck_person, instance.user_id))
+
+
 def connect() -> None:
-    """Close a session's sockets when it signs out, and a person's when their password or
-    status changes (lms.accounts's ready)."""
+    """Close a session's sockets when it signs out, and a person's when their password, status
+    or roles change (lms.accounts's ready, after lms.accounts.principal's)."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.signals import user_logged_out
     from django.db.models.signals import post_delete, post_save
+
+    from lms.accounts.models import RoleAssignment
 
     user_logged_out.connect(_on_sign_out, dispatch_uid="lms.sockets.end_session")
     person = get_user_model()
@@ -162,3 +236,7 @@ def connect() -> None:
     post_delete.connect(
         _on_person_deleted, sender=person, dispatch_uid="lms.sockets.person_deleted"
     )
+    for name, signal in (("saved", post_save), ("deleted", post_delete)):
+        signal.connect(
+            _on_role_changed, sender=RoleAssignment, dispatch_uid=f"lms.sockets.role_{name}"
+        )

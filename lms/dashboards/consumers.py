@@ -56,7 +56,10 @@ class DashboardConsumer(SessionBound, AsyncJsonWebsocketConsumer):
     after the last reading (one lens query per socket and window, none in between): a viewer who
     lost every dashboard role is disconnected with 4403 (live.js does not reconnect on it), one
     whose lens changed joins and leaves groups accordingly and hears only its new groups, with or
-    without names as the new lens says. Signing out of the session closes it (4401)."""
+    without names as the new lens says. Signing out of the session closes it (4401), and so
+    does that re-check once the session expired; a role given or taken away closes it at once
+    for the page to reconnect (lms.sockets.recheck_person), and the handshake reads the lens
+    anew."""
 
     RECHECK_SECONDS = 30.0
 
@@ -103,6 +106,9 @@ class DashboardConsumer(SessionBound, AsyncJsonWebsocketConsumer):
         if not self.groups_joined:
             return False
         if time.monotonic() - self.checked_at >= self.RECHECK_SECONDS:
+            if not await self.session_holds():
+                await self.close(code=SIGNED_OUT)
+                return False
             user = self.scope["user"]
             groups, named = await database_sync_to_async(listening_now)(user.pk)
             self.checked_at = time.monotonic()

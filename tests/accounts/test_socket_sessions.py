@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.core.cache import cache
@@ -274,3 +275,195 @@ def test_other_changes_to_the_person_leave_their_sockets_open() -> None:
         return heard
 
     assert async_to_sync(scenario)()["type"] == "notification"
+
+
+def _expire(client: Client) -> None:
+    """The session expires as it does in the store: its row's date passes and the cache's copy
+    is gone (Redis drops it at the same moment, its time to live being the session's)."""
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    from lms.accounts.sessions import SessionStore
+
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    Session.objects.filter(session_key=key).update(expire_date=timezone.now())
+    cache.delete(SessionStore(session_key=key).cache_key)
+
+
+def test_an_expired_sessions_notifications_socket_closes_before_delivering(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from lms.accounts.consumers import NotificationConsumer
+
+    monkeypatch.setattr(NotificationConsumer, "RECHECK_SECONDS", 0)
+    ana = UserFactory()
+    browser = _session(ana)
+
+    async def scenario() -> dict[str, Any]:
+        bell = _socket(browser, "/ws/notifications/")
+        assert (await bell.connect())[0]
+        await sync_to_async(notify)(recipients=[ana], subject="Before", body="Heard.")
+        before = await bell.receive_json_from(timeout=5)
+        await sync_to_async(_expire)(browser)
+        await sync_to_async(notify)(recipients=[ana], subject="After", body="Not heard.")
+        after = await until_closed(bell)
+        await bell.disconnect()
+        return {"before": before, "after": after}
+
+    result = async_to_sync(scenario)()
+    assert result["before"]["notification"]["subject"] == "Before"
+    assert result["after"][-1] == {"type": "websocket.close", "code": SIGNED_OUT}
+    assert "Not heard" not in str(result["after"])
+
+
+def test_an_expired_sessions_chat_closes_and_leaves_the_presence_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from community.consumers import ChatConsumer
+
+    monkeypatch.setattr(ChatConsumer, "RECHECK_SECONDS", 0)
+    run = RunFactory()
+    ana = UserFactory(full_name="Ana Souza")
+    luis = UserFactory(full_name="Luis Martínez")
+    enrol(ana, run)
+    enrol(luis, run)
+    laptop, colleague = _session(ana), _session(luis)
+
+    async def scenario() -> dict[str, Any]:
+        chat = _socket(laptop, f"/ws/chat/{run.pk}/")
+        luis_chat = _socket(colleague, f"/ws/chat/{run.pk}/")
+        for socket in (chat, luis_chat):
+            assert (await socket.connect())[0]
+        await receive_type(chat, "history")
+        presence = await receive_type(luis_chat, "presence")
+        while set(presence["online"]) != {"Ana Souza", "Luis Martínez"}:
+            presence = await receive_type(luis_chat, "presence")
+        await sync_to_async(_expire)(laptop)
+        await luis_chat.send_json_to({"type": "message", "body": "Expired?", "client_id": "x1"})
+        closed = await until_closed(chat)
+        await chat.disconnect()
+        while "Ana Souza" in presence["online"]:
+            presence = await receive_type(luis_chat, "presence")
+        await luis_chat.disconnect()
+        return {"closed": closed, "presence": presence}
+
+    result = async_to_sync(scenario)()
+    assert result["closed"][-1] == {"type": "websocket.close", "code": SIGNED_OUT}
+    assert "Expired?" not in str(result["closed"])
+    assert result["presence"]["online"] == ["Luis Martínez"]
+
+
+def test_an_expired_sessions_dashboard_closes_before_the_next_figures(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from lms.dashboards import live
+    from lms.dashboards.consumers import DashboardConsumer
+
+    monkeypatch.setattr(DashboardConsumer, "RECHECK_SECONDS", 0)
+    dps = UserFactory(is_staff=True)
+    RoleAssignmentFactory(user=dps, role="dps_admin")
+    browser = _session(dps)
+    layer = get_channel_layer()
+
+    async def scenario() -> list[dict[str, Any]]:
+        socket = _socket(browser, "/ws/dashboards/")
+        assert (await socket.connect())[0]
+        event = {"type": "dashboard.event", "group": live.ALL_GROUP,
+                 "payload": {"event": "counters", "counters": {"completed": 1}}}  # fmt: skip
+        await layer.group_send(live.ALL_GROUP, event)
+        heard = [await socket.receive_json_from(timeout=5)]
+        await sync_to_async(_expire)(browser)
+        await layer.group_send(live.ALL_GROUP, event)
+        closed = await until_closed(socket)
+        await socket.disconnect()
+        return heard + closed
+
+    outputs = async_to_sync(scenario)()
+    assert outputs[0] == {"event": "counters", "counters": {"completed": 1}}
+    assert outputs[1:] == [{"type": "websocket.close", "code": SIGNED_OUT}]
+
+
+def test_a_role_taken_away_closes_the_dashboard_at_once_and_the_reconnect_is_refused() -> None:
+    """No wait for the re-check (DashboardConsumer.RECHECK_SECONDS, 30 s): closed with 4000 when
+    the role's deletion commits; the page comes back and its handshake reads the lens anew. A
+    colleague's dashboard stays open."""
+    dps, colleague = UserFactory(), UserFactory()
+    role = RoleAssignmentFactory(user=dps, role="dps_admin")
+    RoleAssignmentFactory(user=colleague, role="dps_admin")
+    browser, other = _session(dps), _session(colleague)
+
+    async def scenario() -> dict[str, Any]:
+        mine, theirs = _socket(browser, "/ws/dashboards/"), _socket(other, "/ws/dashboards/")
+        for socket in (mine, theirs):
+            assert (await socket.connect())[0]
+        await sync_to_async(role.delete)()
+        closed = await until_closed(mine)
+        await mine.disconnect()
+        still_open = await theirs.receive_nothing(timeout=0.5)
+        await theirs.disconnect()
+        return {"closed": closed, "still_open": still_open}
+
+    result = async_to_sync(scenario)()
+    assert result["closed"] == [{"type": "websocket.close", "code": RECHECK}]
+    assert result["still_open"]
+    assert _fresh_socket_refused(browser, "/ws/dashboards/")[-1]["code"] == 4403
+
+
+def test_a_withdrawal_or_an_instructor_removed_closes_their_chat_at_once() -> None:
+    """Without waiting for the chat's re-check (30 s): the withdrawn learner and the instructor
+    taken off the run are closed with 4403 and leave the presence list; the others stay."""
+    from courses.models import RunInstructor
+    from courses.services import withdraw
+
+    run = RunFactory()
+    ana = UserFactory(full_name="Ana Souza")
+    luis = UserFactory(full_name="Luis Martínez")
+    teacher = UserFactory(full_name="Marta Díaz")
+    ana_enrolment = enrol(ana, run)
+    enrol(luis, run)
+    RunInstructor.objects.create(run=run, user=teacher)
+    sessions = {"ana": _session(ana), "luis": _session(luis), "teacher": _session(teacher)}
+
+    async def scenario() -> dict[str, Any]:
+        chats = {name: _socket(client, f"/ws/chat/{run.pk}/") for name, client in sessions.items()}
+        for socket in chats.values():
+            assert (await socket.connect())[0]
+            await receive_type(socket, "history")
+        presence = await receive_type(chats["luis"], "presence")
+        while len(presence["online"]) < 3:
+            presence = await receive_type(chats["luis"], "presence")
+        await sync_to_async(withdraw)(enrollment=ana_enrolment, actor=ana, reason="moved")
+        ana_closed = await until_closed(chats["ana"])
+        await sync_to_async(RunInstructor.objects.filter(run=run, user=teacher).delete)()
+        teacher_closed = await until_closed(chats["teacher"])
+        for name in ("ana", "teacher"):
+            await chats[name].disconnect()
+        while len(presence["online"]) > 1:
+            presence = await receive_type(chats["luis"], "presence")
+        await chats["luis"].disconnect()
+        return {"ana": ana_closed, "teacher": teacher_closed, "presence": presence}
+
+    result = async_to_sync(scenario)()
+    assert result["ana"][-1] == {"type": "websocket.close", "code": 4403}
+    assert result["teacher"][-1] == {"type": "websocket.close", "code": 4403}
+    assert result["presence"]["online"] == ["Luis Martínez"]
+
+
+def test_a_session_holds_while_it_names_the_person_with_their_password() -> None:
+    """What the sockets' re-checks ask of the session store: the session of a signed-in person
+    holds; not once their password changes (even with no socket closed then, Redis being
+    down), nor once it has expired, nor for someone else."""
+    from lms.sockets import _session_names
+
+    ana, luis = UserFactory(), UserFactory()
+    laptop, phone = _session(ana), _session(ana)
+    key = laptop.cookies[settings.SESSION_COOKIE_NAME].value
+    phone_key = phone.cookies[settings.SESSION_COOKIE_NAME].value
+    assert _session_names(key, ana.pk)
+    assert not _session_names(key, luis.pk)
+    _expire(laptop)
+    assert not _session_names(key, ana.pk)
+    assert _session_names(phone_key, ana.pk)
+    ana.set_password("another-pass-2026!")
+    ana.save()
+    assert not _session_names(phone_key, ana.pk)
