@@ -152,7 +152,12 @@ def _session_names(session_key: str, user_id: int) -> bool:
     person = principal.load(user_id)
     if person is None or not person.is_active:
         return False
-    return constant_time_compare(store.get(HASH_SESSION_KEY, ""), person.get_session_auth_hash())
+    kept = store.get(HASH_SESSION_KEY, "")
+    # As django.contrib.auth.get_user: a hash made with a key being rotated out still holds.
+    hashes = [person.get_session_auth_hash()] + [
+        person._get_session_auth_hash(secret=secret) for secret in settings.SECRET_KEY_FALLBACKS
+    ]
+    return any(constant_time_compare(kept, value) for value in hashes)
 
 
 def _send(group: str, message: dict[str, Any], failure: str) -> None:

@@ -467,3 +467,18 @@ def test_a_session_holds_while_it_names_the_person_with_their_password() -> None
     ana.set_password("another-pass-2026!")
     ana.save()
     assert not _session_names(phone_key, ana.pk)
+
+
+def test_a_session_made_under_a_key_being_rotated_out_still_holds(settings: Any) -> None:
+    """As Django's own check of a session (django.contrib.auth.get_user): a new SECRET_KEY with
+    the old one in SECRET_KEY_FALLBACKS keeps people signed in, and their sockets open."""
+    from lms.sockets import _session_names
+
+    ana = UserFactory()
+    key = _session(ana).cookies[settings.SESSION_COOKIE_NAME].value
+    old_key = settings.SECRET_KEY
+    settings.SECRET_KEY = "a-new-secret-key-for-this-test-0123456789-abcdef"
+    settings.SECRET_KEY_FALLBACKS = [old_key]
+    assert _session_names(key, ana.pk)
+    settings.SECRET_KEY_FALLBACKS = []
+    assert not _session_names(key, ana.pk)
