@@ -153,9 +153,11 @@ def _session_names(session_key: str, user_id: int) -> bool:
     if person is None or not person.is_active:
         return False
     kept = store.get(HASH_SESSION_KEY, "")
-    # As django.contrib.auth.get_user: a hash made with a key being rotated out still holds.
+    # As django.contrib.auth.get_user: a hash made with a key being rotated out still holds
+    # (Django's own check calls the same method, which django-stubs leave out).
     hashes = [person.get_session_auth_hash()] + [
-        person._get_session_auth_hash(secret=secret) for secret in settings.SECRET_KEY_FALLBACKS
+        person._get_session_auth_hash(secret=secret)  # type: ignore[attr-defined]
+        for secret in settings.SECRET_KEY_FALLBACKS
     ]
     return any(constant_time_compare(kept, value) for value in hashes)
 
