@@ -482,8 +482,9 @@ def _holding_sql() -> str:
     if _HOLDING_SQL is None:
         holds = store.launch_holds_sql("c.k", "c.h", "c.u", "c.r", "c.i", at="c.t")
         _HOLDING_SQL = (
-            "SELECT c.k FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::uuid[], "  # noqa: S608
-            f"%s::bigint[], %s::timestamptz[]) AS c(k, h, u, r, i, t) WHERE EXISTS ({holds})"
+            # binary arrays (as store.write's): psycopg escapes a text array's items in Python
+            "SELECT c.k FROM unnest(%b::text[], %b::text[], %b::bigint[], %b::uuid[], "  # noqa: S608
+            f"%b::bigint[], %b::timestamptz[]) AS c(k, h, u, r, i, t) WHERE EXISTS ({holds})"
         )
     return _HOLDING_SQL
 
