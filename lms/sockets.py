@@ -137,28 +137,26 @@ class SessionBound:
 def _session_names(session_key: str, user_id: int) -> bool:
     """SessionBound.session_holds, read anew from the session store: an expired session loads
     empty (Django's cached_db drops it from the cache when it expires and never reads an
-    expired row); a new password changes the hash Django keeps in the session."""
+    expired row); the person comes from the session's own authentication backend (which
+    refuses an account that may not sign in); a new password changes the hash Django keeps in
+    the session, and a hash made under a key being rotated out still holds. The checks of
+    django.contrib.auth.get_user, without its writes: on a fallback key it gives the session a
+    new key, which would orphan the browser's cookie when done from a socket."""
     from importlib import import_module
 
     from django.conf import settings
-    from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, load_backend
     from django.utils.crypto import constant_time_compare
 
-    from lms.accounts import principal
-
     store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
-    if store.get(SESSION_KEY) != str(user_id):
+    backend = store.get(BACKEND_SESSION_KEY)
+    if store.get(SESSION_KEY) != str(user_id) or backend not in settings.AUTHENTICATION_BACKENDS:
         return False
-    person = principal.load(user_id)
-    if person is None or not person.is_active:
+    person = load_backend(backend).get_user(user_id)
+    kept = store.get(HASH_SESSION_KEY) or ""
+    if person is None or not kept:
         return False
-    kept = store.get(HASH_SESSION_KEY, "")
-    # As django.contrib.auth.get_user: a hash made with a key being rotated out still holds
-    # (Django's own check calls the same method, which django-stubs leave out).
-    hashes = [person.get_session_auth_hash()] + [
-        person._get_session_auth_hash(secret=secret)  # type: ignore[attr-defined]
-        for secret in settings.SECRET_KEY_FALLBACKS
-    ]
+    hashes = [person.get_session_auth_hash(), *person.get_session_auth_fallback_hash()]
     return any(constant_time_compare(kept, value) for value in hashes)
 
 
