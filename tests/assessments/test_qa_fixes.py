@@ -209,7 +209,10 @@ def test_the_statistics_heading_is_one_message(client: Any, instructor: Any) -> 
     _in_french(instructor)
     client.force_login(instructor)
     page = client.get(reverse("assessments:statistics", args=[run.code, assessment.pk]))
-    assert f"<h1>Statistiques par question : Final quiz · {run.code}</h1>" in page.content.decode()
+    assert (
+        f'<h1 id="statistics-heading">Statistiques par question : Final quiz · {run.code}</h1>'
+        in page.content.decode()
+    )
 
 
 def test_the_cohort_chat_heading_is_one_message(client: Any, instructor: Any) -> None:

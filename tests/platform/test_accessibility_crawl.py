@@ -1,0 +1,329 @@
+"""Every page the demo's people reach by following links, checked for what WCAG 2.1 AA asks of
+markup: the page's language, a title, one main landmark and the skip link to it, a level-one
+heading and no level skipped, a name for every form control, link, button and table, headers in
+every table, text for every image, ids used once and every id referred to present, and nothing
+loaded from another site (learners on closed networks).
+
+The crawl starts at each person's home page (and the pages that only a form or another role's
+page leads to) and follows the links of the site: GET only, no sign-out, no files, at most three
+addresses of one route. Each person reads the language of their profile, a visitor their
+browser's; the page must say which (<html lang>)."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections import Counter
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.urls import Resolver404, resolve, reverse
+
+pytestmark = pytest.mark.django_db
+
+# The demo's people (loadtests seed_demo), one of each kind.
+PEOPLE = [
+    "learner@demo.lms",
+    "officer.br@demo.lms",
+    "officer.ht@demo.lms",
+    "instructor@demo.lms",
+    "coordinator@demo.lms",
+    "validator@demo.lms",
+    "dps@demo.lms",
+    "donor@demo.lms",
+]
+# Some of the pages each person must reach (by the URL's name), among all they reach.
+REACHES = {
+    "learner@demo.lms": ["courses:my_learning", "courses:lesson", "assessments:take",
+                         "community:thread", "community:chat", "certification:verify_form"],
+    "officer.br@demo.lms": ["courses:my_learning", "community:home"],
+    "officer.ht@demo.lms": ["courses:my_learning", "community:home"],
+    "instructor@demo.lms": ["courses:teaching", "courses:roster", "assessments:grade",
+                            "courses:attendance", "assessments:practical"],
+    "coordinator@demo.lms": ["courses:roster", "courses:institution_enrollments",
+                             "courses:supervise_run", "accounts:import_officers"],
+    "validator@demo.lms": ["accreditation:index", "accreditation:detail"],
+    "dps@demo.lms": ["dashboards:home", "dashboards:run", "courses:author_lesson",
+                     "accreditation:detail", "courses:deliver"],
+    "donor@demo.lms": ["dashboards:home"],
+    "anonymous": ["accounts:login", "accounts:password_reset", "courses:catalogue"],
+}  # fmt: skip
+# Pages per person: enough to reach every kind of page the demo holds.
+MOST_PAGES = 300
+# Addresses per route (the same page of another forum, run or attempt adds little).
+PER_ROUTE = 3
+# Addresses not followed: signing out, Django's admin (its own markup), files, the API.
+NOT_FOLLOWED = re.compile(
+    r"^/(admin/|static/|media/|api/|xapi/|accounts/logout)|\.(csv|pdf|zip|json)$|/(csv|pdf|download|export)/?$"
+)
+NAMED_INPUTS_EXEMPT = {"hidden", "submit", "button", "reset", "image"}
+INTERACTIVE_NEEDING_NAME = {"a", "button"}
+
+
+class _Page(HTMLParser):
+    """What the checks need of one page, read in one pass."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.html_lang = ""
+        self.title = ""
+        self.mains = 0
+        self.h1 = 0
+        self.ids: Counter[str] = Counter()
+        self.label_for: set[str] = set()
+        self.controls: list[tuple[str, dict[str, str], bool]] = []  # tag, attrs, inside a label
+        self.links: list[str] = []
+        self.external: list[str] = []
+        self.unnamed: list[str] = []
+        self.images_without_alt: list[str] = []
+        self.tables: list[dict[str, Any]] = []
+        self.skip_targets: list[str] = []
+        self.main_ids: list[str] = []
+        self._stack: list[dict[str, Any]] = []  # the open a, button and title elements
+        self.references: list[tuple[str, str]] = []
+        self._labels = 0
+        self._level = 0
+        self.skipped: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs_list: list[tuple[str, str | None]]) -> None:
+        attrs = {k: v or "" for k, v in attrs_list}
+        if attrs.get("id"):
+            self.ids[attrs["id"]] += 1
+        for name in ("aria-labelledby", "aria-describedby", "aria-controls"):
+            self.references += [(name, target) for target in attrs.get(name, "").split()]
+        if tag == "html":
+            self.html_lang = attrs.get("lang", "")
+        elif tag == "main" or attrs.get("role") == "main":
+            self.mains += 1
+            if attrs.get("id"):
+                self.main_ids.append(attrs["id"])
+        elif re.fullmatch(r"h[1-6]", tag):
+            level = int(tag[1])
+            self.h1 += level == 1
+            if level > self._level + 1:
+                self.skipped.append(f"h{self._level} then h{level}")
+            self._level = level
+        elif tag == "label":
+            self._labels += 1
+            if attrs.get("for"):
+                self.label_for.add(attrs["for"])
+                self.references.append(("label for", attrs["for"]))
+        elif tag in ("input", "select", "textarea"):
+            kind = attrs.get("type", "text").lower() if tag == "input" else tag
+            if kind not in NAMED_INPUTS_EXEMPT:
+                self.controls.append((tag, attrs, self._labels > 0))
+        elif tag == "img":
+            if "alt" not in attrs:
+                self.images_without_alt.append(attrs.get("src", "?"))
+            for element in self._stack:
+                if element["tag"] in INTERACTIVE_NEEDING_NAME and attrs.get("alt"):
+                    element["text"] += attrs["alt"]
+        elif tag == "table":
+            self.tables.append(
+                {
+                    "th": 0,
+                    "caption": False,
+                    "label": bool(attrs.get("aria-label") or attrs.get("aria-labelledby")),
+                }
+            )
+        elif tag == "th" and self.tables:
+            self.tables[-1]["th"] += 1
+        elif tag == "caption" and self.tables:
+            self.tables[-1]["caption"] = True
+        for name in ("src", "href", "action", "data"):
+            value = attrs.get(name, "")
+            if tag == "a" and name == "href":
+                continue
+            host = urlsplit(value).netloc
+            if host and host not in ("testserver",):
+                self.external.append(f"<{tag} {name}={value}>")
+        if tag == "a" and attrs.get("href"):
+            self.links.append(attrs["href"])
+            if attrs["href"].startswith("#") and not self.skip_targets:
+                self.skip_targets.append(attrs["href"][1:])
+        if tag in INTERACTIVE_NEEDING_NAME or tag == "title":
+            name = attrs.get("aria-label", "") or attrs.get("title", "")
+            if attrs.get("aria-labelledby"):
+                name = "(labelledby)"
+            self._stack.append({"tag": tag, "text": name, "attrs": attrs})
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "label":
+            self._labels = max(0, self._labels - 1)
+        if tag in INTERACTIVE_NEEDING_NAME or tag == "title":
+            for i in range(len(self._stack) - 1, -1, -1):
+                if self._stack[i]["tag"] == tag:
+                    element = self._stack.pop(i)
+                    if tag == "title":
+                        self.title = element["text"].strip()
+                    elif not element["text"].strip() and not (
+                        tag == "a" and "href" not in element["attrs"]
+                    ):
+                        self.unnamed.append(f"<{tag} {element['attrs']}>")
+                    break
+
+    def handle_data(self, data: str) -> None:
+        for element in self._stack:
+            element["text"] += data
+
+
+def problems(html: str, language: str) -> tuple[list[str], _Page]:
+    page = _Page()
+    page.feed(html)
+    found = []
+    if page.html_lang != language:
+        found.append(f"<html lang={page.html_lang!r}>, not the reader's {language!r}")
+    if not page.title:
+        found.append("no <title>")
+    if page.mains != 1:
+        found.append(f"{page.mains} main landmarks")
+    if page.h1 < 1:
+        found.append("no <h1>")
+    found += [f"heading level skipped: {jump}" for jump in page.skipped]
+    if page.main_ids and (not page.skip_targets or page.skip_targets[0] not in page.main_ids):
+        found.append(f"first link is not a skip link to main: {page.skip_targets}")
+    for tag, attrs, in_label in page.controls:
+        named = (
+            in_label
+            or attrs.get("id", "\0") in page.label_for
+            or attrs.get("aria-label")
+            or attrs.get("aria-labelledby")
+            or attrs.get("title")
+        )
+        if not named:
+            found.append(f"control without a name: <{tag} {attrs}>")
+    found += [f"no accessible name: {entry}" for entry in page.unnamed]
+    found += [f"image without alt: {src}" for src in page.images_without_alt]
+    found += ["table without headers" for table in page.tables if not table["th"]]
+    found += ["table without caption or label" for table in page.tables
+              if not (table["caption"] or table["label"])]  # fmt: skip
+    found += [f"id used {n} times: {id_}" for id_, n in page.ids.items() if n > 1]
+    found += [f"{name} names no element: {target}" for name, target in page.references
+              if target not in page.ids]  # fmt: skip
+    found += [f"loads from another site: {what}" for what in page.external]
+    return found, page
+
+
+def _demo_with_more() -> None:
+    """The demo, and what it lacks for some pages: a discussion with a reply in a topic forum,
+    and an attempt in progress of the learner's quiz."""
+    from assessments.models import Assessment
+    from assessments.services import start_attempt
+    from community.models import Forum
+    from community.services import reply, start_thread
+    from courses.models import Enrollment
+    from lms.accounts.models import User
+
+    call_command("seed_demo", stdout=io.StringIO())
+    learner = User.objects.get(email="learner@demo.lms")
+    forum = Forum.objects.filter(kind=Forum.Kind.TOPIC).order_by("pk").first()
+    assert forum is not None
+    thread = start_thread(forum=forum, author=learner, title="Patrullaje", text="¿Qué opinan?")
+    reply(thread=thread, author=User.objects.get(email="instructor@demo.lms"), text="De acuerdo.")
+    for enrollment in Enrollment.objects.filter(user=learner, status=Enrollment.Status.ACTIVE):
+        assessment = Assessment.objects.filter(lesson__version_id=enrollment.version_id).first()
+        if assessment is not None:
+            start_attempt(assessment=assessment, enrollment=enrollment, actor=learner)
+            return
+    raise AssertionError("the demo learner has no assessment to start")
+
+
+def _more_addresses(email: str) -> list[str]:
+    """Pages no link reaches by GET (a form leads there, or a page of another role links
+    them): each person's start list besides the home page."""
+    from assessments.models import Assessment, Attempt
+    from courses.models import CourseRun, Enrollment, Lesson, Module
+    from lms.accounts.models import User
+
+    if email == "anonymous":
+        return ["/accounts/login/", "/accounts/password-reset/", "/courses/", "/verify/"]
+    person = User.objects.get(email=email)
+    addresses = [reverse("community:search") + "?q=Patrullaje"]
+    attempt = Attempt.objects.filter(enrollment__user=person).order_by("pk").first()
+    if attempt is not None:
+        addresses.append(reverse("assessments:take", args=[attempt.pk]))
+    runs = CourseRun.objects.order_by("pk")
+    seat = Enrollment.objects.filter(user=person, status=Enrollment.Status.ACTIVE).first()
+    if seat is not None:
+        addresses += [reverse("community:run_forum", args=[seat.run_id]),
+                      reverse("community:chat", args=[seat.run_id])]  # fmt: skip
+    for run in runs:
+        addresses += [reverse("courses:observe", args=[run.code]),
+                      reverse("courses:supervise_run", args=[run.code]),
+                      reverse("dashboards:run", args=[run.pk]),
+                      reverse("courses:deliver", args=[run.course.code])]  # fmt: skip
+        practical = Assessment.objects.filter(
+            kind=Assessment.Kind.PRACTICAL, lesson__version_id=run.version_id
+        ).first()
+        if practical is not None:
+            addresses.append(reverse("assessments:practical", args=[run.code, practical.pk]))
+    for module in Module.objects.select_related("version__course").order_by("pk")[:2]:
+        code = module.version.course.code
+        addresses.append(reverse("courses:author_module", args=[code, module.pk]))
+        lesson = Lesson.objects.filter(module=module).first()
+        if lesson is not None:
+            addresses.append(reverse("courses:author_lesson", args=[code, lesson.pk]))
+    if person.institution_id:
+        addresses.append(reverse("community:institution_forum", args=[person.institution_id]))
+    return addresses
+
+
+@pytest.mark.parametrize("email", [*PEOPLE, "anonymous"])
+def test_every_page_a_person_reaches_meets_the_markup_rules(email: str) -> None:
+    from lms.accounts.models import User
+
+    _demo_with_more()
+    # a visitor's browser asks for Portuguese; a person reads the language of their profile
+    client = Client(raise_request_exception=True, HTTP_ACCEPT_LANGUAGE="pt-BR,pt;q=0.9")
+    language = "pt"
+    if email != "anonymous":
+        person = User.objects.get(email=email)
+        client.force_login(person)
+        language = person.preferred_language or language
+    queue, seen, failures = ["/", *_more_addresses(email)], set(), {}
+    per_route: Counter[str] = Counter()
+    while queue and len(seen) < MOST_PAGES:
+        address = queue.pop(0)
+        if address in seen:
+            continue
+        try:
+            route = resolve(urlsplit(address).path).route
+        except Resolver404:
+            route = address
+        per_route[route] += 1
+        if per_route[route] > PER_ROUTE:
+            continue
+        seen.add(address)
+        answer = client.get(address, follow=True)
+        if answer.status_code != 200 or "text/html" not in answer.get("Content-Type", ""):
+            continue
+        if answer.redirect_chain:
+            address = urljoin(address, answer.redirect_chain[-1][0])
+            seen.add(address)
+        found, page = problems(answer.content.decode(), language)
+        if found:
+            failures[address] = found
+        for href in page.links:
+            target, _fragment = urldefrag(urljoin(address, href))
+            parts = urlsplit(target)
+            if parts.scheme not in ("", "http") or parts.netloc not in ("", "testserver"):
+                continue
+            path = parts.path + (f"?{parts.query}" if parts.query else "")
+            if "page=" in parts.query and not parts.query.startswith("page=2"):
+                continue
+            if path not in seen and not NOT_FOLLOWED.search(parts.path):
+                queue.append(path)
+    report = "\n".join(f"{a}:\n  " + "\n  ".join(sorted(set(p))) for a, p in failures.items())
+    reached = set()
+    for address in seen:
+        try:
+            reached.add(resolve(urlsplit(address).path).view_name)
+        except Resolver404:
+            continue
+    # the crawl reaches each person's own kinds of page (it has not shrunk with the demo)
+    assert set(REACHES[email]) <= reached, sorted(set(REACHES[email]) - reached)
+    assert not failures, report
