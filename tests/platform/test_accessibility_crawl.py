@@ -1,8 +1,9 @@
 """Every page the demo's people reach by following links, checked for what WCAG 2.1 AA asks of
 markup: the page's language, a title, one main landmark and the skip link to it, a level-one
 heading and no level skipped, a name for every form control, link, button and table, headers in
-every table, text for every image, ids used once and every id referred to present, and nothing
-loaded from another site (learners on closed networks).
+every table, text for every image, ids used once and every id referred to present, nothing
+loaded from another site (learners on closed networks), and no text of the catalogues left in
+English for a reader of another language.
 
 The crawl starts at each person's home page (and the pages that only a form or another role's
 page leads to) and follows the links of the site: GET only, no sign-out, no files, at most three
@@ -11,6 +12,7 @@ browser's; the page must say which (<html lang>)."""
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from collections import Counter
@@ -19,9 +21,12 @@ from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
 from django.urls import Resolver404, resolve, reverse
+from django.utils import translation
+from django.utils.translation import gettext
 
 pytestmark = pytest.mark.django_db
 
@@ -85,12 +90,16 @@ class _Page(HTMLParser):
         self.main_ids: list[str] = []
         self._stack: list[dict[str, Any]] = []  # the open a, button and title elements
         self.references: list[tuple[str, str]] = []
+        self.texts: set[str] = set()  # what a person reads: text and the attributes read aloud
         self._labels = 0
         self._level = 0
         self.skipped: list[str] = []
 
     def handle_starttag(self, tag: str, attrs_list: list[tuple[str, str | None]]) -> None:
         attrs = {k: v or "" for k, v in attrs_list}
+        for name in ("aria-label", "title", "placeholder", "alt"):
+            if attrs.get(name):
+                self.texts.add(" ".join(attrs[name].split()))
         if attrs.get("id"):
             self.ids[attrs["id"]] += 1
         for name in ("aria-labelledby", "aria-describedby", "aria-controls"):
@@ -167,8 +176,19 @@ class _Page(HTMLParser):
                     break
 
     def handle_data(self, data: str) -> None:
+        if data.strip():
+            self.texts.add(" ".join(data.split()))
         for element in self._stack:
             element["text"] += data
+
+
+@functools.cache
+def _endonyms() -> frozenset[str]:
+    names = set()
+    for code, name in settings.LANGUAGES:
+        with translation.override(code):
+            names.add(str(name))
+    return frozenset(names)
 
 
 def problems(html: str, language: str) -> tuple[list[str], _Page]:
@@ -205,6 +225,12 @@ def problems(html: str, language: str) -> tuple[list[str], _Page]:
     found += [f"{name} names no element: {target}" for name, target in page.references
               if target not in page.ids]  # fmt: skip
     found += [f"loads from another site: {what}" for what in page.external]
+    # text of the catalogues shown in English to a reader of another language (a string
+    # translated when its module was imported, or outside any request's language); the
+    # language switcher names each language in that language
+    with translation.override(language):
+        found += [f"not in the reader's language: {text!r}" for text in sorted(page.texts)
+                  if language != "en" and text not in _endonyms() and gettext(text) != text]  # fmt: skip
     return found, page
 
 
