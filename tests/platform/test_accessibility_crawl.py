@@ -91,6 +91,10 @@ class _Page(HTMLParser):
         self._stack: list[dict[str, Any]] = []  # the open a, button and title elements
         self.references: list[tuple[str, str]] = []
         self.texts: set[str] = set()  # what a person reads: text and the attributes read aloud
+        # the page's POST forms: action, hidden values, names of the fields a person fills and
+        # of those marked required
+        self.forms: list[dict[str, Any]] = []
+        self._form: dict[str, Any] | None = None
         self._labels = 0
         self._level = 0
         self.skipped: list[str] = []
@@ -104,6 +108,20 @@ class _Page(HTMLParser):
             self.ids[attrs["id"]] += 1
         for name in ("aria-labelledby", "aria-describedby", "aria-controls"):
             self.references += [(name, target) for target in attrs.get(name, "").split()]
+        if tag == "form" and attrs.get("method", "get").lower() == "post":
+            self._form = {"action": attrs.get("action", ""), "hidden": {}, "fields": set(),
+                          "required": set()}  # fmt: skip
+            self.forms.append(self._form)
+        elif tag == "form":
+            self._form = None
+        if self._form is not None and tag in ("input", "select", "textarea") and attrs.get("name"):
+            kind = attrs.get("type", "text").lower() if tag == "input" else tag
+            if kind == "hidden":
+                self._form["hidden"][attrs["name"]] = attrs.get("value", "")
+            elif kind not in NAMED_INPUTS_EXEMPT:
+                self._form["fields"].add(attrs["name"])
+                if "required" in attrs:
+                    self._form["required"].add(attrs["name"])
         if tag == "html":
             self.html_lang = attrs.get("lang", "")
         elif tag == "main" or attrs.get("role") == "main":
@@ -161,6 +179,8 @@ class _Page(HTMLParser):
             self._stack.append({"tag": tag, "text": name, "attrs": attrs})
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._form = None
         if tag == "label":
             self._labels = max(0, self._labels - 1)
         if tag in INTERACTIVE_NEEDING_NAME or tag == "title":
@@ -298,8 +318,9 @@ def _more_addresses(email: str) -> list[str]:
     return addresses
 
 
-@pytest.mark.parametrize("email", [*PEOPLE, "anonymous"])
-def test_every_page_a_person_reaches_meets_the_markup_rules(email: str) -> None:
+def _crawl(email: str) -> tuple[Client, str, set[str], dict[str, list[str]], list[Any]]:
+    """Follow the links of the site as `email` would: the client, the reader's language, the
+    addresses read, the problems found on them and the POST forms seen (with their page)."""
     from lms.accounts.models import User
 
     _demo_with_more()
@@ -311,6 +332,7 @@ def test_every_page_a_person_reaches_meets_the_markup_rules(email: str) -> None:
         client.force_login(person)
         language = person.preferred_language or language
     queue, seen, failures = ["/", *_more_addresses(email)], set(), {}
+    forms: list[Any] = []
     per_route: Counter[str] = Counter()
     while queue and len(seen) < MOST_PAGES:
         address = queue.pop(0)
@@ -333,6 +355,7 @@ def test_every_page_a_person_reaches_meets_the_markup_rules(email: str) -> None:
         found, page = problems(answer.content.decode(), language)
         if found:
             failures[address] = found
+        forms += [(address, form) for form in page.forms]
         for href in page.links:
             target, _fragment = urldefrag(urljoin(address, href))
             parts = urlsplit(target)
@@ -343,6 +366,12 @@ def test_every_page_a_person_reaches_meets_the_markup_rules(email: str) -> None:
                 continue
             if path not in seen and not NOT_FOLLOWED.search(parts.path):
                 queue.append(path)
+    return client, language, seen, failures, forms
+
+
+@pytest.mark.parametrize("email", [*PEOPLE, "anonymous"])
+def test_every_page_a_person_reaches_meets_the_markup_rules(email: str) -> None:
+    _client, _language, seen, failures, _forms = _crawl(email)
     report = "\n".join(f"{a}:\n  " + "\n  ".join(sorted(set(p))) for a, p in failures.items())
     reached = set()
     for address in seen:
@@ -352,4 +381,43 @@ def test_every_page_a_person_reaches_meets_the_markup_rules(email: str) -> None:
             continue
     # the crawl reaches each person's own kinds of page (it has not shrunk with the demo)
     assert set(REACHES[email]) <= reached, sorted(set(REACHES[email]) - reached)
+    assert not failures, report
+
+
+ERROR_SHOWN = re.compile(r'class="[^"]*\b(error|error-summary|message-error)\b|role="alert"')
+
+
+@pytest.mark.parametrize("email", [*PEOPLE, "anonymous"])
+def test_every_form_sent_empty_is_refused_with_an_error_in_the_readers_language(
+    email: str,
+) -> None:
+    """Each POST form the crawl met that has required fields, sent with those fields empty (as
+    a browser without the `required` check would): nothing is done, and the answer shows an
+    error (on the form's page or, after a redirect, as a message) that meets the page rules,
+    in the reader's language."""
+    client, language, _seen, _failures, forms = _crawl(email)
+    tried: set[str] = set()
+    failures = {}
+    for address, form in forms:
+        if not form["required"]:
+            continue
+        action = urljoin(address, form["action"] or address)
+        route = resolve(urlsplit(action).path).route
+        if route in tried:
+            continue
+        tried.add(route)
+        data = {**form["hidden"], **{name: "" for name in form["fields"]}}
+        answer = client.post(action, data, follow=True)
+        html = answer.content.decode()
+        found = []
+        if answer.status_code not in (200, 400, 422):
+            found.append(f"answered {answer.status_code}")
+        elif not ERROR_SHOWN.search(html):
+            found.append("no error shown")
+        else:
+            found += problems(html, language)[0]
+        if found:
+            failures[f"{action} (from {address})"] = found
+    report = "\n".join(f"{a}:\n  " + "\n  ".join(sorted(set(p))) for a, p in failures.items())
+    assert tried or email.startswith("officer") or email == "donor@demo.lms", "no form to try"
     assert not failures, report
