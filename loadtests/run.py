@@ -782,7 +782,8 @@ def main() -> None:
         minimal = f"http://{HOST}:{MINIMAL}"
         # Every sampled learner's person entry into the cache (the pool's set-up forgot them),
         # so that the first signed-in phase does not pay the cold reads of all of them (the
-        # entries then stay for principal.TTL; later phases see the steady state's reloads).
+        # entries then stay for TTL / 2 to TTL each, so that later phases see reloads spread
+        # over time, as in a steady state, rather than all of them in one phase).
         signed_in = [
             wrk.Request("/minimal/", headers={"Cookie": lr["cookie"]}) for lr in pool["learners"]
         ]

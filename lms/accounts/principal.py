@@ -10,11 +10,16 @@ assignment saved or deleted, an institution moved (coordinated paths), a notific
 read. Writes that bypass model signals (``QuerySet.update``, COPY, ``bulk_create``) call
 ``forget``/``forget_many`` themselves. Each forget runs twice, now and after the transaction
 commits, so a reader that loaded the old row while the write was in flight cannot keep it; the
-entry also expires after ``TTL`` seconds as a last bound.
+entry also expires after at most ``TTL`` seconds as a last bound.
+
+Each entry lives a time drawn between ``TTL / 2`` and ``TTL``: people who signed in together (an
+exam window, a class, the first minute after a cache restart) would otherwise all be read from
+the database again at the same second every ``TTL`` seconds, a wave of three queries a person.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import Any
@@ -72,8 +77,13 @@ def load(user_id: Any) -> User | None:
 
     get_scope(user)  # computed once and kept on the instance, which the cache pickles
     setattr(user, UNREAD_ATTR, unread_count(user))
-    cache.set(_key(pk), user, TTL)
+    cache.set(_key(pk), user, lifetime())
     return user
+
+
+def lifetime() -> int:
+    """How long a person's entry is kept: between TTL / 2 and TTL seconds, drawn per entry."""
+    return random.randint(TTL // 2, TTL)  # noqa: S311 - spreading expiries, not a secret
 
 
 def unread(user: User) -> int:

@@ -240,3 +240,22 @@ def test_the_redis_cache_takes_keys_memcached_would_refuse_without_a_warning(
         assert cache.get_many([key, "absent"]) == {key: "kept"}
         cache.delete(key)
     assert cache.get(key) is None
+
+
+def test_people_read_together_are_not_read_again_together(require_redis: str) -> None:
+    """Forty people whose entries are made in the same second keep them for different times,
+    each at most principal.TTL: their next reads from the database spread over half of it
+    instead of falling on one second."""
+    from django.core.cache import caches
+
+    from lms.accounts import principal
+
+    cache = caches["default"]
+    people = UserFactory.create_batch(40)
+    principal.forget_many(person.pk for person in people)
+    for person in people:
+        assert principal.load(person.pk) == person
+    client = cache._cache.get_client()
+    lives = [client.ttl(cache.make_key(principal.cache_key(person.pk))) for person in people]
+    assert all(principal.TTL // 2 - 1 <= life <= principal.TTL for life in lives), lives
+    assert len(set(lives)) >= 10, lives
