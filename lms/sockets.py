@@ -226,14 +226,46 @@ def _on_role_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
     transaction.on_commit(partial(recheck_person, instance.user_id))
 
 
+def _ancestor_paths(path: str) -> list[str]:
+    """The paths of an institution and of those above it ("1/5/9/": "1/", "1/5/", "1/5/9/")."""
+    parts = [part for part in path.split("/") if part]
+    return ["".join(f"{part}/" for part in parts[: i + 1]) for i in range(len(parts))]
+
+
+def _on_institution_saved(sender: Any, instance: Any, **kwargs: Any) -> None:
+    # A move changes which coordinators' dashboards hear about the unit's learners: those above
+    # its old place (who lose it), above its new place (who gain it), and those of the unit and
+    # its own units (whose lens holds it under its new path). Their sockets reconnect and read
+    # the lens anew, instead of waiting for the dashboards' periodic re-check. Coordinators
+    # only: no other role's access follows the institutions' tree (an officer's own pages and
+    # chats do not change with a move).
+    old_path = getattr(instance, "moved_from", None)
+    if not old_path:
+        return
+    from django.db.models import Q
+
+    from lms.accounts.models import Role, RoleAssignment
+
+    above = {*_ancestor_paths(old_path), *_ancestor_paths(instance.path)}
+    people = set(
+        RoleAssignment.objects.filter(
+            Q(institution__path__in=above) | Q(institution__path__startswith=instance.path),
+            role=Role.COORDINATOR,
+        ).values_list("user_id", flat=True)
+    )
+    for user_id in people:
+        transaction.on_commit(partial(recheck_person, user_id))
+
+
 def connect() -> None:
     """Close a session's sockets when it signs out, and a person's when their password, status
-    or roles change (lms.accounts's ready, after lms.accounts.principal's)."""
+    or roles change, or an institution they hold a role in moves, or one above it (lms.accounts's
+    ready, after lms.accounts.principal's)."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.signals import user_logged_out
     from django.db.models.signals import post_delete, post_save
 
-    from lms.accounts.models import RoleAssignment
+    from lms.accounts.models import Institution, RoleAssignment
 
     user_logged_out.connect(_on_sign_out, dispatch_uid="lms.sockets.end_session")
     person = get_user_model()
@@ -245,3 +277,6 @@ def connect() -> None:
         signal.connect(
             _on_role_changed, sender=RoleAssignment, dispatch_uid=f"lms.sockets.role_{name}"
         )
+    post_save.connect(
+        _on_institution_saved, sender=Institution, dispatch_uid="lms.sockets.institution_moved"
+    )

@@ -96,6 +96,9 @@ class Institution(models.Model):
         ]
         indexes = [models.Index(fields=["member_state", "parent"])]
 
+    # The path it had before the last save moved it (None when that save did not move it).
+    moved_from: str | None = None
+
     def __str__(self) -> str:
         return self.short_name or self.name
 
@@ -121,6 +124,10 @@ class Institution(models.Model):
                 update_fields = kwargs.get("update_fields")
                 if update_fields is not None:
                     kwargs["update_fields"] = {*update_fields, "path", "member_state"}
+            # The path it had, for the receivers of post_save (lms.sockets re-checks the
+            # dashboards of the coordinators above it before and after the move); None when
+            # it did not move.
+            self.moved_from = old_path if old_path and old_path != new_path else None
             if old_path:
                 self.path = new_path  # also mends a path loaded before a move above it
             super().save(*args, **kwargs)

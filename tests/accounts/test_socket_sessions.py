@@ -22,11 +22,12 @@ from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
 
+from lms.accounts.models import User
 from lms.accounts.notifications import notify
 from lms.asgi import application
 from lms.sockets import RECHECK, SIGNED_OUT, session_group
 from tests.community.factories import RunFactory, enrol
-from tests.factories import RoleAssignmentFactory, UserFactory
+from tests.factories import InstitutionFactory, RoleAssignmentFactory, UserFactory
 from tests.sockets import receive_type, until_closed
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
@@ -407,6 +408,62 @@ def test_a_role_taken_away_closes_the_dashboard_at_once_and_the_reconnect_is_ref
     assert result["closed"] == [{"type": "websocket.close", "code": RECHECK}]
     assert result["still_open"]
     assert _fresh_socket_refused(browser, "/ws/dashboards/")[-1]["code"] == 4403
+
+
+def test_a_moved_institution_closes_the_dashboards_of_the_coordinators_it_concerns() -> None:
+    """A unit moved from one institution to another: the dashboards of the coordinators of its
+    old parent (who lose its learners), of its new parent (who gain them) and of the unit itself
+    are closed with 4000 at once (their lens is read anew on reconnecting; before, the old
+    parent's coordinator heard the unit's learners until the 30 s re-check). A coordinator of an
+    institution the move does not touch keeps hers open, and so does an officer of the unit."""
+    from lms.dashboards.selectors import lens_for
+
+    old_parent, new_parent, elsewhere = (
+        InstitutionFactory(),
+        InstitutionFactory(),
+        InstitutionFactory(),
+    )
+    new_parent.member_state = old_parent.member_state
+    new_parent.save()
+    unit = InstitutionFactory(parent=old_parent, member_state=old_parent.member_state)
+    people = {}
+    for name, place in (("old", old_parent), ("new", new_parent), ("unit", unit),
+                        ("elsewhere", elsewhere)):  # fmt: skip
+        people[name] = UserFactory(institution=place)
+        RoleAssignmentFactory(user=people[name], role="coordinator", institution=place)
+    assert unit.pk in lens_for(people["old"]).institution_ids
+    officer = UserFactory(institution=unit)
+    RoleAssignmentFactory(user=officer, role="learner", institution=unit)
+    browsers = {name: _session(person) for name, person in people.items()}
+
+    def move() -> None:
+        unit.parent = new_parent
+        unit.save()
+
+    async def scenario() -> dict[str, Any]:
+        sockets = {name: _socket(browser, "/ws/dashboards/") for name, browser in browsers.items()}
+        for socket in sockets.values():
+            assert (await socket.connect())[0]
+        bell = _socket(_session(officer), "/ws/notifications/")
+        assert (await bell.connect())[0]
+        await sync_to_async(move)()
+        result: dict[str, Any] = {}
+        for name in ("old", "new", "unit"):
+            result[name] = await until_closed(sockets[name])
+            await sockets[name].disconnect()
+        result["elsewhere"] = await sockets["elsewhere"].receive_nothing(timeout=0.5)
+        await sockets["elsewhere"].disconnect()
+        result["officer"] = await bell.receive_nothing(timeout=0.2)
+        await bell.disconnect()
+        return result
+
+    result = async_to_sync(scenario)()
+    for name in ("old", "new", "unit"):
+        assert result[name] == [{"type": "websocket.close", "code": RECHECK}], name
+    assert result["elsewhere"]
+    assert result["officer"]  # an officer's own sockets do not follow the tree
+    assert unit.pk not in lens_for(User.objects.get(pk=people["old"].pk)).institution_ids
+    assert unit.pk in lens_for(User.objects.get(pk=people["new"].pk)).institution_ids
 
 
 def test_a_withdrawal_or_an_instructor_removed_closes_their_chat_at_once() -> None:
