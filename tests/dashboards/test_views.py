@@ -48,6 +48,28 @@ def test_drill_down_from_a_member_state_to_institutions(
     assert activity["done"].run.code.encode() in officer.content
 
 
+def test_a_filtered_dashboard_reads_the_institutions_units_and_programs_courses_once(
+    client: Any, dps_admin: Any, activity: Any, institution: Any, network: dict[str, Any]
+) -> None:
+    """Filtered by an institution and a program, each block of the page (totals, activity,
+    runs, months, member states) filters by the institution's units and the program's courses:
+    read once per page, not once per block (five times each before)."""
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(dps_admin)
+    cache.clear()  # the blocks' figures are cached: a first view computes every block
+    query = {"institution": institution.pk, "program": network["program"].pk}
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(HOME, query)
+    assert response.status_code == 200
+    assert response.context["figures"].enrolled >= 1
+    sql = [q["sql"] for q in queries]
+    assert sum('"accounts_institution"."path"::text LIKE' in q for q in sql) == 1, sql
+    assert sum('FROM "courses_programcourse"' in q for q in sql) == 1, sql
+
+
 def test_coordinator_sees_only_their_institution(
     client: Any, coordinator: Any, activity: Any
 ) -> None:
