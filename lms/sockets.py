@@ -234,11 +234,11 @@ def _ancestor_paths(path: str) -> list[str]:
 
 def _on_institution_saved(sender: Any, instance: Any, **kwargs: Any) -> None:
     # A move changes which coordinators' dashboards hear about the unit's learners: those above
-    # its old place (who lose it), above its new place (who gain it), and those of the unit and
-    # its own units (whose lens holds it under its new path). Their sockets reconnect and read
-    # the lens anew, instead of waiting for the dashboards' periodic re-check. Coordinators
-    # only: no other role's access follows the institutions' tree (an officer's own pages and
-    # chats do not change with a move).
+    # its old place only (who lose it), above its new place only (who gain it), and those of the
+    # unit and its own units (whose lens holds it under its new path). Their sockets reconnect
+    # and read the lens anew, instead of waiting for the dashboards' periodic re-check.
+    # Coordinators only: no other role's access follows the institutions' tree (an officer's
+    # own pages and chats do not change with a move).
     old_path = getattr(instance, "moved_from", None)
     if not old_path:
         return
@@ -246,7 +246,9 @@ def _on_institution_saved(sender: Any, instance: Any, **kwargs: Any) -> None:
 
     from lms.accounts.models import Role, RoleAssignment
 
-    above = {*_ancestor_paths(old_path), *_ancestor_paths(instance.path)}
+    # Above both places (a common ancestor) nothing changes: its subtree holds the unit before
+    # and after.
+    above = set(_ancestor_paths(old_path)[:-1]) ^ set(_ancestor_paths(instance.path)[:-1])
     people = set(
         RoleAssignment.objects.filter(
             Q(institution__path__in=above) | Q(institution__path__startswith=instance.path),

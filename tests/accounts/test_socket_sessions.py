@@ -414,21 +414,18 @@ def test_a_moved_institution_closes_the_dashboards_of_the_coordinators_it_concer
     """A unit moved from one institution to another: the dashboards of the coordinators of its
     old parent (who lose its learners), of its new parent (who gain them) and of the unit itself
     are closed with 4000 at once (their lens is read anew on reconnecting; before, the old
-    parent's coordinator heard the unit's learners until the 30 s re-check). A coordinator of an
-    institution the move does not touch keeps hers open, and so does an officer of the unit."""
+    parent's coordinator heard the unit's learners until the 30 s re-check). The coordinators of
+    an institution the move does not touch and of the root above both places keep theirs open,
+    and so does an officer of the unit."""
     from lms.dashboards.selectors import lens_for
 
-    old_parent, new_parent, elsewhere = (
-        InstitutionFactory(),
-        InstitutionFactory(),
-        InstitutionFactory(),
-    )
-    new_parent.member_state = old_parent.member_state
-    new_parent.save()
-    unit = InstitutionFactory(parent=old_parent, member_state=old_parent.member_state)
+    root, elsewhere = InstitutionFactory(), InstitutionFactory()
+    old_parent = InstitutionFactory(parent=root, member_state=root.member_state)
+    new_parent = InstitutionFactory(parent=root, member_state=root.member_state)
+    unit = InstitutionFactory(parent=old_parent, member_state=root.member_state)
     people = {}
     for name, place in (("old", old_parent), ("new", new_parent), ("unit", unit),
-                        ("elsewhere", elsewhere)):  # fmt: skip
+                        ("root", root), ("elsewhere", elsewhere)):  # fmt: skip
         people[name] = UserFactory(institution=place)
         RoleAssignmentFactory(user=people[name], role="coordinator", institution=place)
     assert unit.pk in lens_for(people["old"]).institution_ids
@@ -451,8 +448,9 @@ def test_a_moved_institution_closes_the_dashboards_of_the_coordinators_it_concer
         for name in ("old", "new", "unit"):
             result[name] = await until_closed(sockets[name])
             await sockets[name].disconnect()
-        result["elsewhere"] = await sockets["elsewhere"].receive_nothing(timeout=0.5)
-        await sockets["elsewhere"].disconnect()
+        for name in ("elsewhere", "root"):
+            result[name] = await sockets[name].receive_nothing(timeout=0.5)
+            await sockets[name].disconnect()
         result["officer"] = await bell.receive_nothing(timeout=0.2)
         await bell.disconnect()
         return result
@@ -461,6 +459,7 @@ def test_a_moved_institution_closes_the_dashboards_of_the_coordinators_it_concer
     for name in ("old", "new", "unit"):
         assert result[name] == [{"type": "websocket.close", "code": RECHECK}], name
     assert result["elsewhere"]
+    assert result["root"]  # above both places: its dashboard holds the unit before and after
     assert result["officer"]  # an officer's own sockets do not follow the tree
     assert unit.pk not in lens_for(User.objects.get(pk=people["old"].pk)).institution_ids
     assert unit.pk in lens_for(User.objects.get(pk=people["new"].pk)).institution_ids
