@@ -4,7 +4,7 @@ heading and no level skipped, a name for every form control, link, button and ta
 every table, text for every image, ids used once and every id referred to present, nothing
 loaded from another site (learners on closed networks), and no text of the catalogues left in
 English for a reader of another language. And no page reads row by row: each makes at most
-MOST_QUERIES queries.
+MOST_QUERIES queries, and none makes more once every run, discussion and inbox holds more rows.
 
 The crawl starts at each person's home page (and the pages that only a form or another role's
 page leads to) and follows the links of the site: GET only, no sign-out, no files, at most three
@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import io
 import re
+import uuid
 from collections import Counter
 from html.parser import HTMLParser
 from typing import Any
@@ -327,12 +328,17 @@ def _more_addresses(email: str) -> list[str]:
     return addresses
 
 
-def _crawl(email: str) -> tuple[Client, str, set[str], dict[str, list[str]], list[Any]]:
+def _crawl(
+    email: str, counts: dict[str, int] | None = None, *, load: bool = True
+) -> tuple[Client, str, set[str], dict[str, list[str]], list[Any]]:
     """Follow the links of the site as `email` would: the client, the reader's language, the
-    addresses read, the problems found on them and the POST forms seen (with their page)."""
+    addresses read, the problems found on them and the POST forms seen (with their page); the
+    queries each address made into `counts`. `load`: the demo's data first."""
     from lms.accounts.models import User
 
-    _demo_with_more()
+    counts = {} if counts is None else counts
+    if load:
+        _demo_with_more()
     # a visitor's browser asks for Portuguese; a person reads the language of their profile
     client = Client(raise_request_exception=True, HTTP_ACCEPT_LANGUAGE="pt-BR,pt;q=0.9")
     language = "pt"
@@ -342,6 +348,7 @@ def _crawl(email: str) -> tuple[Client, str, set[str], dict[str, list[str]], lis
         language = person.preferred_language or language
     queue, seen, failures = ["/", *_more_addresses(email)], set(), {}
     forms: list[Any] = []
+    counts.clear()
     per_route: Counter[str] = Counter()
     while queue and len(seen) < MOST_PAGES:
         address = queue.pop(0)
@@ -363,6 +370,7 @@ def _crawl(email: str) -> tuple[Client, str, set[str], dict[str, list[str]], lis
             view = ""
         if len(queries) > MOST_QUERIES_OF.get(view, MOST_QUERIES):
             failures.setdefault(address, []).append(f"{len(queries)} queries")
+        counts[address] = len(queries)
         if answer.status_code != 200 or "text/html" not in answer.get("Content-Type", ""):
             continue
         if answer.redirect_chain:
@@ -437,3 +445,59 @@ def test_every_form_sent_empty_is_refused_with_an_error_in_the_readers_language(
     report = "\n".join(f"{a}:\n  " + "\n  ".join(sorted(set(p))) for a, p in failures.items())
     assert tried or email.startswith("officer") or email == "donor@demo.lms", "no form to try"
     assert not failures, report
+
+
+def _more_of_everything() -> None:
+    """Three more officers in every run (each institution's, enrolled as coordinators do), three
+    more replies in every discussion and three more notifications for everyone: more rows on
+    every list, table and count the crawl reads."""
+    from community.models import Thread
+    from community.services import reply
+    from courses.models import CourseRun
+    from courses.services import enrol
+    from lms.accounts.models import RoleAssignment, User
+    from lms.accounts.notifications import notify
+    from tests.factories import UserFactory
+
+    for run in CourseRun.objects.select_related("host_institution").order_by("pk"):
+        host = run.host_institution
+        coordinator = (
+            User.objects.filter(roles__role="coordinator", roles__institution=host).first()
+            or User.objects.filter(roles__role="dps_admin").first()
+        )
+        for _ in range(3):
+            officer = UserFactory(institution=host)
+            RoleAssignment.objects.create(user=officer, role="learner", institution=host)
+            enrol(user=officer, run=run, actor=coordinator)
+    for thread in Thread.objects.select_related("author").order_by("pk"):
+        for _ in range(3):
+            reply(
+                thread=thread, author=thread.author, text=f"Otra respuesta {uuid.uuid4().hex[:8]}."
+            )
+    people = list(User.objects.all())
+    for n in range(3):
+        notify(recipients=people, subject=f"Aviso {n} {uuid.uuid4().hex[:8]}", body="Texto")
+
+
+@pytest.mark.parametrize("email", ["learner@demo.lms", "instructor@demo.lms",
+                                   "coordinator@demo.lms", "dps@demo.lms"])  # fmt: skip
+def test_no_page_reads_more_queries_when_it_shows_more_rows(email: str) -> None:
+    """The crawl with some of everything, then again with more (officers in every run, replies,
+    notifications): no address makes more queries than it did (a page that reads row by row
+    would)."""
+    from django.core.cache import cache
+
+    before: dict[str, int] = {}
+    # rows on every list before (a list that goes from none to some may add a query once: its
+    # prefetches run only when there are rows), then as many again
+    _demo_with_more()
+    _more_of_everything()
+    cache.clear()
+    _crawl(email, before, load=False)
+    _more_of_everything()
+    cache.clear()
+    after: dict[str, int] = {}
+    _crawl(email, after, load=False)
+    grew = {a: (before[a], n) for a, n in after.items() if a in before and n > before[a]}
+    assert len(set(before) & set(after)) > 20
+    assert not grew, grew
