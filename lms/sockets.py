@@ -226,12 +226,6 @@ def _on_role_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
     transaction.on_commit(partial(recheck_person, instance.user_id))
 
 
-def _ancestor_paths(path: str) -> list[str]:
-    """The paths of an institution and of those above it ("1/5/9/": "1/", "1/5/", "1/5/9/")."""
-    parts = [part for part in path.split("/") if part]
-    return ["".join(f"{part}/" for part in parts[: i + 1]) for i in range(len(parts))]
-
-
 def _on_institution_saved(sender: Any, instance: Any, **kwargs: Any) -> None:
     # A move changes which coordinators' dashboards hear about the unit's learners: those above
     # its old place only (who lose it), above its new place only (who gain it), and those of the
@@ -246,12 +240,15 @@ def _on_institution_saved(sender: Any, instance: Any, **kwargs: Any) -> None:
 
     from lms.accounts.models import Role, RoleAssignment
 
-    # Above both places (a common ancestor) nothing changes: its subtree holds the unit before
-    # and after.
-    above = set(_ancestor_paths(old_path)[:-1]) ^ set(_ancestor_paths(instance.path)[:-1])
+    # A path names the institutions above and the unit itself last ("1/5/9/"), in both paths:
+    # the difference leaves those above one place only. Above both (a common ancestor) nothing
+    # changes: its subtree holds the unit before and after.
+    above = {int(part) for part in old_path.split("/") if part} ^ {
+        int(part) for part in instance.path.split("/") if part
+    }
     people = set(
         RoleAssignment.objects.filter(
-            Q(institution__path__in=above) | Q(institution__path__startswith=instance.path),
+            Q(institution_id__in=above) | Q(institution__path__startswith=instance.path),
             role=Role.COORDINATOR,
         ).values_list("user_id", flat=True)
     )
