@@ -44,7 +44,9 @@ _lesson_url_providers: dict[str, LessonUrl] = {}
 
 def register_lesson_url(kind: str, provider: LessonUrl) -> None:
     """Let a higher app (assessments) give the page where a lesson of `kind` is taken:
-    provider(enrollment, lesson) -> URL or None."""
+    provider(enrollment, lesson) -> URL or None. `enrollment` is an Enrollment or the lesson
+    player's state (courses.selectors.PlayerEnrollment): read only its pk, registration, status
+    and version_id."""
     _lesson_url_providers[kind] = provider
 
 

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from courses.content import clean_html, lesson_url
 from courses.content import escape_text as _escape
-from courses.models import Enrollment, Lesson
+from courses.models import Lesson
 from courses.selectors import OutlineItem, PlayerEnrollment
 from courses.templatetags.courses_tags import clock
 from lms.chrome import csrf_token
@@ -127,12 +127,10 @@ def _lesson_body(request: Any, state: PlayerEnrollment, lesson: Lesson, status: 
             f'href="{launch_url}">{fixed["start_activity"]}</a></p>\n'
         )
     if kind == Lesson.Kind.ASSESSMENT:
-        # The assessments app names the quiz page; it needs the enrolment's identity only.
-        enrollment = Enrollment(
-            pk=state.pk, registration=state.registration, status=state.status,
-            version_id=state.version_id,
-        )  # fmt: skip
-        action_url = lesson_url(enrollment, lesson)
+        # The assessments app names the quiz page; it needs the enrolment's identity only, which
+        # the player's state carries (pk, registration, status, version_id) without building a
+        # model instance.
+        action_url = lesson_url(state, lesson)
         html = f"<p>{fixed['assessment_note']}</p>"
         if action_url:
             html += (

@@ -4,7 +4,19 @@ from courses import author_views, views
 
 app_name = "courses"
 
+# The learner's routes first: Django tries the patterns in order, and the lesson player and the
+# catalogue are the most requested pages (each pattern tried costs a regular expression match).
 urlpatterns = [
+    path("learn/<uuid:registration>/", views.resume, name="resume"),
+    path("learn/<uuid:registration>/withdraw/", views.withdraw, name="withdraw"),
+    path("learn/<uuid:registration>/<int:lesson_id>/", views.lesson, name="lesson"),
+    path("learn/<uuid:registration>/<int:lesson_id>/done/", views.complete, name="complete"),
+    path("learn/<uuid:registration>/<int:lesson_id>/launch/", views.launch, name="launch"),
+    path(
+        "learn/<uuid:registration>/<int:lesson_id>/position/",
+        views.video_position,
+        name="video_position",
+    ),
     path("", views.catalogue, name="catalogue"),
     path("my-learning/", views.my_learning, name="my_learning"),
     path("teaching/", views.teaching, name="teaching"),
@@ -47,15 +59,5 @@ urlpatterns = [
         "runs/<slug:run_code>/sessions/<int:session_id>/attendance/",
         views.attendance,
         name="attendance",
-    ),
-    path("learn/<uuid:registration>/", views.resume, name="resume"),
-    path("learn/<uuid:registration>/withdraw/", views.withdraw, name="withdraw"),
-    path("learn/<uuid:registration>/<int:lesson_id>/", views.lesson, name="lesson"),
-    path("learn/<uuid:registration>/<int:lesson_id>/done/", views.complete, name="complete"),
-    path("learn/<uuid:registration>/<int:lesson_id>/launch/", views.launch, name="launch"),
-    path(
-        "learn/<uuid:registration>/<int:lesson_id>/position/",
-        views.video_position,
-        name="video_position",
     ),
 ]

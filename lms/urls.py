@@ -25,12 +25,14 @@ for _config in apps.get_app_configs():
     api_patterns.extend(_module.urlpatterns)
 
 urlpatterns = [
+    # the courses first: the learners' pages (catalogue, lesson player) are the most requested,
+    # and Django tries the patterns in order
+    path("courses/", include("courses.urls")),
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("lms.accounts.urls")),
     path("xapi/", include("lms.xapi.urls")),
-    path("courses/", include("courses.urls")),
     path("assessments/", include("assessments.urls")),
     path("accreditation/", include("accreditation.urls")),
     path("", include("certification.urls")),  # certificates/… and the public verify/<code>
