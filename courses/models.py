@@ -346,6 +346,45 @@ class RunInstructor(models.Model):
         indexes = [models.Index(fields=["user", "run"])]
 
 
+class _PlayerStateQuerySet(models.QuerySet[Any]):
+    """A QuerySet whose writes that send no model signals (update, bulk_create, bulk_update)
+    forget the lesson player's kept state of the enrolments they touch (courses.player_state):
+    the post_save and post_delete receivers cover the rest (courses.receivers)."""
+
+    # the column naming the enrolment: its own id, or the progress row's enrolment
+    enrollment_attr = "pk"
+
+    def _forget(self, ids: Any) -> None:
+        from courses import player_state
+
+        player_state.forget_many(ids)
+
+    def update(self, **kwargs: Any) -> int:
+        ids = list(self.values_list(self.enrollment_attr, flat=True).distinct())
+        rows = super().update(**kwargs)
+        self._forget(ids)
+        return rows
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        created = super().bulk_create(objs, *args, **kwargs)
+        self._forget(getattr(obj, self.enrollment_attr) for obj in created)
+        return created
+
+    def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:
+        objs = list(objs)
+        rows = super().bulk_update(objs, fields, *args, **kwargs)
+        self._forget(getattr(obj, self.enrollment_attr) for obj in objs)
+        return rows
+
+
+class _EnrollmentQuerySet(_PlayerStateQuerySet):
+    enrollment_attr = "pk"
+
+
+class _ProgressQuerySet(_PlayerStateQuerySet):
+    enrollment_attr = "enrollment_id"
+
+
 class Enrollment(models.Model):
     """A person in a course run, pinned to the course version they started with."""
 
@@ -422,6 +461,8 @@ class Enrollment(models.Model):
         MemberState, null=True, blank=True, on_delete=models.PROTECT, related_name="enrollments"
     )
 
+    objects = _EnrollmentQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("enrolment")
         verbose_name_plural = _("enrolments")
@@ -479,6 +520,8 @@ class LessonProgress(models.Model):
     )
     started_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = _ProgressQuerySet.as_manager()
 
     class Meta:
         constraints = [

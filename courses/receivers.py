@@ -6,7 +6,10 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from courses.models import Enrollment, Lesson, LessonProgress
+from django.db.models.signals import post_delete, post_save
+
+from courses import player_state
+from courses.models import Course, Enrollment, Lesson, LessonProgress
 from courses.services import LessonResult, record_lesson_results
 
 # The outcome verbs that complete a lesson (ADL verb IRIs end with these words).
@@ -130,8 +133,42 @@ def on_statements_stored(sender: Any, statements: list[dict[str, Any]], **kwargs
     )
 
 
+def _enrollment_written(sender: Any, instance: Enrollment, **kwargs: Any) -> None:
+    if not kwargs.get("created"):  # a new enrolment has no kept state yet
+        player_state.forget(instance.pk)
+
+
+def _progress_written(sender: Any, instance: LessonProgress, **kwargs: Any) -> None:
+    player_state.forget(instance.enrollment_id)
+
+
+def _course_saved(sender: Any, instance: Course, created: bool = False, **kwargs: Any) -> None:
+    # The player's state holds the course's title, language and code.
+    if not created:
+        player_state.forget_many(
+            Enrollment.objects.filter(run__course_id=instance.pk).values_list("pk", flat=True)
+        )
+
+
+def _bulk_updated(sender: Any, objs: Any, **kwargs: Any) -> None:
+    if sender is Enrollment:
+        player_state.forget_many(obj.pk for obj in objs)
+    elif sender is LessonProgress:
+        player_state.forget_many(obj.enrollment_id for obj in objs)
+
+
 def connect() -> None:
     """Connect the listeners (from CoursesConfig.ready())."""
+    from lms.db import rows_bulk_updated
     from lms.xapi.signals import statements_stored
+
+    # The lesson player's kept state (courses.player_state) forgotten on every write of it.
+    for model, receiver in ((Enrollment, _enrollment_written), (LessonProgress, _progress_written)):
+        post_save.connect(receiver, sender=model, dispatch_uid=f"courses.player_state.{model}.save")
+        post_delete.connect(
+            receiver, sender=model, dispatch_uid=f"courses.player_state.{model}.delete"
+        )
+    post_save.connect(_course_saved, sender=Course, dispatch_uid="courses.player_state.course")
+    rows_bulk_updated.connect(_bulk_updated, dispatch_uid="courses.player_state.bulk")
 
     statements_stored.connect(on_statements_stored, dispatch_uid="courses.statements_stored")

@@ -289,6 +289,8 @@ class PlayerEnrollment:
     progress: dict[int, tuple[str, int]]
     # The course's code (its xAPI activity id), for the statements of a first view.
     course_code: str = ""
+    # Whose enrolment it is (courses.player_state serves a kept state only to them).
+    user_id: int = 0
 
     def follow(self, enrollment: Enrollment) -> None:
         """Take the enrolment's state after a visit wrote it (status, %, resume point)."""
@@ -353,6 +355,7 @@ def player_enrollment(*, registration: Any, user_id: int) -> PlayerEnrollment | 
         language=language,
         progress={lesson: (state, seconds or 0) for lesson, state, seconds in _json(progress)},
         course_code=code,
+        user_id=user_id,
     )
 
 
@@ -377,6 +380,7 @@ def _player_enrollment_orm(*, registration: Any, user_id: int) -> PlayerEnrollme
         language=enrollment.run.course.default_language,
         progress=progress_states(enrollment_id=enrollment.pk),
         course_code=enrollment.run.course.code,
+        user_id=user_id,
     )
 
 

@@ -25,7 +25,7 @@ from django.http import Http404
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
-from courses import selectors, signals
+from courses import player_state, selectors, signals
 from courses.models import (
     AttendanceRecord,
     Course,
@@ -844,20 +844,26 @@ class PlayerVisit:
 
 
 def player_visit(*, registration: Any, user: Any, lesson_id: int) -> PlayerVisit:
-    """visit_lesson for the player page, cheap on a revisit: one query reads the learner's
-    enrolment with its progress and one cache round trip the outline and lesson. Back to a
-    lesson already opened, only a moved or stale resume point is written (one UPDATE). A first
-    view on PostgreSQL is _first_view, which reuses what this read (no second read of the
-    enrolment, its progress or the outline) and locks and writes in six round trips from BEGIN
-    to COMMIT, the dashboards' activity included; elsewhere, or when the locked row shows that something changed meanwhile, it
-    goes through visit_lesson.
+    """visit_lesson for the player page, cheap on a revisit: the learner's enrolment with its
+    progress comes from the state kept beside the session (courses.player_state), else from
+    one query, which the page then keeps; the outline and lesson from one cache round trip, or
+    from the process's memory. Back to a lesson already opened, only a moved or stale resume
+    point is written (one UPDATE). A first view on PostgreSQL is _first_view, which reuses what
+    this read (no second read of the enrolment, its progress or the outline) and locks and
+    writes in six round trips from BEGIN to COMMIT, the dashboards' activity included;
+    elsewhere, or when the locked row shows that something changed meanwhile, it goes through
+    visit_lesson. The player's own writes leave the state they know kept (a moved resume point,
+    a first view), unless another write forgot it meanwhile.
 
     The same refusals as visit_lesson: Enrollment.DoesNotExist (not the person's enrolment),
     PermissionDenied (not active or completed), Lesson.DoesNotExist (not in their version).
     """
-    state = selectors.player_enrollment(registration=registration, user_id=user.pk)
+    state = player_state.read(registration, user.pk)
+    kept = state is not None
     if state is None:
-        raise Enrollment.DoesNotExist
+        state = selectors.player_enrollment(registration=registration, user_id=user.pk)
+        if state is None:
+            raise Enrollment.DoesNotExist
     if state.status not in SEAT_HOLDING:
         raise PermissionDenied(_("Your enrolment is not active."))
     outline, lesson = selectors.player_content(version_id=state.version_id, lesson_id=lesson_id)
@@ -875,8 +881,12 @@ def player_visit(*, registration: Any, user: Any, lesson_id: int) -> PlayerVisit
         ):
             _move_resume_point(state.pk, lesson.pk, now)
             state.last_lesson_id, state.last_activity_at = lesson.pk, now
+            player_state.replace(state)
+        elif not kept:
+            player_state.keep(state)
         return PlayerVisit(state, lesson, outline)
     if connection.vendor == "postgresql" and _first_view(state, user, lesson, outline):
+        player_state.replace(state)
         return PlayerVisit(state, lesson, outline)
     visit = visit_lesson(registration=registration, user=user, lesson_id=lesson_id)
     state.follow(visit.enrollment)
@@ -1121,6 +1131,7 @@ def _save_position(enrollment: Enrollment, lesson: Lesson, seconds: int) -> Less
             row = cursor.fetchone()
         if row is None:  # the enrolment is gone
             raise Enrollment.DoesNotExist
+        player_state.forget(enrollment.pk)  # the player's kept state holds the position
         return LessonProgress(
             pk=row[0], enrollment_id=enrollment.pk, lesson=lesson, status=row[1],
             position_seconds=row[2],

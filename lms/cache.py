@@ -122,6 +122,25 @@ class ReusingRedisCacheClient(RedisCacheClient):
         finally:
             self._dropped(list(data))
 
+    # SET unless the key holds `marker` (a tombstone): one script, atomic in Redis.
+    _SET_UNLESS = (
+        "if redis.call('GET', KEYS[1]) == ARGV[2] then return 0 end "
+        "redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3]) return 1"
+    )
+    _set_unless_script: Any = None
+
+    def set_unless(self, key: Any, value: Any, timeout: int, marker: Any) -> bool:
+        script = self._set_unless_script
+        if script is None:
+            script = self._set_unless_script = self.get_client(None, write=True).register_script(
+                self._SET_UNLESS
+            )
+        dumps = self._serializer.dumps  # type: ignore[attr-defined]
+        try:
+            return bool(script(keys=[key], args=[dumps(value), dumps(marker), max(1, timeout)]))
+        finally:
+            self._dropped([key])
+
     def delete_many(self, keys: Any) -> Any:
         keys = list(keys)
         try:
@@ -159,8 +178,25 @@ class RedisCache(DjangoRedisCache):
             )
         return client
 
+    def set_unless(self, key: Any, value: Any, timeout: int, marker: Any) -> bool:
+        """Set `key` to `value` for `timeout` seconds unless it holds `marker` now, atomically
+        (False: it did, nothing written). lms.cache.set_unless for any backend."""
+        return self._cache.set_unless(self.make_and_validate_key(key), value, timeout, marker)
+
     def validate_key(self, key: Any) -> None:
         """Nothing to check. Django's base class warns about keys memcached would refuse (over
         250 characters, spaces, control characters), with a pattern it compiles lazily: it
         profiled at 4 % of the catalogue's time (the session and person read first, then the
         page's entries). Redis takes any key, and this backend is the only one configured."""
+
+
+def set_unless(cache: Any, key: str, value: Any, timeout: int, marker: Any) -> bool:
+    """`cache.set(key, value, timeout)` unless the entry holds `marker` (a tombstone another
+    writer left): atomic on Redis (a script), a read then a write on other backends (the bare
+    laptop's process-local cache, one process). False when the marker was there."""
+    if isinstance(cache, RedisCache):
+        return cache.set_unless(key, value, timeout, marker)
+    if cache.get(key) == marker:
+        return False
+    cache.set(key, value, timeout)
+    return True

@@ -32,6 +32,12 @@ from django.conf import settings
 from django.db import connections, router
 from django.db.backends.postgresql.base import CursorDebugWrapper
 from django.db.models import Field, Model
+from django.dispatch import Signal
+
+# Sent after bulk_update below has written rows on PostgreSQL (Django's own bulk_update, used
+# elsewhere, sends nothing: a model's QuerySet overrides it where someone must know), with
+# sender the model and objs the rows: a cache of what they hold can forget them.
+rows_bulk_updated = Signal()
 
 # Queries a connection keeps prepared (psycopg's least-recently-used cache; it deallocates the
 # oldest). The hot paths send a handful of shapes, each in a few variants of parameter types.
@@ -149,4 +155,5 @@ def bulk_update(objs: Sequence[Model], fields: Sequence[str], *, batch_size: int
                 ],
             )
             updated += cursor.rowcount
+    rows_bulk_updated.send(sender=model, objs=objs)
     return updated

@@ -202,10 +202,15 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("LMS_CACHE_PREFIX", "lms"),
             # Sessions and signed-in persons (lms.accounts.principal's prefix), read by every
-            # signed-in page: each process keeps copies that Redis invalidates (lms/near_cache.py).
+            # signed-in page, and the lesson player's state of an enrolment (courses.player_state):
+            # each process keeps copies that Redis invalidates (lms/near_cache.py).
             "OPTIONS": {
                 "near_prefixes": (
-                    ["django.contrib.sessions.cached_db", "accounts:principal:v1:"]
+                    [
+                        "django.contrib.sessions.cached_db",
+                        "accounts:principal:v1:",
+                        "courses:player:v1:",
+                    ]
                     if env_bool("LMS_NEAR_CACHE", True)
                     else []
                 )

@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from courses import selectors, services
+from courses import player_state, selectors, services
 from courses.models import CourseRun, Enrollment, EnrollmentEvent, Lesson, LessonProgress
 from courses.services import statement_id
 from lms.xapi.models import Statement
@@ -53,7 +54,9 @@ def test_a_first_view_is_seven_round_trips_with_one_commit(
     learner: Any, require_postgres: None
 ) -> None:
     """The unlocked read, BEGIN, the lock with the progress INSERT, the enrolment's UPDATE, the
-    statements, the dashboards' activity (one statement, in the same transaction) and COMMIT."""
+    statements, the dashboards' activity (one statement, in the same transaction) and COMMIT;
+    without the read when the learner's state is kept beside the session (courses.player_state),
+    as the previous lesson's first view leaves it."""
     from lms.dashboards.services import forget_recorded
 
     enrollment, ids = _enrolment(learner)
@@ -64,25 +67,34 @@ def test_a_first_view_is_seven_round_trips_with_one_commit(
     with CaptureQueriesContext(connection) as queries:
         visit = _visit(enrollment, learner, ids[1])
     sql = [q["sql"].lstrip() for q in queries.captured_queries]
+    assert len(sql) == 6, sql
+    assert sql[0] == "BEGIN"
+    assert sql[1].startswith("WITH e AS")
+    assert "FOR UPDATE" in sql[1]
+    assert sql[2].startswith("UPDATE courses_enrollment")
+    assert "xapi_statement" in sql[3]
+    assert "dashboards_learneractivity" in sql[4]
+    assert sql[5] == "COMMIT"
+    assert [s for s in sql if s in ("BEGIN", "COMMIT")] == ["BEGIN", "COMMIT"]
+    # The same with the state not kept (its entry gone): the read first, seven in all.
+    caches["default"].delete(player_state.key(enrollment.pk))
+    forget_recorded()
+    with CaptureQueriesContext(connection) as queries:
+        _visit(enrollment, learner, ids[2])
+    sql = [q["sql"].lstrip() for q in queries.captured_queries]
     assert len(sql) == 7, sql
     assert sql[0].startswith("SELECT e.id")
     assert sql[1] == "BEGIN"
-    assert sql[2].startswith("WITH e AS")
-    assert "FOR UPDATE" in sql[2]
-    assert sql[3].startswith("UPDATE courses_enrollment")
-    assert "xapi_statement" in sql[4]
-    assert "dashboards_learneractivity" in sql[5]
     assert sql[6] == "COMMIT"
-    assert [s for s in sql if s in ("BEGIN", "COMMIT")] == ["BEGIN", "COMMIT"]
-    enrollment.refresh_from_db()
-    assert enrollment.progress_pct == 50
-    assert enrollment.last_lesson_id == ids[1]
     assert visit.enrollment.progress_pct == 50
     assert visit.enrollment.progress == {ids[0]: ("completed", 0), ids[1]: ("completed", 0)}
-    # A revisit: the one read, no write.
+    enrollment.refresh_from_db()
+    assert enrollment.progress_pct == 75
+    assert enrollment.last_lesson_id == ids[2]
+    # A revisit: nothing read (the first view kept its state), nothing written.
     with CaptureQueriesContext(connection) as queries:
-        _visit(enrollment, learner, ids[1])
-    assert len(queries) == 1, [q["sql"] for q in queries.captured_queries]
+        _visit(enrollment, learner, ids[2])
+    assert len(queries) == 0, [q["sql"] for q in queries.captured_queries]
 
 
 def test_a_first_view_records_what_visit_lesson_records(
