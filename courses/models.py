@@ -347,9 +347,10 @@ class RunInstructor(models.Model):
 
 
 class _PlayerStateQuerySet(models.QuerySet[Any]):
-    """A QuerySet whose writes that send no model signals (update, bulk_create, bulk_update)
-    forget the lesson player's kept state of the enrolments they touch (courses.player_state):
-    the post_save and post_delete receivers cover the rest (courses.receivers)."""
+    """A QuerySet whose writes that send no model signals (update, bulk_create, bulk_update, and
+    delete, which a progress row's receiver would slow down) forget the lesson player's kept
+    state of the enrolments they touch (courses.player_state): the post_save receivers and an
+    enrolment's post_delete cover the rest (courses.receivers)."""
 
     # the column naming the enrolment: its own id, or the progress row's enrolment
     enrollment_attr = "pk"
@@ -375,6 +376,12 @@ class _PlayerStateQuerySet(models.QuerySet[Any]):
         rows = super().bulk_update(objs, fields, *args, **kwargs)
         self._forget(getattr(obj, self.enrollment_attr) for obj in objs)
         return rows
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        ids = list(self.values_list(self.enrollment_attr, flat=True).distinct())
+        deleted = super().delete()
+        self._forget(ids)
+        return deleted
 
 
 class _EnrollmentQuerySet(_PlayerStateQuerySet):
@@ -527,6 +534,13 @@ class LessonProgress(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["enrollment", "lesson"], name="lesson_progress_unique")
         ]
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        deleted = super().delete(*args, **kwargs)
+        from courses import player_state
+
+        player_state.forget(self.enrollment_id)  # as the QuerySet's delete (no receiver)
+        return deleted
 
 
 class Session(models.Model):

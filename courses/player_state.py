@@ -9,10 +9,10 @@ from the database kept 35-40 % of the minimal view's throughput, with it from he
 
 Correctness rests on every write of what the state holds forgetting it:
 
-- the enrolment row and its progress rows saved or deleted through the ORM (post_save and
-  post_delete receivers in courses.receivers), a QuerySet's update, bulk_create and bulk_update
-  of either model (their QuerySet, courses.models), lms.db.bulk_update of either (its
-  rows_bulk_updated signal), and a course's title, language or code (its enrolments);
+- the enrolment row saved or deleted and its progress rows saved through the ORM (receivers in
+  courses.receivers), a QuerySet's update, delete, bulk_create and bulk_update of either model
+  (their QuerySet, courses.models), lms.db.bulk_update of either (its rows_bulk_updated
+  signal), and a course's title, language or code (its enrolments);
 - the player's own hand-written SQL (courses.services): a video position forgets; a first view
   and a moved resume point, which know the state they leave, write it (`replace`).
 

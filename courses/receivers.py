@@ -142,9 +142,13 @@ def _progress_written(sender: Any, instance: LessonProgress, **kwargs: Any) -> N
     player_state.forget(instance.enrollment_id)
 
 
+# What the player's state holds of a course.
+_COURSE_FIELDS = frozenset({"title", "default_language", "code"})
+
+
 def _course_saved(sender: Any, instance: Course, created: bool = False, **kwargs: Any) -> None:
-    # The player's state holds the course's title, language and code.
-    if not created:
+    fields = kwargs.get("update_fields")
+    if not created and (fields is None or _COURSE_FIELDS & set(fields)):
         player_state.forget_many(
             Enrollment.objects.filter(run__course_id=instance.pk).values_list("pk", flat=True)
         )
@@ -162,12 +166,15 @@ def connect() -> None:
     from lms.db import rows_bulk_updated
     from lms.xapi.signals import statements_stored
 
-    # The lesson player's kept state (courses.player_state) forgotten on every write of it.
+    # The lesson player's kept state (courses.player_state) forgotten on every write of it. Not
+    # on a progress row's deletion: a receiver would keep Django from deleting progress rows in
+    # one statement (it loads each to send it); their QuerySet's delete forgets instead, and a
+    # deleted enrolment forgets its own.
     for model, receiver in ((Enrollment, _enrollment_written), (LessonProgress, _progress_written)):
         post_save.connect(receiver, sender=model, dispatch_uid=f"courses.player_state.{model}.save")
-        post_delete.connect(
-            receiver, sender=model, dispatch_uid=f"courses.player_state.{model}.delete"
-        )
+    post_delete.connect(
+        _enrollment_written, sender=Enrollment, dispatch_uid="courses.player_state.delete"
+    )
     post_save.connect(_course_saved, sender=Course, dispatch_uid="courses.player_state.course")
     rows_bulk_updated.connect(_bulk_updated, dispatch_uid="courses.player_state.bulk")
 

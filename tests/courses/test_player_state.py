@@ -85,6 +85,10 @@ def _progress_deleted(enrollment: Enrollment, ids: list[int]) -> None:
     LessonProgress.objects.filter(enrollment=enrollment).delete()
 
 
+def _progress_row_deleted(enrollment: Enrollment, ids: list[int]) -> None:
+    LessonProgress.objects.get(enrollment=enrollment, lesson_id=ids[0]).delete()
+
+
 def _progress_created(enrollment: Enrollment, ids: list[int]) -> None:
     LessonProgress.objects.create(enrollment=enrollment, lesson_id=ids[1], status="completed")
 
@@ -110,6 +114,7 @@ def _pct_saved(enrollment: Enrollment, ids: list[int]) -> None:
 SHOWN: dict[str, tuple[Callable[[Enrollment, list[int]], None], Callable[[str], bool] | None]]
 SHOWN = {
     "progress deleted": (_progress_deleted, None),
+    "a progress row deleted": (_progress_row_deleted, None),
     "progress created": (_progress_created, lambda page: page.count("✓") == 2),
     "progress bulk_create": (_progress_bulk_created, lambda page: page.count("✓") == 2),
     "progress by QuerySet.update": (_progress_updated, lambda page: page.count("✓") == 0),
