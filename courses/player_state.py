@@ -97,7 +97,8 @@ def replace(state: PlayerEnrollment) -> None:
 
 
 def forget_many(enrollment_ids: Iterable[int | None]) -> None:
-    """Tombstones over these enrolments' states, now and once the transaction commits."""
+    """Tombstones over these enrolments' states, now and once the transaction commits (once,
+    outside a transaction: the write has committed)."""
     keys = sorted({key(pk) for pk in enrollment_ids if pk is not None})
     if not keys:
         return
@@ -107,7 +108,8 @@ def forget_many(enrollment_ids: Iterable[int | None]) -> None:
             _cache().set_many(dict.fromkeys(keys[start : start + 1000], TOMBSTONE), FORGET_SECONDS)
 
     bury()
-    transaction.on_commit(bury)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(bury)
 
 
 def forget(enrollment_id: int | None) -> None:
