@@ -103,6 +103,15 @@ def _progress_updated(enrollment: Enrollment, ids: list[int]) -> None:
     LessonProgress.objects.filter(enrollment=enrollment).update(status="started")
 
 
+def _result_recorded(enrollment: Enrollment, ids: list[int]) -> None:
+    # what a graded quiz or launched content's outcome records (courses.services)
+    enrollment.refresh_from_db()
+    services.record_lesson_result(
+        enrollment=enrollment, lesson=Lesson.objects.get(pk=ids[1]), completed=True,
+        passed=True, score_pct=None, actor=enrollment.user,
+    )  # fmt: skip
+
+
 def _pct_saved(enrollment: Enrollment, ids: list[int]) -> None:
     enrollment.refresh_from_db()
     enrollment.progress_pct = 100
@@ -119,6 +128,7 @@ SHOWN = {
     "progress bulk_create": (_progress_bulk_created, lambda page: page.count("✓") == 2),
     "progress by QuerySet.update": (_progress_updated, lambda page: page.count("✓") == 0),
     "enrolment saved": (_pct_saved, lambda page: 'aria-valuenow="100"' in page),
+    "a result recorded": (_result_recorded, lambda page: page.count("✓") == 2),
 }
 
 
