@@ -173,6 +173,10 @@ def insert_select(
         return int(cur.rowcount)
 
 
+# How long the seed's "now" lies behind the clock at least (Seeder.last_noon).
+SEED_NOW_MARGIN = dt.timedelta(hours=1)
+
+
 class Seeder:
     """Seeds one database; call `run()`."""
 
@@ -198,10 +202,12 @@ class Seeder:
 
     @staticmethod
     def last_noon(now: dt.datetime) -> dt.datetime:
-        """The seed's "now": the last noon (UTC) that has passed, so that a seed repeats within
-        a day and no date it writes (today's completions, say) is in the future."""
+        """The seed's "now": the last noon (UTC) at least an hour past, so that a seed repeats
+        within a day and no date it writes is in the future: today's completions are at that
+        noon, and their certificates minutes after it (a seed run at 12:01 wrote certificates
+        issued at 12:02)."""
         noon = now.replace(hour=12, minute=0, second=0, microsecond=0)
-        return noon if noon <= now else noon - dt.timedelta(days=1)
+        return noon if noon <= now - SEED_NOW_MARGIN else noon - dt.timedelta(days=1)
 
     # helpers -------------------------------------------------------------------------------
     def log(self, text: str) -> None:

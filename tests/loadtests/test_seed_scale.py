@@ -175,7 +175,7 @@ def test_the_tables_requests_read_are_vacuumed(seeded: str) -> None:
         assert _scalar(f"SELECT relallvisible FROM pg_class WHERE relname = '{name}'") > 0, name  # noqa: S608
 
 
-def test_the_seeds_now_is_the_last_noon_that_has_passed() -> None:
+def test_the_seeds_now_is_the_last_noon_an_hour_past() -> None:
     import datetime as dt
 
     from loadtests.seeding import Seeder
@@ -185,7 +185,12 @@ def test_the_seeds_now_is_the_last_noon_that_has_passed() -> None:
     afternoon = dt.datetime(2026, 12, 6, 15, 0, tzinfo=utc)
     assert Seeder.last_noon(morning) == dt.datetime(2026, 12, 5, 12, 0, tzinfo=utc)
     assert Seeder.last_noon(afternoon) == dt.datetime(2026, 12, 6, 12, 0, tzinfo=utc)
-    assert Seeder.last_noon(afternoon.replace(hour=12)) == afternoon.replace(hour=12)
+    # within the hour after noon, the day before's: what the seed writes minutes after its
+    # "now" (a certificate two minutes after a completion) must not lie ahead of the clock
+    assert Seeder.last_noon(afternoon.replace(hour=13)) == afternoon.replace(hour=12)
+    yesterday = dt.datetime(2026, 12, 5, 12, 0, tzinfo=utc)
+    assert Seeder.last_noon(afternoon.replace(hour=12)) == yesterday
+    assert Seeder.last_noon(afternoon.replace(hour=12, minute=59)) == yesterday
 
 
 # What the seeder writes as having happened (a deadline may lie ahead)
