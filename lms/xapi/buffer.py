@@ -39,7 +39,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import time
 import uuid
 from datetime import UTC, datetime
@@ -49,6 +48,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from redis.exceptions import RedisError
 
+from lms import redis_queue
 from lms.db import bound_cursor
 from lms.redis_held import FAILED, HeldConnection
 from lms.xapi import store
@@ -64,39 +64,16 @@ WRITING = "xapi:writing"
 REFUSED = "xapi:refused:"
 CLAIM_SECONDS = 86400
 BATCH = 5000
-LOCK_MS = 60_000
+LOCK_MS = redis_queue.LOCK_MS
 DRAIN_COUNTDOWN = 0.2
 WRITE_EXPIRY = 600  # seconds after which a write still registered is taken for dead
 
 _redis: Any = None
 log = logging.getLogger(__name__)
 
-# Move up to ARGV[1] rows from the buffer to the processing list, atomically (a crash leaves
-# them in one list or the other); a leftover processing batch is returned first, unmoved.
-_MOVE = """
-local left = redis.call('LRANGE', KEYS[2], 0, -1)
-if #left > 0 then return left end
-local batch = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
-if #batch == 0 then return batch end
-redis.call('LTRIM', KEYS[1], #batch, -1)
-for i = 1, #batch, 1000 do
-  redis.call('RPUSH', KEYS[2], unpack(batch, i, math.min(i + 999, #batch)))
-end
-return batch
-"""
-_UNLOCK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
 
 def enabled() -> bool:
-    value = getattr(settings, "LMS_XAPI_BUFFERED", None)
-    if value is None:
-        value = os.environ.get("LMS_XAPI_BUFFERED", "")
-    if isinstance(value, str):
-        value = value.strip().lower() in {"1", "true", "yes", "on"}
-    return bool(value) and bool(getattr(settings, "REDIS_URL", ""))
+    return redis_queue.turned_on("LMS_XAPI_BUFFERED")
 
 
 def redis_client() -> Any:
@@ -350,13 +327,7 @@ def _schedule(result: int) -> None:
 
 # KEYS: the buffer, the drain-scheduled flag; ARGV: the rows. Returns 2 when a drain is to be
 # scheduled, else 1.
-_PUSH = """
-for i = 1, #ARGV, 1000 do
-  redis.call('RPUSH', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
-end
-if redis.call('SET', KEYS[2], '1', 'NX', 'PX', 500) then return 2 end
-return 1
-"""
+_PUSH = redis_queue.PUSH
 _push_script: Any = None
 
 
@@ -467,8 +438,7 @@ def _load(item: bytes) -> tuple[store.Row, list[Any] | None]:
 def move_batch(limit: int = BATCH) -> list[bytes]:
     """The batch to write: a crashed drain's leftover, else up to `limit` rows moved from the
     buffer to the processing list in one atomic step."""
-    r = redis_client()
-    return list(r.eval(_MOVE, 2, BUFFER, PROCESSING, limit))
+    return _queue.move_batch(limit)
 
 
 _HOLDING_SQL: str | None = None
@@ -642,35 +612,11 @@ def drain_for_write(wait: float = 10.0) -> bool:
     return True
 
 
-class _Busy(Exception):
-    """Another drain held the lock past the wait."""
+_Busy = redis_queue.Busy
+_queue = redis_queue.Queue(
+    BUFFER, redis_client, processing=PROCESSING, lock=LOCK, scheduled=SCHEDULED
+)
 
 
 def _drain(wait: float, until_empty: bool = True) -> int:
-    if not pending():
-        return 0
-    r = redis_client()
-    token = uuid.uuid4().hex
-    deadline = time.monotonic() + wait
-    while not r.set(LOCK, token, nx=True, px=LOCK_MS):
-        if time.monotonic() > deadline:
-            raise _Busy
-        time.sleep(0.005)
-        if not pending():
-            return 0
-    inserted = 0
-    # A crashed drain's batch comes first and may be short: the buffer behind it is written too.
-    leftover = not until_empty and bool(r.exists(PROCESSING))
-    try:
-        while True:
-            items = move_batch()
-            if not items:
-                break
-            inserted += _write_batch(items)
-            r.delete(PROCESSING)
-            if not until_empty and len(items) < BATCH and not leftover:
-                break
-            leftover = False
-    finally:
-        r.eval(_UNLOCK, 1, LOCK, token)
-    return inserted
+    return _queue.drain(_write_batch, batch=BATCH, wait=wait, until_empty=until_empty)
