@@ -25,7 +25,7 @@ from django.http import Http404
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
-from courses import player_state, selectors, signals
+from courses import first_views, player_state, selectors, signals
 from courses.models import (
     AttendanceRecord,
     Course,
@@ -885,6 +885,12 @@ def player_visit(*, registration: Any, user: Any, lesson_id: int) -> PlayerVisit
         elif not kept:
             player_state.keep(state)
         return PlayerVisit(state, lesson, outline)
+    if first_views.enabled():
+        if first_views.queue(state, user, lesson, outline):
+            return PlayerVisit(state, lesson, outline)
+        # Written now (a view that may complete the course, or Redis failing): after the views
+        # still queued, so that the completion rules read them all.
+        first_views.drain_now()
     if connection.vendor == "postgresql" and _first_view(state, user, lesson, outline):
         player_state.replace(state)
         return PlayerVisit(state, lesson, outline)

@@ -77,6 +77,8 @@ def env() -> dict[str, str]:
     e.setdefault("LMS_TRUSTED_PROXIES", "1")
     # launched content's statements go through the Redis buffer, as in the deployments (deploy/)
     e.setdefault("LMS_XAPI_BUFFERED", "1")
+    # and the lesson player's first views are written behind (courses.first_views), as there
+    e.setdefault("LMS_FIRST_VIEWS_BEHIND", "1")
     e.setdefault("DJANGO_SETTINGS_MODULE", "lms.settings")
     return e
 

@@ -207,7 +207,9 @@ def platform_authority() -> dict[str, Any]:
     }
 
 
-def emit_many(events: Iterable[tuple[Any, dict[str, Any]]]) -> list[uuid.UUID]:
+def emit_many(
+    events: Iterable[tuple[Any, dict[str, Any]]], *, buffered: bool = True
+) -> list[uuid.UUID]:
     """Store statements of platform events, each an (actor, build_statement keywords) pair, in
     the caller's transaction; return their ids. A `statement_id` (uuid5 of a stable event key)
     makes emitting the same event twice store it once, and forward it once.
@@ -218,6 +220,8 @@ def emit_many(events: Iterable[tuple[Any, dict[str, Any]]]) -> list[uuid.UUID]:
     transaction commits and inserted by the next drain instead. Only the statements actually
     inserted void what they target and are forwarded (after commit), as the LRS's POST does;
     statements_stored is not sent (lms.xapi.signals: the emitting app already knows).
+    buffered=False: inserted in the caller's transaction even with the buffer on (a caller that
+    is itself a drain writing a batch behind: courses.first_views).
     """
     now = timezone.now()
     authority = platform_authority()
@@ -239,7 +243,7 @@ def emit_many(events: Iterable[tuple[Any, dict[str, Any]]]) -> list[uuid.UUID]:
     unique: dict[uuid.UUID, store.Row] = {}
     for row in rows:
         unique.setdefault(row.statement_id, row)
-    if buffer.enabled() and all(row.voids is None for row in unique.values()):
+    if buffered and buffer.enabled() and all(row.voids is None for row in unique.values()):
         # Queued once the caller's transaction commits (nothing if it rolls back) and inserted
         # by the next drain, in a batch (lms.xapi.buffer); reads of the LRS drain first.
         transaction.on_commit(partial(buffer.queue_platform, list(unique.values())))
