@@ -35,13 +35,16 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import caches
 from django.db import connection, transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
 from courses import player_state, selectors
 from courses.models import Enrollment, Lesson, LessonProgress
+from lms.cache import RedisCache
 from lms.redis_queue import Busy, Queue, turned_on
 
 log = logging.getLogger(__name__)
@@ -55,16 +58,23 @@ STARTED = LessonProgress.Status.STARTED
 
 
 def _client() -> Any:
-    from lms.xapi.buffer import redis_client
-
-    return redis_client()
+    """The Redis of the cache, where the player's states are kept: a view is queued in the
+    same atomic step that keeps the state it leaves (player_state.replace_and_queue)."""
+    cache = caches["default"]
+    if not isinstance(cache, RedisCache):
+        raise RedisError("the default cache is not Redis")
+    return cache.redis()
 
 
 _queue = Queue(QUEUE, _client)
 
 
 def enabled() -> bool:
-    return turned_on("LMS_FIRST_VIEWS_BEHIND") and connection.vendor == "postgresql"
+    return (
+        turned_on("LMS_FIRST_VIEWS_BEHIND")
+        and connection.vendor == "postgresql"
+        and isinstance(caches["default"], RedisCache)
+    )
 
 
 def completes(lesson: Lesson) -> bool:
@@ -107,17 +117,20 @@ def queue(state: selectors.PlayerEnrollment, user: Any, lesson: Lesson, outline:
          state.course_code],
         separators=(",", ":"),
     ).encode()  # fmt: skip
-    try:
-        schedule = _queue.push([item])
-    except RedisError:
-        log.warning("First views: Redis failed, a view written at once", exc_info=True)
-        return False
-    if schedule:
-        _send_drain(DRAIN_COUNTDOWN)
+    before = (state.progress.get(lesson.pk), state.last_lesson_id, state.last_activity_at,
+              state.progress_pct)  # fmt: skip
     state.progress[lesson.pk] = (str(status), 0)
     state.last_lesson_id, state.last_activity_at = lesson.pk, now
     state.progress_pct = pct
-    player_state.replace(state)
+    try:
+        schedule = player_state.replace_and_queue(state, QUEUE, item, _queue.scheduled)
+    except RedisError:
+        log.warning("First views: Redis failed, a view written at once", exc_info=True)
+        (_progress, state.last_lesson_id, state.last_activity_at, state.progress_pct) = before
+        del state.progress[lesson.pk]
+        return False
+    if schedule:
+        _send_drain(DRAIN_COUNTDOWN)
     return True
 
 
@@ -136,8 +149,9 @@ def pending() -> bool:
 
 def drain_now(wait: float = 10.0, *, until_empty: bool = True) -> int:
     """Write the views queued so far (returns how many counted). Cheap when none waits. Another
-    drain running: wait for it. Redis failing: nothing drained (the views wait)."""
-    if not enabled():
+    drain running: wait for it. Redis failing: nothing drained (the views wait). Drains with
+    writing behind turned off too (what was queued before it was turned off)."""
+    if not getattr(settings, "REDIS_URL", "") or connection.vendor != "postgresql":
         return 0
     try:
         return _queue.drain(write_batch, batch=BATCH, wait=wait, until_empty=until_empty)

@@ -96,6 +96,17 @@ def replace(state: PlayerEnrollment) -> None:
     set_unless(_cache(), key(state.pk), state, _lifetime(), TOMBSTONE)
 
 
+def replace_and_queue(state: PlayerEnrollment, queue: str, item: bytes, flag: str) -> bool:
+    """`replace(state)` and `item` pushed onto the list `queue` in one atomic Redis step
+    (courses.first_views), the flag `flag` set unless set; True when the flag was set (the
+    caller sends the drain). RedisError propagates, with nothing done or both."""
+    _ids[str(state.registration)] = state.pk
+    _stored, flagged = _cache().set_unless_push(
+        key(state.pk), state, _lifetime(), TOMBSTONE, queue, item, flag
+    )
+    return bool(flagged)
+
+
 def forget_many(enrollment_ids: Iterable[int | None]) -> None:
     """Tombstones over these enrolments' states, now and once the transaction commits (once,
     outside a transaction: the write has committed)."""

@@ -852,8 +852,10 @@ def player_visit(*, registration: Any, user: Any, lesson_id: int) -> PlayerVisit
     this read (no second read of the enrolment, its progress or the outline) and locks and
     writes in six round trips from BEGIN to COMMIT, the dashboards' activity included;
     elsewhere, or when the locked row shows that something changed meanwhile, it goes through
-    visit_lesson. The player's own writes leave the state they know kept (a moved resume point,
-    a first view), unless another write forgot it meanwhile.
+    visit_lesson. With first views written behind (courses.first_views) a first view is queued
+    in Redis instead, unless it may complete the course. The player's own writes leave the state
+    they know kept (a moved resume point, a first view), unless another write forgot it
+    meanwhile.
 
     The same refusals as visit_lesson: Enrollment.DoesNotExist (not the person's enrolment),
     PermissionDenied (not active or completed), Lesson.DoesNotExist (not in their version).

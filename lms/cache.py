@@ -141,6 +141,41 @@ class ReusingRedisCacheClient(RedisCacheClient):
         finally:
             self._dropped([key])
 
+    # set_unless, and an item pushed onto a list with a flag set for 500 ms if unset (work
+    # written behind: the item queued, the drain's flag): one script on a held connection.
+    _SET_UNLESS_PUSH = """
+redis.call('RPUSH', KEYS[2], ARGV[4])
+local done = 0
+if redis.call('GET', KEYS[1]) ~= ARGV[2] then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+  done = 1
+end
+if redis.call('SET', KEYS[3], '1', 'NX', 'PX', 500) then done = done + 2 end
+return done
+"""
+    _set_unless_push_script: Any = None
+
+    def set_unless_push(
+        self, key: Any, value: Any, timeout: int, marker: Any, queue: str, item: bytes, flag: str
+    ) -> tuple[bool, bool]:
+        script = self._set_unless_push_script
+        if script is None:
+            script = self._set_unless_push_script = self.get_client(
+                None, write=True
+            ).register_script(self._SET_UNLESS_PUSH)
+        dumps = self._serializer.dumps  # type: ignore[attr-defined]
+        keys = [key, queue, flag]
+        args = [dumps(value), dumps(marker), max(1, timeout), item]
+        try:
+            # Run twice (an answer lost, or Redis lost the script), the item is pushed twice:
+            # the callers' drains write an item once.
+            done = self._held.call("EVALSHA", script.sha, len(keys), *keys, *args)
+            if done is FAILED:
+                done = script(keys=keys, args=args)
+        finally:
+            self._dropped([key])
+        return bool(int(done) & 1), bool(int(done) & 2)
+
     def delete_many(self, keys: Any) -> Any:
         keys = list(keys)
         try:
@@ -182,6 +217,21 @@ class RedisCache(DjangoRedisCache):
         """Set `key` to `value` for `timeout` seconds unless it holds `marker` now, atomically
         (False: it did, nothing written). lms.cache.set_unless for any backend."""
         return self._cache.set_unless(self.make_and_validate_key(key), value, timeout, marker)
+
+    def set_unless_push(
+        self, key: Any, value: Any, timeout: int, marker: Any, queue: str, item: bytes, flag: str
+    ) -> tuple[bool, bool]:
+        """set_unless(key, value, timeout, marker) and, in the same atomic step, `item` pushed
+        onto the list `queue` (a raw key, beside the cache's) and the flag `flag` set for 500 ms
+        unless set. Returns (whether the value was set, whether the flag was set: the caller
+        sends the drain). RedisError propagates."""
+        return self._cache.set_unless_push(
+            self.make_and_validate_key(key), value, timeout, marker, queue, item, flag
+        )
+
+    def redis(self) -> Any:
+        """The redis-py client of the cache's server (raw keys beside the cache's)."""
+        return self._cache.get_client(None, write=True)
 
     def validate_key(self, key: Any) -> None:
         """Nothing to check. Django's base class warns about keys memcached would refuse (over

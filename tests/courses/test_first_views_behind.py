@@ -266,3 +266,13 @@ def test_a_started_lesson_is_queued_as_launched(learner: Any) -> None:
     assert enrollment.progress_pct == 0
     assert enrollment.last_activity_at is not None
     assert timezone.now() - enrollment.last_activity_at < timedelta(minutes=1)
+
+
+def test_views_queued_before_writing_behind_was_turned_off_still_drain(
+    client: Client, learner: Any, settings: Any
+) -> None:
+    enrollment, ids = _opened(client, learner)
+    assert client.get(_url(enrollment, ids[1])).status_code == 200
+    settings.LMS_FIRST_VIEWS_BEHIND = False
+    assert tasks.drain_first_views() == 1
+    assert LessonProgress.objects.filter(enrollment=enrollment, lesson_id=ids[1]).exists()
