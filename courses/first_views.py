@@ -38,7 +38,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import caches
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -160,6 +160,10 @@ def drain_now(wait: float = 10.0, *, until_empty: bool = True) -> int:
     except RedisError:
         log.warning("First views: Redis failed, drain skipped", exc_info=True)
         return 0
+    except DatabaseError:
+        # The batch stays in the processing list and is written first by the next drain.
+        log.exception("First views: the database refused a batch; the next drain tries again")
+        return 0
 
 
 def reschedule_if_pending() -> bool:
@@ -191,9 +195,11 @@ INSERT INTO {_PROGRESS}
      completed_at)
 SELECT v.e, v.l, v.s, NULL, NULL, 0, v.t, CASE WHEN v.s = %s THEN v.t END
   FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::timestamptz[]) AS v(e, l, s, t)
+  JOIN {Lesson._meta.db_table} l ON l.id = v.l
 ON CONFLICT (enrollment_id, lesson_id) DO NOTHING
 RETURNING enrollment_id, lesson_id
-"""  # noqa: S608 - table names from the models, values as parameters
+"""  # noqa: S608 - table names from the models, values as parameters (the join: a lesson
+# deleted since the view is not counted, and does not fail the batch)
 _DONE_SQL = (
     f"SELECT enrollment_id, lesson_id FROM {_PROGRESS} "  # noqa: S608
     "WHERE enrollment_id = ANY(%s) AND status = %s"
@@ -222,8 +228,16 @@ def write_batch(items: list[bytes]) -> int:
 
     views: dict[tuple[int, int], _View] = {}
     for item in items:
-        view = _View(item)
+        try:
+            view = _View(item)
+        except (ValueError, TypeError):
+            # not a view this code queued (a row of another version of it, say): dropped, so
+            # that it does not hold up the views after it
+            log.error("First views: a queued item could not be read, dropped: %r", item[:200])
+            continue
         views.setdefault((view.enrollment_id, view.lesson_id), view)
+    if not views:
+        return 0
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_LOCK_SQL, [sorted({v.enrollment_id for v in views.values()})])
         enrollments = {

@@ -276,3 +276,35 @@ def test_views_queued_before_writing_behind_was_turned_off_still_drain(
     settings.LMS_FIRST_VIEWS_BEHIND = False
     assert tasks.drain_first_views() == 1
     assert LessonProgress.objects.filter(enrollment=enrollment, lesson_id=ids[1]).exists()
+
+
+def test_a_view_of_a_deleted_lesson_or_an_unreadable_item_does_not_hold_up_the_batch(
+    client: Client, learner: Any
+) -> None:
+    enrollment, ids = _opened(client, learner)
+    other = UserFactory(institution=learner.institution)
+    other_enrollment, other_ids = enrol_in_text_course(other, 3)
+    client.force_login(other)
+    assert client.get(_url(other_enrollment, other_ids[0])).status_code == 200
+    client.force_login(learner)
+    assert client.get(_url(enrollment, ids[1])).status_code == 200
+    Lesson.objects.filter(pk=ids[1]).delete()
+    first_views._client().rpush(first_views.QUEUE, b"not json", b"[1, 2]")
+    assert _queued() == 4
+    assert first_views.drain_now() == 1
+    assert _queued() == 0
+    assert LessonProgress.objects.filter(enrollment=other_enrollment).count() == 1
+    assert not LessonProgress.objects.filter(enrollment=enrollment, lesson_id=ids[1]).exists()
+
+
+def test_a_batch_a_crashed_drain_left_is_written_by_the_next(client: Client, learner: Any) -> None:
+    enrollment, ids = _opened(client, learner)
+    assert client.get(_url(enrollment, ids[1])).status_code == 200
+    r = first_views._client()
+    # a drain took the batch and died before writing it
+    assert first_views._queue.move_batch(first_views.BATCH)
+    assert _queued() == 0
+    assert r.llen(first_views._queue.processing) == 1
+    assert first_views.drain_now() == 1
+    assert r.llen(first_views._queue.processing) == 0
+    assert LessonProgress.objects.filter(enrollment=enrollment, lesson_id=ids[1]).exists()
