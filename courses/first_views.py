@@ -117,8 +117,7 @@ def queue(state: selectors.PlayerEnrollment, user: Any, lesson: Lesson, outline:
          state.course_code],
         separators=(",", ":"),
     ).encode()  # fmt: skip
-    before = (state.progress.get(lesson.pk), state.last_lesson_id, state.last_activity_at,
-              state.progress_pct)  # fmt: skip
+    before = (state.last_lesson_id, state.last_activity_at, state.progress_pct)
     state.progress[lesson.pk] = (str(status), 0)
     state.last_lesson_id, state.last_activity_at = lesson.pk, now
     state.progress_pct = pct
@@ -126,11 +125,14 @@ def queue(state: selectors.PlayerEnrollment, user: Any, lesson: Lesson, outline:
         schedule = player_state.replace_and_queue(state, QUEUE, item, _queue.scheduled)
     except RedisError:
         log.warning("First views: Redis failed, a view written at once", exc_info=True)
-        (_progress, state.last_lesson_id, state.last_activity_at, state.progress_pct) = before
+        state.last_lesson_id, state.last_activity_at, state.progress_pct = before
         del state.progress[lesson.pk]
         return False
     if schedule:
-        _send_drain(DRAIN_COUNTDOWN)
+        try:
+            _send_drain(DRAIN_COUNTDOWN)
+        except Exception:  # noqa: BLE001 - the view is queued: the beat's sweep drains it
+            log.warning("First views: the drain could not be sent", exc_info=True)
     return True
 
 

@@ -256,8 +256,10 @@ def write_capacity() -> Path:
         'and a fresh statement id; verifications from many addresses). "lesson" is first '
         "views: the learners take turns, each opening their next lesson not yet opened (no two "
         "requests in flight are one learner's), each view recording progress, statements, the "
-        'resume point and the dashboards\' activity; "lesson, revisit" is other learners back '
-        "on the lesson they opened last (one read). The ceiling is a "
+        "resume point and the dashboards' activity (queued in Redis and written by the worker's "
+        "drain in batches, courses.first_views: the worker's CPU is counted); "
+        '"lesson, revisit" is other learners back on the lesson they opened last (its state '
+        "kept near each process: no read). The ceiling is a "
         "minimal Django JSON view under the same gunicorn settings and middleware, in the same "
         "run; the xAPI POSTs of launched content, buffered, are answered before Django's "
         "request handling (lms.xapi.ingest: the same checks and buffer, the same headers) and "
