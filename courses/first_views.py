@@ -226,8 +226,6 @@ class _View:
 def write_batch(items: list[bytes]) -> int:
     """Write a batch of queued views in one transaction (see the module's docstring); returns
     how many counted (progress rows inserted)."""
-    from courses import services
-
     views: dict[tuple[int, int], _View] = {}
     for item in items:
         try:
@@ -240,6 +238,20 @@ def write_batch(items: list[bytes]) -> int:
         views.setdefault((view.enrollment_id, view.lesson_id), view)
     if not views:
         return 0
+    # The statements are stamped `stored` in the transaction and seen at its commit: the LRS's
+    # Consistent-Through stays before this write while it is in flight (lms.xapi.buffer).
+    from lms.xapi import buffer as statements
+
+    write = statements.begin_write([], claim=False)
+    try:
+        return _write(views)
+    finally:
+        statements.end_write(write)
+
+
+def _write(views: dict[tuple[int, int], _View]) -> int:
+    from courses import services
+
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_LOCK_SQL, [sorted({v.enrollment_id for v in views.values()})])
         enrollments = {

@@ -308,3 +308,30 @@ def test_a_batch_a_crashed_drain_left_is_written_by_the_next(client: Client, lea
     assert first_views.drain_now() == 1
     assert r.llen(first_views._queue.processing) == 0
     assert LessonProgress.objects.filter(enrollment=enrollment, lesson_id=ids[1]).exists()
+
+
+def test_the_lrs_consistent_through_stays_before_a_drain_in_flight(
+    client: Client, learner: Any
+) -> None:
+    """The drain stamps its statements' `stored` in its transaction: until it commits, the LRS's
+    floor (what Consistent-Through stays below) is no later than that stamp."""
+    from courses import signals
+    from lms.xapi import buffer
+
+    enrollment, ids = _opened(client, learner)
+    assert client.get(_url(enrollment, ids[1])).status_code == 200
+    floors: list[Any] = []
+
+    def during(**kwargs: Any) -> None:
+        floors.append(buffer.floor())
+
+    signals.lesson_completed_in_transaction.connect(during, dispatch_uid="test-floor")
+    try:
+        assert first_views.drain_now() == 1
+    finally:
+        signals.lesson_completed_in_transaction.disconnect(dispatch_uid="test-floor")
+    stored = min(s.stored for s in _statements(enrollment, ids[1]))
+    assert floors
+    assert floors[0] is not None
+    assert floors[0] <= stored
+    assert buffer.floor() is None  # the write ended
