@@ -24,8 +24,8 @@ under the lock; where it differs from what the page showed, or the drain complet
 database. A view drains a fraction of a second after it was made: My learning and the dashboards
 show it then.
 
-Redis keys (the LRS's Redis database, lms.redis_queue): courses:first-views (the views waiting,
-JSON), …:processing, …:lock, …:scheduled.
+Redis keys (the cache's Redis, beside the player's states; lms.redis_queue): courses:first-views
+(the views waiting, JSON), …:processing, …:lock, …:scheduled.
 """
 
 from __future__ import annotations
