@@ -171,8 +171,7 @@ def drain_now(wait: float = 10.0, *, until_empty: bool = True) -> int:
 def reschedule_if_pending() -> bool:
     """A drain task when views wait and none is on its way (after a drain that found the lock
     held past its wait)."""
-    r = _client()
-    if _queue.pending() and r.set(_queue.scheduled, "1", nx=True, px=500):
+    if _queue.take_schedule():
         _send_drain(1.0)
         return True
     return False
@@ -287,6 +286,7 @@ def _write(views: dict[tuple[int, int], _View]) -> int:
             cursor.execute(_DONE_SQL, [sorted(completing), COMPLETED])
             for enrollment_id, lesson_id in cursor.fetchall():
                 done[enrollment_id].add(lesson_id)
+        required: dict[int, list[int]] = {}  # a version's required lessons
         latest: dict[int, _View] = {}
         for view in counted:
             seen = latest.get(view.enrollment_id)
@@ -298,10 +298,13 @@ def _write(views: dict[tuple[int, int], _View]) -> int:
                 enrollment.last_lesson_id = view.lesson_id
                 enrollment.last_activity_at = view.at
             if enrollment_id in completing:
-                outline = selectors.lesson_outline(version_id=enrollment.version_id)
+                version = enrollment.version_id
+                if version not in required:
+                    outline = selectors.lesson_outline(version_id=version)
+                    required[version] = [item.pk for item in outline if item.is_required]
                 enrollment.progress_pct = progress_pct(
                     {pk: (COMPLETED,) for pk in done[enrollment_id]},
-                    [item.pk for item in outline if item.is_required],
+                    required[version],
                     status=enrollment.status,
                     kept=enrollment.progress_pct,
                 )

@@ -384,10 +384,6 @@ class _PlayerStateQuerySet(models.QuerySet[Any]):
         return deleted
 
 
-class _EnrollmentQuerySet(_PlayerStateQuerySet):
-    enrollment_attr = "pk"
-
-
 class _ProgressQuerySet(_PlayerStateQuerySet):
     enrollment_attr = "enrollment_id"
 
@@ -468,7 +464,7 @@ class Enrollment(models.Model):
         MemberState, null=True, blank=True, on_delete=models.PROTECT, related_name="enrollments"
     )
 
-    objects = _EnrollmentQuerySet.as_manager()
+    objects = _PlayerStateQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("enrolment")

@@ -127,22 +127,8 @@ class ReusingRedisCacheClient(RedisCacheClient):
         "if redis.call('GET', KEYS[1]) == ARGV[2] then return 0 end "
         "redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3]) return 1"
     )
-    _set_unless_script: Any = None
-
-    def set_unless(self, key: Any, value: Any, timeout: int, marker: Any) -> bool:
-        script = self._set_unless_script
-        if script is None:
-            script = self._set_unless_script = self.get_client(None, write=True).register_script(
-                self._SET_UNLESS
-            )
-        dumps = self._serializer.dumps  # type: ignore[attr-defined]
-        try:
-            return bool(script(keys=[key], args=[dumps(value), dumps(marker), max(1, timeout)]))
-        finally:
-            self._dropped([key])
-
-    # set_unless, and an item pushed onto a list with a flag set for 500 ms if unset (work
-    # written behind: the item queued, the drain's flag): one script on a held connection.
+    # The same, and an item pushed onto a list with a flag set for 500 ms if unset (work written
+    # behind: the item queued, the drain's flag). Returns 1 (set) + 2 (flag set).
     _SET_UNLESS_PUSH = """
 redis.call('RPUSH', KEYS[2], ARGV[4])
 local done = 0
@@ -153,28 +139,39 @@ end
 if redis.call('SET', KEYS[3], '1', 'NX', 'PX', 500) then done = done + 2 end
 return done
 """
-    _set_unless_push_script: Any = None
+    _scripts: dict[str, Any] | None = None
 
-    def set_unless_push(
-        self, key: Any, value: Any, timeout: int, marker: Any, queue: str, item: bytes, flag: str
-    ) -> tuple[bool, bool]:
-        script = self._set_unless_push_script
+    def _write_script(self, source: str, key: Any, keys: list[Any], args: list[Any]) -> int:
+        """Run a writing script (registered once) on a held connection, through redis-py when
+        that fails (it loads the script again and retries); the near copy of `key` is dropped.
+        A script run twice (an answer lost) must do no harm: these only set, or push items
+        their drains write once."""
+        scripts = self._scripts
+        if scripts is None:
+            scripts = self._scripts = {}
+        script = scripts.get(source)
         if script is None:
-            script = self._set_unless_push_script = self.get_client(
-                None, write=True
-            ).register_script(self._SET_UNLESS_PUSH)
-        dumps = self._serializer.dumps  # type: ignore[attr-defined]
-        keys = [key, queue, flag]
-        args = [dumps(value), dumps(marker), max(1, timeout), item]
+            script = scripts[source] = self.get_client(None, write=True).register_script(source)
         try:
-            # Run twice (an answer lost, or Redis lost the script), the item is pushed twice:
-            # the callers' drains write an item once.
             done = self._held.call("EVALSHA", script.sha, len(keys), *keys, *args)
             if done is FAILED:
                 done = script(keys=keys, args=args)
         finally:
             self._dropped([key])
-        return bool(int(done) & 1), bool(int(done) & 2)
+        return int(done)
+
+    def set_unless(self, key: Any, value: Any, timeout: int, marker: Any) -> bool:
+        dumps = self._serializer.dumps  # type: ignore[attr-defined]
+        args = [dumps(value), dumps(marker), max(1, timeout)]
+        return bool(self._write_script(self._SET_UNLESS, key, [key], args))
+
+    def set_unless_push(
+        self, key: Any, value: Any, timeout: int, marker: Any, queue: str, item: bytes, flag: str
+    ) -> tuple[bool, bool]:
+        dumps = self._serializer.dumps  # type: ignore[attr-defined]
+        args = [dumps(value), dumps(marker), max(1, timeout), item]
+        done = self._write_script(self._SET_UNLESS_PUSH, key, [key, queue, flag], args)
+        return bool(done & 1), bool(done & 2)
 
     def delete_many(self, keys: Any) -> Any:
         keys = list(keys)

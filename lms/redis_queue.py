@@ -96,6 +96,12 @@ class Queue:
         """Whether anything waits to be written (one round trip)."""
         return bool(self._client().exists(self.name, self.processing))
 
+    def take_schedule(self) -> bool:
+        """Whether rows wait with no drain on its way, the flag then set (the caller sends a
+        drain): after a drain that found the lock held past its wait, or failed on Redis, what
+        waits would otherwise wait for the next push."""
+        return self.pending() and bool(self._client().set(self.scheduled, "1", nx=True, px=500))
+
     def move_batch(self, limit: int) -> list[bytes]:
         return list(self._client().eval(MOVE, 2, self.name, self.processing, limit))
 

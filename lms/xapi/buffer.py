@@ -308,8 +308,7 @@ def reschedule_if_pending() -> bool:
     another holding the lock past its wait (a drain that crashed holds it up to LOCK_MS) or
     failed on Redis, what waits would otherwise wait for the next push. Returns whether a task
     was sent."""
-    r = redis_client()
-    if pending() and r.set(SCHEDULED, "1", nx=True, px=500):
+    if _queue.take_schedule():
         from lms.xapi.tasks import drain_statements
 
         drain_statements.apply_async(countdown=1.0)
