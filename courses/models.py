@@ -9,6 +9,7 @@ no page counts rows per request.
 from __future__ import annotations
 
 import uuid
+from contextvars import ContextVar
 from typing import Any
 
 from django.conf import settings
@@ -346,6 +347,11 @@ class RunInstructor(models.Model):
         indexes = [models.Index(fields=["user", "run"])]
 
 
+# Set while a bulk_update runs: Django's updates its rows through QuerySet.update, whose ids the
+# bulk_update already knows (no SELECT of them before each batch).
+_BULK_UPDATING: ContextVar[bool] = ContextVar("courses_bulk_updating", default=False)
+
+
 class _PlayerStateQuerySet(models.QuerySet[Any]):
     """A QuerySet whose writes that send no model signals (update, bulk_create, bulk_update, and
     delete, which a progress row's receiver would slow down) forget the lesson player's kept
@@ -361,6 +367,8 @@ class _PlayerStateQuerySet(models.QuerySet[Any]):
         player_state.forget_many(ids)
 
     def update(self, **kwargs: Any) -> int:
+        if _BULK_UPDATING.get():  # Django's bulk_update updates through here: it forgets
+            return super().update(**kwargs)
         ids = list(self.values_list(self.enrollment_attr, flat=True).distinct())
         rows = super().update(**kwargs)
         self._forget(ids)
@@ -373,7 +381,11 @@ class _PlayerStateQuerySet(models.QuerySet[Any]):
 
     def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:
         objs = list(objs)
-        rows = super().bulk_update(objs, fields, *args, **kwargs)
+        token = _BULK_UPDATING.set(True)
+        try:
+            rows = super().bulk_update(objs, fields, *args, **kwargs)
+        finally:
+            _BULK_UPDATING.reset(token)
         self._forget(getattr(obj, self.enrollment_attr) for obj in objs)
         return rows
 
