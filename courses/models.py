@@ -374,6 +374,17 @@ class _PlayerStateQuerySet(models.QuerySet[Any]):
         self._forget(ids)
         return rows
 
+    def update_one(self, pk: int, **kwargs: Any) -> int:
+        """update() of the enrolment with this id (of an enrolment's QuerySet): it forgets that
+        enrolment's state without reading the id back first."""
+        token = _BULK_UPDATING.set(True)
+        try:
+            rows = self.filter(pk=pk).update(**kwargs)
+        finally:
+            _BULK_UPDATING.reset(token)
+        self._forget([pk])
+        return rows
+
     def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[Any]:
         created = super().bulk_create(objs, *args, **kwargs)
         self._forget(getattr(obj, self.enrollment_attr) for obj in created)

@@ -821,12 +821,17 @@ def visit_lesson(*, registration: Any, user: Any, lesson_id: int) -> LessonVisit
                     if pk in progress_map
                     and progress_map[pk].status == LessonProgress.Status.COMPLETED
                 )
-                changed["progress_pct"] = 100 if not required else (100 * done) // len(required)
+                pct = 100 if not required else (100 * done) // len(required)
+                # a completed enrolment keeps what it had (reviewing a course completed on
+                # site, with fewer lessons recorded, must not bring it down)
+                if enrollment.status == Enrollment.Status.COMPLETED:
+                    pct = max(pct, enrollment.progress_pct or 0)
+                changed["progress_pct"] = pct
             _emit_many(user, events)
         for name, value in changed.items():
             setattr(enrollment, name, value)
         if changed:
-            Enrollment.objects.filter(pk=enrollment.pk).update(**changed)
+            Enrollment.objects.update_one(enrollment.pk, **changed)
         if completes:
             _lesson_completed(enrollment, lesson)
             _complete_if_met(enrollment, user)
@@ -860,14 +865,7 @@ def player_visit(*, registration: Any, user: Any, lesson_id: int) -> PlayerVisit
     The same refusals as visit_lesson: Enrollment.DoesNotExist (not the person's enrolment),
     PermissionDenied (not active or completed), Lesson.DoesNotExist (not in their version).
     """
-    state = player_state.read(registration, user.pk)
-    kept = state is not None
-    if state is None:
-        state = selectors.player_enrollment(registration=registration, user_id=user.pk)
-        if state is None:
-            raise Enrollment.DoesNotExist
-    if state.status not in SEAT_HOLDING:
-        raise PermissionDenied(_("Your enrolment is not active."))
+    state, kept = _player_state(registration, user)
     outline, lesson = selectors.player_content(version_id=state.version_id, lesson_id=lesson_id)
     if lesson is None:
         raise Lesson.DoesNotExist
@@ -905,6 +903,41 @@ def player_visit(*, registration: Any, user: Any, lesson_id: int) -> PlayerVisit
     return PlayerVisit(state, visit.lesson, visit.outline)
 
 
+def _player_state(registration: Any, user: Any) -> tuple[selectors.PlayerEnrollment, bool]:
+    """The learner's enrolment and progress as the player reads them, and whether they came
+    from the kept state (courses.player_state) rather than the database. The refusals of
+    player_visit."""
+    state = player_state.read(registration, user.pk)
+    kept = state is not None
+    if state is None:
+        state = selectors.player_enrollment(registration=registration, user_id=user.pk)
+        if state is None:
+            raise Enrollment.DoesNotExist
+    if state.status not in SEAT_HOLDING:
+        raise PermissionDenied(_("Your enrolment is not active."))
+    return state, kept
+
+
+def player_resume(*, registration: Any, user: Any) -> int | None:
+    """The lesson to resume the learner's course at: the last one opened, else the first not
+    completed, else the first; None when the version has no lessons. Reads what the lesson page
+    reads (and keeps it for that page): the kept state, else one query, and the cached outline.
+    The refusals of player_visit."""
+    state, kept = _player_state(registration, user)
+    if not kept:
+        player_state.keep(state)
+    outline = selectors.lesson_outline(version_id=state.version_id)
+    if not outline:
+        return None
+    if any(item.pk == state.last_lesson_id for item in outline):
+        return state.last_lesson_id
+    completed = LessonProgress.Status.COMPLETED
+    return next(
+        (item.pk for item in outline if state.progress.get(item.pk, ("",))[0] != completed),
+        outline[0].pk,
+    )
+
+
 _MOVE_SQL = (
     f"UPDATE {Enrollment._meta.db_table} SET last_lesson_id = %s, last_activity_at = %s "  # noqa: S608
     "WHERE id = %s"
@@ -916,9 +949,7 @@ def _move_resume_point(enrollment_id: int, lesson_id: int, now: Any) -> None:
     PostgreSQL (learners move between their lessons often; the ORM built this query for longer
     than the server ran it)."""
     if connection.vendor != "postgresql":
-        Enrollment.objects.filter(pk=enrollment_id).update(
-            last_lesson_id=lesson_id, last_activity_at=now
-        )
+        Enrollment.objects.update_one(enrollment_id, last_lesson_id=lesson_id, last_activity_at=now)
         return
     with bound_cursor(prepare=True) as cursor:
         cursor.execute(_MOVE_SQL, [lesson_id, now, enrollment_id])

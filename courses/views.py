@@ -246,23 +246,14 @@ def _own_enrollment(request: HttpRequest, registration: str) -> Enrollment:
 @login_required
 def resume(request: HttpRequest, registration: str) -> HttpResponse:
     """Back to where the learner stopped: the last lesson opened, else the first not completed."""
-    enrollment = _own_enrollment(request, registration)
-    lessons = selectors.lesson_outline(version_id=enrollment.version_id)
-    if not lessons:
+    try:
+        target = services.player_resume(registration=registration, user=request.user)
+    except Enrollment.DoesNotExist:
+        raise Http404 from None
+    if target is None:
         messages.info(request, _("This course has no lessons yet."))
         return redirect("courses:my_learning")
-    target = enrollment.last_lesson_id
-    if target is None or not any(lesson.pk == target for lesson in lessons):
-        done = selectors.lesson_progress_map(enrollment=enrollment)
-        target = next(
-            (
-                lesson.pk
-                for lesson in lessons
-                if lesson.pk not in done or done[lesson.pk].status != "completed"
-            ),
-            lessons[0].pk,
-        )
-    return redirect("courses:lesson", registration=enrollment.registration, lesson_id=target)
+    return redirect("courses:lesson", registration=registration, lesson_id=target)
 
 
 @login_required

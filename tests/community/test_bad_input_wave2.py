@@ -388,7 +388,9 @@ def test_the_database_keeps_one_report_per_post_and_person(learner: Any, topic: 
 
 
 def _at_once(count: int, work: Any) -> list[Any]:
-    """Run `work` in `count` threads released together; each closes its own connection."""
+    """Run `work` in `count` threads released together; each closes its own connection. Tests
+    using it need PostgreSQL (`require_postgres`): the in-memory SQLite of a bare laptop's test
+    run refuses concurrent writers ("database table is locked") rather than waiting."""
     barrier = threading.Barrier(count)
     results: list[Any] = [None] * count
 
@@ -410,7 +412,9 @@ def _at_once(count: int, work: Any) -> list[Any]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_five_identical_new_threads_at_once_are_one_thread(learner: Any) -> None:
+def test_five_identical_new_threads_at_once_are_one_thread(
+    learner: Any, require_postgres: None
+) -> None:
     topic = Forum.objects.create(kind=Forum.Kind.TOPIC, slug="busy", title={"en": "Busy"})
 
     def post() -> int:
@@ -425,7 +429,7 @@ def test_five_identical_new_threads_at_once_are_one_thread(learner: Any) -> None
 
 
 @pytest.mark.django_db(transaction=True)
-def test_five_identical_replies_at_once_are_one_post(learner: Any) -> None:
+def test_five_identical_replies_at_once_are_one_post(learner: Any, require_postgres: None) -> None:
     topic = Forum.objects.create(kind=Forum.Kind.TOPIC, slug="busy", title={"en": "Busy"})
     thread = services.start_thread(forum=topic, author=learner, title="t", text="first")
 

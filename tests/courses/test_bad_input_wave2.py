@@ -37,7 +37,9 @@ def _days(n: int) -> str:
 
 def _in_another_connection(work: Callable[[], Any]) -> None:
     """Run `work` in a thread of its own: its own database connection, committed at once (what
-    a second request does meanwhile)."""
+    a second request does meanwhile). Tests using it need PostgreSQL (`require_postgres`): the
+    in-memory SQLite of a bare laptop's test run locks a table a second connection writes to
+    rather than waiting for it."""
     errors: list[BaseException] = []
 
     def target() -> None:
@@ -56,7 +58,8 @@ def _in_another_connection(work: Callable[[], Any]) -> None:
 
 
 def _at_once(clients: list[Client], url: str, data: dict[str, Any]) -> list[Any]:
-    """The same POST from each client, all at the same moment (one thread each)."""
+    """The same POST from each client, all at the same moment (one thread each); PostgreSQL
+    only, as `_in_another_connection`."""
     barrier = threading.Barrier(len(clients))
     answers: list[Any] = [None] * len(clients)
 
@@ -183,7 +186,7 @@ def _racing(monkeypatch: Any, model: Any, competitor: Callable[[dict[str, Any]],
 
 @pytest.mark.django_db(transaction=True)
 def test_two_courses_created_at_once_with_one_code(
-    client: Client, coordinator: Any, institution: Any, monkeypatch: Any
+    client: Client, coordinator: Any, institution: Any, monkeypatch: Any, require_postgres: None
 ) -> None:
     _racing(monkeypatch, Course, lambda kwargs: Course(code=kwargs["code"]).save())
     client.force_login(coordinator)
@@ -196,7 +199,12 @@ def test_two_courses_created_at_once_with_one_code(
 
 @pytest.mark.django_db(transaction=True)
 def test_two_runs_created_at_once_with_one_code(
-    client: Client, coordinator: Any, institution: Any, instructor: Any, monkeypatch: Any
+    client: Client,
+    coordinator: Any,
+    institution: Any,
+    instructor: Any,
+    monkeypatch: Any,
+    require_postgres: None,
 ) -> None:
     course = CourseFactory(owner_institution=institution)
     version = make_version(course)
@@ -266,7 +274,11 @@ def test_a_replicated_run_gets_a_free_code(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_replicated_run_code_taken_meanwhile_is_chosen_again(
-    client: Client, ttt: dict[str, Any], institution: Any, monkeypatch: Any
+    client: Client,
+    ttt: dict[str, Any],
+    institution: Any,
+    monkeypatch: Any,
+    require_postgres: None,
 ) -> None:
     source = ttt["source"]
 
@@ -311,7 +323,7 @@ def test_the_same_replicated_run_posted_twice_is_planned_once(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_module_posted_five_times_at_once_is_created_once(
-    coordinator: Any, institution: Any
+    coordinator: Any, institution: Any, require_postgres: None
 ) -> None:
     course = CourseFactory(owner_institution=institution, languages="es en")
     version = make_version(course, lessons=1)
@@ -354,7 +366,7 @@ def planned_run(institution: Any) -> CourseRun:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_session_posted_five_times_at_once_is_created_once(
-    coordinator: Any, planned_run: CourseRun
+    coordinator: Any, planned_run: CourseRun, require_postgres: None
 ) -> None:
     url = reverse("courses:author_run", args=[planned_run.code])
     data = {"title": "Día 1", "starts_at": f"{_days(10)}T09:00", "ends_at": f"{_days(10)}T12:00"}

@@ -91,6 +91,40 @@ def test_a_revisit_reads_one_row_and_writes_nothing(
     assert _courses_queries(queries) == []
 
 
+def test_the_resume_page_keeps_what_the_lesson_page_reads(
+    client: Client, learner: Any, require_postgres: None
+) -> None:
+    """The resume page reads the learner's enrolment and progress as the lesson page does (one
+    query) and keeps them: the lesson it leads to, a revisit, then reads nothing of the course's
+    rows."""
+    enrollment, ids = _player(learner)
+    client.force_login(learner)
+    assert client.get(_url(enrollment, ids[0])).status_code == 200
+    # Its resume point gone: the first lesson not completed (the kept state forgotten, and the
+    # write's tombstone gone).
+    Enrollment.objects.filter(pk=enrollment.pk).update(last_lesson=None)
+    caches["default"].delete(player_state.key(enrollment.pk))
+    resume = reverse("courses:resume", args=[enrollment.registration])
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(resume)
+    assert response["Location"] == _url(enrollment, ids[1])
+    assert len(_courses_queries(queries)) == 1, _courses_queries(queries)
+    client.get(_url(enrollment, ids[1]))
+    # Back where it stopped, from the kept state: nothing read.
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(resume)
+        page = client.get(response["Location"])
+    assert response["Location"] == _url(enrollment, ids[1])
+    assert page.status_code == 200
+    assert _courses_queries(queries) == []
+    # Someone else's course is not found, a withdrawn one refused.
+    client.force_login(UserFactory(institution=learner.institution))
+    assert client.get(resume).status_code == 404
+    client.force_login(learner)
+    Enrollment.objects.filter(pk=enrollment.pk).update(status="withdrawn")
+    assert client.get(resume).status_code == 403
+
+
 def test_first_views_and_moves_still_write(
     client: Client, learner: Any, require_postgres: None
 ) -> None:
