@@ -106,13 +106,21 @@ def get_wsgi_application() -> WSGIApplication:
     """django.core.wsgi.get_wsgi_application, with the API's own handler."""
     import django
 
+    from lms import heap
+
     django.setup(set_prefix=False)
-    return WSGIApplication()
+    application = WSGIApplication()
+    heap.freeze()
+    return application
 
 
 def get_asgi_application() -> ASGIApplication:
     """django.core.asgi.get_asgi_application, with the API's own handler."""
     import django
 
+    from lms import heap
+
     django.setup(set_prefix=False)
-    return ASGIApplication()
+    application = ASGIApplication()
+    heap.freeze()
+    return application
