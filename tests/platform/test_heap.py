@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import gc
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.conf import settings
+
+from tests.processes import python
 
 # The real entry point in a fresh interpreter: objects frozen, and a full collection's time then.
 WEB = (
@@ -28,16 +26,7 @@ def thawed() -> Iterator[None]:
 
 
 def test_a_web_process_freezes_what_it_loaded() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LMS_GC")}
-    result = subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-c", WEB],
-        env={**env, "DJANGO_SETTINGS_MODULE": "lms.settings"},
-        cwd=settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = python(WEB)
     assert result.returncode == 0, result.stderr
     frozen, millis = result.stdout.split()[-2:]
     # Django, the apps, the URLconf's views: far more than a bare interpreter's few thousand;

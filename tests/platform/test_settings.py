@@ -5,9 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -15,27 +13,14 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from lms.logging import RequestIdFilter
+from tests.processes import python
 
 SETUP = "from django.conf import settings; settings.INSTALLED_APPS; print('started')"
 
 
 def start(**env: str) -> subprocess.CompletedProcess[str]:
     """Load the settings in a fresh interpreter with the given environment."""
-    clean = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "LMS_")) and key not in {"DATABASE_URL", "REDIS_URL"}
-    }
-    clean.update(DJANGO_SETTINGS_MODULE="lms.settings", LMS_VAR_DIR=str(settings.VAR_DIR), **env)
-    return subprocess.run(  # noqa: S603 - our own interpreter and settings
-        [sys.executable, "-c", SETUP],
-        env=clean,
-        cwd=settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return python(SETUP, **env)
 
 
 def test_production_refuses_the_default_secret_key() -> None:
@@ -67,17 +52,7 @@ def test_connection_health_checks_are_chosen_by_the_environment() -> None:
     url = "postgres://postgres@127.0.0.1:5432/lms"
     for value, expected in (("", "False"), ("1", "True")):
         env = {"DATABASE_URL": url} | ({"DB_CONN_HEALTH_CHECKS": value} if value else {})
-        result = subprocess.run(  # noqa: S603 - our own interpreter and settings
-            [sys.executable, "-c", probe],
-            env={k: v for k, v in os.environ.items() if k != "DB_CONN_HEALTH_CHECKS"}
-            | {"DJANGO_SETTINGS_MODULE": "lms.settings"}
-            | env,
-            cwd=settings.BASE_DIR,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        result = python(probe, **env)
         assert result.stdout.strip() == expected, result.stderr
 
 
@@ -110,13 +85,11 @@ def test_transaction_pooling_turns_server_side_cursors_off(
     env = {"DATABASE_URL": "postgres://lms@pooler:6432/lms", "DB_CONN_MAX_AGE": "60"}
     if pooling is not None:
         env["DB_TRANSACTION_POOLING"] = pooling
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "LMS_", "DB_"))}
-    clean.update(DJANGO_SETTINGS_MODULE="lms.settings", LMS_VAR_DIR=str(settings.VAR_DIR), **env)
-    result = subprocess.run(  # noqa: S603 - our own interpreter and settings
-        [sys.executable, "-c", "from django.conf import settings; db = settings.DATABASES['default'];"
-         " print(db['DISABLE_SERVER_SIDE_CURSORS'], db['CONN_MAX_AGE'])"],
-        env=clean, cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+    result = python(
+        "from django.conf import settings; db = settings.DATABASES['default'];"
+        " print(db['DISABLE_SERVER_SIDE_CURSORS'], db['CONN_MAX_AGE'])",
+        **env,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [disabled, "60"]
 
@@ -131,22 +104,11 @@ def test_an_asgi_server_keeps_no_database_connection_past_its_request() -> None:
         "from django.conf import settings; db = settings.DATABASES['default']; "
         "print(db['CONN_MAX_AGE'], 'pool' in db.get('OPTIONS', {}))"
     )
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "LMS_", "DB_"))}
-    clean.update(
-        LMS_VAR_DIR=str(settings.VAR_DIR),
-        DATABASE_URL="postgres://postgres@127.0.0.1:5432/lms",
-        DB_CONN_MAX_AGE="60",
-    )
+    url = "postgres://postgres@127.0.0.1:5432/lms"
     answers = {}
     for server, extra in (("asgi", {}), ("wsgi", {}), ("asgi-pool", {"DB_POOL": "1"})):
-        result = subprocess.run(  # noqa: S603 - our own interpreter and settings
-            [sys.executable, "-c", probe, server.partition("-")[0]],
-            env=clean | extra,
-            cwd=settings.BASE_DIR,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
+        result = python(
+            probe, server.partition("-")[0], DATABASE_URL=url, DB_CONN_MAX_AGE="60", **extra
         )
         assert result.returncode == 0, result.stderr
         answers[server] = result.stdout.split()
