@@ -347,9 +347,9 @@ class RunInstructor(models.Model):
         indexes = [models.Index(fields=["user", "run"])]
 
 
-# Set while a bulk_update runs: Django's updates its rows through QuerySet.update, whose ids the
-# bulk_update already knows (no SELECT of them before each batch).
-_BULK_UPDATING: ContextVar[bool] = ContextVar("courses_bulk_updating", default=False)
+# Set while an update whose caller knows the ids (and forgets their states itself) runs: Django's
+# bulk_update updates its rows through QuerySet.update, and update_one: no SELECT of the ids.
+_IDS_KNOWN: ContextVar[bool] = ContextVar("courses_ids_known", default=False)
 
 
 class _PlayerStateQuerySet(models.QuerySet[Any]):
@@ -367,7 +367,7 @@ class _PlayerStateQuerySet(models.QuerySet[Any]):
         player_state.forget_many(ids)
 
     def update(self, **kwargs: Any) -> int:
-        if _BULK_UPDATING.get():  # Django's bulk_update updates through here: it forgets
+        if _IDS_KNOWN.get():  # bulk_update or update_one: the caller forgets
             return super().update(**kwargs)
         ids = list(self.values_list(self.enrollment_attr, flat=True).distinct())
         rows = super().update(**kwargs)
@@ -377,11 +377,11 @@ class _PlayerStateQuerySet(models.QuerySet[Any]):
     def update_one(self, pk: int, **kwargs: Any) -> int:
         """update() of the enrolment with this id (of an enrolment's QuerySet): it forgets that
         enrolment's state without reading the id back first."""
-        token = _BULK_UPDATING.set(True)
+        token = _IDS_KNOWN.set(True)
         try:
             rows = self.filter(pk=pk).update(**kwargs)
         finally:
-            _BULK_UPDATING.reset(token)
+            _IDS_KNOWN.reset(token)
         self._forget([pk])
         return rows
 
@@ -392,11 +392,11 @@ class _PlayerStateQuerySet(models.QuerySet[Any]):
 
     def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:
         objs = list(objs)
-        token = _BULK_UPDATING.set(True)
+        token = _IDS_KNOWN.set(True)
         try:
             rows = super().bulk_update(objs, fields, *args, **kwargs)
         finally:
-            _BULK_UPDATING.reset(token)
+            _IDS_KNOWN.reset(token)
         self._forget(getattr(obj, self.enrollment_attr) for obj in objs)
         return rows
 
