@@ -368,6 +368,10 @@ def cpu_seconds() -> dict[str, Any]:
         "_processes": by_process,
         "_children": children.children_user + children.children_system,
         "_busy": sum(total) - total.idle - total.iowait,
+        # parts of the machine's busy time that no process is charged with: interrupts (the
+        # network's and the disks' completions) and time the hypervisor gave to other machines
+        "_irq": getattr(total, "irq", 0.0) + getattr(total, "softirq", 0.0),
+        "_steal": getattr(total, "steal", 0.0),
     }
 
 
@@ -375,7 +379,9 @@ def cpu_per_request(
     before: dict[str, Any], after: dict[str, Any], requests: int
 ) -> dict[str, float]:
     """Core-milliseconds per request of each group between two cpu_seconds() readings (a process
-    that started meanwhile counts from zero; one that ended is missed)."""
+    that started meanwhile counts from zero; one that ended is missed). "other" is the rest of
+    the machine's busy time; "other_irq" and "other_steal" are the parts of it spent on
+    interrupts and stolen by the hypervisor (not added again to the total)."""
     if not requests:
         return {}
     used: dict[str, float] = {g: 0.0 for g, _ in CPU_GROUPS}
@@ -383,6 +389,11 @@ def cpu_per_request(
         used[key[0]] += seconds - before["_processes"].get(key, 0.0)
     used["wrk"] = after["_children"] - before["_children"]
     used["other"] = max(0.0, after["_busy"] - before["_busy"] - sum(used.values()))
+    left = used["other"]
+    for part in ("irq", "steal"):
+        spent = min(max(0.0, after.get(f"_{part}", 0.0) - before.get(f"_{part}", 0.0)), left)
+        used[f"other_{part}"] = spent
+        left -= spent
     return {g: round(v * 1000 / requests, 3) for g, v in used.items()}
 
 
