@@ -7,8 +7,9 @@ and they live as long as the process. Python's full collection walks every one o
 first views a drain writes (the drain keeps many objects alive between collections), which cost
 it a third of its time measured in process (docs/performance/hot_paths.md). `gc.freeze()` moves
 everything alive at that moment into a permanent generation the collector no longer walks: a
-full collection then takes under a millisecond. Garbage made later is collected as before; what was frozen stays,
-which is what it would have done anyway (it is the process's code and configuration).
+full collection then takes under a millisecond. Garbage made later is collected as before;
+what was frozen stays, which is what it would have done anyway (it is the process's code and
+configuration).
 
 `LMS_GC_FREEZE=0` turns it off.
 """
