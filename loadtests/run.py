@@ -353,19 +353,24 @@ def cpu_seconds() -> dict[str, Any]:
     import psutil
 
     by_process: dict[tuple[str, int], float] = {}
-    for process in psutil.process_iter(["name", "cmdline", "cpu_times"]):
+    kernel: dict[int, float] = {}  # the kernel's own threads (children of kthreadd, pid 2)
+    for process in psutil.process_iter(["name", "cmdline", "cpu_times", "ppid"]):
         info = process.info
         if info["cpu_times"] is None:
             continue
+        seconds = info["cpu_times"].user + info["cpu_times"].system
         text = " ".join([info["name"] or "", *(info["cmdline"] or [])[:3]])
         group = next((g for g, word in CPU_GROUPS if word in text), None)
         if group:
-            by_process[(group, process.pid)] = info["cpu_times"].user + info["cpu_times"].system
+            by_process[(group, process.pid)] = seconds
+        elif info["ppid"] == 2 and not info["cmdline"]:
+            kernel[process.pid] = seconds
     total = psutil.cpu_times()
     # wrk runs and ends between two readings: its CPU is in this process's waited-for children
     children = os.times()
     return {
         "_processes": by_process,
+        "_kernel_threads": kernel,
         "_children": children.children_user + children.children_system,
         "_busy": sum(total) - total.idle - total.iowait,
         # parts of the machine's busy time that no process is charged with: interrupts (the
@@ -380,8 +385,9 @@ def cpu_per_request(
 ) -> dict[str, float]:
     """Core-milliseconds per request of each group between two cpu_seconds() readings (a process
     that started meanwhile counts from zero; one that ended is missed). "other" is the rest of
-    the machine's busy time; "other_irq" and "other_steal" are the parts of it spent on
-    interrupts and stolen by the hypervisor (not added again to the total)."""
+    the machine's busy time; "other_irq", "other_steal" and "other_kernel" are the parts of it
+    spent on interrupts, stolen by the hypervisor and used by the kernel's own threads (the
+    disks' writeback, say), not added again to the total."""
     if not requests:
         return {}
     used: dict[str, float] = {g: 0.0 for g, _ in CPU_GROUPS}
@@ -389,9 +395,18 @@ def cpu_per_request(
         used[key[0]] += seconds - before["_processes"].get(key, 0.0)
     used["wrk"] = after["_children"] - before["_children"]
     used["other"] = max(0.0, after["_busy"] - before["_busy"] - sum(used.values()))
+    threads_before = before.get("_kernel_threads", {})
+    changes = {
+        "irq": after.get("_irq", 0.0) - before.get("_irq", 0.0),
+        "steal": after.get("_steal", 0.0) - before.get("_steal", 0.0),
+        "kernel": sum(
+            seconds - threads_before.get(pid, 0.0)
+            for pid, seconds in after.get("_kernel_threads", {}).items()
+        ),
+    }
     left = used["other"]
-    for part in ("irq", "steal"):
-        spent = min(max(0.0, after.get(f"_{part}", 0.0) - before.get(f"_{part}", 0.0)), left)
+    for part, change in changes.items():
+        spent = min(max(0.0, change), left)
         used[f"other_{part}"] = spent
         left -= spent
     return {g: round(v * 1000 / requests, 3) for g, v in used.items()}

@@ -37,8 +37,9 @@ def test_a_busy_process_of_a_group_is_counted_in_its_group() -> None:
     assert 3.0 <= per_request["redis"] <= 6.0  # ≥ 0.3 s over 100 requests, in core-ms
     assert set(per_request) >= {"web", "database", "redis", "worker", "wrk", "other"}
     assert all(value >= 0 for value in per_request.values())
-    # the interrupts' and the hypervisor's parts of "other" are within it
-    assert per_request["other_irq"] + per_request["other_steal"] <= per_request["other"] + 0.002
+    # the interrupts', the hypervisor's and the kernel threads' parts of "other" are within it
+    parts = per_request["other_irq"] + per_request["other_steal"] + per_request["other_kernel"]
+    assert parts <= per_request["other"] + 0.003
     # still running at the last reading: not yet among this process's waited-for children
     assert per_request["wrk"] < 1.0
 
