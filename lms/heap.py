@@ -17,15 +17,17 @@ configuration).
 from __future__ import annotations
 
 import gc
-import os
 
 
 def freeze() -> int:
     """Import every view the URLconf names, collect what start-up left as garbage, and freeze
     the rest; returns how many objects are frozen (0 when turned off)."""
-    if os.environ.get("LMS_GC_FREEZE", "1").strip().lower() in {"0", "false", "no", "off"}:
-        return 0
     from django.urls import get_resolver
+
+    from lms.settings import env_bool
+
+    if not env_bool("LMS_GC_FREEZE", True):
+        return 0
 
     get_resolver().url_patterns  # noqa: B018 - imports the views' modules now, not on a request
     gc.collect()
