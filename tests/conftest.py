@@ -19,6 +19,7 @@ from tests.factories import (
     UniversityFactory,
     UserFactory,
 )
+from tests.processes import database_url, stop
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 os.environ.setdefault("PLAYWRIGHT_BROWSERS_PATH", "0")
@@ -186,15 +187,12 @@ def asgi_live_server(
     import time
     import urllib.request
 
-    from django.db import connection
-
-    db = connection.settings_dict
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = dict(os.environ)
     env.update(
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        DATABASE_URL=database_url(),
         REDIS_URL=settings.REDIS_URL,
         DJANGO_DEBUG="1",
         LMS_TESTING="1",
@@ -231,11 +229,7 @@ def asgi_live_server(
     try:
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
 
 
 def login_cookie(user: Any, url: str) -> dict[str, Any]:
