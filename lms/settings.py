@@ -255,7 +255,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A worker's database connection lives as a web process's does (CONN_MAX_AGE, closed when
 # broken: lms/celery.py); Celery's own fix-up would close it around every task, and now closes
-# it only every this many tasks.
+# it only every this many tasks (0: around every task again, Celery's default).
 CELERY_DB_REUSE_MAX = int(os.environ.get("CELERY_DB_REUSE_MAX", "1000"))
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
