@@ -59,8 +59,9 @@ MOST_OPENED = 16
 # again, so that each share is taken against the ceiling of its own round and the report gives
 # the median and the spread (one round on this 2-core machine moved by ±5 % of the ceiling).
 ROUNDS = 3
-# Sampled learners per round of first views (each opens up to six lessons once).
-POOL_PER_ROUND = 1200
+# Sampled learners per round of first views (each opens up to six lessons once): 12,000 first
+# views, enough for a lesson phase of 1,000 req/s for its 12 s (warm-up and timed run).
+POOL_PER_ROUND = 2000
 
 
 def env() -> dict[str, str]:
@@ -271,6 +272,20 @@ def database_settings() -> dict[str, str]:
             [list(SERVER_SETTINGS)],
         )
         return dict(cur.fetchall())
+
+
+def database_sessions() -> int:
+    """Connections PostgreSQL has accepted to this database so far (pg_stat_database.sessions;
+    a backend reports its own when it ends, or within a second). A phase's count tells whether
+    something connects per request or per task instead of keeping its connection: each new
+    backend builds its caches and plans again (a Celery drain per task cost about 60 ms of the
+    database's CPU that no running process was charged with)."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_stat_clear_snapshot()")  # this transaction's copy, if any
+        cur.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+        return int(cur.fetchone()[0])
 
 
 def collectstatic() -> None:
@@ -788,22 +803,25 @@ def main() -> None:
             # the rest (the lesson phase's are first views: warming with them made revisits)
             requests = as_browser(requests)
             warm = wrk.run(name, base, requests[::-1], seconds=2, connections=args.connections)
-            before = cpu_seconds()
+            sessions, before = database_sessions(), cpu_seconds()
             r = wrk.run(
                 name, base, requests, seconds=args.hot_seconds, connections=args.connections
             )
             after = cpu_seconds()
+            sessions = database_sessions() - sessions
             # wrk goes round its list again once at its end: the lesson phase's first views
             # would then be revisits (the pool is too small for this machine's rate)
             wrapped = name == "lesson" and r.requests + warm.requests > len(requests)
             sys.stdout.write(
-                f"{name}: {r.rps:.0f} req/s, p95 {r.p95_ms:.0f} ms, errors {r.errors}"
+                f"{name}: {r.rps:.0f} req/s, p95 {r.p95_ms:.0f} ms, errors {r.errors}, "
+                f"database connections opened {sessions}"
                 + (" (more requests than first views: raise --pool)" if wrapped else "")
                 + "\n"
             )
             return (
                 r.as_dict()
                 | {"cpu_ms": cpu_per_request(before, after, r.requests)}
+                | {"database_sessions": sessions}
                 | ({"wrapped": True} if wrapped else {})
             )
 
