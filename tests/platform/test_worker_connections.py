@@ -8,6 +8,8 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,41 +27,61 @@ def _backends(name: str) -> set[int]:
         return {pid for (pid,) in cursor.fetchall()}
 
 
+@dataclass
+class Worker:
+    name: str  # its queue, and its connections' application name
+    log: Path
+
+
 @pytest.fixture
 def worker(
-    require_postgres: None, require_redis: str, db: None, request: pytest.FixtureRequest
-) -> Iterator[str]:
+    require_postgres: None,
+    require_redis: str,
+    db: None,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> Iterator[Worker]:
     """A real worker process (prefork, one child) on a queue of its own, connected to the test
-    database under the same name (yielded)."""
-    max_age = request.param
+    database under the queue's name, with the `DB_CONN_MAX_AGE` of the test's parameter."""
     name = f"lms-test-{uuid.uuid4().hex[:12]}"
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and worker
-        [sys.executable, "-m", "celery", "-A", "lms", "worker", "--pool=prefork",
-         "--concurrency=1", "-Q", name, "-n", f"{name}@%h", "--loglevel=WARNING",
-         "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        env=environment(DATABASE_URL=database_url(application_name=name), REDIS_URL=settings.REDIS_URL, DB_CONN_MAX_AGE=max_age),
-        cwd=settings.BASE_DIR,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and worker
+            [sys.executable, "-m", "celery", "-A", "lms", "worker", "--pool=prefork",
+             "--concurrency=1", "-Q", name, "-n", f"{name}@%h", "--loglevel=WARNING",
+             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            env=environment(
+                DATABASE_URL=database_url(application_name=name),
+                REDIS_URL=settings.REDIS_URL,
+                DB_CONN_MAX_AGE=request.param,
+            ),
+            cwd=settings.BASE_DIR,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
     try:
-        yield name
+        yield Worker(name, log)
     finally:
         stop(process, timeout=30)
 
 
-def _run_tasks(name: str, count: int) -> list[set[int]]:
+def _run_tasks(worker: Worker, count: int) -> list[set[int]]:
     """Run `count` tasks one after the other; after each, the worker's backends once its task
     has ended (the fix-up closes after the result is stored: waited for until stable)."""
+    from celery.exceptions import TimeoutError as NoResult
+
     from lms.celery import app
 
     seen = []
     for _ in range(count):
-        assert app.send_task(TASK, args=[0, []], queue=name).get(timeout=90) == 0
-        last, stable_since = _backends(name), time.monotonic()
+        try:
+            assert app.send_task(TASK, args=[0, []], queue=worker.name).get(timeout=90) == 0
+        except NoResult:
+            pytest.fail("the worker ran no task; its log:\n" + worker.log.read_text()[-3000:])
+        last, stable_since = _backends(worker.name), time.monotonic()
         while time.monotonic() - stable_since < 0.5:
             time.sleep(0.05)
-            now = _backends(name)
+            now = _backends(worker.name)
             if now != last:
                 last, stable_since = now, time.monotonic()
         seen.append(last)
@@ -68,7 +90,7 @@ def _run_tasks(name: str, count: int) -> list[set[int]]:
 
 @pytest.mark.parametrize("worker", ["60"], indirect=True)
 def test_a_worker_keeps_its_database_connection_between_tasks(
-    worker: str, monkeypatch: Any
+    worker: Worker, monkeypatch: Any
 ) -> None:
     from lms.celery import app
 
@@ -81,7 +103,7 @@ def test_a_worker_keeps_its_database_connection_between_tasks(
 
 @pytest.mark.parametrize("worker", ["0"], indirect=True)
 def test_a_worker_renews_a_connection_older_than_its_age_limit(
-    worker: str, monkeypatch: Any
+    worker: Worker, monkeypatch: Any
 ) -> None:
     from lms.celery import app
 
