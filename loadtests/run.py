@@ -820,8 +820,10 @@ def main() -> None:
             )
             return (
                 r.as_dict()
-                | {"cpu_ms": cpu_per_request(before, after, r.requests)}
-                | {"database_sessions": sessions}
+                | {
+                    "cpu_ms": cpu_per_request(before, after, r.requests),
+                    "database_sessions": sessions,
+                }
                 | ({"wrapped": True} if wrapped else {})
             )
 
