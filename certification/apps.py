@@ -27,6 +27,23 @@ def check_harfbuzz_subset(app_configs: Any = None, **kwargs: Any) -> list[checks
     ]
 
 
+def check_signing_keys(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """A deployment without the certificates' signing keys (nor leave to generate them) would
+    fail every certificate's issuance: say so before it starts (check --deploy, which the
+    deployments run before migrating)."""
+    from certification import keys
+
+    return [
+        checks.Error(
+            problem,
+            hint="python manage.py certification_keys prints a new set for the deployment's "
+            "secrets (deploy/RUNBOOK.md).",
+            id="certification.E001",
+        )
+        for problem in keys.problems()
+    ]
+
+
 def preload_for_workers(**kwargs: Any) -> None:
     """In a Celery worker's main process, before it forks its pool: load what every issuing
     process needs once (URL configuration, fonts and stylesheet, the signing key), so that each
@@ -73,6 +90,7 @@ class CertificationConfig(AppConfig):
             receivers.on_courses_completed, dispatch_uid="certification.courses_completed"
         )
         checks.register(check_harfbuzz_subset)
+        checks.register(check_signing_keys, checks.Tags.security, deploy=True)
         from celery import signals as celery_signals
 
         celery_signals.worker_init.connect(

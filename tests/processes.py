@@ -21,7 +21,8 @@ def environment(**env: str) -> dict[str, str]:
         if not key.startswith(("DJANGO_", "LMS_", "DB_", "CELERY_"))
         and key not in {"DATABASE_URL", "REDIS_URL"}
     }
-    clean.update(DJANGO_SETTINGS_MODULE="lms.settings", LMS_VAR_DIR=str(settings.VAR_DIR), **env)
+    clean.update({"DJANGO_SETTINGS_MODULE": "lms.settings", "LMS_VAR_DIR": str(settings.VAR_DIR)})
+    clean.update(env)  # LMS_VAR_DIR among them: a folder of the test's own
     return clean
 
 

@@ -108,7 +108,7 @@ def test_ingress_sends_websockets_to_daphne_and_the_rest_to_the_web() -> None:
 def test_migration_job_runs_migrate_against_the_primary() -> None:
     job = _named("Job", "lms-migrate")
     container = job["spec"]["template"]["spec"]["containers"][0]
-    assert container["args"][-2:] == ["migrate", "--noinput"]
+    assert container["args"][-1].endswith("python manage.py migrate --noinput")
     assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
 
 
@@ -145,6 +145,30 @@ def test_secrets_come_from_the_environment_not_from_the_repository() -> None:
         container = _named("Deployment", name)["spec"]["template"]["spec"]["containers"][0]
         refs = [next(iter(ref.values()))["name"] for ref in container["envFrom"]]
         assert refs == ["lms-config", "lms-secrets"]
+
+
+KEYS = {"LMS_CERTIFICATION_PDF_KEY", "LMS_CERTIFICATION_PDF_CERT", "LMS_CERTIFICATION_VC_KEY"}
+DEPLOY_CHECK = "python manage.py check --deploy --fail-level ERROR && python manage.py migrate"
+
+
+def test_every_application_process_gets_the_certificates_keys_and_the_check_comes_first() -> None:
+    """The signing keys come from the deployment's secrets (the same for every process; an
+    unset one stops compose with its name), and the migration step runs the deployment check
+    (certification.E001: keys missing) before it migrates."""
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    for name in ["migrate", "web", "websocket", "worker", "beat"]:
+        environment = compose["services"][name]["environment"]
+        for key in KEYS:
+            assert environment[key] == f"${{{key}:?set {key}}}"
+    assert DEPLOY_CHECK in " ".join(compose["services"]["migrate"]["command"])
+    job = _named("Job", "lms-migrate")["spec"]["template"]["spec"]["containers"][0]
+    assert DEPLOY_CHECK in " ".join(job["args"])
+    assert [next(iter(ref.values()))["name"] for ref in job["envFrom"]] == [
+        "lms-config",
+        "lms-secrets",
+    ]
+    example = (K8S / "secrets.env.example").read_text()
+    assert {line.split("=", 1)[0] for line in example.splitlines() if "=" in line} >= KEYS
 
 
 def test_compose_file_has_every_role_and_websocket_proxying() -> None:
