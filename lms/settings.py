@@ -44,6 +44,11 @@ ALLOWED_HOSTS = env_list(
 )
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 TESTING = "pytest" in sys.modules or os.environ.get("LMS_TESTING") == "1"
+# The certificates' signing keys (certification.keys): production gives them in the environment;
+# with DEBUG, in the tests, or where LMS_CERTIFICATION_GENERATE_KEYS says so (the load test, which
+# runs with DEBUG off as production does and issues certificates as production does), they are
+# generated into VAR_DIR on first use. Off, a certificate's issuance fails until keys are given.
+CERTIFICATION_GENERATE_KEYS = env_bool("LMS_CERTIFICATION_GENERATE_KEYS", DEBUG or TESTING)
 
 if not DEBUG:
     if SECRET_KEY == DEFAULT_SECRET_KEY or len(SECRET_KEY) < 32:

@@ -80,6 +80,9 @@ def env() -> dict[str, str]:
     e.setdefault("LMS_XAPI_BUFFERED", "1")
     # and the lesson player's first views are written behind (courses.first_views), as there
     e.setdefault("LMS_FIRST_VIEWS_BEHIND", "1")
+    # a course completed under load issues its certificate (a signed PDF, rendered by the worker)
+    # as in production, with keys generated into the checkout's var/ instead of the deployment's
+    e.setdefault("LMS_CERTIFICATION_GENERATE_KEYS", "1")
     e.setdefault("DJANGO_SETTINGS_MODULE", "lms.settings")
     return e
 
