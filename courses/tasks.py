@@ -25,7 +25,9 @@ def enrolment_job_task(job_id: str) -> dict[str, Any]:
 SWEEP_SECONDS = 30.0
 
 
-@shared_task(name="courses.drain_first_views")
+# No result kept: sent several times a second under load, and nobody reads it (each one stored
+# was a key in Redis for a day, a subscription by the sender and a publish by the worker).
+@shared_task(name="courses.drain_first_views", ignore_result=True)
 def drain_first_views() -> int:
     """Write the lesson player's queued first views (courses.first_views). The flag is cleared
     first, so that every view queued after this point sends a drain of its own: this one writes

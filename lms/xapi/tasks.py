@@ -94,7 +94,9 @@ def retry_failure(failure: ForwardingFailure) -> bool:
     return True
 
 
-@shared_task(acks_late=True)
+# No result kept: sent for every batch of statements, and nobody reads it (each one stored was a
+# key in Redis for a day, a subscription by the sender and a publish by the worker).
+@shared_task(acks_late=True, ignore_result=True)
 def drain_statements() -> int:
     """Write the buffered statements (lms.xapi.buffer); a later push schedules the next drain.
     The flag is cleared first, so that every statement pushed after this point schedules a
