@@ -20,6 +20,7 @@ import datetime
 import os
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -170,10 +171,12 @@ def generate() -> dict[str, str]:
 
 def problems() -> list[str]:
     """What keeps this process from signing, unless it may generate its keys: each key missing
-    (neither in the environment nor in its file) or unreadable, named by its variable."""
+    (neither in the environment nor in its file), unreadable, or a certificate of another key,
+    named by its variable."""
     if _may_generate():
         return []
     found: list[str] = []
+    loaded: dict[str, Any] = {}
     for env_name, path, load in (
         (PDF_KEY, pdf_key_path(), _load_pdf_key),
         (PDF_CERT, pdf_cert_path(), x509.load_pem_x509_certificate),
@@ -184,16 +187,13 @@ def problems() -> list[str]:
             found.append(f"{env_name} is not set (nor is {path} there).")
             continue
         try:
-            load(pem)  # type: ignore[operator]
+            loaded[env_name] = load(pem)
         except (ValueError, TypeError, ImproperlyConfigured) as exc:
             found.append(f"{env_name} is not readable: {exc}")
-    if not found:
-        key_pem, cert_pem = _pem_from(PDF_KEY, pdf_key_path()), _pem_from(PDF_CERT, pdf_cert_path())
-        certificate = x509.load_pem_x509_certificate(cert_pem or b"")
+    if PDF_KEY in loaded and PDF_CERT in loaded:
         spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-        if certificate.public_key().public_bytes(*spki) != _load_pdf_key(
-            key_pem or b""
-        ).public_key().public_bytes(*spki):
+        certified = loaded[PDF_CERT].public_key().public_bytes(*spki)
+        if certified != loaded[PDF_KEY].public_key().public_bytes(*spki):
             found.append(f"{PDF_CERT} is not the certificate of {PDF_KEY}.")
     return found
 

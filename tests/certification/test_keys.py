@@ -26,24 +26,24 @@ CHECK = (
     "execute_from_command_line(['manage.py', 'check', '--deploy', '--fail-level', 'ERROR'])"
 )
 # In a production process: a PDF signed and a credential signed and verified with the keys given,
-# and what the signature carries: the certificate's subject and whether it is the one given.
+# whether the PDF's signature carries the certificate given, and what was written to var/.
 SIGN = """
 import django, json, os
 django.setup()
-from weasyprint import HTML
-from pyhanko.pdf_utils.reader import PdfFileReader
 from io import BytesIO
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from pyhanko.pdf_utils.reader import PdfFileReader
+from weasyprint import HTML
 from certification import credentials, signing
 from certification.keys import pdf_signing_material
 _key, cert_pem = pdf_signing_material()
 signed = signing.sign_pdf(HTML(string="<p>Certificate</p>").write_pdf())
 embedded = PdfFileReader(BytesIO(signed)).embedded_signatures[0]
-from cryptography import x509
 given = x509.load_pem_x509_certificate(cert_pem)
 document = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"]}
 print(json.dumps({
-    "same_certificate": embedded.signer_cert.dump() == given.public_bytes(
-        __import__("cryptography").hazmat.primitives.serialization.Encoding.DER),
+    "same_certificate": embedded.signer_cert.dump() == given.public_bytes(Encoding.DER),
     "credential_verifies": credentials.verify(credentials.sign(document)),
     "public_key": credentials.public_key_multibase(),
     "files": sorted(os.listdir(os.path.join(os.environ["LMS_VAR_DIR"], "certification")))

@@ -21,4 +21,5 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         for name, pem in keys.generate().items():
-            self.stdout.write(f"{name}={pem.strip().replace(chr(10), chr(92) + 'n')}")
+            one_line = pem.strip().replace("\n", "\\n")  # line breaks as the two characters \n
+            self.stdout.write(f"{name}={one_line}")
