@@ -5,13 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.fields import empty
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -21,12 +28,13 @@ from courses import selectors, services
 from courses.models import Course, CourseRun, Enrollment, LessonProgress
 from lms.accounts.permissions import has_perm
 from lms.i18n import pick
-from lms.rest import JSONParser, PersonLanguageMixin
+from lms.rest import FIELD_ERRORS, NOT_FOUND, UNAUTHENTICATED, JSONParser, PersonLanguageMixin
 
 
 class RunSerializer(serializers.ModelSerializer):
+    # null: a virtual run open to every member state
     member_state: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="code", read_only=True
+        slug_field="code", read_only=True, allow_null=True
     )
 
     class Meta:
@@ -47,21 +55,57 @@ class CourseSerializer(serializers.ModelSerializer):
         return str(pick(course.title, default=course.default_language))
 
 
+class CatalogueFilters(serializers.Serializer):
+    """The catalogue's filters, each optional; a value that cannot match is refused (400 naming
+    the filter), not answered with an empty catalogue."""
+
+    q = serializers.CharField(
+        required=False, allow_blank=True, max_length=100, trim_whitespace=False,
+        help_text="Words in a course's code, title or description, in any language.",
+    )  # fmt: skip
+    language = serializers.ChoiceField(
+        choices=[code for code, _name in settings.LANGUAGES], required=False, allow_blank=True,
+        help_text="Courses with an open run delivered in this language.",
+    )  # fmt: skip
+    mode = serializers.ChoiceField(
+        choices=CourseRun.Mode.values, required=False, allow_blank=True,
+        help_text="Courses with an open run of this delivery mode.",
+    )  # fmt: skip
+    member_state = serializers.RegexField(
+        r"^[A-Za-z]{2}$", required=False, allow_blank=True, trim_whitespace=False,
+        help_text="ISO 3166 code: courses with an open run held there or open to every state.",
+    )  # fmt: skip
+    program = serializers.SlugField(
+        required=False, allow_blank=True, max_length=40, trim_whitespace=False,
+        help_text="The code of a program the course belongs to.",
+    )  # fmt: skip
+
+
 class CatalogueView(PersonLanguageMixin, generics.ListAPIView):
-    """Published courses with open runs; filters: q, language, mode, member_state, program."""
+    """Published courses with open runs, each with those runs; no credentials needed."""
 
     serializer_class = CourseSerializer
     permission_classes = [AllowAny]
     filter_backends: list[Any] = []
 
+    @extend_schema(
+        parameters=[CatalogueFilters],
+        responses={200: CourseSerializer(many=True), 400: FIELD_ERRORS, 401: UNAUTHENTICATED,
+                   404: NOT_FOUND},
+    )  # fmt: skip
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self) -> QuerySet[Course]:
-        params = self.request.query_params
+        filters = CatalogueFilters(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        values = filters.validated_data
         return selectors.catalogue_courses(
-            query=params.get("q", "")[:100],
-            language=params.get("language", "")[:2],
-            mode=params.get("mode", "")[:10],
-            member_state=params.get("member_state", "")[:2],
-            program=params.get("program", "")[:40],
+            query=values.get("q", ""),
+            language=values.get("language", ""),
+            mode=values.get("mode", ""),
+            member_state=values.get("member_state", "").upper(),
+            program=values.get("program", ""),
         )
 
 
@@ -90,6 +134,14 @@ class EnrollmentSerializer(serializers.ModelSerializer):
 RUN_CODE_LENGTH = CourseRun._meta.get_field("code").max_length or 60
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": RUN_CODE_LENGTH,
+        "example": "human-rights-virtual",
+    }
+)
 class RunCodeField(serializers.SlugRelatedField):
     """A run by its code; anything but a string of a code's length is refused as such, without
     echoing it (a list was answered "Object with code=['a'] does not exist.")."""
@@ -98,6 +150,13 @@ class RunCodeField(serializers.SlugRelatedField):
         super().__init__(slug_field="code", queryset=CourseRun.objects.all(), **kwargs)
         self.error_messages["does_not_exist"] = _("No course run has this code.")
         self.error_messages["invalid"] = _("Enter the code of a course run.")
+
+    def run_validation(self, data: Any = empty) -> Any:
+        # A related field takes an empty form value for null ("This field may not be null."):
+        # an empty code is as much not a code as any other.
+        if data == "":
+            self.fail("invalid")
+        return super().run_validation(data)
 
     def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, str) or not 0 < len(data) <= RUN_CODE_LENGTH:
@@ -149,6 +208,15 @@ def _refuse_second_enrolment(*, user: Any, run: CourseRun, actor: Any) -> None:
         )
 
 
+class EnrollmentFilters(serializers.Serializer):
+    """The enrolments' filter."""
+
+    run = serializers.SlugField(
+        required=False, allow_blank=True, max_length=RUN_CODE_LENGTH, trim_whitespace=False,
+        help_text="Only the enrolments in the course run with this code.",
+    )  # fmt: skip
+
+
 class EnrollmentListView(PersonLanguageMixin, generics.ListAPIView):
     """GET: your enrolments and those of the institutions you coordinate. POST {run, user?}:
     enrol yourself, or an officer you may enrol, by email, in a run you manage (a coordinator
@@ -159,10 +227,33 @@ class EnrollmentListView(PersonLanguageMixin, generics.ListAPIView):
 
     def get_queryset(self) -> QuerySet[Enrollment]:
         rows = selectors.api_enrollments(user=self.request.user)
-        run = self.request.query_params.get("run")
+        filters = EnrollmentFilters(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        run = filters.validated_data.get("run")
         return rows.filter(run__code=run) if run else rows
 
-    @extend_schema(request=EnrolmentRequestSerializer, responses={201: EnrollmentSerializer})
+    @extend_schema(
+        parameters=[EnrollmentFilters],
+        responses={200: EnrollmentSerializer(many=True), 400: FIELD_ERRORS,
+                   401: UNAUTHENTICATED, 404: NOT_FOUND},
+    )  # fmt: skip
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=EnrolmentRequestSerializer,
+        responses={
+            201: EnrollmentSerializer,
+            400: FIELD_ERRORS,
+            401: UNAUTHENTICATED,
+            403: OpenApiResponse(
+                response=FIELD_ERRORS.response,
+                description="Not allowed: the run is not one the caller manages (`run`), or "
+                "the officer is not one they may enrol (`user`).",
+            ),
+            404: NOT_FOUND,
+        },
+    )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         # the pages' enrolment service: approval, capacity and the waiting list apply alike
         data = EnrolmentRequestSerializer(data=request.data)
@@ -207,7 +298,9 @@ class ProgressView(PersonLanguageMixin, generics.GenericAPIView):
 
     serializer_class = ProgressSerializer
 
-    @extend_schema(responses=ProgressSerializer)
+    @extend_schema(
+        responses={200: ProgressSerializer, 401: UNAUTHENTICATED, 404: NOT_FOUND},
+    )
     def get(self, request: Request, registration: str) -> Response:
         # outside the scope: Http404, answered "Not found." in the caller's language (lms.rest)
         enrollment = get_object_or_404(
@@ -218,8 +311,21 @@ class ProgressView(PersonLanguageMixin, generics.GenericAPIView):
         return Response(data)
 
 
+# DRF's token endpoint, reading JSON with the platform's parser (a malformed body is told in
+# the caller's language, not as the decoder's English message).
 class TokenView(ObtainAuthToken):
-    """DRF's token endpoint, reading JSON with the platform's parser (a malformed body is told
-    in the caller's language, not as the decoder's English message)."""
+    """A token for an account (its email and password), to send as
+    `Authorization: Token <token>`. The same token each time, until the account's password
+    changes; a suspended account's token is refused."""
 
     parser_classes = (FormParser, MultiPartParser, JSONParser)
+
+    @extend_schema(
+        auth=[],
+        responses={
+            200: inline_serializer("Token", {"token": serializers.CharField()}),
+            400: FIELD_ERRORS,
+        },
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().post(request, *args, **kwargs)

@@ -6,9 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING, Any
 
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, parsers
+from django.views.defaults import page_not_found
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, pagination, parsers, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -59,3 +62,59 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     return drf_exception_handler(exc, context)
+
+
+class PageNumberPagination(pagination.PageNumberPagination):
+    """DRF's page numbers, with a `page` that is not a whole number from 1 refused as a 400
+    naming the field (DRF answered 404 "Invalid page." for `page=abc` and the first page for
+    `page=`); a page past the last is still 404. "last" is not taken: the schema says integer."""
+
+    last_page_strings = ()
+
+    def get_page_number(self, request: Any, paginator: Any) -> int:
+        raw = request.query_params.get(self.page_query_param)
+        if raw is None:
+            return 1
+        if not (raw.isascii() and raw.isdigit()) or int(raw) < 1 or len(raw) > 9:
+            raise exceptions.ValidationError(
+                {self.page_query_param: [_("Enter a page number: a whole number from 1.")]}
+            )
+        return int(raw)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": 999_999_999}
+        return parameters
+
+
+class Detail(serializers.Serializer):
+    """An error about the request as a whole, in the caller's language."""
+
+    detail = serializers.CharField()
+
+
+# The answers every operation may give besides its own, for the schema (drf-spectacular).
+FIELD_ERRORS = OpenApiResponse(
+    response=OpenApiTypes.OBJECT,
+    description=(
+        "The request was refused: each field that was wrong names its messages, in the "
+        'caller\'s language, e.g. {"run": ["No course run has this code."]}.'
+    ),
+)
+UNAUTHENTICATED = OpenApiResponse(
+    response=Detail, description="No credentials, or a token that is not valid."
+)
+NOT_FOUND = OpenApiResponse(
+    response=Detail, description="Not found, or outside what the caller may see."
+)
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The site's 404: under /api/, DRF's JSON answer in the caller's language (a path that
+    matches no route, such as a registration that is not a UUID, was answered with the HTML
+    page); elsewhere Django's page (templates/404.html)."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": str(exceptions.NotFound.default_detail)}, status=404)
+    return page_not_found(request, exception)

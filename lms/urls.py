@@ -48,3 +48,6 @@ urlpatterns = [
     # uploaded files, each to those its app allows (lms.media), in every mode
     re_path(rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.+)$", media.serve, name="media"),
 ]
+
+# Under /api/ a path that matches no route is answered in JSON, as the API's own 404s are.
+handler404 = "lms.rest.not_found"
