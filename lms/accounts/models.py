@@ -328,7 +328,14 @@ class User(AbstractBaseUser, PermissionsMixin):
                 .values_list("member_state_id", flat=True)
                 .first()
             )
+        # set_password() leaves the new password here until the save (a rehash at sign-in
+        # does not): a new password ends the API tokens of the old one, as it ends sessions.
+        password_changed = getattr(self, "_password", None) is not None and self.pk is not None
         super().save(*args, **kwargs)
+        if password_changed:
+            from rest_framework.authtoken.models import Token
+
+            Token.objects.filter(user_id=self.pk).delete()
 
     @property
     def is_active(self) -> bool:  # type: ignore[override]

@@ -82,3 +82,32 @@ def test_schema_documents_the_courses_api(client: Any) -> None:
     response = client.get("/api/schema/")
     assert response.status_code == 200
     assert b"/api/v1/enrollments/" in response.content
+
+
+def test_a_new_password_ends_the_api_tokens_of_the_old_one(learner: Any) -> None:
+    client = _client(learner)
+    assert client.get("/api/v1/enrollments/").status_code == 200
+    learner.full_name = "Renamed"
+    learner.save()  # a save without a new password keeps the token
+    assert client.get("/api/v1/enrollments/").status_code == 200
+    learner.set_password("a-new-pass-2026")
+    learner.save()
+    assert not Token.objects.filter(user=learner).exists()
+    assert client.get("/api/v1/enrollments/").status_code == 401
+    fresh = APIClient().post(
+        "/api/v1/auth/token/", {"username": learner.email, "password": "a-new-pass-2026"}
+    )
+    assert fresh.status_code == 200
+
+
+def test_signing_in_with_an_older_hash_keeps_the_token(learner: Any) -> None:
+    # check_password saves a rehash of the same password (an upgraded hasher): not a new one
+    from django.contrib.auth.hashers import make_password
+
+    learner.password = make_password(TEST_PASSWORD, hasher="pbkdf2_sha256")
+    learner.save()
+    client = _client(learner)
+    assert learner.check_password(TEST_PASSWORD)
+    learner.refresh_from_db()
+    assert not learner.password.startswith("pbkdf2_sha256$")
+    assert client.get("/api/v1/enrollments/").status_code == 200
