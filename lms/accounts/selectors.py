@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import Q, QuerySet
 
 from lms.accounts.models import Institution, Notification, User
 from lms.accounts.permissions import get_scope
+
+
+def api_key_issued_at(user: User) -> datetime | None:
+    """When the person's key for the REST API was issued, if they have one."""
+    from rest_framework.authtoken.models import Token
+
+    return Token.objects.filter(user_id=user.pk).values_list("created", flat=True).first()
 
 
 def notifications_for(user: User) -> QuerySet[Notification]:

@@ -140,6 +140,24 @@ def update_account(*, user: User, full_name: str, preferred_language: str) -> Us
     return user
 
 
+def issue_api_key(*, user: User) -> str:
+    """A new key for the REST API in place of the person's current one (which stops working);
+    the caller shows it once."""
+    from rest_framework.authtoken.models import Token
+
+    with transaction.atomic():
+        Token.objects.filter(user_id=user.pk).delete()
+        return Token.objects.create(user=user).key
+
+
+def revoke_api_key(*, user: User) -> bool:
+    """End the person's key for the REST API; whether there was one."""
+    from rest_framework.authtoken.models import Token
+
+    deleted, _rows = Token.objects.filter(user_id=user.pk).delete()
+    return bool(deleted)
+
+
 # --- Bulk onboarding -----------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("logout/", views.SignOutView.as_view(), name="logout"),
     path("language/", views.set_language, name="set_language"),
     path("account/", views.account, name="account"),
+    path("account/api-key/", views.api_key, name="api_key"),
     path("account/password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("activate/<uidb64>/<token>/", views.activate, name="activate"),
     path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),

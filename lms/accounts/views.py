@@ -14,11 +14,12 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone, translation
 from django.utils.encoding import force_str
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from lms.accounts import principal, selectors, services
@@ -142,7 +143,38 @@ def account(request: HttpRequest) -> HttpResponse:
             samesite="Lax",
         )
         return response
-    return render(request, "accounts/account.html", {"form": form})
+    return render(request, "accounts/account.html", _account_context(user, form))
+
+
+def _account_context(user: User, form: AccountForm, **extra: Any) -> dict[str, Any]:
+    return {"form": form, "api_key_issued_at": selectors.api_key_issued_at(user), **extra}
+
+
+@login_required
+@require_POST
+@never_cache
+def api_key(request: HttpRequest) -> HttpResponse:
+    """Create, replace or revoke the person's key for the REST API (action=issue|revoke). A new
+    key is shown once, on this answer (never stored in a message or cached)."""
+    user = request.user
+    assert isinstance(user, User)
+    action = request.POST.get("action")
+    if action == "revoke":
+        if services.revoke_api_key(user=user):
+            messages.success(
+                request,
+                _("Your API key is revoked: systems that used it can no longer act as you."),
+            )
+        return redirect(reverse("accounts:account") + "#api-key")
+    if action == "issue":
+        key = services.issue_api_key(user=user)
+        return render(
+            request, "accounts/account.html",
+            _account_context(user, AccountForm(instance=user), new_api_key=key),
+        )  # fmt: skip
+    error = _("action: choose to create or to revoke the key.")
+    context = _account_context(user, AccountForm(instance=user), api_key_error=error)
+    return render(request, "accounts/account.html", context, status=400)
 
 
 @login_required
