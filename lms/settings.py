@@ -102,6 +102,7 @@ INSTALLED_APPS += LMS_APPS
 MIDDLEWARE = [
     "lms.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "lms.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "lms.compression.GZipMiddleware",
     "lms.accounts.sessions.SessionMiddleware",

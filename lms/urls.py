@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from lms import media, views
 
@@ -40,7 +40,7 @@ urlpatterns = [
     path("dashboards/", include("lms.dashboards.urls")),
     path("api/v1/", include((api_patterns, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     # Redoc's bundle loads its logo from cdn.redoc.ly and its page Google's fonts, and nothing
     # may load from outside the site (closed networks): the Swagger UI, served whole from here
     # (SIDECAR), documents the same schema.

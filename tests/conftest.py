@@ -170,10 +170,30 @@ def browser(chromium_path: str) -> Iterator[Any]:
                 "--disable-sync",
             ],
         )
+        # Every page a browser test opens keeps the site's Content-Security-Policy: a script,
+        # style or connection the policy blocks fails the test (Chromium reports it on the
+        # console).
+        refused: list[str] = []
+        new_context = instance.new_context
+
+        def watched_context(*args: Any, **kwargs: Any) -> Any:
+            context = new_context(*args, **kwargs)
+            context.on(
+                "console",
+                lambda message: (
+                    refused.append(message.text)
+                    if "Content Security Policy" in message.text
+                    else None
+                ),
+            )
+            return context
+
+        instance.new_context = watched_context
         try:
             yield instance
         finally:
             instance.close()
+        assert not refused, refused
 
 
 @pytest.fixture

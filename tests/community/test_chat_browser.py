@@ -30,15 +30,15 @@ def test_two_officers_chat_live(asgi_live_server: str, browser: Any) -> None:
         page = context.new_page()
         page.goto(chat_url)
         page.wait_for_function(
-            "document.getElementById('chat-presence').textContent.includes('Ana Souza')"
+            "() => document.getElementById('chat-presence').textContent.includes('Ana Souza')"
         )
         pages.append(page)
     ana_page, luis_page = pages
     luis_page.wait_for_function(
-        "document.getElementById('chat-presence').textContent.includes('Luis Martínez')"
+        "() => document.getElementById('chat-presence').textContent.includes('Luis Martínez')"
     )
     ana_page.wait_for_function(
-        "document.getElementById('chat-presence').textContent.includes('Luis Martínez')"
+        "() => document.getElementById('chat-presence').textContent.includes('Luis Martínez')"
     )
     # who is online, in one sentence of each reader's language (the script fills the names in)
     presence = ana_page.locator("#chat-presence").text_content() or ""
@@ -132,7 +132,7 @@ def _assert_closed_for_good(page: Any, sockets: list[Any], language: str) -> Non
         translated = translation.gettext(english)
     assert translated != english
     page.wait_for_function(
-        "document.getElementById('chat-status').textContent"
+        "() => document.getElementById('chat-status').textContent"
         " === document.getElementById('chat').dataset.labelClosed",
         timeout=10000,
     )
@@ -190,7 +190,7 @@ def test_a_suspended_officer_is_closed_out_when_someone_joins(
     assert ana_page.get_by_role("textbox", name="Message").is_disabled()
     assert ana_page.get_by_role("button", name="Envoyer").is_disabled()
     luis_page.wait_for_function(
-        "document.getElementById('chat-presence').textContent === 'En línea ahora: Luis Martínez'"
+        "() => document.getElementById('chat-presence').textContent === 'En línea ahora: Luis Martínez'"
     )
 
 
@@ -231,7 +231,7 @@ def test_a_signed_out_officer_whose_socket_drops_is_refused_and_told_so(
         "window.__sockets.filter(s => s.url.includes('/ws/chat/')).forEach(s => s.close())"
     )
     page.wait_for_function(
-        "document.getElementById('chat-status').textContent"
+        "() => document.getElementById('chat-status').textContent"
         " === document.getElementById('chat').dataset.labelClosed",
         timeout=10000,
     )
@@ -264,16 +264,16 @@ def test_signing_out_in_another_tab_closes_the_chat_at_once(
     other_tab.goto(f"{asgi_live_server}/courses/")
     with other_tab.expect_navigation():
         other_tab.get_by_role("button", name="Sair").click()
-    page.wait_for_function("window.__codes.filter(code => code === 4401).length === 2")
+    page.wait_for_function("() => window.__codes.filter(code => code === 4401).length === 2")
     _assert_closed_for_good(page, sockets, "pt")
     luis_page.get_by_role("textbox", name="Mensaje").fill("¿Alguien?")
     luis_page.get_by_role("button", name="Enviar").click()
     luis_page.wait_for_function(
-        "document.getElementById('chat-log').textContent.includes('¿Alguien?')"
+        "() => document.getElementById('chat-log').textContent.includes('¿Alguien?')"
     )
     page.wait_for_timeout(500)
     assert "¿Alguien?" not in (page.locator("#chat-log").text_content() or "")
     assert ChatMessage.objects.filter(run=run, body="¿Alguien?").exists()
     luis_page.wait_for_function(
-        "document.getElementById('chat-presence').textContent === 'En línea ahora: Luis Martínez'"
+        "() => document.getElementById('chat-presence').textContent === 'En línea ahora: Luis Martínez'"
     )

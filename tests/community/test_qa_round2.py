@@ -101,7 +101,7 @@ def test_long_unbroken_text_does_not_widen_the_page(asgi_live_server: str, brows
     page = context.new_page()
     page.goto(f"{asgi_live_server}/community/runs/{run.pk}/chat/")
     page.wait_for_function(
-        "document.getElementById('chat-presence').textContent.includes('Ana Souza')"
+        "() => document.getElementById('chat-presence').textContent.includes('Ana Souza')"
     )
     page.get_by_role("textbox", name="Mensagem").fill("d" * 2000)
     page.keyboard.press("Enter")

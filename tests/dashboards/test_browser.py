@@ -50,7 +50,7 @@ def test_dps_dashboard_in_french(
     finish(enrol(officers[0], run))
     page.locator("#recent-completions li", has_text=officers[0].full_name).wait_for(timeout=10000)
     page.wait_for_function(
-        "document.querySelector('[data-counter=\"completed\"]').textContent.trim() === '2'",
+        "() => document.querySelector('[data-counter=\"completed\"]').textContent.trim() === '2'",
         timeout=10000,
     )
     latest = page.locator("#recent-completions li").first.inner_text()
@@ -61,7 +61,7 @@ def test_dps_dashboard_in_french(
     together = RunFactory(host_institution=institution, course__owner_institution=institution)
     finish_together([enrol(officer, together) for officer in officers[2:]])
     page.wait_for_function(
-        "document.querySelector('[data-counter=\"completed\"]').textContent.trim() === '4'",
+        "() => document.querySelector('[data-counter=\"completed\"]').textContent.trim() === '4'",
         timeout=10000,
     )
     for officer in officers[2:]:
