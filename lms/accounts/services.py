@@ -146,6 +146,9 @@ def issue_api_key(*, user: User) -> str:
     from rest_framework.authtoken.models import Token
 
     with transaction.atomic():
+        # the person's row locked: two clicks at once replace the key in turn (a person has
+        # one key; the second create would break that constraint)
+        User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
         Token.objects.filter(user_id=user.pk).delete()
         return Token.objects.create(user=user).key
 
