@@ -3,16 +3,15 @@ acts on their own key only."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from lms.accounts import services
+from tests.concurrency import at_once
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -93,25 +92,7 @@ def test_only_a_signed_in_post_acts(client: Client, learner: Any) -> None:
 def test_two_keys_asked_at_once_leave_one(require_postgres: None, learner: Any) -> None:
     # a few rounds: unlocked, the second create met the first's key in about one round of three
     for _round in range(6):
-        barrier = threading.Barrier(2)
-        keys: list[str] = []
-        errors: list[Exception] = []
-
-        def issue(barrier: threading.Barrier = barrier, keys: list[str] = keys,
-                  errors: list[Exception] = errors) -> None:  # fmt: skip
-            try:
-                barrier.wait()
-                keys.append(services.issue_api_key(user=learner))
-            except Exception as exc:  # reported by the assertion below
-                errors.append(exc)
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=issue) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        keys, errors = at_once(lambda: services.issue_api_key(user=learner))
         assert errors == []
         assert len(keys) == 2
         remaining = list(Token.objects.filter(user=learner).values_list("key", flat=True))
