@@ -3,9 +3,9 @@
 Nothing the site serves loads from elsewhere (closed networks) and no page has an inline script or
 event handler, so scripts come from the site only: text an author or a learner wrote that slipped
 past sanitising could not run. Inline styles stay allowed (progress bars set their width so).
-Images and videos may come from an address a course author gave (https only); documents nothing
-may embed; forms post to the site only. Responses that set their own policy (uploaded files,
-lms.media, sandboxed) keep it.
+Images and videos may come from an address a course author gave (https only); no plugin runs and
+no other site may frame the pages; forms post to the site only. Responses that set their own
+policy (uploaded files, lms.media, sandboxed) keep it.
 """
 
 from __future__ import annotations
