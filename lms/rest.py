@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from lms.accounts.middleware import activate_preferred_language
+from lms.ids import as_id
 
 # DRF's settings import this module's parser while rest_framework.views is being defined: the
 # views module is imported only for type checking, and by the exception handler when it runs.
@@ -64,6 +65,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return drf_exception_handler(exc, context)
 
 
+LAST_PAGE = 999_999_999  # the highest page number asked for that is taken
+
+
 class PageNumberPagination(pagination.PageNumberPagination):
     """DRF's page numbers, with a `page` that is not a whole number from 1 refused as a 400
     naming the field (DRF answered 404 "Invalid page." for `page=abc` and the first page for
@@ -75,18 +79,18 @@ class PageNumberPagination(pagination.PageNumberPagination):
         raw = request.query_params.get(self.page_query_param)
         if raw is None:
             return 1
-        # the length first: int() refuses a string of more than 4,300 digits with an error
-        if len(raw) > 9 or not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+        number = as_id(raw)  # ASCII digits only, of a length int() takes
+        if number is None or not 1 <= number <= LAST_PAGE:
             raise exceptions.ValidationError(
                 {self.page_query_param: [_("Enter a page number: a whole number from 1.")]}
             )
-        return int(raw)
+        return number
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
             if parameter["name"] == self.page_query_param:
-                parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": 999_999_999}
+                parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": LAST_PAGE}
         return parameters
 
 
