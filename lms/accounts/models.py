@@ -230,10 +230,12 @@ class UserManager(BaseUserManager["User"]):
     def create_user(self, email: str, password: str | None = None, **fields: Any) -> User:
         if not email:
             raise ValueError("An email address is required.")
+        if password:
+            # a person given a password here can sign in with it: not an invitation pending
+            fields.setdefault("status", User.Status.ACTIVE)
         user = self.model(email=self.normalize_email(email).lower(), **fields)
         if password:
             user.set_password(password)
-            fields.setdefault("status", User.Status.ACTIVE)
         else:
             user.set_unusable_password()
         user.save(using=self._db)

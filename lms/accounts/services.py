@@ -597,6 +597,9 @@ def _match_existing(
         .values_list("pk", "email", "badge_number", "institution_id", "unit_id")
     ):
         by_badge[badge].append((pk, unit_id or institution_id, email))
+    # People whose email address is on a line of the file: that line is theirs, so another line
+    # with their badge number is someone else (matching both would lose that line's officer).
+    on_file = {by_email[row.email][0] for row in rows if row.email in by_email}
     for row in rows:
         existing = by_email.get(row.email)
         if existing is not None:
@@ -628,7 +631,7 @@ def _match_existing(
                         % outside,
                     )
                 )
-            elif len(holders) == 1 and row.user_id is None:
+            elif len(holders) == 1 and row.user_id is None and holders[0][0] not in on_file:
                 row.user_id = holders[0][0]  # same officer, new email address
             elif holders:
                 errors.append(

@@ -194,7 +194,12 @@ def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
     if notification.read_at is None:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])
-    if request.POST.get("follow") and notification.url.startswith("/"):
+    # a path of this site only ("//host/…" starts with "/" and is another site's address)
+    if (
+        request.POST.get("follow")
+        and notification.url.startswith("/")
+        and url_has_allowed_host_and_scheme(notification.url, allowed_hosts=None)
+    ):
         return redirect(notification.url)
     return redirect("accounts:notifications")
 

@@ -43,10 +43,24 @@ def groups_of(lens: Any) -> list[str]:
     """The groups of a lens."""
     if lens.is_dps:
         return [live.ALL_GROUP]
-    groups = [live.institution_group(pk) for pk in sorted(lens.institution_ids or ())]
-    groups += [live.run_group(pk) for pk in sorted(lens.run_ids or ())]
-    groups += [live.course_group(pk) for pk in sorted(lens.course_ids or ())]
-    return groups[:MAX_GROUPS]
+    institution_ids = lens.institution_ids or frozenset()
+    runs = [live.run_group(pk) for pk in sorted(lens.run_ids or ())]
+    courses = [live.course_group(pk) for pk in sorted(lens.course_ids or ())]
+    if len(institution_ids) + len(runs) + len(courses) > MAX_GROUPS:
+        institution_ids = _top_institutions(institution_ids)
+    groups = [live.institution_group(pk) for pk in sorted(institution_ids)]
+    return (groups + runs + courses)[:MAX_GROUPS]
+
+
+def _top_institutions(institution_ids: frozenset[int]) -> frozenset[int]:
+    """Those of the institutions with none of the others above them."""
+    from lms.accounts.models import Institution
+
+    return frozenset(
+        pk
+        for pk, path in Institution.objects.filter(pk__in=institution_ids).values_list("pk", "path")
+        if not any(part.isdigit() and int(part) in institution_ids for part in path.split("/")[:-2])
+    )
 
 
 class DashboardConsumer(SessionBound, AsyncJsonWebsocketConsumer):

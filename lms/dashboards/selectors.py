@@ -5,7 +5,7 @@ the lists of one run's learners and one officer's record read enrolments through
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
@@ -62,6 +62,9 @@ class Lens:
     course_ids: frozenset[int] | None = None
     program_ids: frozenset[int] | None = None
     labels: tuple[str, ...] = field(default=())
+    # The programs the breakdown by program may list: a donor's own only (their funded courses
+    # may also be in programs others fund); None when another role lets the viewer see any.
+    listed_program_ids: frozenset[int] | None = None
 
     def tally_filter(self, *, course: str = "course_id", programs: bool = True) -> Q:
         """Rows of MonthlyTally in the lens; with `programs=False` LearnerActivity, and with
@@ -158,6 +161,11 @@ def lens_for(user: Any) -> Lens:
         course_ids=frozenset(course_ids),
         program_ids=frozenset(program_ids),
         labels=tuple(labels),
+        listed_program_ids=(
+            None
+            if scope.coordinated_paths or run_ids or scope.university_ids
+            else frozenset(program_ids)
+        ),
     )
 
 
@@ -455,8 +463,11 @@ def _program_breakdown(lens: Lens, filters: Filters) -> list[Row]:
         .values("program_id")
         .annotate(**_sums())
     }
+    shown = set(memberships) | set(by_program)
+    if lens.listed_program_ids is not None:
+        shown &= lens.listed_program_ids
     result = []
-    for program in Program.objects.filter(pk__in=set(memberships) | set(by_program)):
+    for program in Program.objects.filter(pk__in=shown):
         figures_ = Figures()
         for course_id in memberships.get(program.pk, ()):
             row = by_course.get(course_id)
@@ -603,6 +614,20 @@ def recent_completions(lens: Lens, filters: Filters, *, limit: int = 10) -> list
         condition &= Q(run_id=filters.run)
     if filters.course:
         condition &= Q(run__course_id=filters.course)
+    # the same drill-down as the figures above the list
+    if filters.institution:
+        condition &= Q(institution_id__in=filters.institution_ids)
+    if filters.program:
+        condition &= Q(run__course_id__in=filters.program_course_ids)
+    if filters.mode:
+        condition &= Q(run__mode=filters.mode)
+    if filters.language:
+        condition &= Q(run__language=filters.language)
+    if filters.since:
+        condition &= Q(completed_at__gte=datetime.combine(filters.since, time(), UTC))
+    if filters.until:
+        after = (filters.until.replace(day=28) + timedelta(days=4)).replace(day=1)
+        condition &= Q(completed_at__lt=datetime.combine(after, time(), UTC))
     return list(
         # "completed_at IS NOT NULL" lets PostgreSQL start the backward scan of the completed_at
         # index at the latest completion instead of walking past every unfinished enrolment's

@@ -136,6 +136,10 @@ def home(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     lens = selectors.lens_for(request.user)
     try:
         filters = parse_filters(request)
+        # a donor's drill-down keeps to the programs they fund, as the breakdown does
+        listed = lens.listed_program_ids
+        if listed is not None and filters.program and filters.program not in listed:
+            raise BadFilter(_("%(field)s: choose a value from the list.") % {"field": _("Program")})
     except BadFilter as error:
         return _bad(request, error)
     by = request.GET.get("by") or selectors.next_breakdown(filters)

@@ -165,3 +165,26 @@ def test_a_notification_whose_source_no_longer_fits_shows_the_text_as_sent(clien
     Notification.objects.filter(pk=stored.pk).update(message={})
     stored.refresh_from_db()
     assert stored.shown_subject() == "Welcome, Ana."
+
+
+@pytest.mark.parametrize(
+    ("url", "followed"),
+    [
+        ("/accounts/account/", True),
+        ("//elsewhere.example/phish", False),
+        ("/\\elsewhere.example/phish", False),
+        ("https://elsewhere.example/", False),
+    ],
+)
+def test_following_a_notification_goes_only_to_a_page_of_this_site(
+    client: Any, url: str, followed: bool
+) -> None:
+    user = UserFactory()
+    notify(recipients=[user], subject="One", body="", url=url)
+    client.force_login(user)
+    notification = Notification.objects.get(user=user)
+    response = client.post(
+        reverse("accounts:notification_read", args=[notification.pk]), {"follow": "1"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == (url if followed else reverse("accounts:notifications"))
