@@ -20,7 +20,7 @@ import json
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
@@ -189,33 +189,45 @@ def _handle(
             incoming = json.loads(content.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
             raise bad("body", _("is not valid JSON")) from exc
-    with transaction.atomic():
-        document = base.select_for_update().filter(document_id=document_id).first()
-        _check_preconditions(xrequest, document, require_header=require_header and method == "PUT")
-        if method == "POST" and document is not None:
-            if not (is_json and document.is_json and isinstance(incoming, dict)):
-                raise bad("body", _("POST merges JSON objects only: both documents must be JSON"))
-            current = json.loads(bytes(document.content))
-            if not isinstance(current, dict):
-                raise bad("body", _("the stored document is not a JSON object"))
-            current.update(incoming)
-            content = json.dumps(current).encode()
-            content_type = "application/json"
-        elif method == "POST" and is_json and not isinstance(incoming, dict):
-            raise bad("body", _("POST takes a JSON object"))
-        if document is None:
-            document = Document(
-                kind=kind,
-                institution_id=caller.institution_id,
-                client_id=space,
-                document_id=document_id,
-                **keys,
-            )
-        document.content = content
-        document.content_type = content_type
-        document.etag = _etag(content)
-        document.updated = timezone.now()
-        document.save()
+    # A document created by another request between the lookup and the INSERT (no row to
+    # lock yet) is decided again against it: its preconditions, POST's merge.
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                document = base.select_for_update().filter(document_id=document_id).first()
+                _check_preconditions(
+                    xrequest, document, require_header=require_header and method == "PUT"
+                )
+                if method == "POST" and document is not None:
+                    if not (is_json and document.is_json and isinstance(incoming, dict)):
+                        raise bad(
+                            "body", _("POST merges JSON objects only: both documents must be JSON")
+                        )
+                    current = json.loads(bytes(document.content))
+                    if not isinstance(current, dict):
+                        raise bad("body", _("the stored document is not a JSON object"))
+                    current.update(incoming)
+                    content = json.dumps(current).encode()
+                    content_type = "application/json"
+                elif method == "POST" and is_json and not isinstance(incoming, dict):
+                    raise bad("body", _("POST takes a JSON object"))
+                if document is None:
+                    document = Document(
+                        kind=kind,
+                        institution_id=caller.institution_id,
+                        client_id=space,
+                        document_id=document_id,
+                        **keys,
+                    )
+                document.content = content
+                document.content_type = content_type
+                document.etag = _etag(content)
+                document.updated = timezone.now()
+                document.save()
+            break
+        except IntegrityError:
+            if attempt:
+                raise
     return HttpResponse(status=204)
 
 

@@ -21,6 +21,7 @@ credential) their own (in the launch's registration). Writes keep to it too:
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import re
@@ -265,8 +266,35 @@ def _parts(xrequest: XRequest) -> tuple[Any, dict[str, tuple[str, bytes]]]:
             raise bad(f"multipart[{index}]", _("Content-Transfer-Encoding must be binary"))
         content = part.get_payload(decode=True)
         content = content if isinstance(content, bytes) else b""
+        if not _hash_matches(sha2, content):
+            # the content is stored once by hash and shared (Attachment): what another
+            # institution's statements name by that hash must be that content
+            raise bad(
+                f"multipart[{index}]", _("the content does not match its X-Experience-API-Hash")
+            )
         attachments[sha2] = (part.get_content_type(), content)
     return statements, attachments
+
+
+# The SHA-2 functions by the length of their hex digest.
+SHA2_BY_LENGTH = {
+    56: ("sha224", "sha512_224"),
+    64: ("sha256", "sha512_256"),
+    96: ("sha384",),
+    128: ("sha512",),
+}
+
+
+def _hash_matches(sha2: str, content: bytes) -> bool:
+    """Whether `sha2` (hex) is a SHA-2 digest of `content`."""
+    for name in SHA2_BY_LENGTH.get(len(sha2), ()):
+        try:
+            digest = hashlib.new(name, content).hexdigest()
+        except ValueError:  # not in this OpenSSL
+            continue
+        if digest == sha2.lower():
+            return True
+    return False
 
 
 def _b64url(text: str) -> bytes:
@@ -659,6 +687,8 @@ def _format(data: dict[str, Any], fmt: str, languages: list[str]) -> dict[str, A
     if fmt == "canonical":
 
         def canonical(value: Any, key: str = "") -> Any:
+            if key == "extensions":
+                return value  # the extension's own data, whatever its keys
             if isinstance(value, dict):
                 if key in {"display", "name", "description"} and all(
                     isinstance(v, str) for v in value.values()
@@ -694,14 +724,46 @@ def _format(data: dict[str, Any], fmt: str, languages: list[str]) -> dict[str, A
             out["object"] = {**ids(obj), "objectType": "SubStatement"}
         if "authority" in statement:
             out["authority"] = ids_of_agent(statement["authority"])
+        if isinstance(statement.get("context"), dict):
+            context = out["context"] = dict(statement["context"])
+            for role in ("instructor", "team"):
+                if isinstance(context.get(role), dict):
+                    context[role] = ids_of_agent(context[role])
+            if isinstance(context.get("contextActivities"), dict):
+                context["contextActivities"] = {
+                    kind: [
+                        {"id": activity["id"]}
+                        for activity in (
+                            activities if isinstance(activities, list) else [activities]
+                        )
+                    ]
+                    for kind, activities in context["contextActivities"].items()
+                }
         return out
 
     return ids(data)
 
 
 def _languages(xrequest: XRequest) -> list[str]:
+    """The reader's languages, most preferred first (by quality, then header order; q=0 is
+    "not this one")."""
     header = xrequest.header("Accept-Language") or ""
-    return [part.split(";")[0].strip().lower() for part in header.split(",") if part.strip()]
+    weighted: list[tuple[float, str]] = []
+    for part in header.split(","):
+        tag, *options = part.split(";")
+        if not tag.strip():
+            continue
+        quality = 1.0
+        for option in options:
+            name, _sep, value = option.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality > 0:
+            weighted.append((quality, tag.strip().lower()))
+    return [tag for _quality, tag in sorted(weighted, key=lambda item: -item[0])]
 
 
 def _bool_param(params: dict[str, str], name: str) -> bool:
@@ -745,22 +807,35 @@ def _statements_response(
 
 
 def _matching_rows(
-    visible: QuerySet[Statement], matching: Q, window: Q, count: int, *, ascending: bool
+    visible: QuerySet[Statement],
+    alternatives: list[Q],
+    window: Q,
+    count: int,
+    *,
+    ascending: bool,
 ) -> list[tuple[int, datetime, dict[str, Any]]]:
-    """The first `count` (id, stored, data) of the unvoided statements that meet `matching`,
-    or that target (by StatementRef) a statement meeting it, voided or not (xAPI 1.0.3,
-    Communication 2.1.4: a voiding statement is returned with the query that matched what it
-    voids). One level of StatementRef is followed, not chains of them.
+    """The first `count` (id, stored, data) of the unvoided statements that meet one of
+    `alternatives`, or that target (by StatementRef) a statement meeting one, voided or not
+    (xAPI 1.0.3, Communication 2.1.4: a voiding statement is returned with the query that
+    matched what it voids). One level of StatementRef is followed, not chains of them.
 
-    Two index-served queries merged here: each reads at most `count` rows in (stored, id) order.
+    Index-served queries merged here (one per alternative, one for the statements targeting
+    them): each reads at most `count` rows in (stored, id) order.
     """
     order = ["stored", "id"] if ascending else ["-stored", "-id"]
     fields = ("id", "stored", "data")
-    rows = list(
-        visible.filter(matching, window, voided=False).order_by(*order).values_list(*fields)[:count]
-    )
-    if not matching:
+    rows = [
+        row
+        for matching in alternatives
+        for row in visible.filter(matching, window, voided=False)
+        .order_by(*order)
+        .values_list(*fields)[:count]
+    ]
+    if not any(alternatives):
         return rows  # every statement matches: those that target one are already there
+    matching = alternatives[0]
+    for alternative in alternatives[1:]:
+        matching |= alternative
     targets = visible.filter(matching).values("statement_id")
     rows += (
         visible.filter(window, voided=False, object_ref__in=targets)
@@ -779,6 +854,46 @@ def _list_holds(field: str, value: str) -> Q:
         return Q(**{f"{field}__contains": [value]})
     text = StrIndex(Cast(field, TextField()), Value(json.dumps(value)))
     return Q(GreaterThan(text, 0))
+
+
+def _agent_at(path: str, agent: dict[str, Any]) -> Q:
+    """Statements whose JSON `path` (an Agent or Group) has the identifier of `agent` (mbox and
+    its SHA-1 compared case-insensitively, as agent_key does)."""
+    if agent.get("mbox"):
+        return Q(**{f"data__{path}__mbox__iexact": agent["mbox"]})
+    if agent.get("mbox_sha1sum"):
+        return Q(**{f"data__{path}__mbox_sha1sum__iexact": agent["mbox_sha1sum"]})
+    if agent.get("openid"):
+        return Q(**{f"data__{path}__openid": agent["openid"]})
+    account = agent.get("account") or {}
+    return Q(
+        **{
+            f"data__{path}__account__homePage": account.get("homePage"),
+            f"data__{path}__account__name": account.get("name"),
+        }
+    )
+
+
+def _member_at(path: str, agent: dict[str, Any]) -> Q:
+    """Statements whose JSON `path` is a Group with `agent` among its members: JSON containment
+    on PostgreSQL; elsewhere the identifier's JSON text found in the member list's."""
+    name = next(k for k in ("mbox", "mbox_sha1sum", "openid", "account") if agent.get(k))
+    if connection.vendor == "postgresql":
+        return Q(**{f"data__{path}__member__contains": [{name: agent[name]}]})
+    value = agent[name]["name"] if name == "account" else agent[name]
+    text = StrIndex(Cast(f"data__{path}__member", TextField()), Value(json.dumps(value)))
+    return Q(GreaterThan(text, 0))
+
+
+def _agent_beyond_actor(agent: dict[str, Any], key: str) -> Q:
+    """Statements naming `agent` as their object, or as a member of their actor or object
+    Group (the `agent` filter is the actor or the object, a Group matching by its members:
+    xAPI 1.0.3 Communication 2.1.3); among those whose related agents hold it (the GIN index)."""
+    return _list_holds("related_agents", key) & (
+        (Q(data__object__objectType__in=["Agent", "Group"]) & _agent_at("object", agent))
+        | _member_at("actor", agent)
+        | _member_at("object", agent)
+    )
 
 
 def _get_statements(xrequest: XRequest, caller: Caller) -> HttpResponse:
@@ -818,13 +933,17 @@ def _get_statements(xrequest: XRequest, caller: Caller) -> HttpResponse:
     # `matching`: the filters a statement itself must meet; `window`: stored time and paging,
     # which apply to every statement returned.
     matching = Q()
+    # the agent filter without related_agents: the actor (its index) or, read apart, the rest
+    agent_filters: list[Q] = []
     if "agent" in params:
         agent = _parse_agent(params["agent"], "agent")
         key = agent_key(agent)
         if _bool_param(params, "related_agents"):
             matching &= _list_holds("related_agents", key)
         else:
-            matching &= Q(actor_key=key)
+            agent_filters = [Q(actor_key=key)]
+            if key:  # an identified Agent or Group (an anonymous Group has no key to hold)
+                agent_filters.append(_agent_beyond_actor(agent, key))
     else:
         _bool_param(params, "related_agents")
     if "verb" in params:
@@ -866,7 +985,8 @@ def _get_statements(xrequest: XRequest, caller: Caller) -> HttpResponse:
             window &= Q(stored__gt=cursor_stored) | Q(stored=cursor_stored, id__gt=cursor_id)
         else:
             window &= Q(stored__lt=cursor_stored) | Q(stored=cursor_stored, id__lt=cursor_id)
-    rows = _matching_rows(_visible(caller), matching, window, limit + 1, ascending=ascending)
+    alternatives = [matching & agent_filter for agent_filter in agent_filters] or [matching]
+    rows = _matching_rows(_visible(caller), alternatives, window, limit + 1, ascending=ascending)
     more = ""
     if len(rows) > limit:
         rows = rows[:limit]

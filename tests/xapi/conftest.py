@@ -150,3 +150,24 @@ def clear_buffer_keys() -> None:
     keys = list(r.scan_iter("xapi:*"))
     if keys:
         r.delete(*keys)
+
+
+def post_with_attachment(lrs: LRS, declared_hash: str, content: bytes) -> Any:
+    """A statement with one attachment of `content`, its part declared with `declared_hash`."""
+    body = statement(
+        attachments=[
+            {
+                "usageType": "http://example.org/report",
+                "display": {"en-US": "report"},
+                "contentType": "text/plain",
+                "length": len(content),
+                "sha2": declared_hash,
+            }
+        ]
+    )
+    multipart = (
+        b"--XB\r\nContent-Type: application/json\r\n\r\n" + json.dumps(body).encode() + b"\r\n"
+        b"--XB\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: binary\r\n"
+        b"X-Experience-API-Hash: " + declared_hash.encode() + b"\r\n\r\n" + content + b"\r\n--XB--"
+    )
+    return lrs.post("statements", multipart, content_type="multipart/mixed; boundary=XB")

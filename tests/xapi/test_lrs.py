@@ -13,7 +13,14 @@ from django.utils import timezone
 
 from lms.xapi.models import ForwardingFailure, ForwardingTarget, LaunchCredential, Statement
 from lms.xapi.services import issue_launch_credential
-from tests.xapi.conftest import LRS, basic, make_client, statement, stored_batches
+from tests.xapi.conftest import (
+    LRS,
+    basic,
+    make_client,
+    post_with_attachment,
+    statement,
+    stored_batches,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -198,29 +205,14 @@ def test_alternate_request_syntax(lrs: LRS) -> None:
 
 def test_multipart_attachment_is_stored_and_returned(lrs: LRS) -> None:
     content = b"an incident report"
-    sha2 = hashlib.sha256(content).hexdigest()
-    body = statement(
-        attachments=[
-            {
-                "usageType": "http://example.org/report",
-                "display": {"en-US": "report"},
-                "contentType": "text/plain",
-                "length": len(content),
-                "sha2": sha2,
-            }
-        ]
-    )
-    multipart = (
-        b"--XB\r\nContent-Type: application/json\r\n\r\n" + json.dumps(body).encode() + b"\r\n"
-        b"--XB\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: binary\r\n"
-        b"X-Experience-API-Hash: " + sha2.encode() + b"\r\n\r\n" + content + b"\r\n--XB--"
-    )
-    response = lrs.post("statements", multipart, content_type="multipart/mixed; boundary=XB")
+    response = post_with_attachment(lrs, hashlib.sha256(content).hexdigest(), content)
     assert response.status_code == 200, response.content
     statement_id = response.json()[0]
     answer = lrs.get("statements", {"statementId": statement_id, "attachments": "true"})
     assert answer["Content-Type"].startswith("multipart/mixed")
     assert content in answer.content
+    body = json.loads(lrs.get("statements", {"statementId": statement_id}).content)
+    body.pop("id")
     missing = lrs.post("statements", body)
     assert missing.status_code == 400
 
