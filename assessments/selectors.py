@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db.models import F, Q, QuerySet
@@ -238,7 +238,10 @@ def run_grade_rows(*, run: CourseRun) -> Iterator[list[str]]:
             elif assessment.grading_method == Assessment.GradingMethod.LAST:
                 counted = released[-1]
             elif assessment.grading_method == Assessment.GradingMethod.AVERAGE:
-                counted = round(sum(released, Decimal(0)) / len(released), 2)
+                # rounded half up, as the learner's result is (services._counted)
+                counted = (sum(released, Decimal(0)) / len(released)).quantize(
+                    Decimal("0.01"), ROUND_HALF_UP
+                )
             else:
                 counted = max(released)
             yield [

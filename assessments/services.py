@@ -159,6 +159,10 @@ def check_can_start(*, assessment: Assessment, enrollment: Enrollment, now: date
     """Raise AttemptRefused when the window, the enrolment or the attempt limit forbids a start."""
     if enrollment.status not in TAKING_STATUSES:
         raise AttemptRefused(_("You are not enrolled in this course run."))
+    if assessment.kind == Assessment.Kind.PRACTICAL:
+        raise AttemptRefused(
+            _("Your instructor records this practical evaluation: there is nothing to answer.")
+        )
     if assessment.lesson.version_id != enrollment.version_id:
         raise AttemptRefused(_("This assessment is not part of your course version."))
     if assessment.opens_at and now < assessment.opens_at:
@@ -172,14 +176,18 @@ def check_can_start(*, assessment: Assessment, enrollment: Enrollment, now: date
     if assessment.max_attempts is not None:
         used = Attempt.objects.filter(assessment=assessment, enrollment=enrollment).count()
         if used >= assessment.max_attempts:
-            raise AttemptRefused(
-                ngettext(
-                    "You have used the %(count)d attempt allowed.",
-                    "You have used all %(count)d attempts allowed.",
-                    assessment.max_attempts,
-                )
-                % {"count": assessment.max_attempts}
-            )
+            raise _attempts_used(assessment.max_attempts)
+
+
+def _attempts_used(max_attempts: int) -> AttemptRefused:
+    return AttemptRefused(
+        ngettext(
+            "You have used the %(count)d attempt allowed.",
+            "You have used all %(count)d attempts allowed.",
+            max_attempts,
+        )
+        % {"count": max_attempts}
+    )
 
 
 def start_attempt(
@@ -208,6 +216,9 @@ def start_attempt(
     check_can_start(assessment=assessment, enrollment=enrollment, now=now)
     rng = random.Random()  # noqa: S311 - a shuffle, not a secret
     drawn, question_ids = draw_questions(assessment=assessment, rng=rng)
+    if not drawn:
+        # 0 points out of 0 would be released as 0 %, failed, and use up an attempt
+        raise AttemptRefused(_("This assessment has no questions yet."))
     points = dict(Question.objects.filter(pk__in=question_ids).values_list("pk", "points"))
     manual = set(
         Question.objects.filter(pk__in=question_ids, kind__in=Question.MANUAL_KINDS).values_list(
@@ -216,7 +227,16 @@ def start_attempt(
     )
     try:
         with transaction.atomic():
-            number, extra_pct = _next_number_and_extra_pct(assessment, enrollment)
+            number, extra_pct, used = _next_number_and_extra_pct(assessment, enrollment)
+            if assessment.max_attempts is not None and used >= assessment.max_attempts:
+                # Another request started one since check_can_start counted: resume it while
+                # it is in progress; submitted already, it was the last one allowed.
+                current = Attempt.objects.filter(
+                    assessment=assessment, enrollment=enrollment, status=Attempt.Status.IN_PROGRESS
+                ).first()
+                if current is None:
+                    raise _attempts_used(assessment.max_attempts)
+                return current
             attempt = Attempt.objects.create(
                 assessment=assessment,
                 enrollment=enrollment,
@@ -248,21 +268,25 @@ def start_attempt(
     return attempt
 
 
-def _next_number_and_extra_pct(assessment: Assessment, enrollment: Enrollment) -> tuple[int, int]:
-    """The number of the enrolment's next attempt at the assessment and the extra time (%) its
-    learner is allowed (0 without), read together: one query, as the number alone was."""
-    last = (
-        Attempt.objects.filter(assessment=assessment, enrollment=OuterRef("pk"))
-        .order_by("-number")
-        .values("number")[:1]
-    )
-    top, extra_pct = (
+def _next_number_and_extra_pct(
+    assessment: Assessment, enrollment: Enrollment
+) -> tuple[int, int, int]:
+    """The number of the enrolment's next attempt at the assessment, the extra time (%) its
+    learner is allowed (0 without) and the attempts it has made, read together: one query, as
+    the number alone was."""
+    mine = Attempt.objects.filter(assessment=assessment, enrollment=OuterRef("pk"))
+    top, used, extra_pct = (
         Enrollment.objects.filter(pk=enrollment.pk)
-        .annotate(top=Subquery(last))
-        .values_list("top", "time_allowance__extra_pct")
+        .annotate(
+            top=Subquery(mine.order_by("-number").values("number")[:1]),
+            used=Subquery(
+                mine.order_by().values("enrollment").annotate(count=Count("pk")).values("count")
+            ),
+        )
+        .values_list("top", "used", "time_allowance__extra_pct")
         .get()
     )
-    return (top or 0) + 1, extra_pct or 0
+    return (top or 0) + 1, extra_pct or 0, used or 0
 
 
 def attempt_deadline(
@@ -373,6 +397,7 @@ def save_answers(
         _check_owner(attempt, actor)
         if attempt.status != Attempt.Status.IN_PROGRESS:
             raise AttemptRefused(_("This attempt has been submitted and can no longer change."))
+        _check_enrolled(attempt)
         if attempt.deadline and now > attempt.deadline + grace():
             _finalize(attempt, now=now, expired=True)
             expired = True
@@ -398,6 +423,13 @@ def _late(attempt: Attempt) -> LateSubmission:
 def _check_owner(attempt: Attempt, actor: Any) -> None:
     if attempt.user_id != actor.pk:
         raise PermissionDenied(_("This is not your attempt."))
+
+
+def _check_enrolled(attempt: Attempt) -> None:
+    """Refuse the answers of a learner no longer enrolled (withdrawn in the middle of an
+    attempt), as a start is refused (check_can_start)."""
+    if attempt.enrollment.status not in TAKING_STATUSES:
+        raise AttemptRefused(_("You are not enrolled in this course run."))
 
 
 @dataclass(frozen=True)
@@ -435,13 +467,15 @@ def submit_attempt(
                 late = True
             else:
                 return Submission(attempt=attempt, created=False)
-        elif attempt.deadline and now > attempt.deadline + grace():
-            _finalize(attempt, now=now, expired=True)
-            late = True
         else:
-            errors = _store_responses(attempt, responses or {}, files, now, strict)
-            if not errors:
-                _finalize(attempt, now=now, expired=False)
+            _check_enrolled(attempt)
+            if attempt.deadline and now > attempt.deadline + grace():
+                _finalize(attempt, now=now, expired=True)
+                late = True
+            else:
+                errors = _store_responses(attempt, responses or {}, files, now, strict)
+                if not errors:
+                    _finalize(attempt, now=now, expired=False)
     if late:
         raise _late(attempt)
     if errors:
@@ -784,6 +818,8 @@ def _graded(
                 % {"max": number_format(answer.max_score, decimal_pos=2)}
             }
         )
+    # to the cents the column keeps ("1e-999999" overflowed the database's numeric: a 500)
+    score = score.quantize(grading.TWO_PLACES, ROUND_HALF_UP)
     is_regrade = answer.graded_by_id is not None or (
         answer.score is not None and not answer.is_manual
     )
