@@ -1578,6 +1578,8 @@ def record_attendance(
         )
         _emit_attended(session, run, [(enrollments[r.enrollment_id], r.status) for r in records])
         rates = refresh_attendance(run=run, enrollment_ids=list(marks))
+        offline = _nothing_required_online({e.version_id for e in enrollments.values()})
+        _all_read(enrollments.values(), offline)
         candidates = [pk for pk in marks if _may_complete(enrollments[pk], run, rates.get(pk))]
         if candidates:
             locked = list(
@@ -1586,12 +1588,28 @@ def record_attendance(
                 .filter(pk__in=candidates)
                 .order_by("pk")
             )
+            _all_read(locked, offline)
             _complete_all_met(locked, dict.fromkeys(candidates, actor))
         taken = list(records)
         transaction.on_commit(
             lambda: signals.attendance_recorded.send(sender=Session, session=session, records=taken)
         )
     return records
+
+
+def _nothing_required_online(version_ids: set[int]) -> set[int]:
+    """Those of the versions that require no lesson (an on-site course taught in the room):
+    one query."""
+    required = Lesson.objects.filter(version_id__in=version_ids, is_required=True)
+    return version_ids - set(required.values_list("version_id", flat=True).distinct())
+
+
+def _all_read(enrollments: Iterable[Enrollment], offline: set[int]) -> None:
+    """Every lesson a version in `offline` requires is done: its enrolments' progress is 100 %
+    (counted as lessons are done, it never rose from 0 for an officer who opened none)."""
+    for enrollment in enrollments:
+        if enrollment.version_id in offline:
+            enrollment.progress_pct = 100
 
 
 def session_started(session: Session, now: Any = None) -> bool:
@@ -1906,14 +1924,31 @@ def record_observation(
         raise ValidationError({"feedback": _("Write your feedback on the teaching.")})
     if rating is not None and not 1 <= rating <= 5:
         raise ValidationError({"rating": _("The rating is a number from 1 to 5.")})
-    return SupervisionObservation.objects.create(
-        run=run,
-        trainer=trainer,
-        supervisor=supervisor,
-        session=session,
-        rating=rating,
-        feedback=feedback.strip(),
-    )
+    feedback = feedback.strip()
+    with transaction.atomic():
+        # One observation at a time per run (its row is locked): the same form sent twice (a
+        # double click, a retry) finds the observation the first one saved, the observer's last.
+        CourseRun.objects.select_for_update().filter(pk=run.pk).values_list("pk").get()
+        last = (
+            SupervisionObservation.objects.filter(run=run, supervisor=supervisor)
+            .order_by("-observed_at", "-pk")
+            .first()
+        )
+        if last is not None and (last.trainer_id, last.session_id, last.rating, last.feedback) == (
+            trainer.pk,
+            session.pk if session is not None else None,
+            rating,
+            feedback,
+        ):
+            raise AlreadyCreated(last)
+        return SupervisionObservation.objects.create(
+            run=run,
+            trainer=trainer,
+            supervisor=supervisor,
+            session=session,
+            rating=rating,
+            feedback=feedback,
+        )
 
 
 # Authoring ------------------------------------------------------------------------------------
@@ -2157,7 +2192,11 @@ def add_session(*, actor: Any, run: CourseRun, **fields: Any) -> Session:
     _refuse_same_times(run, fields)
     try:
         with transaction.atomic():  # a savepoint: the same session may be added meanwhile
-            return Session.objects.create(run=run, **fields)
+            session = Session.objects.create(run=run, **fields)
+            # the rates already taken count the run's sessions: one more is one more to attend
+            marked = Enrollment.objects.filter(run_id=run.pk, attendance_pct__isnull=False)
+            refresh_attendance(run=run, enrollment_ids=list(marked.values_list("pk", flat=True)))
+            return session
     except IntegrityError:  # session_unique_run_times
         _refuse_same_times(run, fields)
         raise

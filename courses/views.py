@@ -200,9 +200,16 @@ def enrol(request: HttpRequest, run_code: str) -> HttpResponse:
 def withdraw(request: HttpRequest, registration: str) -> HttpResponse:
     enrollment = get_object_or_404(Enrollment, registration=registration)
     try:
-        services.withdraw(enrollment=enrollment, actor=request.user)
+        enrollment = services.withdraw(enrollment=enrollment, actor=request.user)
     except PermissionDenied:
         raise Http404 from None
+    if enrollment.status != Enrollment.Status.WITHDRAWN:  # decided or completed meanwhile
+        messages.info(
+            request,
+            _("Nothing was withdrawn: your enrolment is “%(status)s”.")
+            % {"status": enrollment.get_status_display()},
+        )
+        return redirect("courses:my_learning")
     messages.success(request, _("You have withdrawn from the course."))
     return redirect("courses:my_learning")
 
@@ -417,12 +424,18 @@ def _observe(
 ) -> HttpResponse | None:
     """Record the supervising expert's observation from `form` (the roster's or the supervision
     page's), then go to the page `then`; None when the form or the service refused it."""
-    return _submit(
-        request, form,
-        lambda: services.record_observation(run=run, supervisor=request.user, **form.cleaned_data),
-        _("Observation saved."),
-        lambda _observation: redirect(then, run_code=run.code),
-    )  # fmt: skip
+    try:
+        return _submit(
+            request, form,
+            lambda: services.record_observation(
+                run=run, supervisor=request.user, **form.cleaned_data
+            ),
+            _("Observation saved."),
+            lambda _observation: redirect(then, run_code=run.code),
+        )  # fmt: skip
+    except services.AlreadyCreated:  # the same form sent again (a double click, a retry)
+        messages.info(request, _("This observation was already saved."))
+        return redirect(then, run_code=run.code)
 
 
 @require_perm("courses.teach_run", _run)

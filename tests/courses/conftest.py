@@ -30,3 +30,19 @@ def course(institution: Any) -> Course:
     course.current_version = version
     course.save()
     return course
+
+
+@pytest.fixture
+def ttt(institution: Any) -> dict[str, Any]:
+    """A run that qualifies trainers, its lead instructor (an expert who may supervise) and a
+    trainer of `institution` it qualified."""
+    from courses.models import RunInstructor, TrainerQualification
+    from tests.courses.factories import RunFactory
+    from tests.factories import UserFactory
+
+    source = RunFactory(qualifies_trainers=True)
+    expert = UserFactory(full_name="Expert Eligible")
+    RunInstructor.objects.create(run=source, user=expert, role=RunInstructor.Role.LEAD)
+    trainer = UserFactory(institution=institution, full_name="Tina Trainer")
+    TrainerQualification.objects.create(user=trainer, course=source.course, qualified_by_run=source)
+    return {"source": source, "expert": expert, "trainer": trainer}

@@ -23,7 +23,6 @@ from courses.models import (
     Module,
     RunInstructor,
     Session,
-    TrainerQualification,
 )
 from tests.courses.factories import CourseFactory, RunFactory, make_version
 from tests.factories import UserFactory
@@ -229,16 +228,6 @@ def test_two_runs_created_at_once_with_one_code(
 
 
 # 4 and 5. Replicated runs: a free code, and no double ---------------------------------------------
-
-
-@pytest.fixture
-def ttt(institution: Any) -> dict[str, Any]:
-    source = RunFactory(qualifies_trainers=True)
-    expert = UserFactory(full_name="Expert Eligible")
-    RunInstructor.objects.create(run=source, user=expert, role=RunInstructor.Role.LEAD)
-    trainer = UserFactory(institution=institution, full_name="Tina Trainer")
-    TrainerQualification.objects.create(user=trainer, course=source.course, qualified_by_run=source)
-    return {"source": source, "expert": expert, "trainer": trainer}
 
 
 def _plan(expert: Any, **extra: Any) -> dict[str, Any]:
