@@ -40,13 +40,23 @@ def reviews(user: Any, request: Any) -> bool:
     return request.university_id in get_scope(user).university_ids
 
 
+def sent_to_university(request: AccreditationRequest) -> bool:
+    """Whether the request reached its university: not a draft, nor a draft the owner withdrew
+    before ever submitting it."""
+    if request.status == AccreditationRequest.Status.DRAFT:
+        return False
+    return not (
+        request.status == AccreditationRequest.Status.WITHDRAWN and not request.submission_count
+    )
+
+
 def views_request(user: Any, request: Any) -> bool:
     """The submitter side always; the university's validators once it was submitted; DPS."""
     if not isinstance(request, AccreditationRequest):
         return False
     if _prepares_request(user, request):
         return True
-    return reviews(user, request) and request.status != AccreditationRequest.Status.DRAFT
+    return reviews(user, request) and sent_to_university(request)
 
 
 def _uses_portal(user: Any, obj: Any) -> bool:

@@ -82,10 +82,12 @@ def accreditation_in_force(*, course_version_id: int, on: date) -> Accreditation
 def requests_for_university(
     university_ids: frozenset[int] | set[int],
 ) -> QuerySet[AccreditationRequest]:
-    """Requests a university's validators see: everything but the owner's unsubmitted drafts."""
+    """Requests a university's validators see: everything but the owner's unsubmitted drafts
+    (and drafts withdrawn before they were ever submitted)."""
     return (
         AccreditationRequest.objects.filter(university_id__in=university_ids)
         .exclude(status=Status.DRAFT)
+        .exclude(status=Status.WITHDRAWN, submission_count=0)
         .select_related("course_version__course", "owner_institution", "university")
         .order_by("-submitted_at", "-pk")
     )

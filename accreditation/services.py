@@ -43,7 +43,7 @@ from accreditation.models import (
     Submission,
     Transition,
 )
-from accreditation.permissions import prepares_for, reviews
+from accreditation.permissions import prepares_for, reviews, sent_to_university
 from courses.models import Course, CourseVersion
 from courses.services import freeze_version
 from lms.accounts.models import Role, User
@@ -513,7 +513,7 @@ def add_comment(*, request: AccreditationRequest, actor: Any, body: str) -> Comm
         request = _lock(request)
         is_reviewer = reviews(actor, request)
         is_owner = prepares_for(actor, request.course_version.course)
-        if not (is_reviewer and request.status != Status.DRAFT) and not is_owner:
+        if not (is_reviewer and sent_to_university(request)) and not is_owner:
             raise PermissionDenied(gettext("You may not comment on this request."))
         comment = Comment.objects.create(request=request, author=actor, body=body[:10000])
         recipients = (
@@ -855,20 +855,27 @@ def flag_for_rereview(
             draft = _rereview_draft(approval, version)
             if draft is None:
                 continue
+            # The note is shown to readers of every language: the approval's reference alone
+            # (the page says "Re-review of accreditation …" in the reader's language).
             Transition.objects.create(
-                request=draft,
-                to_status=Status.DRAFT,
-                note=f"re-review of {approval.reference} (v{version.number})",
+                request=draft, to_status=Status.DRAFT, note=approval.reference
             )
             drafts.append(draft)
+            subject = _("%(course)s changed: its accreditation needs a re-review")
+            body = _(
+                "A new version of an accredited course was made. A draft request for it is "
+                "ready for the owner to complete and submit to %(university)s."
+            )
+            owners = _owner_side(approval)
+            _notify(owners, draft, subject, body)
+            # The validators may not open the draft until it is submitted: their notice links
+            # to the approval, whose page says that a re-review is needed.
+            owner_ids = {user.pk for user in owners}
             _notify(
-                _owner_side(approval) + _validators(approval),
-                draft,
-                _("%(course)s changed: its accreditation needs a re-review"),
-                _(
-                    "A new version of an accredited course was made. A draft request for it is "
-                    "ready for the owner to complete and submit to %(university)s."
-                ),
+                [user for user in _validators(approval) if user.pk not in owner_ids],
+                approval,
+                subject,
+                body,
             )
     return drafts
 

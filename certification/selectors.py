@@ -203,11 +203,20 @@ def issuance_totals(run: CourseRun) -> dict[str, int]:
 
 
 def expiring_certificates(*, on: date, within_days: int) -> QuerySet[Certificate]:
+    """Unrevoked certificates lapsing within `within_days` whose holder was not reminded yet and
+    has not renewed them already (a renewal that was revoked renews nothing)."""
     from datetime import timedelta
 
-    return Certificate.objects.filter(
-        revoked_at__isnull=True,
-        reminder_sent_at__isnull=True,
-        expires_on__gte=on,
-        expires_on__lte=on + timedelta(days=within_days),
-    ).select_related("user", "course")
+    renewed = Certificate.objects.filter(renewal_of__isnull=False, revoked_at__isnull=True).values(
+        "renewal_of_id"
+    )
+    return (
+        Certificate.objects.filter(
+            revoked_at__isnull=True,
+            reminder_sent_at__isnull=True,
+            expires_on__gte=on,
+            expires_on__lte=on + timedelta(days=within_days),
+        )
+        .exclude(pk__in=renewed)
+        .select_related("user", "course")
+    )

@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -595,7 +596,7 @@ def send_expiry_reminders(*, on: date | None = None) -> int:
             body = _("Your certificate %(title)s (%(code)s) expires on %(date)s.") % {
                 "title": certificate.title_in(certificate.language),
                 "code": codes.display_code(certificate.code),
-                "date": certificate.expires_on.isoformat(),
+                "date": date_format(certificate.expires_on, "DATE_FORMAT"),
             }
             if refresher is not None:
                 body += " " + _("Renew it by completing the refresher course %(course)s.") % {

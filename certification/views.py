@@ -147,6 +147,14 @@ def revoke(request: HttpRequest, certificate_id: uuid.UUID) -> HttpResponse:
     certificate = get_object_or_404(Certificate, pk=certificate_id)
     if not has_perm(request.user, "certification.revoke_certificate", certificate):
         raise PermissionDenied
+    if certificate.revoked_at is not None:
+        # Revoked already (another tab, a form posted again): its reason stays as published.
+        return render(
+            request,
+            "certification/revoke.html",
+            {"certificate": certificate, "error": _("This certificate was already revoked.")},
+            status=409,
+        )
     form = RevokeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.revoke_certificate(

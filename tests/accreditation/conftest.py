@@ -3,11 +3,15 @@ validators, and those who must be refused."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
+from accreditation import services
 from accreditation.models import AccreditationRequest
 from accreditation.services import create_request, submit_request
 from tests.accreditation.factories import CourseFactory, CourseVersionFactory
@@ -75,3 +79,17 @@ def client_for(user: Any) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def accredited(submitted: AccreditationRequest, validator: Any) -> AccreditationRequest:
+    """The submitted request approved, its version the course's current one."""
+    version = submitted.course_version
+    version.course.current_version = version
+    version.course.save(update_fields=["current_version"])
+    return services.approve(
+        request=submitted,
+        actor=validator,
+        credit_hours=Decimal("75"),
+        valid_from=timezone.localdate() - timedelta(days=10),
+    )

@@ -25,19 +25,6 @@ pytestmark = pytest.mark.django_db
 Status = AccreditationRequest.Status
 
 
-@pytest.fixture
-def accredited(submitted: AccreditationRequest, validator: Any) -> AccreditationRequest:
-    version = submitted.course_version
-    version.course.current_version = version
-    version.course.save(update_fields=["current_version"])
-    return services.approve(
-        request=submitted,
-        actor=validator,
-        credit_hours=Decimal("75"),
-        valid_from=timezone.localdate() - timedelta(days=10),
-    )
-
-
 def test_editing_an_accredited_course_makes_a_new_version_and_learners_keep_theirs(
     accredited: AccreditationRequest,
     coordinator: Any,
