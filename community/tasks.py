@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from community.models import Post, Subscription
 from community.permissions import can_read_forum
+from lms.accounts import zones
 
 
 @shared_task
@@ -52,7 +53,7 @@ def send_forum_digests(batch_size: int = 500) -> int:
             if can_read_forum(user, post.thread.forum)
         ]
         if posts:
-            with translation.override(user.language):
+            with translation.override(user.language), zones.override_for(user):
                 body = render_to_string(
                     "community/digest_email.txt",
                     {"user": user, "posts": posts, "site": settings.SITE_URL},

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
@@ -20,6 +21,7 @@ from courses.models import (
     RunInstructor,
     Session,
 )
+from lms.accounts import zones
 
 LESSONS = [
     (
@@ -144,7 +146,11 @@ def seed(context: dict[str, Any]) -> None:
     )  # fmt: skip
     instructor = people.get("instructor@demo.lms")
     if made:
-        start = timezone.now().replace(hour=8, minute=0, second=0, microsecond=0)
+        # 08:00 in Bogotá, where the sessions are held (times are stored in UTC)
+        zone = ZoneInfo(zones.member_state_zone(ponal.member_state_id if ponal else None))
+        start = timezone.localtime(timezone.now(), zone).replace(
+            hour=8, minute=0, second=0, microsecond=0
+        )
         for day in range(5):
             Session.objects.create(
                 run=onsite, starts_at=start + timedelta(days=7 * day),

@@ -522,6 +522,13 @@ class SessionForm(AccessibleForm):
     )
     room = forms.CharField(label=_("room"), max_length=100, required=False)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # read in the zone of the person typing them (lms.accounts.zones): say which
+        zone = timezone.get_current_timezone_name().replace("_", " ")
+        for name in ("starts_at", "ends_at"):
+            self.fields[name].help_text = _("Time in %(zone)s.") % {"zone": zone}
+
 
 class InstructorForm(AccessibleForm):
     """Someone who will teach the run, chosen among the instructors one may assign."""

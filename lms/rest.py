@@ -15,6 +15,7 @@ from rest_framework import exceptions, pagination, parsers, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from lms.accounts import zones
 from lms.accounts.middleware import activate_preferred_language
 from lms.ids import as_id
 
@@ -27,7 +28,8 @@ else:
 
 
 class PersonLanguageMixin(_ViewBase):
-    """Answers in the authenticated person's preferred language, else in the Accept-Language.
+    """Answers in the authenticated person's preferred language, else in the Accept-Language,
+    and gives times in their zone.
 
     UserLanguageMiddleware only knows the person of a session: DRF authenticates a token in
     the view, so the preference is applied here, as soon as the person is known (before the
@@ -37,6 +39,7 @@ class PersonLanguageMixin(_ViewBase):
     def perform_authentication(self, request: Request) -> None:
         super().perform_authentication(request)
         activate_preferred_language(request._request, request.user)
+        zones.activate_for(request.user)  # its times in the person's zone (ISO 8601, offset)
 
 
 class JSONParser(parsers.JSONParser):

@@ -214,7 +214,7 @@ if REDIS_URL:
                 "near_prefixes": (
                     [
                         "django.contrib.sessions.cached_db",
-                        "accounts:principal:v1:",
+                        "accounts:principal:v2:",
                         "courses:player:v1:",
                     ]
                     if env_bool("LMS_NEAR_CACHE", True)

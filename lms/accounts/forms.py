@@ -12,6 +12,7 @@ from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from lms.accounts import zones
 from lms.accounts.models import LANGUAGE_CHOICES, Institution, User
 
 
@@ -87,15 +88,30 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
 
 
 class AccountForm(forms.ModelForm):
-    """The name and language a person may change themselves."""
+    """The name, language and time zone a person may change themselves."""
 
     preferred_language = forms.ChoiceField(
         label=_("Preferred language"), choices=LANGUAGE_CHOICES, required=True
     )
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        required=False,
+        help_text=_("The zone the site shows times in, and reads the times you type in."),
+    )
 
     class Meta:
         model = User
-        fields = ["full_name", "preferred_language"]
+        fields = ["full_name", "preferred_language", "time_zone"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["time_zone"]
+        assert isinstance(field, forms.ChoiceField)
+        state_zone = zones.member_state_zone(self.instance.member_state_id)
+        field.choices = [
+            ("", _("My member state’s (%(zone)s)") % {"zone": state_zone.replace("_", " ")}),
+            *zones.choices(),
+        ]
 
 
 class ActivationForm(auth_forms.SetPasswordForm):

@@ -73,6 +73,46 @@ MEMBER_STATES: list[tuple[str, str, str, str, str, list[str]]] = [
 ]
 
 
+# The time zone a member state's people read times in unless they choose another (the
+# capital's, where the state spans several: a person elsewhere picks theirs on their account).
+TIME_ZONES: dict[str, str] = {
+    "AG": "America/Antigua",
+    "AR": "America/Argentina/Buenos_Aires",
+    "BS": "America/Nassau",
+    "BB": "America/Barbados",
+    "BZ": "America/Belize",
+    "BO": "America/La_Paz",
+    "BR": "America/Sao_Paulo",
+    "CA": "America/Toronto",
+    "CL": "America/Santiago",
+    "CO": "America/Bogota",
+    "CR": "America/Costa_Rica",
+    "DM": "America/Dominica",
+    "DO": "America/Santo_Domingo",
+    "EC": "America/Guayaquil",
+    "SV": "America/El_Salvador",
+    "GD": "America/Grenada",
+    "GT": "America/Guatemala",
+    "GY": "America/Guyana",
+    "HT": "America/Port-au-Prince",
+    "HN": "America/Tegucigalpa",
+    "JM": "America/Jamaica",
+    "MX": "America/Mexico_City",
+    "NI": "America/Managua",
+    "PA": "America/Panama",
+    "PY": "America/Asuncion",
+    "PE": "America/Lima",
+    "KN": "America/St_Kitts",
+    "LC": "America/St_Lucia",
+    "VC": "America/St_Vincent",
+    "SR": "America/Paramaribo",
+    "TT": "America/Port_of_Spain",
+    "US": "America/New_York",
+    "UY": "America/Montevideo",
+    "VE": "America/Caracas",
+}
+
+
 def ensure_member_states() -> int:
     """Create any missing member state (the data migration does this; tests that flush the
     database call it again). Returns how many were created."""
@@ -81,10 +121,21 @@ def ensure_member_states() -> int:
     existing = set(MemberState.objects.values_list("code", flat=True))
     missing = [
         MemberState(
-            code=code, name_en=en, name_es=es, name_pt=pt, name_fr=fr, official_languages=languages
+            code=code,
+            name_en=en,
+            name_es=es,
+            name_pt=pt,
+            name_fr=fr,
+            official_languages=languages,
+            time_zone=TIME_ZONES[code],
         )
         for code, en, es, pt, fr, languages in MEMBER_STATES
         if code not in existing
     ]
     MemberState.objects.bulk_create(missing, ignore_conflicts=True)
+    # rows made before member states had zones (a reused test database) get theirs
+    unzoned = list(MemberState.objects.filter(time_zone="UTC"))
+    for state in unzoned:
+        state.time_zone = TIME_ZONES.get(state.code, "UTC")
+    MemberState.objects.bulk_update(unzoned, ["time_zone"])
     return len(missing)

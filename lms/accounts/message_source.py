@@ -12,7 +12,7 @@ import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.utils import formats, translation
+from django.utils import formats, timezone, translation
 from django.utils.functional import Promise
 
 from lms.i18n import pick
@@ -71,6 +71,8 @@ def _shown(value: Any) -> Any:
         return formats.number_format(number, use_l10n=True)
     if "datetime" in value:
         moment = datetime.datetime.fromisoformat(value["datetime"])
+        if timezone.is_aware(moment):
+            moment = timezone.localtime(moment)  # in the reader's zone (lms.accounts.zones)
         return formats.date_format(moment, "DATETIME_FORMAT")
     if "date" in value:
         return formats.date_format(datetime.date.fromisoformat(value["date"]), "DATE_FORMAT")

@@ -1,4 +1,5 @@
-"""Language selection: the signed-in person's preference first, then the browser."""
+"""Language and time zone: the signed-in person's preference first, then the browser's language
+(and the server's zone)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.utils import translation
+from django.utils import timezone, translation
+
+from lms.accounts import zones
 
 
 def activate_preferred_language(request: HttpRequest, user: Any) -> None:
@@ -24,17 +27,23 @@ def activate_preferred_language(request: HttpRequest, user: Any) -> None:
 
 
 class UserLanguageMiddleware:
-    """Activates the person's preferred language; LocaleMiddleware has already read the browser.
+    """Activates the person's preferred language (LocaleMiddleware has already read the
+    browser's) and the time zone they read times in (lms.accounts.zones).
 
     The REST API authenticates its tokens later, in the view: lms.rest activates the token's
-    person's language there with the same function."""
+    person's language and zone there with the same functions."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        activate_preferred_language(request, getattr(request, "user", None))
-        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        activate_preferred_language(request, user)
+        zones.activate_for(user)
+        try:
+            response = self.get_response(request)
+        finally:
+            timezone.deactivate()  # the thread's next request starts from the server's
         response.headers.setdefault(
             "Content-Language", translation.get_language() or settings.LANGUAGE_CODE
         )

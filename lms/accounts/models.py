@@ -31,6 +31,8 @@ class MemberState(models.Model):
     name_pt = models.CharField(_("name (Portuguese)"), max_length=100)
     name_fr = models.CharField(_("name (French)"), max_length=100)
     official_languages = models.JSONField(_("official languages"), default=list)
+    # its people's times unless they choose another zone (lms.accounts.zones)
+    time_zone = models.CharField(_("time zone"), max_length=64, default="UTC", db_default="UTC")
 
     class Meta:
         ordering = ["name_en"]
@@ -286,6 +288,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     badge_number = models.CharField(
         _("badge or staff number"), max_length=50, blank=True, default=""
+    )
+    # The zone the person reads and types times in; blank: their member state's
+    # (lms.accounts.zones).
+    # db_default: the officer import and the scale seeder write rows in SQL (COPY, INSERT)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, blank=True, default="", db_default=""
     )
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.INVITED

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 
-from lms.accounts import message_source
+from lms.accounts import message_source, zones
 from lms.accounts.models import Notification, User
 
 EMAIL_BATCH = 500
@@ -44,7 +44,7 @@ def notify(
     message = message_source.source(subject, body, params)
     notifications: list[Notification] = []
     for user in recipients:
-        with translation.override(user.language):
+        with translation.override(user.language), zones.override_for(user):
             notifications.append(
                 Notification(
                     user=user,

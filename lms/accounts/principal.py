@@ -33,7 +33,8 @@ from lms.accounts.models import Institution, Notification, RoleAssignment, User
 
 TTL = 120
 UNREAD_ATTR = "_lms_unread"
-_PREFIX = "accounts:principal:v1:"
+# v2: the person's time zone. The near cache keeps this prefix (settings.CACHES near_prefixes).
+_PREFIX = "accounts:principal:v2:"
 
 
 # What the session read fetched for this request (lms.accounts.sessions): (person id, cached

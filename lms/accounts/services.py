@@ -43,7 +43,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from lms.accounts import principal
+from lms.accounts import principal, zones
 from lms.accounts.backends import clear_failures
 from lms.accounts.models import LANGUAGE_CHOICES, Institution, Role, RoleAssignment, User
 from lms.accounts.permissions import get_scope
@@ -69,7 +69,7 @@ def activation_url(user: User) -> str:
 
 def send_invitation_email(*, user: User) -> None:
     """Email the person their activation link, in their language."""
-    with translation.override(user.language):
+    with translation.override(user.language), zones.override_for(user):
         context = {"user": user, "url": activation_url(user), "site_url": settings.SITE_URL}
         subject = str(_("Your invitation to the Police Training Network"))
         body = render_to_string("accounts/email/invitation.txt", context)
@@ -132,11 +132,20 @@ def activate_account(*, request: HttpRequest, user: User, password: str) -> User
     return user
 
 
-def update_account(*, user: User, full_name: str, preferred_language: str) -> User:
-    """Change the person's name and language."""
+def update_account(
+    *, user: User, full_name: str, preferred_language: str, time_zone: str | None = None
+) -> User:
+    """Change the person's name, language and (when given) time zone ("" for their member
+    state's)."""
+    fields = ["full_name", "preferred_language"]
     user.full_name = full_name
     user.preferred_language = preferred_language
-    user.save(update_fields=["full_name", "preferred_language"])
+    if time_zone is not None:
+        if time_zone and not zones.is_known(time_zone):
+            raise ValidationError({"time_zone": _("Choose a time zone from the list.")})
+        user.time_zone = time_zone
+        fields.append("time_zone")
+    user.save(update_fields=fields)
     return user
 
 

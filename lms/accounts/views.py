@@ -123,7 +123,8 @@ def set_language(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def account(request: HttpRequest) -> HttpResponse:
-    """The person's account page: name and language; a link to change the password."""
+    """The person's account page: name, language and time zone; a link to change the
+    password."""
     user = request.user
     assert isinstance(user, User)
     form = AccountForm(request.POST or None, instance=user)
@@ -132,6 +133,7 @@ def account(request: HttpRequest) -> HttpResponse:
             user=user,
             full_name=form.cleaned_data["full_name"],
             preferred_language=form.cleaned_data["preferred_language"],
+            time_zone=form.cleaned_data["time_zone"],
         )
         translation.activate(user.preferred_language)
         messages.success(request, _("Your account has been saved."))
