@@ -8,6 +8,7 @@ positions that are right.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import unicodedata
@@ -17,6 +18,8 @@ from typing import Any
 from assessments.models import Question
 
 TWO_PLACES = Decimal("0.01")
+
+logger = logging.getLogger(__name__)
 
 
 def _normalise(text: str, case_sensitive: bool) -> str:
@@ -67,7 +70,13 @@ def fraction(kind: str, key: dict[str, Any], response: Any) -> float:
         pattern = key.get("pattern")
         if pattern:
             flags = 0 if case_sensitive else re.IGNORECASE
-            return 1.0 if re.fullmatch(pattern, given_text, flags) else 0.0
+            try:
+                matched = re.fullmatch(str(pattern), given_text, flags)
+            except re.error:
+                # a key saved past Question.clean (a bad pattern matches nothing)
+                logger.warning("short text key with an invalid pattern: %r", pattern)
+                return 0.0
+            return 1.0 if matched else 0.0
         return 0.0
     if kind == Question.Kind.MATCHING:
         pairs: dict[str, str] = {str(k): str(v) for k, v in key.get("pairs", {}).items()}

@@ -10,10 +10,12 @@ never read the bank.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -143,6 +145,17 @@ class Question(models.Model):
 
     def __str__(self) -> str:
         return str(pick(self.text) or self.pk)[:80]
+
+    def clean(self) -> None:
+        super().clean()
+        pattern = self.key.get("pattern") if isinstance(self.key, dict) else None
+        if self.kind == self.Kind.SHORT_TEXT and pattern:
+            try:
+                re.compile(str(pattern))
+            except re.error as error:
+                raise ValidationError(
+                    {"key": _("The pattern is not a valid regular expression.")}
+                ) from error
 
     @property
     def is_manual(self) -> bool:

@@ -261,10 +261,14 @@ def start_attempt(
                 for position, pk in enumerate(question_ids, start=1)
             )
     except IntegrityError:
-        # Another request started it first: resume that one.
-        attempt = Attempt.objects.get(
+        # Another request started one first: resume it while it is in progress; submitted
+        # already, start again from the top (the next attempt, or the refusal of the limit).
+        current = Attempt.objects.filter(
             assessment=assessment, enrollment=enrollment, status=Attempt.Status.IN_PROGRESS
-        )
+        ).first()
+        if current is None:
+            return start_attempt(assessment=assessment, enrollment=enrollment, actor=actor, now=now)
+        return current
     return attempt
 
 

@@ -26,6 +26,7 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -248,6 +249,9 @@ def take(request: HttpRequest, pk: int) -> HttpResponse:
             "assessment": attempt.assessment,
             "rows": selectors.attempt_questions(attempt=attempt),
             "time_left": services.time_left(attempt),
+            # the reader's day: a deadline on another day is given with its date
+            "ends_today": attempt.deadline is not None
+            and timezone.localdate(attempt.deadline) == timezone.localdate(),
         },
     )
 
