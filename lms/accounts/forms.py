@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
 from typing import Any
 
 from django import forms
 from django.contrib.auth import forms as auth_forms
-from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
-from django.utils import formats, timezone, translation
+from django.contrib.sites.shortcuts import get_current_site
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from lms.accounts import zones
@@ -60,31 +59,25 @@ class SignInForm(auth_forms.AuthenticationForm):
 
 
 class PasswordResetForm(auth_forms.PasswordResetForm):
-    """Finds people by email whatever the case; invited people get a new invitation instead."""
+    """Finds people by email whatever the case; invited people get a new invitation instead.
+    The email is queued whatever the address (lms.accounts.services.queue_password_reset)."""
 
-    def get_users(self, email: str) -> Iterator[User]:  # type: ignore[override]
-        return iter(
-            User.objects.filter(email=email.strip().lower(), status=User.Status.ACTIVE).exclude(
-                password__startswith=UNUSABLE_PASSWORD_PREFIX
-            )
+    def save(  # type: ignore[override]
+        self,
+        domain_override: str | None = None,
+        *args: Any,
+        use_https: bool = False,
+        request: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        from lms.accounts.services import queue_password_reset
+
+        domain = domain_override or get_current_site(request).domain
+        queue_password_reset(
+            email=self.cleaned_data["email"],
+            domain=domain,
+            protocol="https" if use_https else "http",
         )
-
-    def send_mail(self, *args: Any, **kwargs: Any) -> None:
-        """Write the email in the person's language, not the requester's browser's."""
-        context = args[2] if len(args) > 2 else kwargs["context"]
-        with translation.override(context["user"].language):
-            super().send_mail(*args, **kwargs)
-
-    def save(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        from lms.accounts.services import queue_invitations
-
-        email = self.cleaned_data["email"].strip().lower()
-        queue_invitations(
-            User.objects.filter(email=email, status=User.Status.INVITED).values_list(
-                "pk", flat=True
-            )
-        )
-        super().save(*args, **kwargs)
 
 
 class AccountForm(forms.ModelForm):

@@ -27,6 +27,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.contrib.auth import login
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
@@ -88,6 +89,48 @@ def queue_invitations(user_ids: Iterable[int]) -> None:
 
     if ids:
         transaction.on_commit(enqueue)
+
+
+def password_reset_users(user_ids: Iterable[int]) -> Iterator[User]:
+    """Those of `user_ids` who may reset their password: active, with a password set (an
+    invited person gets a new invitation instead)."""
+    return (
+        User.objects.filter(pk__in=list(user_ids), status=User.Status.ACTIVE)
+        .exclude(password__startswith=UNUSABLE_PASSWORD_PREFIX)
+        .iterator()
+    )
+
+
+def send_password_reset_email(*, user: User, domain: str, protocol: str) -> None:
+    """Email the person a link to choose a new password, in their language."""
+    with translation.override(user.language), zones.override_for(user):
+        context = {
+            "email": user.email,
+            "domain": domain,
+            "site_name": domain,
+            "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+            "user": user,
+            "token": default_token_generator.make_token(user),
+            "protocol": protocol,
+        }
+        subject = render_to_string("accounts/email/password_reset_subject.txt", context)
+        body = render_to_string("accounts/email/password_reset.txt", context)
+    subject = "".join(subject.splitlines())
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
+
+
+def queue_password_reset(*, email: str, domain: str, protocol: str) -> None:
+    """Email whoever holds `email` a reset link (a new invitation if they are invited) through
+    Celery after the current transaction commits. Queued whatever the address, so that the
+    request does the same work whether it has an account or not."""
+    from lms.accounts.tasks import send_password_resets
+
+    ids = list(
+        User.objects.filter(
+            email=email.strip().lower(), status__in=[User.Status.ACTIVE, User.Status.INVITED]
+        ).values_list("pk", flat=True)
+    )
+    transaction.on_commit(lambda: send_password_resets.delay(ids, domain, protocol))
 
 
 @transaction.atomic

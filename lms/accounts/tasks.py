@@ -1,4 +1,4 @@
-"""Celery tasks of the accounts app: notification and invitation emails."""
+"""Celery tasks of the accounts app: notification, invitation and password reset emails."""
 
 from __future__ import annotations
 
@@ -43,4 +43,18 @@ def send_invitations(user_ids: list[int]) -> int:
     User.objects.filter(pk__in=user_ids, status=User.Status.INVITED).update(
         invited_at=timezone.now()
     )
+    return sent
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def send_password_resets(user_ids: list[int], domain: str, protocol: str) -> int:
+    """Email a reset link to each of the people who may reset their password, and a new
+    invitation to each who is still invited; returns how many reset links were sent."""
+    from lms.accounts.services import password_reset_users, send_password_reset_email
+
+    send_invitations(user_ids)
+    sent = 0
+    for user in password_reset_users(user_ids):
+        send_password_reset_email(user=user, domain=domain, protocol=protocol)
+        sent += 1
     return sent
