@@ -294,20 +294,17 @@ def enrol(*, user: Any, run: CourseRun, actor: Any, note: str = "") -> Enrollmen
     Self-enrolment needs an open run that allows it; runs that need approval (on-site) put a
     learner's own request on hold until whoever manages the run approves it. Their enrolment is
     approved at once. With no seat left the enrolment joins the waiting list. Enrolling again
-    returns the existing enrolment unchanged (withdrawn or rejected ones are reopened). The
-    run's replicating trainer teaches it: they are never enrolled in it as a learner.
+    returns the existing enrolment unchanged (withdrawn or rejected ones are reopened). Whoever
+    teaches the run (its lead, assistants and replicating trainers) is never enrolled in it as
+    a learner.
     """
     by_self = actor.pk == user.pk
     check_may_enrol(user=user, run=run, actor=actor)
     with transaction.atomic():
         run = _lock_run(run.pk)
-        if _trainers_among(run, [user]):
-            raise EnrolmentError(
-                _("You teach this run as its trainer: you cannot enrol in it as a learner.")
-                if by_self
-                else _trainer_refused(user),
-                code="trainer",
-            )
+        teachers = _teachers_among(run, [user])
+        if teachers:
+            raise _teacher_refused(*teachers[0], by_self=by_self)
         if not has_perm(actor, "courses.manage_run", run) or by_self:
             _check_open(run)
             if by_self and not run.self_enrolment:
@@ -394,27 +391,44 @@ def _may_enrol_officers_of(actor: Any, run: CourseRun, institution: Any) -> bool
     )
 
 
-def _trainers_among(run: CourseRun, users: list[Any]) -> list[Any]:
-    """Those of `users` who teach `run` as its replicating trainers (one query)."""
-    ids = set(
-        RunInstructor.objects.filter(
-            run_id=run.pk, role=RunInstructor.Role.TRAINER, user_id__in=[u.pk for u in users]
-        ).values_list("user_id", flat=True)
+def _teachers_among(run: CourseRun, users: list[Any]) -> list[tuple[Any, str]]:
+    """Those of `users` who teach `run` (lead, assistant or replicating trainer), each with
+    their role (one query)."""
+    roles = dict(
+        RunInstructor.objects.filter(run_id=run.pk, user_id__in=[u.pk for u in users]).values_list(
+            "user_id", "role"
+        )
     )
-    return [user for user in users if user.pk in ids]
+    return [(user, roles[user.pk]) for user in users if user.pk in roles]
 
 
-def _trainer_refused(user: Any) -> str:
-    return _(
-        "%(name)s teaches this run as its trainer and cannot be enrolled in it as a learner."
-    ) % {"name": user.full_name or user.email}
+def _teacher_refused(user: Any, role: str, *, by_self: bool = False) -> EnrolmentError:
+    """The refusal to enrol who teaches the run as one of its learners."""
+    name = {"name": user.full_name or user.email}
+    if role == RunInstructor.Role.TRAINER:
+        message = (
+            _("You teach this run as its trainer: you cannot enrol in it as a learner.")
+            if by_self
+            else _(
+                "%(name)s teaches this run as its trainer and cannot be enrolled in it as a "
+                "learner."
+            )
+            % name
+        )
+        return EnrolmentError(message, code="trainer")
+    message = (
+        _("You teach this run: you cannot enrol in it as a learner.")
+        if by_self
+        else _("%(name)s teaches this run and cannot be enrolled in it as a learner.") % name
+    )
+    return EnrolmentError(message, code="teaching")
 
 
 def officers_to_enrol_in(*, run: CourseRun, user: Any, query: str = "") -> QuerySet[Any]:
     """The officers `user` may enrol in `run` (its enrol-officers page and background job):
     those of the institutions they coordinate; for the trainer who leads a replicated run (and
-    coordinates none of it), those of its host institution and its units. The run's replicating
-    trainers are left out: they teach it."""
+    coordinates none of it), those of its host institution and its units. Whoever teaches the
+    run (its lead, assistants and replicating trainers) is left out."""
     host = run.host_institution if run.host_institution_id is not None else None
     if host is not None and not get_scope(user).coordinates(host) and leads_replication(user, run):
         from lms.accounts.models import User
@@ -427,8 +441,8 @@ def officers_to_enrol_in(*, run: CourseRun, user: Any, query: str = "") -> Query
         officers = officers.select_related("institution").order_by("full_name", "pk")
     else:
         officers = selectors.officers_to_enrol(user=user, query=query)
-    trainers = RunInstructor.objects.filter(run_id=run.pk, role=RunInstructor.Role.TRAINER)
-    return officers.exclude(pk__in=trainers.values("user_id"))
+    teachers = RunInstructor.objects.filter(run_id=run.pk)
+    return officers.exclude(pk__in=teachers.values("user_id"))
 
 
 def _new_enrollment(user: Any, run: CourseRun, institution: Any) -> Enrollment:
@@ -552,9 +566,9 @@ def _enrol_officers(users: list[Any], run: CourseRun, actor: Any, outcome: BulkE
     """enrol_many's officers other than the actor, in its transaction."""
     institutions = _check_may_enrol(actor, users, run)
     run = _lock_run(run.pk)
-    trainers = _trainers_among(run, users)
-    if trainers:
-        raise EnrolmentError(_trainer_refused(trainers[0]), code="trainer")
+    teachers = _teachers_among(run, users)
+    if teachers:
+        raise _teacher_refused(*teachers[0])
     if not has_perm(actor, "courses.manage_run", run):
         _check_open(run)
     _check_program_order_of_many(users, run)
@@ -669,14 +683,20 @@ def _emit_registered(run: CourseRun, registered: list[tuple[Enrollment, int]]) -
 
 
 def approve_enrolment(*, enrollment: Enrollment, actor: Any) -> Enrollment:
-    """Approve a pending request: a seat, or the waiting list when the run is full."""
+    """Approve a pending request: a seat, or the waiting list when the run is full. Not of
+    someone who teaches the run meanwhile (they may be rejected)."""
     with transaction.atomic():
         run = _lock_run(enrollment.run_id)
         if not has_perm(actor, "courses.manage_run", run):
             raise PermissionDenied(_("You may not approve enrolments in this run."))
-        enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+        enrollment = (
+            Enrollment.objects.select_for_update().select_related("user").get(pk=enrollment.pk)
+        )
         if enrollment.status != Enrollment.Status.PENDING:
             return enrollment
+        teachers = _teachers_among(run, [enrollment.user])
+        if teachers:
+            raise _teacher_refused(*teachers[0])
         _take_seat_or_queue(run, enrollment)
         enrollment.save(update_fields=["status", "waitlist_position"])
         run.save(update_fields=["active_count", "waitlist_count"])

@@ -751,7 +751,11 @@ def decide_enrolment(request: HttpRequest, run_code: str, enrollment_id: int) ->
         return _roster_page(request, run, status=400)
     name, was_pending = enrollment.user.full_name, enrollment.status == Enrollment.Status.PENDING
     decide = services.approve_enrolment if decision == "approve" else services.reject_enrolment
-    enrollment = decide(enrollment=enrollment, actor=request.user)
+    try:
+        enrollment = decide(enrollment=enrollment, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return _roster_page(request, run, status=400)
     S = Enrollment.Status
     made = (S.ACTIVE, S.WAITLISTED) if decision == "approve" else (S.REJECTED,)
     if not was_pending or enrollment.status not in made:  # decided before, here or elsewhere
