@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models import Avg, BooleanField, Count, ExpressionWrapper, Q, QuerySet
+from django.utils import timezone
 
 from accreditation.models import AccreditationRequest, Comment, Transition
 from courses.models import CourseRun, Enrollment
@@ -112,13 +113,16 @@ def rereview_flags(university_ids: frozenset[int] | set[int]) -> QuerySet[Accred
 
 
 def accredited_for_university(
-    university_ids: frozenset[int] | set[int],
+    university_ids: frozenset[int] | set[int], on: date | None = None
 ) -> QuerySet[AccreditationRequest]:
-    """The university's approvals, newest first."""
+    """The university's approvals, newest first; `is_expired` marks those whose validity ended
+    before `on` (today by default)."""
+    on = on or timezone.localdate()
     return (
         AccreditationRequest.objects.filter(
             university_id__in=university_ids, status__in=AccreditationRequest.APPROVED_STATUSES
         )
+        .annotate(is_expired=ExpressionWrapper(Q(valid_until__lt=on), output_field=BooleanField()))
         .select_related("course_version__course", "owner_institution")
         .order_by("-decided_at", "-pk")
     )

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
@@ -510,12 +510,18 @@ def issue_program_certificate(*, user_id: int, program_id: int) -> Certificate |
         )
         if not required:
             return None
+        # A course whose certificate was revoked does not count toward the program.
+        revoked = Certificate.objects.filter(
+            user_id=user_id, run_id=OuterRef("run_id"), revoked_at__isnull=False
+        )
         completed = dict(
             Enrollment.objects.filter(
                 user_id=user_id,
                 status=Enrollment.Status.COMPLETED,
                 run__course_id__in=[row.course_id for row in required],
-            ).values_list("run__course_id", "run__host_institution_id")
+            )
+            .exclude(Exists(revoked))
+            .values_list("run__course_id", "run__host_institution_id")
         )
         if any(row.course_id not in completed for row in required):
             return None
@@ -644,15 +650,29 @@ def start_bulk_issuance(*, run: Any, actor: Any) -> BulkIssuance:
     return job
 
 
+class JobNotResumable(Exception):
+    """Resuming a job that has not failed (queued, running or done): it would run twice."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 def resume_bulk_issuance(*, job: BulkIssuance) -> BulkIssuance:
-    """Queue a failed or interrupted job again: it carries on with the learners still missing a
-    certificate (issuing is idempotent, so nothing is issued twice). While another job of the run
-    is queued or running, that one is returned and this one stays as it is."""
+    """Queue a failed job again: it carries on with the learners still missing a certificate
+    (issuing is idempotent, so nothing is issued twice). A job whose worker died needs no resume:
+    its task, acknowledged late, is delivered again (lms.jobs.RETRIED). While another job of the run
+    is queued or running, that one is returned and this one stays as it is. A job that has not
+    failed raises JobNotResumable (a 409 in the view): queuing it again would run it twice."""
     with transaction.atomic():
         active = _lock_run_jobs(job.run_id)
         if active is not None and active.pk != job.pk:
             return active
-        BulkIssuance.objects.filter(pk=job.pk).update(state=BulkIssuance.State.QUEUED, error="")
+        resumed = BulkIssuance.objects.filter(pk=job.pk, state=BulkIssuance.State.FAILED).update(
+            state=BulkIssuance.State.QUEUED, error=""
+        )
+        if not resumed:
+            raise JobNotResumable(_("Only a failed job can be resumed."))
         job_id = job.pk
         transaction.on_commit(lambda: _queue_bulk(job_id))
     job.refresh_from_db()
@@ -680,7 +700,6 @@ def job_message(job: BulkIssuance) -> dict[str, Any]:
         "issued": job.issued,
         "already": job.already,
         "percent": job.percent,
-        "error": job.error,
     }
 
 
@@ -720,6 +739,9 @@ def _reset_job(job_id: uuid.UUID | str) -> tuple[BulkIssuance, list[int]]:
 
 
 def _job_failed(job_id: uuid.UUID | str, exc: Exception) -> None:
+    """Mark the job failed. The technical detail goes to the log and the job's row (for DPS in
+    the admin); its page and WebSocket show people a translated message instead."""
+    logger.error("bulk issuance job %s failed", job_id, exc_info=exc)
     BulkIssuance.objects.filter(pk=job_id).update(
         state=BulkIssuance.State.FAILED, error=str(exc)[:500]
     )

@@ -201,9 +201,18 @@ def bulk_job(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
 @require_POST
 def bulk_resume(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     """Resume a failed job: only the certificates still missing are issued."""
-    job = get_object_or_404(BulkIssuance, pk=job_id)
+    job = get_object_or_404(BulkIssuance.objects.select_related("run__course"), pk=job_id)
     _run_for(request, job.run_id)
-    services.resume_bulk_issuance(job=job)
+    try:
+        services.resume_bulk_issuance(job=job)
+    except services.JobNotResumable as refused:
+        job.refresh_from_db()
+        return render(
+            request,
+            "certification/bulk_job.html",
+            {"job": job, "run": job.run, "error": refused.message},
+            status=409,
+        )
     return redirect("certification:bulk_job", job_id=job.pk)
 
 

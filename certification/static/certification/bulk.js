@@ -14,7 +14,7 @@
     document.getElementById("bulk-done").textContent = data.done;
     document.getElementById("bulk-total").textContent = data.total;
     document.getElementById("bulk-state").textContent = box.dataset["label" + data.state.charAt(0).toUpperCase() + data.state.slice(1)] || data.state;
-    document.getElementById("bulk-error").textContent = data.error || "";
+    document.getElementById("bulk-error").textContent = data.state === "failed" ? box.dataset.labelError : "";
     document.getElementById("bulk-resume").hidden = data.state !== "failed";
   };
 })();
