@@ -113,9 +113,9 @@ def send_password_reset_email(*, user: User, domain: str, protocol: str) -> None
             "token": default_token_generator.make_token(user),
             "protocol": protocol,
         }
-        subject = render_to_string("accounts/email/password_reset_subject.txt", context)
+        subject_lines = render_to_string("accounts/email/password_reset_subject.txt", context)
         body = render_to_string("accounts/email/password_reset.txt", context)
-    subject = "".join(subject.splitlines())
+    subject = "".join(subject_lines.splitlines())
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
 
 
