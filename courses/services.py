@@ -2246,7 +2246,24 @@ def assign_instructor(*, actor: Any, run: CourseRun, user: Any, role: str) -> Ru
         raise PermissionDenied(_("You may not assign instructors to this run."))
     if role not in (RunInstructor.Role.LEAD, RunInstructor.Role.ASSISTANT):
         raise ValidationError({"role": _("Choose lead instructor or assistant.")})
-    assignment, _created = RunInstructor.objects.update_or_create(
-        run=run, user=user, defaults={"role": role}
-    )
+    with transaction.atomic():
+        _lock_run(run.pk)  # as enrol does: neither can slip past the other's check
+        # Who teaches a run is not one of its learners (enrol refuses the other way round).
+        if (
+            Enrollment.objects.filter(run_id=run.pk, user_id=user.pk)
+            .exclude(status__in=REOPENABLE)
+            .exists()
+        ):
+            raise ValidationError(
+                {
+                    "user": _(
+                        "%(name)s is enrolled in this run as a learner: withdraw the "
+                        "enrolment before they teach it."
+                    )
+                    % {"name": user.full_name or user.email}
+                }
+            )
+        assignment, _created = RunInstructor.objects.update_or_create(
+            run=run, user=user, defaults={"role": role}
+        )
     return assignment

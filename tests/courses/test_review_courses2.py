@@ -101,7 +101,8 @@ def test_approving_the_request_of_someone_who_now_teaches_the_run_is_refused(
     officer = UserFactory(institution=institution, full_name="Pia Pending")
     pending = services.enrol(user=officer, run=run, actor=officer)
     assert pending.status == Enrollment.Status.PENDING
-    services.assign_instructor(actor=coordinator, run=run, user=officer, role="assistant")
+    # made its assistant before assign_instructor refused a learner of the run (older data)
+    RunInstructor.objects.create(run=run, user=officer, role=RunInstructor.Role.ASSISTANT)
     client.force_login(coordinator)
     url = reverse("courses:decide_enrolment", args=[run.code, pending.pk])
     response = client.post(url, {"decision": "approve"})
@@ -115,3 +116,28 @@ def test_approving_the_request_of_someone_who_now_teaches_the_run_is_refused(
     assert client.post(url, {"decision": "reject"}).status_code == 302
     pending.refresh_from_db()
     assert pending.status == Enrollment.Status.REJECTED
+
+
+def test_a_learner_of_the_run_is_not_made_one_of_its_instructors(
+    client: Client, coordinator: Any, institution: Any
+) -> None:
+    """The other way round: a coordinator assigning as instructor someone enrolled in the run
+    is told to withdraw the enrolment first, naming the field; once withdrawn, they may teach."""
+    from tests.factories import RoleAssignmentFactory
+
+    run = RunFactory(host_institution=institution)
+    officer = UserFactory(institution=institution, full_name="Ana Learner")
+    RoleAssignmentFactory(user=officer, role="instructor", institution=institution)
+    enrollment = Enrollment.objects.create(user=officer, run=run, version=run.version)
+    client.force_login(coordinator)
+    url = reverse("courses:author_run", args=[run.code])
+    data = {"instructor-user": str(officer.pk), "instructor-role": "assistant"}
+    refused = client.post(url, data, HTTP_ACCEPT_LANGUAGE="en")
+    assert refused.status_code == 400
+    errors = refused.context["instructor_form"].errors
+    assert set(errors) == {"user"}
+    assert "Ana Learner is enrolled in this run as a learner" in errors["user"][0]
+    assert not RunInstructor.objects.filter(run=run, user=officer).exists()
+    services.withdraw(enrollment=enrollment, actor=officer)
+    assert client.post(url, data).status_code == 302
+    assert RunInstructor.objects.get(run=run, user=officer).role == "assistant"
