@@ -329,7 +329,17 @@ def _audit(actor: User, action: str, forum: Forum | None, reason: str = "", **ta
 def set_post_hidden(*, post: Post, moderator: User, hidden: bool, reason: str = "") -> None:
     forum = post.thread.forum
     _require(permissions.can_moderate_forum(moderator, forum), _("You do not moderate this forum."))
-    Post.objects.filter(pk=post.pk).update(is_hidden=hidden)
+    # The thread's row is locked: its reply count follows the posts shown, however many
+    # moderators click at once, and the search no longer finds a hidden opening post's text.
+    thread = Thread.objects.select_for_update().get(pk=post.thread_id)
+    changed = Post.objects.filter(pk=post.pk).exclude(is_hidden=hidden).update(is_hidden=hidden)
+    first = Post.objects.filter(thread=thread).order_by("created_at", "id").first()
+    if changed and first is not None:
+        if first.pk == post.pk:
+            _update_search(thread, "" if hidden else first.body)
+        else:
+            step = F("reply_count") - 1 if hidden else F("reply_count") + 1
+            Thread.objects.filter(pk=thread.pk).update(reply_count=step)
     if hidden:
         Report.objects.filter(post=post, status=Report.Status.OPEN).update(
             status=Report.Status.ACTIONED
@@ -366,7 +376,9 @@ def hide_thread(*, thread: Thread, moderator: User, reason: str = "") -> None:
         permissions.can_moderate_forum(moderator, thread.forum),
         _("You do not moderate this forum."),
     )
-    Thread.objects.filter(pk=thread.pk).update(is_hidden=True)
+    if Thread.objects.filter(pk=thread.pk, is_hidden=False).update(is_hidden=True):
+        # the forum's count is of the threads its members see
+        Forum.objects.filter(pk=thread.forum_id).update(thread_count=F("thread_count") - 1)
     _audit(moderator, ModerationAction.Action.HIDE_THREAD, thread.forum, reason, thread=thread)
 
 

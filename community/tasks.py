@@ -46,7 +46,10 @@ def send_forum_digests(batch_size: int = 500) -> int:
                 )
         posts: list[Any] = [
             post
-            for post in Post.objects.filter(condition, is_hidden=False, thread__is_hidden=False)
+            # up to `now` only: a post written while the digest runs is in the next one, once
+            for post in Post.objects.filter(
+                condition, created_at__lte=now, is_hidden=False, thread__is_hidden=False
+            )
             .exclude(author_id=user.pk)
             .select_related("thread__forum", "author")
             .order_by("thread_id", "created_at")[:200]

@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -40,7 +41,10 @@ def _me(request: HttpRequest) -> User:
 
 
 def _page(request: HttpRequest, items: Any, per_page: int = 25) -> Any:
-    return Paginator(items, per_page).get_page(request.GET.get("page"))
+    """The requested page; "last" (where a new reply is shown, _post_url) is the last one."""
+    paginator = Paginator(items, per_page)
+    number = request.GET.get("page")
+    return paginator.get_page(paginator.num_pages if number == "last" else number)
 
 
 def _errors_to_form(form: Any, exc: ValidationError) -> None:
@@ -326,7 +330,7 @@ def search(request: HttpRequest) -> HttpResponse:
         {
             "query": query,
             "page_obj": _page(request, results),
-            "query_string": f"q={query}",
+            "query_string": urlencode({"q": query}),
         },
     )
 
@@ -389,7 +393,7 @@ def library(request: HttpRequest) -> HttpResponse:
         member_state=params["member_state"],
         language=params["language"],
     )
-    query_string = "&".join(f"{key}={value}" for key, value in params.items() if value)
+    query_string = urlencode({key: value for key, value in params.items() if value})
     return render(
         request,
         "community/library.html",
@@ -496,7 +500,7 @@ def directory(request: HttpRequest) -> HttpResponse:
             "member_states": MemberState.objects.all(),
             "member_state": member_state,
             "query": query,
-            "query_string": f"member_state={member_state}&q={query}",
+            "query_string": urlencode({"member_state": member_state, "q": query}),
         },
     )
 

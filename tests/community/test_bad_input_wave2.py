@@ -30,13 +30,6 @@ pytestmark = pytest.mark.django_db
 application = URLRouter(websocket_urlpatterns)
 
 
-@pytest.fixture
-def topic() -> Forum:
-    return Forum.objects.create(
-        kind=Forum.Kind.TOPIC, slug="crime-prevention", title={"en": "Crime prevention"}
-    )
-
-
 def _dps(language: str = "en") -> Any:
     user = UserFactory(is_staff=True, preferred_language=language)
     RoleAssignmentFactory(user=user, role="dps_admin")

@@ -20,13 +20,6 @@ def run() -> Any:
     return RunFactory()
 
 
-@pytest.fixture
-def topic() -> Forum:
-    return Forum.objects.create(
-        kind=Forum.Kind.TOPIC, slug="crime-prevention", title={"en": "Crime prevention"}
-    )
-
-
 def test_enrolled_officer_reads_and_posts_in_run_forum(client: Any, learner: Any, run: Any) -> None:
     enrol(learner, run)
     forum = services.forum_for_run(run=run)

@@ -17,13 +17,6 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def topic() -> Forum:
-    return Forum.objects.create(
-        kind=Forum.Kind.TOPIC, slug="crime-prevention", title={"en": "Crime prevention"}
-    )
-
-
 # 4. Attachment types --------------------------------------------------------------------------
 
 
