@@ -265,6 +265,31 @@ class Filters:
             condition &= Q(course_id__in=self.program_course_ids)
         return condition
 
+    def completion_filter(self) -> Q:
+        """The same filters on completed enrolments (their run's mode and language; the period
+        by completed_at, in whole UTC months as the tallies count them)."""
+        condition = Q()
+        for name in ("member_state", "run"):
+            value = getattr(self, name)
+            if value:
+                condition &= Q(**{f"{name}_id": value})
+        if self.course:
+            condition &= Q(run__course_id=self.course)
+        if self.institution:
+            condition &= Q(institution_id__in=self.institution_ids)
+        if self.program:
+            condition &= Q(run__course_id__in=self.program_course_ids)
+        if self.mode:
+            condition &= Q(run__mode=self.mode)
+        if self.language:
+            condition &= Q(run__language=self.language)
+        if self.since:
+            condition &= Q(completed_at__gte=datetime.combine(self.since, time(), UTC))
+        if self.until:
+            after = (self.until.replace(day=28) + timedelta(days=4)).replace(day=1)
+            condition &= Q(completed_at__lt=datetime.combine(after, time(), UTC))
+        return condition
+
     def as_query(self) -> dict[str, str]:
         """The filters as GET parameters (for links and exports)."""
         query: dict[str, str] = {}
@@ -607,27 +632,7 @@ def recent_completions(lens: Lens, filters: Filters, *, limit: int = 10) -> list
     lens that shows no people."""
     if not lens.named:
         return []
-    condition = lens.enrollment_filter()
-    if filters.member_state:
-        condition &= Q(member_state_id=filters.member_state)
-    if filters.run:
-        condition &= Q(run_id=filters.run)
-    if filters.course:
-        condition &= Q(run__course_id=filters.course)
-    # the same drill-down as the figures above the list
-    if filters.institution:
-        condition &= Q(institution_id__in=filters.institution_ids)
-    if filters.program:
-        condition &= Q(run__course_id__in=filters.program_course_ids)
-    if filters.mode:
-        condition &= Q(run__mode=filters.mode)
-    if filters.language:
-        condition &= Q(run__language=filters.language)
-    if filters.since:
-        condition &= Q(completed_at__gte=datetime.combine(filters.since, time(), UTC))
-    if filters.until:
-        after = (filters.until.replace(day=28) + timedelta(days=4)).replace(day=1)
-        condition &= Q(completed_at__lt=datetime.combine(after, time(), UTC))
+    condition = lens.enrollment_filter() & filters.completion_filter()
     return list(
         # "completed_at IS NOT NULL" lets PostgreSQL start the backward scan of the completed_at
         # index at the latest completion instead of walking past every unfinished enrolment's
